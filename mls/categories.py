@@ -1,0 +1,320 @@
+"""Category sets: immutable sets of category numbers, backed by one Python int.
+
+Bit ``i`` of the int is category ``ci``, so set algebra is integer arithmetic and a set of a
+thousand categories costs a few machine words.
+
+The wire bitmap of CIPSO tag 1 and CALIPSO puts category 0 in the most significant bit of byte
+0 (category N lives in byte N // 8 under mask ``0x80 >> (N % 8)``). Reversing the bits of every
+byte turns that into little-endian bit order, so conversion is one ``bytes.translate`` and one
+``int.from_bytes``, with no per-bit loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from .errors import MlsError, MlsLimitError, MlsSyntaxError
+from .limits import DEFAULT_LIMITS, Limits
+
+# _BIT_REVERSED[b] is b with its eight bits in reverse order.
+_BIT_REVERSED = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
+
+# A number token longer than this is refused before int() sees it: no limit anyone needs has
+# more digits, and int() on a megabyte of digits would be slow.
+_MAX_DIGITS = 10
+
+
+class CategorySet:
+    """An immutable, hashable set of non-negative category numbers.
+
+    Build one with :meth:`of`, :meth:`from_ranges`, :meth:`parse`, :meth:`from_bitmap` or
+    :meth:`from_int`. Supports ``|``, ``&``, ``-``, ``^``, ``<=``, ``<``, ``>=``, ``>``, ``in``,
+    ``len`` and ascending iteration, like ``frozenset`` (``<=`` is the subset relation, a partial
+    order). ``str()`` gives the kernel's canonical text, e.g. ``c0.c2,c5,c7,c8``.
+    """
+
+    __slots__ = ("_bits",)
+
+    _bits: int
+
+    def __init__(self, categories: Iterable[int] = ()) -> None:
+        bits = 0
+        for cat in categories:
+            if not isinstance(cat, int) or isinstance(cat, bool) or cat < 0:
+                raise MlsError(f"a category must be a non-negative int, not {cat!r}")
+            bits |= 1 << cat
+        object.__setattr__(self, "_bits", bits)
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def of(cls, *categories: int) -> CategorySet:
+        """``CategorySet.of(1, 2, 5)``."""
+        return cls(categories)
+
+    @classmethod
+    def from_int(cls, bits: int) -> CategorySet:
+        """The set whose bit ``i`` is category ``i``."""
+        if bits < 0:
+            raise MlsError("a category bitmap integer must not be negative")
+        return _from_bits(bits)
+
+    @classmethod
+    def from_ranges(cls, ranges: Iterable[tuple[int, int]]) -> CategorySet:
+        """Union of inclusive ``(low, high)`` spans."""
+        bits = 0
+        for low, high in ranges:
+            if low < 0 or high < low:
+                raise MlsError(f"invalid category span ({low}, {high})")
+            bits |= ((1 << (high - low + 1)) - 1) << low
+        return _from_bits(bits)
+
+    @classmethod
+    def from_bitmap(cls, bitmap: bytes) -> CategorySet:
+        """Decode a wire bitmap: category 0 is the most significant bit of byte 0."""
+        return _from_bits(int.from_bytes(bitmap.translate(_BIT_REVERSED), "little"))
+
+    @classmethod
+    def parse(cls, text: str, *, limits: Limits = DEFAULT_LIMITS) -> CategorySet:
+        """Parse a category list such as ``c1.c300,c400,c402``."""
+        return _from_bits(parse_category_bits(text, 0, len(text), limits))
+
+    # -- conversion -----------------------------------------------------------------------
+
+    def __int__(self) -> int:
+        return self._bits
+
+    __index__ = __int__
+
+    @property
+    def bits(self) -> int:
+        """The backing integer: bit ``i`` set means category ``i`` is in the set."""
+        return self._bits
+
+    def to_bitmap(self, *, align: int = 1, min_length: int = 0) -> bytes:
+        """Encode as a wire bitmap, category 0 in the most significant bit of byte 0.
+
+        Trailing zero bytes are trimmed, as the kernel does for CIPSO tag 1. ``align`` rounds
+        the length up to a multiple (4 for CALIPSO's 32-bit words); ``min_length`` pads with
+        zero bytes (CIPSO's optimised 10-byte tag-1 format).
+        """
+        length = (self._bits.bit_length() + 7) >> 3
+        if align > 1:
+            length = -(-length // align) * align
+        length = max(length, min_length)
+        return self._bits.to_bytes(length, "little").translate(_BIT_REVERSED)
+
+    def runs(self) -> Iterator[tuple[int, int]]:
+        """Maximal spans of consecutive categories, ascending, as inclusive pairs."""
+        return iter_runs(self._bits)
+
+    @property
+    def max(self) -> int | None:
+        """The highest category, or None for the empty set."""
+        return self._bits.bit_length() - 1 if self._bits else None
+
+    @property
+    def min(self) -> int | None:
+        """The lowest category, or None for the empty set."""
+        bits = self._bits
+        return (bits & -bits).bit_length() - 1 if bits else None
+
+    # -- set protocol ---------------------------------------------------------------------
+
+    def __contains__(self, category: object) -> bool:
+        return isinstance(category, int) and category >= 0 and bool(self._bits >> category & 1)
+
+    def __len__(self) -> int:
+        return self._bits.bit_count()
+
+    def __bool__(self) -> bool:
+        return self._bits != 0
+
+    def __iter__(self) -> Iterator[int]:
+        for low, high in iter_runs(self._bits):
+            yield from range(low, high + 1)
+
+    def __or__(self, other: CategorySet) -> CategorySet:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return _from_bits(self._bits | other._bits)
+
+    def __and__(self, other: CategorySet) -> CategorySet:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return _from_bits(self._bits & other._bits)
+
+    def __sub__(self, other: CategorySet) -> CategorySet:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return _from_bits(self._bits & ~other._bits)
+
+    def __xor__(self, other: CategorySet) -> CategorySet:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return _from_bits(self._bits ^ other._bits)
+
+    def __le__(self, other: CategorySet) -> bool:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return self._bits & ~other._bits == 0
+
+    def __lt__(self, other: CategorySet) -> bool:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return self._bits != other._bits and self._bits & ~other._bits == 0
+
+    def __ge__(self, other: CategorySet) -> bool:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return other._bits & ~self._bits == 0
+
+    def __gt__(self, other: CategorySet) -> bool:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return self._bits != other._bits and other._bits & ~self._bits == 0
+
+    def issubset(self, other: CategorySet) -> bool:
+        return self._bits & ~other._bits == 0
+
+    def issuperset(self, other: CategorySet) -> bool:
+        return other._bits & ~self._bits == 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CategorySet):
+            return NotImplemented
+        return self._bits == other._bits
+
+    def __hash__(self) -> int:
+        return hash((CategorySet, self._bits))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("CategorySet is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("CategorySet is immutable")
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return (CategorySet.from_int, (self._bits,))
+
+    def __str__(self) -> str:
+        return format_category_bits(self._bits)
+
+    def __repr__(self) -> str:
+        return f"CategorySet.parse({format_category_bits(self._bits)!r})"
+
+
+def _from_bits(bits: int) -> CategorySet:
+    # Skips __init__'s iterable handling: the hot paths (parse, bitmap decode) already hold the int.
+    cs = object.__new__(CategorySet)
+    object.__setattr__(cs, "_bits", bits)
+    return cs
+
+
+EMPTY = _from_bits(0)
+
+
+def iter_runs(bits: int) -> Iterator[tuple[int, int]]:
+    """Maximal runs of set bits in ``bits``, ascending, as inclusive ``(first, last)`` pairs."""
+    position = 0
+    while bits:
+        zeros = (bits & -bits).bit_length() - 1
+        bits >>= zeros
+        position += zeros
+        ones = (~bits & (bits + 1)).bit_length() - 1
+        yield position, position + ones - 1
+        bits >>= ones
+        position += ones
+
+
+def format_category_bits(bits: int) -> str:
+    """The kernel's canonical category text: runs of one ``cN``, of two ``cA,cB``, of three
+    or more ``cA.cZ``, separated by commas (security/selinux/ss/mls.c, mls_sid_to_context)."""
+    parts: list[str] = []
+    position = 0
+    while bits:
+        zeros = (bits & -bits).bit_length() - 1
+        bits >>= zeros
+        position += zeros
+        ones = (~bits & (bits + 1)).bit_length() - 1
+        if ones == 1:
+            parts.append(f"c{position}")
+        elif ones == 2:
+            parts.append(f"c{position},c{position + 1}")
+        else:
+            parts.append(f"c{position}.c{position + ones - 1}")
+        bits >>= ones
+        position += ones
+    return ",".join(parts)
+
+
+def parse_category_bits(text: str, start: int, end: int, limits: Limits) -> int:
+    """Parse the category list ``text[start:end]`` into a bit integer.
+
+    Items are ``cN`` or ``cA.cB`` (A < B strictly, as the kernel requires), separated by
+    commas; order and repetition do not matter. Offsets in errors are into ``text``.
+    """
+    # Fast path for well-formed input; anything unusual is handed to the careful parser below,
+    # which tracks offsets for the error message.
+    max_category = limits.max_category
+    bits = 0
+    for item in text[start:end].split(","):
+        if "." in item:
+            return _parse_category_bits_carefully(text, start, end, max_category)
+        digits = item[1:]
+        if (
+            item[:1] != "c"
+            or not digits.isdigit()
+            or not digits.isascii()
+            or len(digits) > _MAX_DIGITS
+            or (digits[0] == "0" and len(digits) > 1)
+        ):
+            return _parse_category_bits_carefully(text, start, end, max_category)
+        number = int(digits)
+        if number > max_category:
+            return _parse_category_bits_carefully(text, start, end, max_category)
+        bits |= 1 << number
+    return bits
+
+
+def _parse_category_bits_carefully(text: str, start: int, end: int, max_category: int) -> int:
+    if start >= end:
+        raise MlsSyntaxError(text, start, "empty category list")
+    bits = 0
+    position = start
+    for item in text[start:end].split(","):
+        low_text, dot, high_text = item.partition(".")
+        low = _category_number(text, position, low_text, max_category)
+        if dot:
+            high_at = position + len(low_text) + 1
+            high = _category_number(text, high_at, high_text, max_category)
+            if high <= low:
+                raise MlsSyntaxError(
+                    text,
+                    high_at,
+                    f"category range c{low}.c{high} must go from lower to higher"
+                    + (" (write a single category without '.')" if high == low else ""),
+                )
+            bits |= ((2 << (high - low)) - 1) << low
+        else:
+            bits |= 1 << low
+        position += len(item) + 1
+    return bits
+
+
+def _category_number(text: str, at: int, token: str, max_category: int) -> int:
+    digits = token[1:]
+    if (
+        token[:1] != "c"
+        or not digits.isdigit()
+        or not digits.isascii()
+        or (digits[0] == "0" and len(digits) > 1)
+    ):
+        if not token:
+            raise MlsSyntaxError(text, at, "empty category")
+        raise MlsSyntaxError(text, at, f"{token!r} is not a category (expected c<number>)")
+    if len(digits) > _MAX_DIGITS or int(digits) > max_category:
+        raise MlsLimitError(
+            text, at, f"category {token} is above the limit c{max_category} (see mls.Limits)"
+        )
+    return int(digits)

@@ -1,0 +1,39 @@
+"""Exceptions raised by the mls package.
+
+Every error is a ValueError, so callers that only care about "bad input" can catch that.
+Errors about text carry the 0-based ``offset`` of the offending character, so that a tool can
+point at it.
+"""
+
+from __future__ import annotations
+
+
+class MlsError(ValueError):
+    """A label or label operation is invalid (for example a range whose high level does not
+    dominate its low level)."""
+
+
+class MlsSyntaxError(MlsError):
+    """Text is not a valid MLS level, range, context or category list.
+
+    ``offset`` is the 0-based index in ``text`` where the problem was found, ``reason`` says what
+    is wrong in words.
+    """
+
+    def __init__(self, text: str, offset: int, reason: str) -> None:
+        self.text = text
+        self.offset = offset
+        self.reason = reason
+        super().__init__(f"{reason} at offset {offset} in {_shorten(text)!r}")
+
+
+class MlsLimitError(MlsSyntaxError):
+    """A sensitivity or category number is larger than the configured limit.
+
+    The limits exist so that hostile input such as ``s0:c0.c4294967295`` is refused before any
+    memory is spent on it; raise them with :class:`mls.Limits` when a policy needs more.
+    """
+
+
+def _shorten(text: str, keep: int = 120) -> str:
+    return text if len(text) <= keep else text[:keep] + "..."
