@@ -1,0 +1,173 @@
+"""``python -m mls``: canonicalise, compare and convert SELinux MLS/MCS labels."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from .categories import CategorySet
+from .errors import MlsError
+from .label import Context, Level, Range
+from .limits import DEFAULT_LIMITS, Limits
+
+DESCRIPTION = """\
+Work with SELinux MLS/MCS labels as the Linux kernel does.
+
+A level is a sensitivity and optional categories: s0, s3:c1.c5, s0:c1,c2,c5,c7.c300
+(cA.cB is every category from A to B). A range is low-high: s0-s15:c0.c1023. A context
+is user:role:type:range: system_u:object_r:netlabel_peer_t:s0:c1,c2.
+"""
+
+EPILOG = """\
+examples:
+  python -m mls canon 's0:c3,c1,c2'            prints s0:c1.c3 (the kernel's form)
+  python -m mls compare s3:c1.c5 s1:c2         prints dom
+  python -m mls bitmap s0:c0,c5                prints 84 (the CIPSO/CALIPSO bitmap)
+  python -m mls bitmap --align 4 s0:c0,c5      prints 84000000 (CALIPSO 32-bit words)
+  python -m mls from-bitmap 84 --sensitivity 3 prints s3:c0,c5
+
+Bad input prints one line on stderr and exits with status 2.
+"""
+
+# Subcommands that live in their own modules (translation, MCS allocation). Each module has
+# register(subparsers); a module not present in this installation is simply not offered.
+_PLUGIN_MODULES = ("mls._cli_translate", "mls._cli_mcs")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(
+        max_sensitivity=args.max_sensitivity,
+        max_category=args.max_category,
+    )
+
+
+def _parse_label(text: str, limits: Limits) -> Level | Range | Context:
+    """A level, a range or a full context, judged by its shape."""
+    head = text.split(":", 1)[0]
+    if not (head[:1] == "s" and head[1:].isdigit()) and text.count(":") >= 2:
+        return Context.parse(text, limits=limits)
+    if "-" in text:
+        return Range.parse(text, limits=limits)
+    return Level.parse(text, limits=limits)
+
+
+def _canon(args: argparse.Namespace) -> int:
+    limits = _limits(args)
+    for text in args.labels:
+        print(_parse_label(text, limits))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    limits = _limits(args)
+    first = Level.parse(args.first, limits=limits)
+    second = Level.parse(args.second, limits=limits)
+    print(first.compare(second))
+    return 0
+
+
+def _bitmap(args: argparse.Namespace) -> int:
+    limits = _limits(args)
+    for text in args.levels:
+        level = Level.parse(text, limits=limits)
+        print(level.categories.to_bitmap(align=args.align).hex())
+    return 0
+
+
+def _from_bitmap(args: argparse.Namespace) -> int:
+    text = "".join(args.hex.split()).removeprefix("0x")
+    try:
+        bitmap = bytes.fromhex(text)
+    except ValueError:
+        raise MlsError(f"not hexadecimal: {args.hex!r}") from None
+    print(Level(args.sensitivity, CategorySet.from_bitmap(bitmap)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mls",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--max-sensitivity",
+        type=int,
+        default=DEFAULT_LIMITS.max_sensitivity,
+        metavar="N",
+        help="largest sensitivity accepted (default %(default)s, the wire formats' limit)",
+    )
+    parser.add_argument(
+        "--max-category",
+        type=int,
+        default=DEFAULT_LIMITS.max_category,
+        metavar="N",
+        help="largest category accepted (default %(default)s)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    canon = commands.add_parser(
+        "canon",
+        help="print levels, ranges or contexts in the kernel's canonical form",
+        description="Print each label as the kernel prints it: categories sorted, runs of "
+        "three or more as cA.cB, a range with equal ends as one level.",
+    )
+    canon.add_argument("labels", nargs="+", metavar="LABEL", help="level, range or context")
+    canon.set_defaults(run=_canon)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare two levels: dom, domby, eq or incomparable",
+        description="Print how FIRST relates to SECOND under MLS dominance: eq (equal), dom "
+        "(FIRST dominates SECOND), domby (FIRST is dominated by SECOND) or incomparable.",
+    )
+    compare.add_argument("first", metavar="FIRST")
+    compare.add_argument("second", metavar="SECOND")
+    compare.set_defaults(run=_compare)
+
+    bitmap = commands.add_parser(
+        "bitmap",
+        help="print a level's categories as a CIPSO/CALIPSO wire bitmap in hex",
+        description="Category N is bit 0x80 >> (N % 8) of byte N // 8. Trailing zero bytes "
+        "are trimmed as the kernel does.",
+    )
+    bitmap.add_argument("levels", nargs="+", metavar="LEVEL")
+    bitmap.add_argument(
+        "--align", type=int, default=1, metavar="N", help="pad to a multiple of N bytes"
+    )
+    bitmap.set_defaults(run=_bitmap)
+
+    from_bitmap = commands.add_parser(
+        "from-bitmap",
+        help="turn a hex wire bitmap back into a level",
+        description="Read a CIPSO/CALIPSO category bitmap in hex and print the level.",
+    )
+    from_bitmap.add_argument("hex", metavar="HEX")
+    from_bitmap.add_argument(
+        "-s", "--sensitivity", type=int, default=0, metavar="N", help="sensitivity (default 0)"
+    )
+    from_bitmap.set_defaults(run=_from_bitmap)
+
+    for name in _PLUGIN_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except (MlsError, ValueError, OSError) as exc:
+        print(f"python -m mls: error: {exc}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

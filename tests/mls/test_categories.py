@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from mls import CategorySet, MlsError, MlsSyntaxError
+from mls.categories import iter_runs
+
+
+def test_construction_and_set_protocol() -> None:
+    cats = CategorySet.of(7, 1, 2, 3)
+    assert list(cats) == [1, 2, 3, 7]
+    assert len(cats) == 4
+    assert 2 in cats and 4 not in cats and -1 not in cats and "c2" not in cats
+    assert cats == CategorySet.from_ranges([(1, 3), (7, 7)]) == CategorySet.parse("c1.c3,c7")
+    assert cats | CategorySet.of(9) == CategorySet.of(1, 2, 3, 7, 9)
+    assert cats & CategorySet.of(2, 9) == CategorySet.of(2)
+    assert cats - CategorySet.of(2) == CategorySet.of(1, 3, 7)
+    assert cats ^ CategorySet.of(1, 9) == CategorySet.of(2, 3, 7, 9)
+    assert CategorySet.of(1) <= cats and CategorySet.of(1) < cats and not cats < cats
+    assert cats >= CategorySet.of(7) and not CategorySet.of(8) <= cats
+    assert cats.min == 1 and cats.max == 7
+    assert CategorySet().max is None and not CategorySet()
+    assert list(cats.runs()) == [(1, 3), (7, 7)]
+    assert int(cats) == cats.bits == 0b10001110
+    assert CategorySet.from_int(0b10001110) == cats
+    assert str(cats) == "c1.c3,c7"
+    assert hash(cats) == hash(CategorySet.of(1, 2, 3, 7))
+
+
+def test_category_set_is_immutable() -> None:
+    cats = CategorySet.of(1)
+    with pytest.raises(AttributeError):
+        cats._bits = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("bad", [-1, True, 1.0, "1"])
+def test_bad_members_are_refused(bad: object) -> None:
+    with pytest.raises(MlsError):
+        CategorySet([bad])  # type: ignore[list-item]
+
+
+def test_bad_spans_are_refused() -> None:
+    with pytest.raises(MlsError):
+        CategorySet.from_ranges([(5, 3)])
+    with pytest.raises(MlsError):
+        CategorySet.from_int(-1)
+    with pytest.raises(MlsSyntaxError):
+        CategorySet.parse("")
+
+
+@pytest.mark.parametrize(
+    ("categories", "bitmap"),
+    [
+        ((), ""),
+        ((0,), "80"),
+        ((0, 5), "84"),  # cipso.md worked example
+        ((15,), "0001"),
+        ((7, 8), "0180"),
+        ((239,), "00" * 29 + "01"),
+    ],
+)
+def test_wire_bitmap_msb_first_and_trimmed(categories: tuple[int, ...], bitmap: str) -> None:
+    cats = CategorySet(categories)
+    assert cats.to_bitmap().hex() == bitmap
+    assert CategorySet.from_bitmap(bytes.fromhex(bitmap)) == cats
+
+
+def test_wire_bitmap_alignment_and_padding() -> None:
+    cats = CategorySet.of(0, 5)
+    assert cats.to_bitmap(align=4).hex() == "84000000"
+    assert CategorySet.of(32).to_bitmap(align=4).hex() == "0000000080000000"
+    assert CategorySet().to_bitmap(align=4) == b""
+    assert cats.to_bitmap(min_length=10).hex() == "84" + "00" * 9
+    # Trailing zero bytes on the wire decode to the same set.
+    assert CategorySet.from_bitmap(bytes.fromhex("84000000")) == cats
+
+
+def test_runs_of_raw_integers() -> None:
+    assert list(iter_runs(0)) == []
+    assert list(iter_runs(0b1)) == [(0, 0)]
+    assert list(iter_runs(0b1110_0110)) == [(1, 2), (5, 7)]
+    assert list(iter_runs((1 << 1024) - 1)) == [(0, 1023)]
