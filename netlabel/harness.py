@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from netlabel import _netns
@@ -66,6 +66,8 @@ __all__ = [
     "VerdictKind",
     "calipso_doi",
     "cipso_doi",
+    "ipv4_echo_request",
+    "ipv6_echo_request",
     "list_calipso_dois",
     "list_cipso_dois",
     "netlabel_lock",
@@ -378,6 +380,7 @@ class CipsoVerdict:
     hdr_errors: int = 0
     delivered: bool = False
     elapsed: float = 0.0
+    packet: bytes = field(default=b"", repr=False)
 
     @property
     def accepted(self) -> bool:
@@ -410,6 +413,7 @@ class CalipsoVerdict:
     hdr_errors: int = 0
     delivered: bool = False
     elapsed: float = 0.0
+    packet: bytes = field(default=b"", repr=False)
 
     @property
     def accepted(self) -> bool:
@@ -464,7 +468,19 @@ def _echo(kind: int, ident: int, seq: int, payload: bytes, pseudo: bytes = b"") 
     return message[:2] + check.to_bytes(2, "big") + message[4:]
 
 
-def _ipv4_packet(options: bytes, ident: int, seq: int, payload: bytes) -> bytes:
+def ipv4_echo_request(
+    options: bytes, *, ident: int = 0, seq: int = 0, payload: bytes = b""
+) -> bytes:
+    """The IPv4 packet the harness sends: an ICMP echo request from A to B carrying ``options``.
+
+    ``options`` is the whole options area (a multiple of 4 bytes, at most 40), used unchanged.
+    Checksums are computed here; the IP identification is ``seq`` and DF is set.
+    """
+    if len(options) % 4 or len(options) > 40:
+        raise ValueError(
+            f"the IPv4 options area must be a multiple of 4 bytes, at most 40 "
+            f"(got {len(options)}); pad_ipv4_options() pads a bare option"
+        )
     icmp = _echo(8, ident, seq, payload)
     ihl = 5 + len(options) // 4
     header = (
@@ -487,7 +503,26 @@ def _ipv4_packet(options: bytes, ident: int, seq: int, payload: bytes) -> bytes:
     return header[:10] + check.to_bytes(2, "big") + header[12:] + icmp
 
 
-def _ipv6_packet(hop_by_hop: bytes, ident: int, seq: int, payload: bytes) -> bytes:
+def ipv6_echo_request(
+    hop_by_hop: bytes, *, ident: int = 0, seq: int = 0, payload: bytes = b""
+) -> bytes:
+    """The IPv6 packet the harness sends: an ICMPv6 echo request from A to B.
+
+    ``hop_by_hop`` is the whole hop-by-hop header (8..2048 bytes, a multiple of 8, length byte
+    len/8 - 1). Its next-header byte is set to 58 (ICMPv6, which follows); every other byte is
+    used unchanged.
+    """
+    if (
+        len(hop_by_hop) < 8
+        or len(hop_by_hop) % 8
+        or len(hop_by_hop) > 2048
+        or hop_by_hop[1] != len(hop_by_hop) // 8 - 1
+    ):
+        raise ValueError(
+            "a hop-by-hop header is 8..2048 bytes, a multiple of 8, with length byte "
+            "len/8 - 1; wrap_hop_by_hop() builds one around a bare option"
+        )
+    hop_by_hop = bytes([_IPPROTO_ICMPV6]) + hop_by_hop[1:]
     icmp_len = _ECHO.size + len(payload)
     pseudo = _SRC6 + _DST6 + struct.pack("!I3xB", icmp_len, _IPPROTO_ICMPV6)
     icmp = _echo(128, ident, seq, payload, pseudo)
@@ -618,6 +653,7 @@ class _Outcome:
     hdr_errors: int
     delivered: bool
     elapsed: float
+    packet: bytes
 
 
 class KernelHarness:
@@ -755,12 +791,9 @@ class KernelHarness:
         ``options`` is the whole options area (a multiple of 4 bytes, at most 40); see
         :meth:`cipso_option_verdict` for a bare option. Returns what B's kernel did.
         """
-        if len(options) % 4 or len(options) > 40:
-            raise ValueError(
-                f"the IPv4 options area must be a multiple of 4 bytes, at most 40 "
-                f"(got {len(options)}); pad_ipv4_options() pads a bare option"
-            )
-        out = self._verdict(_V4, lambda ident, seq: _ipv4_packet(options, ident, seq, b""), timeout)
+        out = self._verdict(
+            _V4, lambda ident, seq: ipv4_echo_request(options, ident=ident, seq=seq), timeout
+        )
         a = out.answer
         return CipsoVerdict(
             kind=out.kind,
@@ -771,6 +804,7 @@ class KernelHarness:
             hdr_errors=out.hdr_errors,
             delivered=out.delivered,
             elapsed=out.elapsed,
+            packet=out.packet,
         )
 
     def cipso_option_verdict(self, option: bytes, *, timeout: float | None = None) -> CipsoVerdict:
@@ -786,15 +820,11 @@ class KernelHarness:
         first byte (next header) is set to 58, ICMPv6, because the echo request follows it;
         every other byte is sent unchanged.
         """
-        hbh = bytearray(hop_by_hop_header)
-        if len(hbh) < 8 or len(hbh) % 8 or len(hbh) > 2048 or hbh[1] != len(hbh) // 8 - 1:
-            raise ValueError(
-                "a hop-by-hop header is 8..2048 bytes, a multiple of 8, with length byte "
-                "len/8 - 1; wrap_hop_by_hop() builds one around a bare option"
-            )
-        hbh[0] = _IPPROTO_ICMPV6
-        header = bytes(hbh)
-        out = self._verdict(_V6, lambda ident, seq: _ipv6_packet(header, ident, seq, b""), timeout)
+        out = self._verdict(
+            _V6,
+            lambda ident, seq: ipv6_echo_request(hop_by_hop_header, ident=ident, seq=seq),
+            timeout,
+        )
         a = out.answer
         return CalipsoVerdict(
             kind=out.kind,
@@ -804,6 +834,7 @@ class KernelHarness:
             hdr_errors=out.hdr_errors,
             delivered=out.delivered,
             elapsed=out.elapsed,
+            packet=out.packet,
         )
 
     def calipso_option_verdict(
@@ -864,7 +895,7 @@ class KernelHarness:
             elapsed = time.monotonic() - start
             errors, _ = self._counters(family)
             delivered = _check_delivery(tap, packet)
-            return _Outcome(kind, answer, errors - errors0, delivered, elapsed)
+            return _Outcome(kind, answer, errors - errors0, delivered, elapsed, packet)
 
 
 # --------------------------------------------------------------------------------------------

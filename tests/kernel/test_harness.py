@@ -1,0 +1,403 @@
+"""The kernel harness against the worked examples of cipso.md, calipso.md and kernel-testing.md.
+
+The option bytes are written out by hand (with a tiny CRC-16/X-25 helper for CALIPSO), so these
+tests check the harness and the kernel facts it relies on, independently of the codecs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from netlabel.harness import (
+    A_IPV6,
+    B_IPV4,
+    CalipsoVerdict,
+    CipsoMapping,
+    CipsoVerdict,
+    DoiInUse,
+    KernelHarness,
+    VerdictKind,
+    calipso_doi,
+    cipso_doi,
+    ipv4_echo_request,
+    ipv6_echo_request,
+    list_calipso_dois,
+    list_cipso_dois,
+    netlabel_lock,
+    pad_ipv4_options,
+    wrap_hop_by_hop,
+)
+from tests.kernel.conftest import need_kernel_harness
+
+pytestmark = pytest.mark.kernel
+
+
+# --- hand-made options ------------------------------------------------------------------------
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X-25 (reflected 0x8408, init 0xFFFF, final complement), as calipso.md §2."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return ~crc & 0xFFFF
+
+
+def calipso_option(
+    doi: int, level: int = 0, bitmap: bytes = b"", *, words: int | None = None
+) -> bytes:
+    """A CALIPSO option with a correct checksum (stored low byte first)."""
+    n_words = len(bitmap) // 4 if words is None else words
+    data = doi.to_bytes(4, "big") + bytes([n_words, level, 0, 0]) + bitmap
+    option = bytearray([0x07, len(data)]) + data
+    crc = crc16_x25(bytes(option))
+    option[8], option[9] = crc & 0xFF, crc >> 8
+    return bytes(option)
+
+
+def cipso_option(doi: int, tags: bytes) -> bytes:
+    return bytes([0x86, 6 + len(tags)]) + doi.to_bytes(4, "big") + tags
+
+
+TAG1_L3_C05 = bytes.fromhex("0105000384")  # cipso.md §8: level 3, categories {0, 5}
+
+
+def unused_doi(taken: frozenset[int], near: int) -> int:
+    doi = near + 7919
+    while doi in taken:
+        doi += 1
+    return doi
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def harness(kernel_harness: KernelHarness) -> KernelHarness:
+    return kernel_harness
+
+
+@pytest.fixture(scope="module")
+def pass_doi() -> Iterator[int]:
+    need_kernel_harness()
+    with cipso_doi(mapping=CipsoMapping.PASS, tags=(1, 2, 5)) as doi:
+        yield doi
+
+
+@pytest.fixture(scope="module")
+def calipso_pass_doi() -> Iterator[int]:
+    need_kernel_harness()
+    with calipso_doi() as doi:
+        yield doi
+
+
+# --- pure helpers -----------------------------------------------------------------------------
+
+
+def test_crc16_x25_check_value_and_spec_vectors() -> None:
+    assert crc16_x25(b"123456789") == 0x906E
+    assert calipso_option(2) == bytes.fromhex("07080000000200 00cfce".replace(" ", ""))
+    assert calipso_option(2, 3, bytes.fromhex("84000000")) == bytes.fromhex(
+        "070c000000020103980f84000000"
+    )
+
+
+def test_pad_ipv4_options() -> None:
+    option = cipso_option(16, TAG1_L3_C05)
+    assert option.hex() == "860b000000100105000384"
+    assert pad_ipv4_options(option) == option + b"\x00"
+    assert pad_ipv4_options(option + b"\x00") == option + b"\x00"
+    with pytest.raises(ValueError):
+        pad_ipv4_options(bytes(41))
+
+
+def test_wrap_hop_by_hop_alignment_and_padding() -> None:
+    # No bitmap: 10-byte option at offset 2, then PadN of 4 bytes (calipso.md §4 example).
+    assert wrap_hop_by_hop(calipso_option(2)) == bytes.fromhex("3a01") + calipso_option(2) + bytes(
+        [1, 2, 0, 0]
+    )
+    # One bitmap word: exactly 16 bytes, no padding.
+    one = calipso_option(2, 3, bytes(4))
+    assert wrap_hop_by_hop(one) == bytes.fromhex("3a01") + one
+    # Two words: 20 bytes + PadN(4).
+    two = calipso_option(2, 3, bytes(8))
+    assert wrap_hop_by_hop(two) == bytes.fromhex("3a02") + two + bytes([1, 2, 0, 0])
+    # Pad1 when one byte is missing.
+    assert wrap_hop_by_hop(bytes([0x3E, 3, 0, 0, 0])) == bytes.fromhex("3a00 3e03000000 00")
+    for n in range(40):
+        header = wrap_hop_by_hop(bytes([0x3E, n]) + bytes(n))
+        assert len(header) % 8 == 0 and header[1] == len(header) // 8 - 1
+
+
+def test_packet_builders_check_their_input() -> None:
+    with pytest.raises(ValueError):
+        ipv4_echo_request(b"\x86")
+    with pytest.raises(ValueError):
+        ipv6_echo_request(bytes(8)[:1] + b"\x01" + bytes(6))
+    packet = ipv6_echo_request(bytes([0, 0, 1, 4, 0, 0, 0, 0]), ident=1, seq=2)
+    assert packet[40] == 58 and packet[6] == 0
+
+
+# --- CIPSO ---------------------------------------------------------------------------------
+
+
+def check_reject(verdict: CipsoVerdict, pointer: int) -> None:
+    assert verdict.kind is VerdictKind.PARAMETER_PROBLEM, verdict
+    assert (verdict.icmp_type, verdict.icmp_code, verdict.pointer) == (12, 0, pointer), verdict
+    assert verdict.hdr_errors == 1
+    assert verdict.delivered
+
+
+def test_cipso_accepted_with_pass_doi(harness: KernelHarness, pass_doi: int) -> None:
+    option = cipso_option(pass_doi, TAG1_L3_C05)
+    verdict = harness.cipso_option_verdict(option)
+    assert verdict.kind is VerdictKind.ACCEPTED, verdict
+    assert verdict.accepted and verdict.delivered and verdict.hdr_errors == 0
+    assert verdict.pointer is None
+    # kernel-testing.md: the echo reply carries the CIPSO option back, padded with EOL.
+    assert verdict.reply_options == pad_ipv4_options(option)
+    assert verdict.echoed_cipso == option
+    # What was sent: IHL 8, the padded option right after the 20-byte header.
+    assert verdict.packet[0] == 0x48 and verdict.packet[20:32] == pad_ipv4_options(option)
+
+
+def test_cipso_unknown_doi_rejected_at_doi(harness: KernelHarness, pass_doi: int) -> None:
+    doi = unused_doi(list_cipso_dois(), pass_doi)
+    option = cipso_option(doi, TAG1_L3_C05)
+    verdict = harness.cipso_option_verdict(option)
+    check_reject(verdict, 22)
+    assert verdict.option_offset == 2
+    # Even the Parameter Problem carries the (rejected) option back.
+    assert verdict.echoed_cipso == option
+
+
+def test_cipso_short_option_rejected_at_length(harness: KernelHarness, pass_doi: int) -> None:
+    option = bytes([0x86, 7]) + pass_doi.to_bytes(4, "big") + b"\x01"
+    check_reject(harness.cipso_option_verdict(option), 21)
+
+
+def test_cipso_tag2_descending_rejected_at_data(harness: KernelHarness, pass_doi: int) -> None:
+    ascending = cipso_option(pass_doi, bytes.fromhex("02080003 0004 0005"))
+    descending = cipso_option(pass_doi, bytes.fromhex("02080003 0005 0004"))
+    assert harness.cipso_option_verdict(ascending).accepted
+    check_reject(harness.cipso_option_verdict(descending), 20 + 6 + 4)
+
+
+def test_cipso_tag128_rejected_over_veth(harness: KernelHarness) -> None:
+    with cipso_doi(mapping=CipsoMapping.LOCAL) as doi:
+        option = cipso_option(doi, bytes.fromhex("800601000000"))
+        check_reject(harness.cipso_option_verdict(option), 20 + 6)
+
+
+def test_cipso_trans_level_not_mapped(harness: KernelHarness) -> None:
+    with cipso_doi(mapping="trans", tags=(1,), levels={0: 0, 1: 1}, categories="0=0,5=5") as doi:
+        assert harness.cipso_option_verdict(cipso_option(doi, bytes.fromhex("0105000184"))).accepted
+        check_reject(
+            harness.cipso_option_verdict(cipso_option(doi, bytes.fromhex("0105000284"))), 29
+        )
+        # Category 1 (0x40) has no mapping.
+        check_reject(
+            harness.cipso_option_verdict(cipso_option(doi, bytes.fromhex("0105000140"))), 30
+        )
+
+
+def test_cipso_generic_length_check_has_no_options_in_reply(
+    harness: KernelHarness, pass_doi: int
+) -> None:
+    # Length 32 runs past the 12-byte options area: the option walker rejects it at the type
+    # byte before CIPSO is looked at, and the Parameter Problem's header has no options.
+    options = bytes([0x86, 32]) + pass_doi.to_bytes(4, "big") + TAG1_L3_C05 + b"\x00"
+    verdict = harness.cipso_verdict(options)
+    check_reject(verdict, 20)
+    assert verdict.reply_options == b""
+
+
+def test_cipso_later_option_rejected_after_cipso(harness: KernelHarness, pass_doi: int) -> None:
+    option = cipso_option(pass_doi, TAG1_L3_C05)
+    check_reject(harness.cipso_verdict(option + b"\x99"), 20 + len(option))
+
+
+def test_cipso_no_answer_when_b_ignores_echo(harness: KernelHarness, pass_doi: int) -> None:
+    sysctl = ["ip", "netns", "exec", harness.ns_b, "sysctl", "-q", "-w"]
+    subprocess.run([*sysctl, "net.ipv4.icmp_echo_ignore_all=1"], check=True)
+    try:
+        start = time.monotonic()
+        verdict = harness.cipso_option_verdict(cipso_option(pass_doi, TAG1_L3_C05), timeout=0.05)
+        assert time.monotonic() - start < 0.5
+    finally:
+        subprocess.run([*sysctl, "net.ipv4.icmp_echo_ignore_all=0"], check=True)
+    assert verdict.kind is VerdictKind.NO_ANSWER
+    assert verdict.delivered and verdict.hdr_errors == 0
+
+
+def test_cipso_verdict_rate(harness: KernelHarness, pass_doi: int) -> None:
+    good = cipso_option(pass_doi, TAG1_L3_C05)
+    bad = cipso_option(unused_doi(list_cipso_dois(), pass_doi), TAG1_L3_C05)
+    for option, kind in ((good, VerdictKind.ACCEPTED), (bad, VerdictKind.PARAMETER_PROBLEM)):
+        start = time.monotonic()
+        kinds = {harness.cipso_option_verdict(option).kind for _ in range(200)}
+        rate = 200 / (time.monotonic() - start)
+        assert kinds == {kind}
+        assert rate > 100, f"{kind}: {rate:.0f} verdicts/s"
+
+
+def test_cipso_rejects_bad_options_area(harness: KernelHarness) -> None:
+    with pytest.raises(ValueError):
+        harness.cipso_verdict(bytes(6))
+    with pytest.raises(ValueError):
+        harness.cipso_verdict(bytes(44))
+
+
+# --- CALIPSO ---------------------------------------------------------------------------------
+
+
+def check_drop(verdict: CalipsoVerdict) -> None:
+    assert verdict.kind is VerdictKind.DROPPED, verdict
+    assert verdict.dropped and verdict.hdr_errors == 1 and verdict.delivered
+    assert verdict.icmp_type is None and verdict.pointer is None
+
+
+def test_calipso_accepted(harness: KernelHarness, calipso_pass_doi: int) -> None:
+    verdict = harness.calipso_option_verdict(calipso_option(calipso_pass_doi))
+    assert verdict.kind is VerdictKind.ACCEPTED, verdict
+    assert verdict.hdr_errors == 0 and verdict.delivered
+    # Level and bitmap are not checked on receive.
+    bitmap = bytes.fromhex("84000000ffffffff")
+    assert harness.calipso_option_verdict(calipso_option(calipso_pass_doi, 255, bitmap)).accepted
+
+
+def test_calipso_bad_checksum_dropped(harness: KernelHarness, calipso_pass_doi: int) -> None:
+    option = bytearray(calipso_option(calipso_pass_doi))
+    option[8] ^= 0x01
+    check_drop(harness.calipso_option_verdict(bytes(option)))
+    # The checksum bytes swapped (big-endian storage) is wrong too.
+    good = calipso_option(calipso_pass_doi)
+    check_drop(harness.calipso_option_verdict(good[:8] + good[9:10] + good[8:9] + good[10:]))
+
+
+def test_calipso_unknown_doi_dropped(harness: KernelHarness, calipso_pass_doi: int) -> None:
+    doi = unused_doi(list_calipso_dois(), calipso_pass_doi)
+    check_drop(harness.calipso_option_verdict(calipso_option(doi)))
+
+
+def test_calipso_compartment_length_too_long_dropped(
+    harness: KernelHarness, calipso_pass_doi: int
+) -> None:
+    check_drop(
+        harness.calipso_option_verdict(calipso_option(calipso_pass_doi, 0, bytes(4), words=2))
+    )
+
+
+def test_calipso_stray_option_gives_parameter_problem(
+    harness: KernelHarness, calipso_pass_doi: int
+) -> None:
+    option = calipso_option(calipso_pass_doi)
+    # Unknown type 0xBE has action bits 10: ICMPv6 Parameter Problem code 2 at its type byte,
+    # counted from the start of the IPv6 header (40 + 2 + the CALIPSO option).
+    verdict = harness.calipso_option_verdict(option + bytes([0xBE, 0]))
+    assert verdict.kind is VerdictKind.PARAMETER_PROBLEM, verdict
+    assert (verdict.icmp_type, verdict.icmp_code, verdict.pointer) == (4, 2, 40 + 2 + len(option))
+    # Action bits 01: silent drop, counted like a CALIPSO failure.
+    check_drop(harness.calipso_option_verdict(option + bytes([0x7E, 0])))
+
+
+def test_calipso_verdict_rate(harness: KernelHarness, calipso_pass_doi: int) -> None:
+    good = calipso_option(calipso_pass_doi)
+    bad = calipso_option(unused_doi(list_calipso_dois(), calipso_pass_doi))
+    for option, kind in ((good, VerdictKind.ACCEPTED), (bad, VerdictKind.DROPPED)):
+        start = time.monotonic()
+        kinds = {harness.calipso_option_verdict(option).kind for _ in range(200)}
+        rate = 200 / (time.monotonic() - start)
+        assert kinds == {kind}
+        assert rate > 100, f"{kind}: {rate:.0f} verdicts/s"
+
+
+# --- NetLabel state and life cycle ----------------------------------------------------------
+
+
+def netlabel_state() -> tuple[str, str]:
+    def listing(protocol: str) -> str:
+        return subprocess.run(
+            ["netlabelctl", protocol, "list"], capture_output=True, text=True, check=True
+        ).stdout
+
+    return listing("cipso"), listing("calipso")
+
+
+def test_doi_state_restored() -> None:
+    need_kernel_harness()
+    with netlabel_lock():
+        before = netlabel_state()
+        with (
+            cipso_doi(tags=(1, 2, 5)) as a,
+            cipso_doi(mapping="local") as b,
+            cipso_doi(mapping=CipsoMapping.TRANS, tags=(1,), levels="0=0,3=7") as c,
+            calipso_doi() as d,
+        ):
+            assert {a, b, c} <= list_cipso_dois() and d in list_calipso_dois()
+            assert netlabel_state() != before
+        assert netlabel_state() == before
+
+
+def test_doi_removed_on_exception_and_interrupt() -> None:
+    need_kernel_harness()
+    for error in (RuntimeError, KeyboardInterrupt):
+        with pytest.raises(error), cipso_doi() as doi:
+            assert doi in list_cipso_dois()
+            raise error
+        assert doi not in list_cipso_dois()
+        with pytest.raises(error), calipso_doi() as doi:
+            raise error
+        assert doi not in list_calipso_dois()
+
+
+def test_existing_doi_is_not_touched() -> None:
+    need_kernel_harness()
+    with cipso_doi() as doi:
+        with pytest.raises(DoiInUse), cipso_doi(doi):
+            pass
+        assert doi in list_cipso_dois()
+    with calipso_doi() as doi:
+        with pytest.raises(DoiInUse), calipso_doi(doi):
+            pass
+        assert doi in list_calipso_dois()
+
+
+def test_doi_arguments_checked() -> None:
+    with pytest.raises(ValueError):
+        cipso_doi(mapping="trans")
+    with pytest.raises(ValueError):
+        cipso_doi(levels="0=0")
+
+
+def namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
+
+
+def test_harness_removes_namespaces_on_exit_and_error() -> None:
+    need_kernel_harness()
+    with KernelHarness() as harness:
+        assert {harness.ns_a, harness.ns_b} <= namespaces()
+        out = subprocess.run(
+            ["ip", "-n", harness.ns_b, "-o", "addr", "show"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert B_IPV4 in out
+    assert not {harness.ns_a, harness.ns_b} & namespaces()
+    with pytest.raises(KeyboardInterrupt), KernelHarness() as harness:
+        raise KeyboardInterrupt
+    assert not {harness.ns_a, harness.ns_b} & namespaces()
+    # Nothing of the harness appears on the host's own interfaces.
+    host = subprocess.run(
+        ["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    assert B_IPV4 not in host and A_IPV6 not in host
