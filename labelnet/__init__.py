@@ -1,0 +1,1 @@
+"""labelnet: labeled networking (CIPSO, CALIPSO, MLS labels) as the Linux kernel does it."""

@@ -1,0 +1,68 @@
+"""The ``labelnet`` command: work on labeled traffic with every part of labelnet together."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+DESCRIPTION = """\
+labelnet works with labeled IP traffic: the CIPSO IPv4 option, the CALIPSO IPv6 option and the
+SELinux MLS labels they carry, byte for byte as the Linux kernel's NetLabel writes and checks
+them. Each package also has a command of its own for its own work:
+
+  python -m mls       MLS/MCS labels: canonical form, dominance, bitmaps, translation
+  python -m cipso     CIPSO options: decode hex, encode a label for a DOI
+  python -m calipso   CALIPSO options: decode hex, encode a label for a DOI
+  python -m netlabel  configure the kernel's NetLabel (like netlabelctl), labeled sockets
+"""
+
+EPILOG = """\
+Run 'labelnet COMMAND --help' for the options of one command.
+"""
+
+# Each subcommand lives in its own module with register(subparsers); a module absent from this
+# installation is simply not offered.
+_COMMAND_MODULES = (
+    "labelnet._cli_demo",
+    "labelnet._cli_dump",
+    "labelnet._cli_conformance",
+)
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr with exit status 2 (bad input, missing file)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labelnet",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except KeyboardInterrupt:
+        print("labelnet: interrupted", file=sys.stderr)
+        return 130
+    except (CommandError, ValueError, OSError) as exc:
+        print(f"labelnet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
