@@ -32,6 +32,8 @@ from netlabel.harness import (
     wrap_hop_by_hop,
 )
 from tests.kernel.conftest import need_kernel_harness
+from tests.refs.tshark import dissect
+from tests.support import need_program
 
 pytestmark = pytest.mark.kernel
 
@@ -401,3 +403,26 @@ def test_harness_removes_namespaces_on_exit_and_error() -> None:
         ["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True
     ).stdout
     assert B_IPV4 not in host and A_IPV6 not in host
+
+
+@pytest.mark.tshark
+def test_sent_packets_decode_in_tshark(
+    harness: KernelHarness, pass_doi: int, calipso_pass_doi: int
+) -> None:
+    need_program("tshark")
+    v4 = harness.cipso_option_verdict(cipso_option(pass_doi, TAG1_L3_C05))
+    v6 = harness.calipso_option_verdict(
+        calipso_option(calipso_pass_doi, 3, bytes.fromhex("84000000"))
+    )
+    assert v4.accepted and v6.accepted
+    ipv4, ipv6 = dissect([v4.packet, v6.packet])
+    (cipso,) = ipv4.cipso
+    assert (cipso.doi, cipso.tag_types, cipso.sensitivity_levels) == (pass_doi, (1,), (3,))
+    assert cipso.categories == ("0,5",)
+    (calipso,) = ipv6.calipso
+    assert (calipso.doi, calipso.cmpt_length, calipso.sens_level) == (calipso_pass_doi, 1, 3)
+    assert calipso.bitmap == bytes.fromhex("84000000")
+    assert (
+        calipso.checksum_bytes
+        == calipso_option(calipso_pass_doi, 3, bytes.fromhex("84000000"))[8:10]
+    )
