@@ -269,10 +269,24 @@ def _scratch_doi(
     try:
         yield doi
     finally:
-        with netlabel_lock():
-            status = _netns.run_shielded(["netlabelctl", protocol, "del", f"doi:{doi}"])
-        if status != 0 and doi in _list_dois(protocol):
-            raise HarnessError(f"could not remove {protocol} DOI {doi} (netlabelctl: {status})")
+        _remove_doi(protocol, doi)
+
+
+def _remove_doi(protocol: str, doi: int) -> None:
+    # A Ctrl-C while waiting for the lock or for netlabelctl must not leave the DOI behind:
+    # retry until the removal has run, then deliver the interrupt.
+    interrupted = False
+    while True:
+        try:
+            with netlabel_lock():
+                status = _netns.run_shielded(["netlabelctl", protocol, "del", f"doi:{doi}"])
+            break
+        except KeyboardInterrupt:
+            interrupted = True
+    if status != 0 and doi in _list_dois(protocol):
+        raise HarnessError(f"could not remove {protocol} DOI {doi} (netlabelctl: {status})")
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def cipso_doi(
