@@ -675,8 +675,8 @@ class KernelHarness:
 
     Use as a context manager (or call :meth:`open` and :meth:`close`); everything it creates
     is removed on exit, also on errors and Ctrl-C. Creating one takes tens of milliseconds, so
-    tests share one per module or session. Not thread-safe across concurrent verdicts: calls
-    are serialised by an internal lock.
+    tests share one per module or session. Verdicts asked from several threads are
+    serialised by an internal lock.
 
     ``timeout`` bounds the wait for an answer when there is none; answers and silent drops end
     the wait as soon as they are seen.
