@@ -1,0 +1,59 @@
+"""CALIPSO, the IPv6 hop-by-hop security label option (RFC 5570, option type 0x07), sans-I/O.
+
+Decode and encode options byte for byte as Linux writes them, check them as Linux does on
+receive, map MLS levels through a PASS DOI and build the hop-by-hop header around them::
+
+    >>> import calipso
+    >>> from mls import Level
+    >>> doi = calipso.CalipsoDoi(2)
+    >>> option = doi.encode_label(Level.parse("s3:c0,c5"))
+    >>> calipso.encode(option).hex(" ")
+    '07 0c 00 00 00 02 01 03 98 0f 84 00 00 00'
+    >>> str(calipso.decode(bytes.fromhex("070c000000020103980f84000000")).level)
+    's3:c0,c5'
+"""
+
+from __future__ import annotations
+
+from ._checksum import crc16_x25
+from ._codec import decode, encode
+from .doi import CalipsoDoi
+from .errors import (
+    CalipsoChecksumError,
+    CalipsoDecodeError,
+    CalipsoDoiError,
+    CalipsoEncodeError,
+    CalipsoError,
+    CalipsoValidationError,
+    Check,
+    HopByHopError,
+)
+from .model import (
+    MAX_CATEGORY,
+    MAX_WORDS,
+    OPTION_TYPE,
+    CalipsoOption,
+    MapType,
+)
+from .validate import validate
+
+__all__ = [
+    "MAX_CATEGORY",
+    "MAX_WORDS",
+    "OPTION_TYPE",
+    "CalipsoChecksumError",
+    "CalipsoDecodeError",
+    "CalipsoDoi",
+    "CalipsoDoiError",
+    "CalipsoEncodeError",
+    "CalipsoError",
+    "CalipsoOption",
+    "CalipsoValidationError",
+    "Check",
+    "HopByHopError",
+    "MapType",
+    "crc16_x25",
+    "decode",
+    "encode",
+    "validate",
+]

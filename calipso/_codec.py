@@ -1,0 +1,135 @@
+"""Fast decode and encode of one CALIPSO option, byte-identical to :mod:`calipso.schema`.
+
+The hot path checks the whole frame with a handful of integer comparisons, verifies the
+CRC with one ``crc_hqx`` call (see :mod:`calipso._checksum`) and builds the frozen option
+through its slot setters without running ``__init__``. Anything that fails the quick checks
+goes to :func:`_decode_error`, which finds the first problem and says where it is.
+"""
+
+from __future__ import annotations
+
+import struct
+from binascii import crc_hqx
+
+from ._checksum import BIT_REVERSED
+from .errors import CalipsoChecksumError, CalipsoDecodeError
+from .model import (
+    MIN_DATA_LENGTH,
+    OPTION_TYPE,
+    CalipsoOption,
+    _set_bad_checksum,
+    _set_bitmap,
+    _set_categories,
+    _set_doi,
+    _set_extra,
+    _set_sensitivity,
+)
+
+_unpack_fixed = struct.Struct(">2xIBB").unpack_from  # DOI, compartment length, level
+_pack_fixed = struct.Struct(">BBIBB").pack  # type, data length, DOI, compartment length, level
+_ZERO_CHECKSUM = b"\0\0"
+_new = object.__new__
+
+
+def decode(data: bytes, *, strict: bool = False) -> CalipsoOption:
+    """Decode exactly one CALIPSO option, from its type byte to the end of ``data``.
+
+    The checksum is always verified. A wrong one is kept in ``bad_checksum`` (so the option
+    re-encodes to the same bytes) and ``checksum_ok`` is False; with ``strict=True`` it raises
+    :class:`~calipso.CalipsoChecksumError` instead. Structural faults (not type 0x07,
+    truncated, trailing bytes, data length below 8, a compartment length that overruns the
+    data) raise :class:`~calipso.CalipsoDecodeError` with the offset of the byte at fault.
+    """
+    if type(data) is not bytes:
+        data = _as_bytes(data)
+    size = len(data)
+    if size < 10 or data[0] != OPTION_TYPE or data[1] + 2 != size or data[6] * 4 + 10 > size:
+        raise _decode_error(data)
+    # Bit-reversed bytes turn the reflected X-25 CRC into crc_hqx's non-reflected one; the
+    # result comes out bit-reversed and not yet inverted, so compare it with the received
+    # bytes reversed the same way (calipso/_checksum.py).
+    computed = crc_hqx((data[:8] + _ZERO_CHECKSUM + data[10:]).translate(BIT_REVERSED), 0xFFFF)
+    received = BIT_REVERSED[data[8]] << 8 | BIT_REVERSED[data[9]]
+    doi, words, sensitivity = _unpack_fixed(data)
+    option: CalipsoOption = _new(CalipsoOption)
+    _set_doi(option, doi)
+    _set_sensitivity(option, sensitivity)
+    end = 10 + 4 * words
+    if end == size:
+        _set_bitmap(option, data[10:])
+        _set_extra(option, b"")
+    else:
+        _set_bitmap(option, data[10:end])
+        _set_extra(option, data[end:])
+    _set_categories(option, None)
+    if computed ^ 0xFFFF == received:
+        _set_bad_checksum(option, None)
+    else:
+        bad = data[8] | data[9] << 8
+        if strict:
+            reversed_crc = computed ^ 0xFFFF
+            raise CalipsoChecksumError(
+                bad, BIT_REVERSED[reversed_crc >> 8] | BIT_REVERSED[reversed_crc & 0xFF] << 8
+            )
+        _set_bad_checksum(option, bad)
+    return option
+
+
+def encode(option: CalipsoOption) -> bytes:
+    """The option's wire bytes, from the type byte on; the checksum is computed unless the
+    option keeps a bad one."""
+    bitmap = option.bitmap
+    extra = option.extra
+    if extra:
+        bitmap += extra
+    head = _pack_fixed(
+        OPTION_TYPE,
+        MIN_DATA_LENGTH + len(bitmap),
+        option.doi,
+        len(option.bitmap) >> 2,
+        option.sensitivity,
+    )
+    bad = option.bad_checksum
+    if bad is None:
+        inverted = crc_hqx((head + _ZERO_CHECKSUM + bitmap).translate(BIT_REVERSED), 0xFFFF)
+        # The reflected result's low byte is the reverse of crc_hqx's high byte; both inverted.
+        checksum = (inverted ^ 0xFFFF).to_bytes(2, "big").translate(BIT_REVERSED)
+    else:
+        checksum = bytes((bad & 0xFF, bad >> 8))
+    return head + checksum + bitmap
+
+
+def _as_bytes(data: object) -> bytes:
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"a CALIPSO option is bytes, not {type(data).__name__}")
+
+
+def _decode_error(data: bytes) -> CalipsoDecodeError:
+    """The first structural fault of ``data``, which failed the decoder's quick checks."""
+    size = len(data)
+    if size == 0:
+        return CalipsoDecodeError("no bytes: an option starts with its type byte 0x07", 0)
+    if data[0] != OPTION_TYPE:
+        return CalipsoDecodeError(f"option type {data[0]:#04x} is not CALIPSO (0x07)", 0)
+    if size == 1:
+        return CalipsoDecodeError("the option ends before its length byte", 1)
+    data_length = data[1]
+    if data_length < MIN_DATA_LENGTH:
+        return CalipsoDecodeError(
+            f"option data length {data_length} is below the minimum of {MIN_DATA_LENGTH}", 1
+        )
+    if data_length + 2 > size:
+        return CalipsoDecodeError(
+            f"the length byte claims {data_length} data bytes but only {size - 2} follow", 1
+        )
+    if data_length + 2 < size:
+        return CalipsoDecodeError(
+            f"{size - data_length - 2} bytes follow the end of the option", data_length + 2
+        )
+    words = data[6]
+    return CalipsoDecodeError(
+        f"compartment length {words} words ({4 * words} bytes) overruns the "
+        f"{data_length - MIN_DATA_LENGTH} bytes left in the option data",
+        6,
+    )

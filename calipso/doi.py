@@ -1,0 +1,82 @@
+"""CALIPSO DOI definitions and the label mapping the Linux kernel performs with them.
+
+Linux knows one mapping, PASS: the MLS sensitivity goes on the wire as the level byte and
+category N as bit N of the bitmap (net/ipv6/calipso.c, calipso_genopt and
+calipso_opt_getattr).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mls import Level
+
+from ._checks import check_option
+from ._codec import decode, encode
+from .errors import CalipsoDoiError, CalipsoEncodeError
+from .model import MAX_CATEGORY, MAX_DOI, MAX_SENSITIVITY, CalipsoOption, MapType
+
+
+@dataclass(frozen=True, slots=True)
+class CalipsoDoi:
+    """A CALIPSO Domain of Interpretation as NetLabel configures it.
+
+    Validated as the kernel's netlink ADD does: DOI 0 (CALIPSO_DOI_UNKNOWN) and any mapping
+    type other than PASS are refused with :class:`~calipso.CalipsoDoiError`.
+    """
+
+    doi: int
+    map_type: MapType = MapType.PASS
+
+    def __post_init__(self) -> None:
+        doi = self.doi
+        if not isinstance(doi, int) or isinstance(doi, bool) or not 0 < doi <= MAX_DOI:
+            raise CalipsoDoiError(f"a CALIPSO DOI is 1..{MAX_DOI} (0 is reserved), not {doi!r}", 2)
+        if self.map_type != MapType.PASS or isinstance(self.map_type, bool):
+            raise CalipsoDoiError(
+                f"Linux supports only the PASS mapping type (2), not {self.map_type!r}"
+            )
+        if type(self.map_type) is not MapType:
+            object.__setattr__(self, "map_type", MapType.PASS)
+
+    def encode_label(self, level: Level, *, empty_bitmap_word: bool = False) -> CalipsoOption:
+        """The option calipso_genopt writes for ``level``.
+
+        The bitmap is trimmed to the last 32-bit word holding a set bit (zero bytes inside that
+        word stay). A level without categories gets no bitmap, unless ``empty_bitmap_word`` is
+        set: the kernel writes one all-zero word when the LSM hands it a category map that is
+        present but empty (SELinux never does; the secattr carries no category flag then).
+        Sensitivities above 255 and categories above 1951 raise
+        :class:`~calipso.CalipsoEncodeError` (the kernel would truncate them).
+        """
+        if level.sensitivity > MAX_SENSITIVITY:
+            raise CalipsoEncodeError(
+                f"sensitivity s{level.sensitivity} does not fit CALIPSO's one-byte level "
+                f"(s0..s{MAX_SENSITIVITY})",
+                7,
+            )
+        bits = level.categories.bits
+        if bits.bit_length() > MAX_CATEGORY + 1:
+            raise CalipsoEncodeError(
+                f"category c{bits.bit_length() - 1} is above c{MAX_CATEGORY}, the last a "
+                "CALIPSO bitmap can carry",
+                10,
+            )
+        bitmap = level.categories.to_bitmap(align=4)
+        if not bitmap and empty_bitmap_word:
+            bitmap = bytes(4)
+        return CalipsoOption(self.doi, level.sensitivity, bitmap)
+
+    def decode_label(self, option: CalipsoOption | bytes) -> Level:
+        """The MLS level the kernel reads from ``option`` with this DOI configured.
+
+        Raises :class:`~calipso.CalipsoValidationError` when the kernel would drop the packet
+        (short or inconsistent lengths, a bad checksum, another DOI). The level and the
+        categories are not range-checked, as in calipso_opt_getattr.
+        """
+        if isinstance(option, CalipsoOption):
+            check_option(encode(option), 0, option.size, (self.doi,))
+            return option.level
+        data = bytes(option)
+        check_option(data, 0, len(data), (self.doi,))
+        return decode(data).level
