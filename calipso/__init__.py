@@ -28,6 +28,16 @@ from .errors import (
     Check,
     HopByHopError,
 )
+from .hopbyhop import (
+    OptionType,
+    Tlv,
+    UnknownAction,
+    build_header,
+    find_calipso,
+    insert_calipso,
+    iter_options,
+    remove_calipso,
+)
 from .model import (
     MAX_CATEGORY,
     MAX_WORDS,
@@ -35,7 +45,7 @@ from .model import (
     CalipsoOption,
     MapType,
 )
-from .validate import validate
+from .validate import HopByHopVerdict, VerdictKind, hop_by_hop_verdict, validate
 
 __all__ = [
     "MAX_CATEGORY",
@@ -51,9 +61,20 @@ __all__ = [
     "CalipsoValidationError",
     "Check",
     "HopByHopError",
+    "HopByHopVerdict",
     "MapType",
+    "OptionType",
+    "Tlv",
+    "UnknownAction",
+    "VerdictKind",
+    "build_header",
     "crc16_x25",
     "decode",
     "encode",
+    "find_calipso",
+    "hop_by_hop_verdict",
+    "insert_calipso",
+    "iter_options",
+    "remove_calipso",
     "validate",
 ]

@@ -13,8 +13,16 @@ from mls import Level
 
 from ._checks import check_option
 from ._codec import decode, encode
-from .errors import CalipsoDoiError, CalipsoEncodeError
-from .model import MAX_CATEGORY, MAX_DOI, MAX_SENSITIVITY, CalipsoOption, MapType
+from .errors import CalipsoDoiError, CalipsoEncodeError, CalipsoValidationError, Check
+from .hopbyhop import find_calipso, insert_calipso, iter_options
+from .model import (
+    MAX_CATEGORY,
+    MAX_DOI,
+    MAX_SENSITIVITY,
+    OPTION_TYPE,
+    CalipsoOption,
+    MapType,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +88,37 @@ class CalipsoDoi:
         data = bytes(option)
         check_option(data, 0, len(data), (self.doi,))
         return decode(data).level
+
+    def encode_header(
+        self,
+        level: Level,
+        header: bytes | None = None,
+        *,
+        next_header: int | None = None,
+        empty_bitmap_word: bool = False,
+    ) -> bytes:
+        """The hop-by-hop header the kernel sends for ``level``: ``header`` (or a new header)
+        with this DOI's option for ``level`` inserted as calipso_opt_insert does (see
+        :func:`calipso.hopbyhop.insert_calipso`)."""
+        option = self.encode_label(level, empty_bitmap_word=empty_bitmap_word)
+        return insert_calipso(header, option, next_header=next_header)
+
+    def decode_header(self, header: bytes) -> Level:
+        """The level the kernel reads from a received hop-by-hop header: the first CALIPSO
+        option's (calipso_skbuff_optptr). Raises :class:`~calipso.CalipsoValidationError` if
+        there is none or the kernel would drop it (every CALIPSO option in the header is
+        checked, as on receive); a malformed header raises :class:`~calipso.HopByHopError`."""
+        header = bytes(header)
+        first = find_calipso(header)
+        if first is None:
+            raise CalipsoValidationError(Check.NOT_CALIPSO, "no CALIPSO option in the header", None)
+        for tlv in iter_options(header):
+            if tlv.type == OPTION_TYPE:
+                try:
+                    check_option(header, tlv.offset, tlv.end, (self.doi,))
+                except CalipsoValidationError as error:
+                    offset = None if error.offset is None else tlv.offset + error.offset
+                    raise CalipsoValidationError(
+                        error.check, f"CALIPSO option at {tlv.offset}: {error.reason}", offset
+                    ) from None
+        return decode(header[first : first + 2 + header[first + 1]]).level
