@@ -1,0 +1,71 @@
+"""CIPSO, the IPv4 security option (type 134), byte for byte as Linux NetLabel speaks it.
+
+Sans-I/O: decode and encode options, define DOIs, build the option the kernel would send for
+a label, read a label back, and judge an option exactly as ``cipso_v4_validate`` does::
+
+    >>> import cipso
+    >>> from mls import Level
+    >>> doi = cipso.CipsoDoi(16, cipso.MapType.PASS, (cipso.TagType.RESTRICTED_BITMAP,))
+    >>> doi.encode_label(Level.parse("s3:c0,c5")).hex(" ")
+    '86 0b 00 00 00 10 01 05 00 03 84'
+"""
+
+from __future__ import annotations
+
+from ._codec import decode, encode
+from .doi import CipsoDoi
+from .errors import (
+    CipsoDecodeError,
+    CipsoDoiError,
+    CipsoEncodeError,
+    CipsoError,
+    CipsoLabelError,
+    CipsoLocalError,
+    CipsoValidationError,
+    CipsoWireError,
+)
+from .model import (
+    CipsoOption,
+    EnumeratedTag,
+    FreeFormTag,
+    GenericTag,
+    LocalTag,
+    MapType,
+    MlsTag,
+    PermissiveBitmapTag,
+    RangedTag,
+    RestrictedBitmapTag,
+    Tag,
+    TagType,
+)
+from .validate import OptionsVerdict, check_options, find_option, validate
+
+__all__ = [
+    "CipsoDecodeError",
+    "CipsoDoi",
+    "CipsoDoiError",
+    "CipsoEncodeError",
+    "CipsoError",
+    "CipsoLabelError",
+    "CipsoLocalError",
+    "CipsoOption",
+    "CipsoValidationError",
+    "CipsoWireError",
+    "EnumeratedTag",
+    "FreeFormTag",
+    "GenericTag",
+    "LocalTag",
+    "MapType",
+    "MlsTag",
+    "OptionsVerdict",
+    "PermissiveBitmapTag",
+    "RangedTag",
+    "RestrictedBitmapTag",
+    "Tag",
+    "TagType",
+    "check_options",
+    "decode",
+    "encode",
+    "find_option",
+    "validate",
+]

@@ -1,0 +1,271 @@
+"""The fast CIPSO decoder and encoder, byte-identical to :mod:`cipso.schema`.
+
+Plain Python tuned for CPython: precompiled structs, objects built through their slot
+descriptors (the values are checked here, so ``__post_init__`` would only repeat the work),
+and a straight path for the common one-tag option. Anything unusual goes to the careful
+decoder, which names the offending byte.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+
+from .errors import CipsoDecodeError
+from .model import (
+    HEADER_LENGTH,
+    KNOWN_TAG_TYPES,
+    LOCAL_TAG_LENGTH,
+    MAX_OPTION_LENGTH,
+    OPTION_TYPE,
+    TAG_BASE_LENGTH,
+    CipsoOption,
+    EnumeratedTag,
+    FreeFormTag,
+    GenericTag,
+    LocalTag,
+    PermissiveBitmapTag,
+    RangedTag,
+    RestrictedBitmapTag,
+    Tag,
+    TagType,
+)
+
+__all__ = ["decode", "encode"]
+
+# Option type, length, DOI, then the tag base: type, length, alignment octet, level.
+_OPTION_AND_TAG_BASE = struct.Struct(">BBIBBBB")
+_unpack_base = _OPTION_AND_TAG_BASE.unpack_from
+_pack_base = _OPTION_AND_TAG_BASE.pack
+_OPTION_HEADER = struct.Struct(">BBI")
+_TAG_BASE = struct.Struct(">BBBB")
+_BASE = HEADER_LENGTH + TAG_BASE_LENGTH  # 10: where category data starts in a one-tag option
+# _U16[n] packs and unpacks n big-endian 16-bit numbers (n <= 15 fit in 30 bytes).
+_U16 = [struct.Struct(f">{n}H") for n in range(16)]
+
+_new = object.__new__
+
+
+def _setter(cls: type, name: str):  # type: ignore[no-untyped-def]
+    return cls.__dict__[name].__set__
+
+
+_set_option_doi = _setter(CipsoOption, "doi")
+_set_option_tags = _setter(CipsoOption, "tags")
+_set_rbm_level = _setter(RestrictedBitmapTag, "level")
+_set_rbm_bitmap = _setter(RestrictedBitmapTag, "bitmap")
+_set_rbm_alignment = _setter(RestrictedBitmapTag, "alignment")
+_set_pbm_level = _setter(PermissiveBitmapTag, "level")
+_set_pbm_bitmap = _setter(PermissiveBitmapTag, "bitmap")
+_set_pbm_alignment = _setter(PermissiveBitmapTag, "alignment")
+_set_enum_level = _setter(EnumeratedTag, "level")
+_set_enum_list = _setter(EnumeratedTag, "category_list")
+_set_enum_alignment = _setter(EnumeratedTag, "alignment")
+_set_rng_level = _setter(RangedTag, "level")
+_set_rng_ranges = _setter(RangedTag, "ranges")
+_set_rng_alignment = _setter(RangedTag, "alignment")
+
+
+def _option(doi: int, tags: tuple[Tag, ...]) -> CipsoOption:
+    option: CipsoOption = _new(CipsoOption)
+    _set_option_doi(option, doi)
+    _set_option_tags(option, tags)
+    return option
+
+
+def _bitmap_tag(level: int, bitmap: bytes, alignment: int) -> RestrictedBitmapTag:
+    tag: RestrictedBitmapTag = _new(RestrictedBitmapTag)
+    _set_rbm_level(tag, level)
+    _set_rbm_bitmap(tag, bitmap)
+    _set_rbm_alignment(tag, alignment)
+    return tag
+
+
+def _ranges(flat: tuple[int, ...]) -> tuple[tuple[int, int | None], ...]:
+    pairs = iter(flat)
+    ranges: tuple[tuple[int, int | None], ...] = tuple(zip(pairs, pairs, strict=False))
+    if len(flat) & 1:
+        ranges += ((flat[-1], None),)
+    return ranges
+
+
+def decode(data: bytes | bytearray | memoryview) -> CipsoOption:
+    """Decode one CIPSO option (exactly ``data[1]`` bytes, starting with type 0x86).
+
+    Any well-formed option decodes, whatever its DOI and tag types (tags without a class of
+    their own become :class:`cipso.GenericTag`); whether the kernel would accept it is
+    :func:`cipso.validate`'s question. Malformed bytes raise :class:`cipso.CipsoDecodeError`
+    with the offending byte's offset.
+    """
+    if type(data) is not bytes:
+        data = _as_bytes(data)
+    length = len(data)
+    if _BASE <= length <= MAX_OPTION_LENGTH:
+        kind, option_length, doi, tag_type, tag_length, alignment, level = _unpack_base(data)
+        if kind == OPTION_TYPE and option_length == length and tag_length == length - 6:
+            # One tag filling the option: the shape the kernel sends.
+            if tag_type == 1:
+                return _option(doi, (_bitmap_tag(level, data[_BASE:], alignment),))
+            if tag_type == 5 and not length & 1:
+                ranged: RangedTag = _new(RangedTag)
+                _set_rng_level(ranged, level)
+                _set_rng_ranges(
+                    ranged, _ranges(_U16[(length - _BASE) >> 1].unpack_from(data, _BASE))
+                )
+                _set_rng_alignment(ranged, alignment)
+                return _option(doi, (ranged,))
+            if tag_type == 2 and not length & 1:
+                enumerated: EnumeratedTag = _new(EnumeratedTag)
+                _set_enum_level(enumerated, level)
+                _set_enum_list(enumerated, _U16[(length - _BASE) >> 1].unpack_from(data, _BASE))
+                _set_enum_alignment(enumerated, alignment)
+                return _option(doi, (enumerated,))
+    return _decode_carefully(data)
+
+
+def _as_bytes(data: object) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, not {type(data).__name__}")
+    return bytes(data)
+
+
+def _decode_carefully(data: bytes) -> CipsoOption:
+    size = len(data)
+    if size == 0:
+        raise CipsoDecodeError(0, "no bytes: expected a CIPSO option (type 134)")
+    if data[0] != OPTION_TYPE:
+        raise CipsoDecodeError(0, f"option type {data[0]} is not CIPSO (134)")
+    if size < 2:
+        raise CipsoDecodeError(1, "the option length byte is missing")
+    length = data[1]
+    if length < HEADER_LENGTH:
+        raise CipsoDecodeError(1, f"option length {length} is shorter than the 6-byte header")
+    if length > MAX_OPTION_LENGTH:
+        raise CipsoDecodeError(
+            1, f"option length {length} exceeds the {MAX_OPTION_LENGTH}-byte IPv4 options area"
+        )
+    if length > size:
+        raise CipsoDecodeError(1, f"option length {length} runs past the {size} bytes given")
+    if length < size:
+        raise CipsoDecodeError(length, f"{size - length} bytes follow the {length}-byte option")
+    doi = int.from_bytes(data[2:6], "big")
+    tags: list[Tag] = []
+    offset = HEADER_LENGTH
+    while offset < length:
+        if offset + 1 == length:
+            raise CipsoDecodeError(offset, "a tag type with no room for its length byte")
+        tag_type = data[offset]
+        tag_length = data[offset + 1]
+        if tag_length < 2:
+            raise CipsoDecodeError(offset + 1, f"tag length {tag_length} is below 2")
+        if tag_length > length - offset:
+            raise CipsoDecodeError(
+                offset + 1,
+                f"tag length {tag_length} runs past the option ({length - offset} bytes left)",
+            )
+        tags.append(_decode_tag(data, offset, tag_type, tag_length))
+        offset += tag_length
+    return _option(doi, tuple(tags))
+
+
+def _decode_tag(data: bytes, offset: int, tag_type: int, tag_length: int) -> Tag:
+    end = offset + tag_length
+    if tag_type not in KNOWN_TAG_TYPES:
+        generic: GenericTag = _new(GenericTag)
+        object.__setattr__(generic, "tag_type", tag_type)
+        object.__setattr__(generic, "data", data[offset + 2 : end])
+        return generic
+    if tag_type == TagType.FREE_FORM:
+        free: FreeFormTag = _new(FreeFormTag)
+        object.__setattr__(free, "data", data[offset + 2 : end])
+        return free
+    if tag_type == TagType.LOCAL:
+        if tag_length != LOCAL_TAG_LENGTH:
+            raise CipsoDecodeError(offset + 1, f"tag 128 is always 6 bytes, not {tag_length}")
+        # The secid is in the sender's byte order; reading it natively re-encodes it unchanged.
+        return LocalTag(int.from_bytes(data[offset + 2 : end], sys.byteorder))
+    if tag_length < TAG_BASE_LENGTH:
+        raise CipsoDecodeError(
+            offset + 1, f"tag {tag_type} needs at least 4 bytes, its length is {tag_length}"
+        )
+    alignment = data[offset + 2]
+    level = data[offset + 3]
+    body = data[offset + TAG_BASE_LENGTH : end]
+    if tag_type == TagType.RESTRICTED_BITMAP:
+        return _bitmap_tag(level, body, alignment)
+    if tag_type == TagType.PERMISSIVE_BITMAP:
+        permissive: PermissiveBitmapTag = _new(PermissiveBitmapTag)
+        _set_pbm_level(permissive, level)
+        _set_pbm_bitmap(permissive, body)
+        _set_pbm_alignment(permissive, alignment)
+        return permissive
+    if len(body) & 1:
+        raise CipsoDecodeError(
+            offset + 1, f"tag {tag_type} data is {len(body)} bytes, not a whole number of u16"
+        )
+    numbers = _U16[len(body) >> 1].unpack(body)
+    if tag_type == TagType.ENUMERATED:
+        enumerated: EnumeratedTag = _new(EnumeratedTag)
+        _set_enum_level(enumerated, level)
+        _set_enum_list(enumerated, numbers)
+        _set_enum_alignment(enumerated, alignment)
+        return enumerated
+    ranged: RangedTag = _new(RangedTag)
+    _set_rng_level(ranged, level)
+    _set_rng_ranges(ranged, _ranges(numbers))
+    _set_rng_alignment(ranged, alignment)
+    return ranged
+
+
+def encode(option: CipsoOption) -> bytes:
+    """The wire bytes of ``option`` (no padding; see :meth:`cipso.CipsoDoi.encode_label` for
+    the padded options area)."""
+    tags = option.tags
+    if len(tags) == 1:
+        tag = tags[0]
+        kind = type(tag)
+        if kind is RestrictedBitmapTag:
+            bitmap = tag.bitmap  # type: ignore[union-attr]
+            tag_length = TAG_BASE_LENGTH + len(bitmap)
+            return (
+                _pack_base(
+                    OPTION_TYPE,
+                    tag_length + HEADER_LENGTH,
+                    option.doi,
+                    1,
+                    tag_length,
+                    tag.alignment,  # type: ignore[union-attr]
+                    tag.level,  # type: ignore[union-attr]
+                )
+                + bitmap
+            )
+        if kind is RangedTag:
+            flat = [number for pair in tag.ranges for number in pair if number is not None]  # type: ignore[union-attr]
+            tag_length = TAG_BASE_LENGTH + 2 * len(flat)
+            return _pack_base(
+                OPTION_TYPE,
+                tag_length + HEADER_LENGTH,
+                option.doi,
+                5,
+                tag_length,
+                tag.alignment,  # type: ignore[union-attr]
+                tag.level,  # type: ignore[union-attr]
+            ) + _U16[len(flat)].pack(*flat)
+    body = b"".join([_encode_tag(tag) for tag in tags])
+    return _OPTION_HEADER.pack(OPTION_TYPE, HEADER_LENGTH + len(body), option.doi) + body
+
+
+def _encode_tag(tag: Tag) -> bytes:
+    if isinstance(tag, (RestrictedBitmapTag, PermissiveBitmapTag)):
+        return _TAG_BASE.pack(tag.tag_type, tag.length, tag.alignment, tag.level) + tag.bitmap
+    if isinstance(tag, EnumeratedTag):
+        numbers = tag.category_list
+        return _TAG_BASE.pack(2, tag.length, tag.alignment, tag.level) + _U16[len(numbers)].pack(
+            *numbers
+        )
+    if isinstance(tag, RangedTag):
+        flat = [number for pair in tag.ranges for number in pair if number is not None]
+        return _TAG_BASE.pack(5, tag.length, tag.alignment, tag.level) + _U16[len(flat)].pack(*flat)
+    if isinstance(tag, LocalTag):
+        return bytes((TagType.LOCAL, LOCAL_TAG_LENGTH)) + tag.secid.to_bytes(4, tag.byteorder)
+    return bytes((tag.tag_type, tag.length)) + tag.data

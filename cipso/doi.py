@@ -1,0 +1,586 @@
+"""CIPSO Domains of Interpretation: what the kernel accepts as a DOI, how it picks a tag for a
+label, and how it reads a label back.
+
+A :class:`CipsoDoi` is validated as ``cipso_v4_doi_add`` and the NetLabel netlink handler
+validate it (cipso.md §5): DOI 1..2^32-1, one to five tags, tag 1 in any DOI, tags 2 and 5 in
+PASS DOIs only, tag 128 in LOCAL DOIs only, TRANS tables within the kernel's limits.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mls import CategorySet, Level
+
+from .errors import CipsoDecodeError, CipsoDoiError, CipsoLabelError
+from .model import (
+    HEADER_LENGTH,
+    MAX_BITMAP_LENGTH,
+    MAX_LEVEL,
+    MAX_OPTION_LENGTH,
+    MAX_REMOTE_CATEGORY,
+    MAX_WIRE_CATEGORY,
+    OPTIMIZED_BITMAP_LENGTH,
+    TAG_BASE_LENGTH,
+    CipsoOption,
+    EnumeratedTag,
+    LocalTag,
+    MapType,
+    RangedTag,
+    RestrictedBitmapTag,
+    Tag,
+    TagType,
+)
+
+#: Tags per DOI (CIPSO_V4_TAG_MAXCNT).
+MAX_TAGS = 5
+#: Largest host (local) level and category a TRANS table may hold (CIPSO_V4_MAX_LOC_LVLS,
+#: CIPSO_V4_MAX_LOC_CATS).
+MAX_LOCAL_LEVEL = 0x7FFFFFFF
+MAX_LOCAL_CATEGORY = 0x7FFFFFFF
+
+_ALLOWED_MAP_TYPES: dict[TagType, tuple[MapType, ...]] = {
+    TagType.RESTRICTED_BITMAP: (MapType.TRANS, MapType.PASS, MapType.LOCAL),
+    TagType.ENUMERATED: (MapType.PASS,),
+    TagType.RANGED: (MapType.PASS,),
+    TagType.LOCAL: (MapType.LOCAL,),
+}
+
+
+def _int_in(value: object, name: str, maximum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise CipsoDoiError(f"{name} must be an int in 0..{maximum}, not {value!r}")
+    return value
+
+
+def _pairs(
+    value: Iterable[tuple[int, int]], name: str, max_local: int, max_wire: int
+) -> tuple[tuple[int, int], ...]:
+    pairs = []
+    for entry in value:
+        item = tuple(entry)
+        if len(item) != 2:
+            raise CipsoDoiError(f"{name} entries are (local, wire) pairs, not {item!r}")
+        local = _int_in(item[0], f"a local {name[:-1]}", max_local)
+        wire = _int_in(item[1], f"a wire {name[:-1]}", max_wire)
+        pairs.append((local, wire))
+    return tuple(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class CipsoDoi:
+    """A CIPSO DOI definition as NetLabel holds it.
+
+    ``tags`` is the DOI's tag list in order of preference (the kernel sends the first one that
+    can carry a label, and accepts only listed tag types). For a TRANS DOI, ``levels`` and
+    ``categories`` are ``(local, wire)`` pairs; as in the kernel, a later pair overrides an
+    earlier one for the same local number (outgoing) or the same wire number (incoming).
+    """
+
+    doi: int
+    map_type: MapType
+    tags: tuple[TagType, ...]
+    levels: tuple[tuple[int, int], ...] = ()
+    categories: tuple[tuple[int, int], ...] = ()
+
+    # Lookup tables built from the pairs: host -> wire and wire -> host.
+    _level_to_wire: dict[int, int] = field(init=False, repr=False, compare=False)
+    _level_from_wire: dict[int, int] = field(init=False, repr=False, compare=False)
+    _category_to_wire: dict[int, int] = field(init=False, repr=False, compare=False)
+    _category_from_wire: dict[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.doi, int) or isinstance(self.doi, bool):
+            raise CipsoDoiError(f"doi must be an int, not {self.doi!r}")
+        if not 1 <= self.doi <= 0xFFFFFFFF:
+            raise CipsoDoiError(
+                f"DOI {self.doi} is not usable: 0 is reserved (CIPSO_V4_DOI_UNKNOWN) and the "
+                "field is 32 bits"
+            )
+        try:
+            map_type = MapType(self.map_type)
+        except ValueError:
+            raise CipsoDoiError(f"unknown DOI mapping type {self.map_type!r}") from None
+        set_(self, "map_type", map_type)
+
+        raw_tags = tuple(self.tags)
+        if not 1 <= len(raw_tags) <= MAX_TAGS:
+            raise CipsoDoiError(f"a DOI lists 1 to {MAX_TAGS} tags, not {len(raw_tags)}")
+        tags = []
+        for raw in raw_tags:
+            try:
+                tag = TagType(raw)
+            except ValueError:
+                raise CipsoDoiError(f"tag type {raw!r} is not supported by Linux") from None
+            allowed = _ALLOWED_MAP_TYPES.get(tag)
+            if allowed is None:
+                raise CipsoDoiError(
+                    f"tag {int(tag)} ({tag.name}) is defined but not implemented by Linux"
+                )
+            if map_type not in allowed:
+                raise CipsoDoiError(
+                    f"tag {int(tag)} ({tag.name}) is allowed only in "
+                    + " or ".join(m.name for m in allowed)
+                    + f" DOIs, not {map_type.name}"
+                )
+            tags.append(tag)
+        set_(self, "tags", tuple(tags))
+
+        levels = _pairs(self.levels, "levels", MAX_LOCAL_LEVEL, MAX_LEVEL)
+        categories = _pairs(self.categories, "categories", MAX_LOCAL_CATEGORY, MAX_REMOTE_CATEGORY)
+        if map_type is not MapType.TRANS and (levels or categories):
+            raise CipsoDoiError(
+                f"level and category tables belong to TRANS DOIs, not {map_type.name}"
+            )
+        set_(self, "levels", levels)
+        set_(self, "categories", categories)
+        set_(self, "_level_to_wire", {local: wire for local, wire in levels})
+        set_(self, "_level_from_wire", {wire: local for local, wire in levels})
+        set_(self, "_category_to_wire", {local: wire for local, wire in categories})
+        set_(self, "_category_from_wire", {wire: local for local, wire in categories})
+
+    # -- constructors -----------------------------------------------------------------------
+
+    @classmethod
+    def pass_through(cls, doi: int, tags: Iterable[int] = (TagType.RESTRICTED_BITMAP,)) -> CipsoDoi:
+        """A PASS DOI (``netlabelctl cipso add pass doi:N tags:...``)."""
+        return cls(doi, MapType.PASS, tuple(tags))  # type: ignore[arg-type]  # checked there
+
+    @classmethod
+    def local(cls, doi: int) -> CipsoDoi:
+        """A LOCAL DOI (``netlabelctl cipso add local doi:N``: tag list [128])."""
+        return cls(doi, MapType.LOCAL, (TagType.LOCAL,))
+
+    @classmethod
+    def from_netlabelctl(cls, text: str) -> CipsoDoi:
+        """Parse netlabelctl's DOI syntax, with or without a leading ``cipso add``::
+
+            trans doi:8 tags:1 levels:0=0,1=1 categories:0=1,1=0
+            pass doi:16 tags:1,2,5
+            local doi:5
+
+        ``std`` is accepted for ``trans``. Numbers must be decimal.
+        """
+        return _parse_netlabelctl(text)
+
+    def to_netlabelctl(self) -> str:
+        """The arguments of ``netlabelctl cipso add`` that define this DOI."""
+        if self.map_type is MapType.LOCAL:
+            return f"local doi:{self.doi}"
+        words = [_MAP_WORDS[self.map_type], f"doi:{self.doi}"]
+        words.append("tags:" + ",".join(str(int(t)) for t in self.tags))
+        if self.map_type is MapType.TRANS:
+            words.append("levels:" + ",".join(f"{a}={b}" for a, b in self.levels))
+            if self.categories:
+                words.append("categories:" + ",".join(f"{a}={b}" for a, b in self.categories))
+        return " ".join(words)
+
+    # -- TRANS tables ---------------------------------------------------------------------
+
+    def level_to_wire(self, level: int) -> int | None:
+        """The wire level for host ``level``, or None when the DOI cannot send it
+        (cipso_v4_map_lvl_hton). PASS maps every level to itself; LOCAL maps none."""
+        if self.map_type is MapType.PASS:
+            return level
+        if self.map_type is MapType.TRANS:
+            return self._level_to_wire.get(level)
+        return None
+
+    def level_from_wire(self, level: int) -> int | None:
+        """The host level for wire ``level``, or None when the DOI does not map it
+        (cipso_v4_map_lvl_ntoh)."""
+        if self.map_type is MapType.PASS:
+            return level
+        if self.map_type is MapType.TRANS:
+            return self._level_from_wire.get(level)
+        return None
+
+    def category_to_wire(self, category: int) -> int | None:
+        """The wire category for host ``category``, or None when it is not mapped."""
+        if self.map_type is MapType.PASS:
+            return category
+        if self.map_type is MapType.TRANS:
+            return self._category_to_wire.get(category)
+        return None
+
+    def category_from_wire(self, category: int) -> int | None:
+        """The host category for wire ``category``, or None when it is not mapped."""
+        if self.map_type is MapType.PASS:
+            return category
+        if self.map_type is MapType.TRANS:
+            return self._category_from_wire.get(category)
+        return None
+
+    def categories_to_wire(self, categories: CategorySet) -> CategorySet | None:
+        """All of ``categories`` mapped to the wire, or None if one of them is not mapped."""
+        if self.map_type is MapType.PASS:
+            return categories
+        if self.map_type is not MapType.TRANS:
+            return None if categories else categories
+        table = self._category_to_wire
+        bits = 0
+        for category in categories:
+            wire = table.get(category)
+            if wire is None:
+                return None
+            bits |= 1 << wire
+        return CategorySet.from_int(bits)
+
+    def categories_from_wire(self, categories: CategorySet) -> CategorySet | None:
+        """All of wire ``categories`` mapped to the host, or None if one is not mapped."""
+        if self.map_type is MapType.PASS:
+            return categories
+        if self.map_type is not MapType.TRANS:
+            return None if categories else categories
+        table = self._category_from_wire
+        bits = 0
+        for category in categories:
+            host = table.get(category)
+            if host is None:
+                return None
+            bits |= 1 << host
+        return CategorySet.from_int(bits)
+
+    # -- the kernel's tag choice (cipso_v4_genopt) ------------------------------------------
+
+    def label_option(
+        self,
+        level: Level | None,
+        *,
+        secid: int | None = None,
+        optimized_bitmap: bool = False,
+        categories_flag: bool | None = None,
+    ) -> CipsoOption:
+        """The option the kernel builds for a socket labelled ``level`` (a host label).
+
+        The DOI's tags are tried in order and the first that can carry the label wins
+        (cipso.md §3): a tag fails when the label has no level (``level=None``), when a TRANS
+        DOI cannot map the level or a category (EPERM) or when the categories do not fit
+        (ENOSPC: tag 1 beyond category 239, tag 2 beyond 15 categories, tag 5 beyond 30 data
+        bytes). Tag 128 needs ``secid``. When every tag fails, :class:`CipsoLabelError` says
+        why for each.
+
+        ``optimized_bitmap`` is the sysctl ``net.ipv4.cipso_rbm_optfmt``: a 1..10-byte tag-1
+        bitmap is sent as 10 bytes. ``categories_flag`` is whether the label carries a
+        category map at all; by default it does when it has categories (SELinux leaves it
+        unset for an empty set). Set with no categories, tag 1 gets a bitmap of one zero
+        byte, as in the kernel.
+        """
+        attempts: list[tuple[int, str, str]] = []
+        tag: Tag | None = None
+        for tag_type in self.tags:
+            result = _GENERATORS[tag_type](self, level, secid, optimized_bitmap, categories_flag)
+            if isinstance(result, tuple):
+                attempts.append((int(tag_type), result[0], result[1]))
+                continue
+            tag = result
+            break
+        if tag is None:
+            detail = "; ".join(f"tag {t}: {errno} ({why})" for t, errno, why in attempts)
+            raise CipsoLabelError(
+                f"no tag of DOI {self.doi} can carry {level}: {detail}",
+                errno=attempts[-1][1],
+                attempts=tuple(attempts),
+            )
+        return CipsoOption(self.doi, (tag,))
+
+    def encode_label(
+        self,
+        level: Level | None,
+        *,
+        secid: int | None = None,
+        optimized_bitmap: bool = False,
+        categories_flag: bool | None = None,
+        pad: bool = False,
+    ) -> bytes:
+        """The bytes of :meth:`label_option`: the bare option, or with ``pad=True`` the whole
+        IPv4 options area the kernel writes (the option followed by EOL zero bytes up to a
+        multiple of 4), ready for ``setsockopt(IP_OPTIONS)``."""
+        from ._codec import encode
+
+        data = encode(
+            self.label_option(
+                level,
+                secid=secid,
+                optimized_bitmap=optimized_bitmap,
+                categories_flag=categories_flag,
+            )
+        )
+        if pad:
+            data += bytes(-len(data) % 4)
+        return data
+
+    # -- reading a label (cipso_v4_getattr) --------------------------------------------------
+
+    def decode_label(self, option: CipsoOption | bytes, *, strict_bitmap: bool = True) -> Level:
+        """The host level the kernel hands to the LSM for ``option``.
+
+        The option is validated first (:func:`cipso.validate` with this DOI; the kernel never
+        reads an option it rejects), then its first tag is read through the DOI's tables.
+        Tag 128 carries an LSM secid, not a level: use :meth:`decode_secid` for it.
+        Raises :class:`cipso.CipsoValidationError` for an option the kernel rejects and
+        :class:`cipso.CipsoDecodeError` when the kernel accepts it but cannot map it.
+        """
+        from ._codec import decode, encode
+        from .validate import validate
+
+        if isinstance(option, CipsoOption):
+            data = encode(option)
+        else:
+            data = bytes(option)
+            option = decode(data)
+        validate(data, (self,), strict_bitmap=strict_bitmap, loopback=True)
+        tag = option.tags[0]
+        if isinstance(tag, LocalTag):
+            raise CipsoDecodeError(
+                HEADER_LENGTH,
+                "tag 128 carries the sender's LSM secid, not an MLS level "
+                "(read it with decode_secid)",
+            )
+        if not isinstance(tag, (RestrictedBitmapTag, EnumeratedTag, RangedTag)):
+            raise CipsoDecodeError(
+                HEADER_LENGTH, f"the first tag (type {tag.tag_type}) has no level"
+            )
+        host_level = self.level_from_wire(tag.level)
+        if host_level is None:
+            raise CipsoDecodeError(
+                HEADER_LENGTH + 3, f"DOI {self.doi} does not map wire level {tag.level} (EPERM)"
+            )
+        wire = tag.categories
+        host = self.categories_from_wire(wire)
+        if host is None:
+            raise CipsoDecodeError(
+                HEADER_LENGTH + TAG_BASE_LENGTH,
+                f"DOI {self.doi} does not map every wire category of {wire} (EPERM)",
+            )
+        return Level(host_level, host)
+
+    def decode_secid(
+        self, option: CipsoOption | bytes, *, byteorder: Literal["little", "big"] | None = None
+    ) -> int:
+        """The LSM secid in a tag-128 option (accepted on loopback only). The secid is in the
+        sender's host byte order, the local one unless ``byteorder`` says otherwise."""
+        from ._codec import encode
+        from .validate import validate
+
+        data = encode(option) if isinstance(option, CipsoOption) else bytes(option)
+        validate(data, (self,), loopback=True)
+        if data[HEADER_LENGTH] != TagType.LOCAL:
+            raise CipsoDecodeError(HEADER_LENGTH, "the first tag is not tag 128 (local)")
+        raw = data[HEADER_LENGTH + 2 : HEADER_LENGTH + 6]
+        return int.from_bytes(raw, byteorder or sys.byteorder)
+
+
+_MAP_WORDS = {MapType.TRANS: "trans", MapType.PASS: "pass", MapType.LOCAL: "local"}
+
+# A generator returns the tag, or (errno name, reason) when it cannot carry the label.
+_Attempt = Tag | tuple[str, str]
+
+
+def _wire_level(doi: CipsoDoi, level: Level | None) -> int | tuple[str, str]:
+    if level is None:
+        return ("EPERM", "the label has no MLS level")
+    if doi.map_type is MapType.PASS:
+        if level.sensitivity > MAX_LEVEL:
+            # The kernel stores the level in one byte without a check and would truncate it.
+            return ("EPERM", f"level {level.sensitivity} does not fit the one-byte level field")
+        return level.sensitivity
+    if doi.map_type is MapType.TRANS:
+        wire = doi._level_to_wire.get(level.sensitivity)
+        if wire is None:
+            return ("EPERM", f"level {level.sensitivity} is not in the DOI's level table")
+        return wire
+    return ("EINVAL", "a LOCAL DOI maps no levels")
+
+
+def _flag(level: Level, categories_flag: bool | None) -> bool:
+    return bool(level.categories) if categories_flag is None else categories_flag
+
+
+def _gen_bitmap(
+    doi: CipsoDoi,
+    level: Level | None,
+    secid: int | None,
+    optimized: bool,
+    categories_flag: bool | None,
+) -> _Attempt:
+    wire_level = _wire_level(doi, level)
+    if isinstance(wire_level, tuple):
+        return wire_level
+    assert level is not None
+    if not _flag(level, categories_flag):
+        return RestrictedBitmapTag(wire_level)
+    bits = 0
+    for host in level.categories:  # ascending, as netlbl_catmap_walk; first failure wins
+        if doi.map_type is MapType.TRANS:
+            wire = doi._category_to_wire.get(host)
+            if wire is None:
+                return ("EPERM", f"category {host} is not in the DOI's category table")
+        else:
+            wire = host
+        if wire >= MAX_BITMAP_LENGTH * 8:
+            return ("ENOSPC", f"wire category {wire} is beyond a tag-1 bitmap (0..239)")
+        bits |= 1 << wire
+    # An empty map still yields one zero byte: net_spot_max starts at 0 (cipso.md §2).
+    length = max(1, (bits.bit_length() + 7) >> 3)
+    if optimized and length <= OPTIMIZED_BITMAP_LENGTH:
+        length = OPTIMIZED_BITMAP_LENGTH
+    return RestrictedBitmapTag(wire_level, CategorySet.from_int(bits).to_bitmap(min_length=length))
+
+
+def _gen_enumerated(
+    doi: CipsoDoi,
+    level: Level | None,
+    secid: int | None,
+    optimized: bool,
+    categories_flag: bool | None,
+) -> _Attempt:
+    wire_level = _wire_level(doi, level)
+    if isinstance(wire_level, tuple):
+        return wire_level
+    assert level is not None
+    if not _flag(level, categories_flag):
+        return EnumeratedTag(wire_level)
+    categories = level.categories
+    if len(categories) > MAX_BITMAP_LENGTH // 2:
+        return ("ENOSPC", f"{len(categories)} categories, a tag 2 holds at most 15")
+    if categories.max is not None and categories.max > MAX_WIRE_CATEGORY:
+        return ("EPERM", f"category {categories.max} does not fit a 16-bit field")
+    return EnumeratedTag(wire_level, tuple(categories))
+
+
+def _gen_ranged(
+    doi: CipsoDoi,
+    level: Level | None,
+    secid: int | None,
+    optimized: bool,
+    categories_flag: bool | None,
+) -> _Attempt:
+    wire_level = _wire_level(doi, level)
+    if isinstance(wire_level, tuple):
+        return wire_level
+    assert level is not None
+    if not _flag(level, categories_flag):
+        return RangedTag(wire_level)
+    categories = level.categories
+    runs = list(categories.runs())
+    size = 4 * len(runs) - (2 if runs and runs[0][0] == 0 else 0)
+    if size > MAX_OPTION_LENGTH - HEADER_LENGTH - TAG_BASE_LENGTH:
+        return ("ENOSPC", f"{len(runs)} category ranges take {size} bytes, a tag 5 holds 30")
+    if categories.max is not None and categories.max > MAX_WIRE_CATEGORY:
+        return ("EPERM", f"category {categories.max} does not fit a 16-bit field")
+    return RangedTag.from_categories(wire_level, categories)
+
+
+def _gen_local(
+    doi: CipsoDoi,
+    level: Level | None,
+    secid: int | None,
+    optimized: bool,
+    categories_flag: bool | None,
+) -> _Attempt:
+    if secid is None:
+        return ("EPERM", "the label has no secid")
+    return LocalTag(secid)
+
+
+_GENERATORS = {
+    TagType.RESTRICTED_BITMAP: _gen_bitmap,
+    TagType.ENUMERATED: _gen_enumerated,
+    TagType.RANGED: _gen_ranged,
+    TagType.LOCAL: _gen_local,
+}
+
+
+# -- netlabelctl syntax ---------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def _number(text: str, word: str, what: str) -> int:
+    if not _NUMBER.fullmatch(text):
+        raise CipsoDoiError(f"{what} {text!r} in {word!r} is not a decimal number")
+    return int(text)
+
+
+def _parse_pairs(word: str, value: str, what: str) -> tuple[tuple[int, int], ...]:
+    pairs = []
+    for item in value.split(","):
+        local, eq, wire = item.partition("=")
+        if not eq:
+            raise CipsoDoiError(f"{what} entry {item!r} in {word!r} is not local=wire")
+        pairs.append((_number(local, word, what), _number(wire, word, what)))
+    return tuple(pairs)
+
+
+def _parse_netlabelctl(text: str) -> CipsoDoi:
+    words = text.split()
+    if words[:2] in (["cipso", "add"], ["cipsov4", "add"]):
+        words = words[2:]
+    if not words:
+        raise CipsoDoiError("empty DOI definition")
+    kinds = {
+        "trans": MapType.TRANS,
+        "std": MapType.TRANS,
+        "pass": MapType.PASS,
+        "local": MapType.LOCAL,
+    }
+    map_type = kinds.get(words[0])
+    if map_type is None:
+        raise CipsoDoiError(f"unknown DOI type {words[0]!r} (expected trans, std, pass or local)")
+    fields: dict[str, str] = {}
+    for word in words[1:]:
+        key, colon, value = word.partition(":")
+        if not colon or key not in ("doi", "tags", "levels", "categories"):
+            raise CipsoDoiError(f"unexpected argument {word!r}")
+        if key in fields:
+            raise CipsoDoiError(f"{key}: given twice")
+        fields[key] = value
+    if "doi" not in fields:
+        raise CipsoDoiError("missing doi:<N>")
+    doi = _number(fields["doi"], "doi:" + fields["doi"], "DOI")
+    if map_type is MapType.LOCAL:
+        tags: tuple[int, ...] = (TagType.LOCAL,)
+        if "tags" in fields:
+            raise CipsoDoiError("a local DOI takes no tags: (its tag list is always [128])")
+    else:
+        if "tags" not in fields:
+            raise CipsoDoiError("missing tags:<t1>,<t2>...")
+        tags = tuple(_number(t, "tags:" + fields["tags"], "tag") for t in fields["tags"].split(","))
+    levels: tuple[tuple[int, int], ...] = ()
+    categories: tuple[tuple[int, int], ...] = ()
+    if map_type is MapType.TRANS:
+        if "levels" not in fields:
+            raise CipsoDoiError("a trans DOI needs levels:<local>=<wire>,...")
+        levels = _parse_pairs("levels:" + fields["levels"], fields["levels"], "level")
+        if "categories" in fields:
+            categories = _parse_pairs(
+                "categories:" + fields["categories"], fields["categories"], "category"
+            )
+    elif "levels" in fields or "categories" in fields:
+        raise CipsoDoiError("levels: and categories: belong to trans DOIs")
+    return CipsoDoi(doi, map_type, tags, levels, categories)  # type: ignore[arg-type]
+
+
+def doi_table(dois: Mapping[int, CipsoDoi] | Iterable[CipsoDoi]) -> Mapping[int, CipsoDoi]:
+    """DOI definitions keyed by DOI number, from a mapping or an iterable of definitions.
+
+    Two definitions of the same DOI are refused, as ``cipso_v4_doi_add`` refuses (EEXIST).
+    """
+    if isinstance(dois, Mapping):
+        return dois
+    if isinstance(dois, CipsoDoi):
+        return {dois.doi: dois}
+    table: dict[int, CipsoDoi] = {}
+    for definition in dois:
+        if not isinstance(definition, CipsoDoi):
+            raise CipsoDoiError(f"{definition!r} is not a CipsoDoi")
+        if definition.doi in table:
+            raise CipsoDoiError(f"DOI {definition.doi} is defined twice (EEXIST)")
+        table[definition.doi] = definition
+    return table

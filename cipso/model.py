@@ -1,0 +1,471 @@
+"""The decoded CIPSO option: one small frozen class per tag type.
+
+Each class keeps exactly what is on the wire, so that an option decodes and re-encodes byte
+for byte (the alignment octet, a bitmap's trailing zero bytes, an enumerated list in the order
+given, ranges as given including an omitted last low), and offers the meaning beside it: the
+wire sensitivity ``level``, the ``categories`` as an :class:`mls.CategorySet` and both
+together as an :class:`mls.Level` (``mls_level``). Numbers here are wire numbers; a TRANS DOI
+maps them to host numbers (:mod:`cipso.doi`).
+
+Layout (cipso.md §1-2)::
+
+    option   86 | L | DOI (4, big-endian) | tags ...          L = 6 + tag lengths <= 40
+    tag 1/6  type | len | alignment (0) | level | bitmap (0..30 bytes, MSB = category 0)
+    tag 2    2 | len | alignment | level | u16 categories (0..15, ascending)
+    tag 5    5 | len | alignment | level | u16 high, u16 low, ... (descending; last low may
+             be left out when it is 0)
+    tag 7    7 | len | free-form data
+    tag 128  128 | 6 | LSM secid (u32, host byte order)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
+
+from mls import CategorySet, Level
+
+from .errors import CipsoEncodeError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+#: IPv4 option type of CIPSO: copied on fragmentation, class 0, number 6 (IPOPT_CIPSO).
+OPTION_TYPE = 0x86
+#: Option type, option length and the 4-byte DOI (CIPSO_V4_HDR_LEN).
+HEADER_LENGTH = 6
+#: The IPv4 options area is at most 40 bytes (60-byte header minus 20): CIPSO_V4_OPT_LEN_MAX.
+MAX_OPTION_LENGTH = 40
+#: What is left for tags: 40 - 6.
+MAX_TAG_LENGTH = MAX_OPTION_LENGTH - HEADER_LENGTH
+#: Type, length, alignment octet and level of tags 1, 2, 5 (and 6).
+TAG_BASE_LENGTH = 4
+#: Tag 128 is always 6 bytes (CIPSO_V4_TAG_LOC_BLEN).
+LOCAL_TAG_LENGTH = 6
+#: Room for category data after a 4-byte tag base: bitmap bytes (categories 0..239).
+MAX_BITMAP_LENGTH = MAX_TAG_LENGTH - TAG_BASE_LENGTH
+#: Largest wire sensitivity (CIPSO_V4_MAX_REM_LVLS).
+MAX_LEVEL = 255
+#: Largest number a 16-bit category field can hold (the draft calls 65535 invalid; the kernel's
+#: validator does not check it).
+MAX_WIRE_CATEGORY = 0xFFFF
+#: Largest category the kernel maps (CIPSO_V4_MAX_REM_CATS).
+MAX_REMOTE_CATEGORY = 65534
+#: At most 15 enumerated categories fit in 30 bytes.
+MAX_ENUMERATED = MAX_BITMAP_LENGTH // 2
+#: At most 8 ranges fit in 30 bytes, the last one with its zero low left out
+#: (CIPSO_V4_TAG_RNG_CAT_MAX).
+MAX_RANGES = 8
+#: The optimised tag-1 format's fixed bitmap length (draft §3.4.2.6, sysctl cipso_rbm_optfmt).
+OPTIMIZED_BITMAP_LENGTH = 10
+
+
+class TagType(IntEnum):
+    """CIPSO tag types (include/net/cipso_ipv4.h, draft-ietf-cipso-ipsecurity-01, FIPS-188)."""
+
+    RESTRICTED_BITMAP = 1  #: level + category bitmap, categories 0..239 (CIPSO_V4_TAG_RBITMAP)
+    ENUMERATED = 2  #: level + up to 15 u16 categories, ascending (CIPSO_V4_TAG_ENUM)
+    RANGED = 5  #: level + up to 8 u16 (high, low) ranges, descending (CIPSO_V4_TAG_RANGE)
+    PERMISSIVE_BITMAP = 6  #: FIPS-188 permissive bitmap; defined by Linux, never accepted
+    FREE_FORM = 7  #: FIPS-188 free-form data; defined by Linux, never accepted
+    LOCAL = 128  #: Linux-private: the sender's LSM secid, loopback only (CIPSO_V4_TAG_LOCAL)
+
+
+class MapType(IntEnum):
+    """How a DOI maps host labels to wire labels (CIPSO_V4_MAP_*)."""
+
+    TRANS = 1  #: translate levels and categories through tables (netlabelctl "trans"/"std")
+    PASS = 2  #: host numbers go on the wire unchanged (netlabelctl "pass")
+    LOCAL = 3  #: loopback only, tag 128 carries the secid (netlabelctl "local")
+
+
+def _check_int(value: object, name: str, maximum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise CipsoEncodeError(f"{name} must be an int in 0..{maximum}, not {value!r}")
+
+
+def _freeze_tuple(owner: object, name: str) -> None:
+    # Accept any iterable from callers, store a tuple (frozen and hashable).
+    value = getattr(owner, name)
+    if not isinstance(value, tuple):
+        object.__setattr__(owner, name, tuple(value))
+
+
+def _check_bytes(owner: object, name: str, maximum: int) -> None:
+    value = getattr(owner, name)
+    if not isinstance(value, bytes):
+        if not isinstance(value, (bytearray, memoryview)):
+            raise CipsoEncodeError(f"{name} must be bytes, not {type(value).__name__}")
+        value = bytes(value)
+        object.__setattr__(owner, name, value)
+    if len(value) > maximum:
+        raise CipsoEncodeError(f"{name} is {len(value)} bytes, at most {maximum} fit in a tag")
+
+
+@dataclass(frozen=True, slots=True)
+class RestrictedBitmapTag:
+    """Tag 1: a sensitivity level and a category bitmap (category N is bit ``0x80 >> N % 8``
+    of byte ``N // 8``).
+
+    ``bitmap`` is kept exactly as sent, trailing zero bytes included (the kernel sends the
+    minimal bitmap, or 10 bytes in the optimised format). Build one from categories with
+    :meth:`from_categories`.
+    """
+
+    level: int
+    bitmap: bytes = b""
+    alignment: int = 0
+
+    tag_type: ClassVar[TagType] = TagType.RESTRICTED_BITMAP
+
+    def __post_init__(self) -> None:
+        _check_int(self.level, "level", MAX_LEVEL)
+        _check_int(self.alignment, "alignment", 0xFF)
+        _check_bytes(self, "bitmap", MAX_BITMAP_LENGTH)
+
+    @classmethod
+    def from_categories(
+        cls, level: int, categories: CategorySet | Iterable[int], *, min_length: int = 0
+    ) -> Self:
+        """The tag for wire ``level`` and ``categories`` with the minimal bitmap, or at least
+        ``min_length`` bytes (10 gives the optimised format)."""
+        if not isinstance(categories, CategorySet):
+            categories = CategorySet(categories)
+        if categories.max is not None and categories.max >= MAX_BITMAP_LENGTH * 8:
+            raise CipsoEncodeError(
+                f"category {categories.max} does not fit a tag-1 bitmap (categories 0..239)"
+            )
+        return cls(level, categories.to_bitmap(min_length=min_length))
+
+    @property
+    def categories(self) -> CategorySet:
+        """The wire categories whose bits are set."""
+        return CategorySet.from_bitmap(self.bitmap)
+
+    @property
+    def mls_level(self) -> Level:
+        """Wire level and categories as an :class:`mls.Level`."""
+        return Level(self.level, self.categories)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 4 + bitmap length."""
+        return TAG_BASE_LENGTH + len(self.bitmap)
+
+
+@dataclass(frozen=True, slots=True)
+class PermissiveBitmapTag:
+    """Tag 6 (FIPS-188 permissive bitmap): laid out like tag 1. Linux defines the number but
+    refuses it in every DOI, so the kernel rejects any option carrying it."""
+
+    level: int
+    bitmap: bytes = b""
+    alignment: int = 0
+
+    tag_type: ClassVar[TagType] = TagType.PERMISSIVE_BITMAP
+
+    def __post_init__(self) -> None:
+        _check_int(self.level, "level", MAX_LEVEL)
+        _check_int(self.alignment, "alignment", 0xFF)
+        _check_bytes(self, "bitmap", MAX_BITMAP_LENGTH)
+
+    @property
+    def categories(self) -> CategorySet:
+        """The wire categories whose bits are set."""
+        return CategorySet.from_bitmap(self.bitmap)
+
+    @property
+    def mls_level(self) -> Level:
+        """Wire level and categories as an :class:`mls.Level`."""
+        return Level(self.level, self.categories)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 4 + bitmap length."""
+        return TAG_BASE_LENGTH + len(self.bitmap)
+
+
+@dataclass(frozen=True, slots=True)
+class EnumeratedTag:
+    """Tag 2: a sensitivity level and a list of 16-bit category numbers.
+
+    ``category_list`` is kept as sent; the kernel sends it strictly ascending and rejects
+    anything else (cipso.md §4, check 7c). At most 15 entries fit.
+    """
+
+    level: int
+    category_list: tuple[int, ...] = ()
+    alignment: int = 0
+
+    tag_type: ClassVar[TagType] = TagType.ENUMERATED
+
+    def __post_init__(self) -> None:
+        _check_int(self.level, "level", MAX_LEVEL)
+        _check_int(self.alignment, "alignment", 0xFF)
+        _freeze_tuple(self, "category_list")
+        if len(self.category_list) > MAX_ENUMERATED:
+            raise CipsoEncodeError(
+                f"{len(self.category_list)} enumerated categories, at most {MAX_ENUMERATED} fit"
+            )
+        for category in self.category_list:
+            _check_int(category, "an enumerated category", MAX_WIRE_CATEGORY)
+
+    @classmethod
+    def from_categories(cls, level: int, categories: CategorySet | Iterable[int]) -> Self:
+        """The tag for wire ``level`` and ``categories``, ascending as the kernel sends them."""
+        if not isinstance(categories, CategorySet):
+            categories = CategorySet(categories)
+        return cls(level, tuple(categories))
+
+    @property
+    def categories(self) -> CategorySet:
+        """The set of the listed categories."""
+        bits = 0
+        for category in self.category_list:
+            bits |= 1 << category
+        return CategorySet.from_int(bits)
+
+    @property
+    def mls_level(self) -> Level:
+        """Wire level and categories as an :class:`mls.Level`."""
+        return Level(self.level, self.categories)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 4 + 2 per category."""
+        return TAG_BASE_LENGTH + 2 * len(self.category_list)
+
+
+@dataclass(frozen=True, slots=True)
+class RangedTag:
+    """Tag 5: a sensitivity level and inclusive category ranges.
+
+    ``ranges`` holds ``(high, low)`` pairs in wire order (the kernel sends the highest range
+    first). The last pair's low is ``None`` when it is left out of the data, which the draft
+    allows when it is 0 (the data length is then 2 mod 4). At most 8 ranges fit, and only if
+    the last low is left out.
+    """
+
+    level: int
+    ranges: tuple[tuple[int, int | None], ...] = ()
+    alignment: int = 0
+
+    tag_type: ClassVar[TagType] = TagType.RANGED
+
+    def __post_init__(self) -> None:
+        _check_int(self.level, "level", MAX_LEVEL)
+        _check_int(self.alignment, "alignment", 0xFF)
+        ranges = self.ranges
+        if not isinstance(ranges, tuple) or not all(type(item) is tuple for item in ranges):
+            ranges = tuple(tuple(item) for item in ranges)  # type: ignore[misc]
+            object.__setattr__(self, "ranges", ranges)
+        last = len(ranges) - 1
+        for index, item in enumerate(ranges):
+            if len(item) != 2:
+                raise CipsoEncodeError(f"range {item!r} is not a (high, low) pair")
+            high, low = item
+            _check_int(high, "a range's high category", MAX_WIRE_CATEGORY)
+            if low is None:
+                if index != last:
+                    raise CipsoEncodeError("only the last range may leave out its low category")
+            else:
+                _check_int(low, "a range's low category", MAX_WIRE_CATEGORY)
+        if self.length > MAX_TAG_LENGTH:
+            raise CipsoEncodeError(
+                f"{len(ranges)} ranges take {self.length - TAG_BASE_LENGTH} bytes, at most "
+                f"{MAX_BITMAP_LENGTH} fit"
+            )
+
+    @classmethod
+    def from_categories(cls, level: int, categories: CategorySet | Iterable[int]) -> Self:
+        """The tag the kernel sends for wire ``level`` and ``categories``: runs highest first,
+        the lowest run's low left out when it is category 0."""
+        if not isinstance(categories, CategorySet):
+            categories = CategorySet(categories)
+        ranges: list[tuple[int, int | None]] = [
+            (high, low) for low, high in reversed(list(categories.runs()))
+        ]
+        if ranges and ranges[-1][1] == 0:
+            ranges[-1] = (ranges[-1][0], None)
+        return cls(level, tuple(ranges))
+
+    @property
+    def categories(self) -> CategorySet:
+        """Every category from low to high of each range (a pair with low > high adds none, as
+        in the kernel's netlbl_catmap_setrng)."""
+        bits = 0
+        for high, maybe_low in self.ranges:
+            low = maybe_low or 0
+            if low <= high:
+                bits |= ((2 << (high - low)) - 1) << low
+        return CategorySet.from_int(bits)
+
+    @property
+    def mls_level(self) -> Level:
+        """Wire level and categories as an :class:`mls.Level`."""
+        return Level(self.level, self.categories)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 4 + 4 per range, minus 2 when the last low is left out."""
+        ranges = self.ranges
+        omitted = 2 if ranges and ranges[-1][1] is None else 0
+        return TAG_BASE_LENGTH + 4 * len(ranges) - omitted
+
+
+@dataclass(frozen=True, slots=True)
+class FreeFormTag:
+    """Tag 7 (FIPS-188 free form): opaque data after the type and length bytes. Linux defines
+    the number but refuses it in every DOI."""
+
+    data: bytes = b""
+
+    tag_type: ClassVar[TagType] = TagType.FREE_FORM
+
+    def __post_init__(self) -> None:
+        _check_bytes(self, "data", MAX_TAG_LENGTH - 2)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 2 + data length."""
+        return 2 + len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTag:
+    """Tag 128 (Linux-private): the sending LSM's secid, in the sender's **host** byte order.
+
+    It carries no MLS level: the receiver hands the secid straight to its LSM, which is only
+    meaningful on the same machine, so the kernel accepts it only on loopback. ``byteorder``
+    records how the four bytes are read (native order by default) so that they re-encode
+    unchanged.
+    """
+
+    secid: int
+    byteorder: Literal["little", "big"] = sys.byteorder
+
+    tag_type: ClassVar[TagType] = TagType.LOCAL
+
+    def __post_init__(self) -> None:
+        _check_int(self.secid, "secid", 0xFFFFFFFF)
+        if self.byteorder not in ("little", "big"):
+            raise CipsoEncodeError(f"byteorder must be 'little' or 'big', not {self.byteorder!r}")
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: always 6."""
+        return LOCAL_TAG_LENGTH
+
+
+#: Tag types that have their own class; :class:`GenericTag` takes every other number.
+KNOWN_TAG_TYPES = frozenset(int(member) for member in TagType)
+
+
+@dataclass(frozen=True, slots=True)
+class GenericTag:
+    """A tag of a type this package has no class for (0, 3, 4, 8..127, 129..255), kept as raw
+    bytes so that any well-formed option round-trips. The kernel rejects all of them."""
+
+    tag_type: int
+    data: bytes = b""
+
+    def __post_init__(self) -> None:
+        _check_int(self.tag_type, "tag_type", 0xFF)
+        if self.tag_type in KNOWN_TAG_TYPES:
+            raise CipsoEncodeError(
+                f"tag type {self.tag_type} has its own class ({TagType(self.tag_type).name})"
+            )
+        _check_bytes(self, "data", MAX_TAG_LENGTH - 2)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 2 + data length."""
+        return 2 + len(self.data)
+
+
+#: Any tag.
+Tag: TypeAlias = (
+    RestrictedBitmapTag
+    | EnumeratedTag
+    | RangedTag
+    | PermissiveBitmapTag
+    | FreeFormTag
+    | LocalTag
+    | GenericTag
+)
+#: The tags that carry an MLS level and categories.
+MlsTag: TypeAlias = RestrictedBitmapTag | EnumeratedTag | RangedTag | PermissiveBitmapTag
+
+TAG_CLASSES: tuple[type[Tag], ...] = (
+    RestrictedBitmapTag,
+    EnumeratedTag,
+    RangedTag,
+    PermissiveBitmapTag,
+    FreeFormTag,
+    LocalTag,
+    GenericTag,
+)
+MLS_TAG_CLASSES: tuple[type[MlsTag], ...] = (
+    RestrictedBitmapTag,
+    EnumeratedTag,
+    RangedTag,
+    PermissiveBitmapTag,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CipsoOption:
+    """A CIPSO option: a DOI and its tags (Linux sends exactly one tag).
+
+    The whole option, 6 header bytes plus the tags, must fit the 40-byte IPv4 options area.
+    """
+
+    doi: int
+    tags: tuple[Tag, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_int(self.doi, "doi", 0xFFFFFFFF)
+        _freeze_tuple(self, "tags")
+        for tag in self.tags:
+            if not isinstance(tag, TAG_CLASSES):
+                raise CipsoEncodeError(f"{tag!r} is not a CIPSO tag")
+        if self.length > MAX_OPTION_LENGTH:
+            raise CipsoEncodeError(
+                f"the option would be {self.length} bytes, at most {MAX_OPTION_LENGTH} fit"
+            )
+
+    @property
+    def length(self) -> int:
+        """The option length byte: 6 + the tags' lengths."""
+        return HEADER_LENGTH + sum(tag.length for tag in self.tags)
+
+    @property
+    def tag(self) -> Tag | None:
+        """The first tag (the only one the kernel reads), or None."""
+        return self.tags[0] if self.tags else None
+
+    @property
+    def mls_level(self) -> Level | None:
+        """The wire level of the first tag, or None when it carries no level (tag 128, 7,
+        unknown tags, no tag). Map it through a TRANS DOI with
+        :meth:`cipso.CipsoDoi.decode_label`."""
+        tag = self.tags[0] if self.tags else None
+        if isinstance(tag, MLS_TAG_CLASSES):
+            return tag.mls_level
+        return None
+
+    def to_bytes(self) -> bytes:
+        """The option's wire bytes (same as :func:`cipso.encode`)."""
+        from ._codec import encode
+
+        return encode(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CipsoOption:
+        """Decode one option (same as :func:`cipso.decode`)."""
+        from ._codec import decode
+
+        return decode(data)

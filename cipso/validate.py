@@ -1,0 +1,373 @@
+"""Judge a CIPSO option exactly as the Linux kernel does on receive.
+
+:func:`validate` follows ``cipso_v4_validate`` (net/ipv4/cipso_ipv4.c) check by check
+(cipso.md §4) and raises :class:`cipso.CipsoValidationError` whose ``offset`` is the kernel's
+error offset inside the option; :func:`check_options` walks a whole IPv4 options area as
+``ip_options_compile`` does and returns the verdict with the ICMP Parameter Problem pointer
+counted from the start of the IPv4 header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from mls import CategorySet
+
+from ._codec import encode
+from .doi import MAX_TAGS, CipsoDoi, doi_table
+from .errors import FIRST_OPTION_OFFSET, CipsoValidationError
+from .model import (
+    HEADER_LENGTH,
+    LOCAL_TAG_LENGTH,
+    MAX_OPTION_LENGTH,
+    OPTION_TYPE,
+    TAG_BASE_LENGTH,
+    CipsoOption,
+    MapType,
+    TagType,
+)
+
+__all__ = ["OptionsVerdict", "check_options", "find_option", "validate"]
+
+#: The kernel's validator refuses options shorter than this (header + one 2-byte tag).
+MIN_VALID_LENGTH = 8
+
+_Failure = tuple[int, str]
+
+# IPv4 option types the option walker looks into (include/uapi/linux/ip.h).
+_IPOPT_END = 0
+_IPOPT_NOOP = 1
+_IPOPT_RR = 7
+_IPOPT_TIMESTAMP = 68
+_IPOPT_LSRR = 131
+_IPOPT_SSRR = 137
+_IPOPT_RA = 148
+_IPOPT_TS_PRESPEC = 3
+
+
+def validate(
+    data: bytes | CipsoOption,
+    dois: Mapping[int, CipsoDoi] | Iterable[CipsoDoi],
+    *,
+    strict_bitmap: bool = True,
+    loopback: bool = False,
+) -> None:
+    """Raise :class:`cipso.CipsoValidationError` unless the kernel accepts the option.
+
+    ``data`` is one option starting at its type byte (bytes after its length are not looked
+    at; use :func:`check_options` for a whole options area). ``dois`` are the DOIs configured
+    in the kernel. ``strict_bitmap`` is the sysctl ``net.ipv4.cipso_rbm_strictvalid`` (default
+    1: check tag 1's level and bitmap against the DOI); ``loopback`` says the packet arrived
+    on a loopback device, the only place tag 128 is accepted.
+
+    The error's ``offset`` is the kernel's: 0 when the option walker rejects the length byte,
+    1 for an option shorter than 8, 2 for an unknown DOI, then the offending tag's type byte
+    (+0), length byte (+1), level (+3) or first category byte (+4).
+    """
+    raw = encode(data) if isinstance(data, CipsoOption) else bytes(data)
+    failure = _check_alone(raw, doi_table(dois), strict_bitmap, loopback)
+    if failure is not None:
+        raise CipsoValidationError(failure[0], failure[1])
+
+
+def _check_alone(
+    data: bytes, dois: Mapping[int, CipsoDoi], strict_bitmap: bool, loopback: bool
+) -> _Failure | None:
+    # What the option walker checks before it calls the CIPSO validator.
+    if not data:
+        return (0, "no bytes: expected a CIPSO option (type 134)")
+    if data[0] != OPTION_TYPE:
+        return (0, f"option type {data[0]} is not CIPSO (134)")
+    if len(data) < 2:
+        return (0, "the option has no length byte")
+    length = data[1]
+    if length < 2:
+        return (0, f"option length {length} is below 2")
+    if length > len(data) or length > MAX_OPTION_LENGTH:
+        return (
+            0,
+            f"option length {length} runs past the options area "
+            f"({min(len(data), MAX_OPTION_LENGTH)} bytes)",
+        )
+    return _check_option(data, 0, dois, strict_bitmap, loopback)
+
+
+def _check_option(
+    area: bytes,
+    start: int,
+    dois: Mapping[int, CipsoDoi],
+    strict_bitmap: bool,
+    loopback: bool,
+) -> _Failure | None:
+    """cipso_v4_validate on the option at ``area[start]``, whose length byte fits the area.
+    Offsets returned are relative to ``start``."""
+    opt = area[start : start + area[start + 1]]
+    length = len(opt)
+    if length < MIN_VALID_LENGTH:
+        return (1, f"option length {length} is below the minimum of {MIN_VALID_LENGTH}")
+    doi_number = int.from_bytes(opt[2:6], "big")
+    doi = dois.get(doi_number)
+    if doi is None:
+        return (2, f"DOI {doi_number} is not configured")
+    # The kernel's tag list is 5 slots, unused ones 0; its search stops at the first 0, so a
+    # type-0 tag matches the terminator of any list shorter than 5 (cipso.md §4 notes).
+    slots = tuple(int(t) for t in doi.tags) + (0,) * (MAX_TAGS - len(doi.tags))
+    offset = HEADER_LENGTH
+    while offset < length:
+        tag_type = opt[offset]
+        index = 0
+        while slots[index] != tag_type:
+            index += 1
+            if slots[index - 1] == 0 or index == MAX_TAGS:
+                return (offset, f"tag type {tag_type} is not in DOI {doi_number}'s tag list")
+        if offset + 1 == length:
+            return (offset, "the last tag has no room for its length byte")
+        tag_length = opt[offset + 1]
+        if tag_length > length - offset:
+            return (
+                offset + 1,
+                f"tag length {tag_length} runs past the option ({length - offset} bytes left)",
+            )
+        failure: _Failure | None
+        if tag_type == TagType.RESTRICTED_BITMAP:
+            failure = _check_bitmap_tag(doi, opt, offset, tag_length, strict_bitmap)
+        elif tag_type == TagType.ENUMERATED:
+            failure = _check_enumerated_tag(doi, opt, offset, tag_length)
+        elif tag_type == TagType.RANGED:
+            failure = _check_ranged_tag(doi, opt, offset, tag_length)
+        elif tag_type == TagType.LOCAL:
+            if not loopback:
+                failure = (offset, "tag 128 (local) is accepted only on a loopback device")
+            elif tag_length != LOCAL_TAG_LENGTH:
+                failure = (offset + 1, f"tag 128 is always 6 bytes, not {tag_length}")
+            else:
+                failure = None
+        else:
+            failure = (offset, f"tag type {tag_type} is not implemented by Linux")
+        if failure is not None:
+            return failure
+        offset += tag_length
+    return None
+
+
+def _level_valid(doi: CipsoDoi, level: int) -> bool:
+    # cipso_v4_map_lvl_valid: PASS any, TRANS mapped wire levels, LOCAL none.
+    if doi.map_type is MapType.PASS:
+        return True
+    return doi.map_type is MapType.TRANS and doi.level_from_wire(level) is not None
+
+
+def _base_checks(doi: CipsoDoi, opt: bytes, offset: int, tag_length: int) -> _Failure | None:
+    if tag_length < TAG_BASE_LENGTH:
+        return (offset + 1, f"tag length {tag_length} is below the 4-byte tag base")
+    if not _level_valid(doi, opt[offset + 3]):
+        return (offset + 3, f"level {opt[offset + 3]} is not valid in DOI {doi.doi}")
+    return None
+
+
+def _check_bitmap_tag(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict: bool
+) -> _Failure | None:
+    if tag_length < TAG_BASE_LENGTH:
+        return (offset + 1, f"tag length {tag_length} is below the 4-byte tag base")
+    if not strict:
+        return None
+    failure = _base_checks(doi, opt, offset, tag_length)
+    if failure is not None or tag_length == TAG_BASE_LENGTH:
+        return failure
+    if doi.map_type is MapType.PASS:
+        return None
+    bitmap = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
+    if doi.map_type is MapType.TRANS:
+        for category in CategorySet.from_bitmap(bitmap):
+            if doi.category_from_wire(category) is None:
+                return (offset + 4, f"category {category} is not mapped by DOI {doi.doi}")
+        return None
+    return (offset + 4, f"a {doi.map_type.name} DOI maps no categories")
+
+
+def _check_enumerated_tag(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int
+) -> _Failure | None:
+    failure = _base_checks(doi, opt, offset, tag_length)
+    if failure is not None or tag_length == TAG_BASE_LENGTH:
+        return failure
+    data = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
+    if doi.map_type is not MapType.PASS:
+        return (offset + 4, "enumerated categories need a PASS DOI")
+    if len(data) & 1:
+        return (offset + 4, f"{len(data)} bytes of enumerated categories is not a whole u16")
+    previous = -1
+    for index in range(0, len(data), 2):
+        category = int.from_bytes(data[index : index + 2], "big")
+        if category <= previous:
+            return (offset + 4, f"enumerated category {category} does not ascend from {previous}")
+        previous = category
+    return None
+
+
+def _check_ranged_tag(doi: CipsoDoi, opt: bytes, offset: int, tag_length: int) -> _Failure | None:
+    failure = _base_checks(doi, opt, offset, tag_length)
+    if failure is not None or tag_length == TAG_BASE_LENGTH:
+        return failure
+    data = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
+    if doi.map_type is not MapType.PASS:
+        return (offset + 4, "ranged categories need a PASS DOI")
+    if len(data) & 1:
+        return (offset + 4, f"{len(data)} bytes of ranges is not a whole u16")
+    previous_low = 65535  # CIPSO_V4_MAX_REM_CATS + 1
+    for index in range(0, len(data), 4):
+        high = int.from_bytes(data[index : index + 2], "big")
+        low = int.from_bytes(data[index + 2 : index + 4], "big") if index + 4 <= len(data) else 0
+        if high > previous_low:
+            return (offset + 4, f"range high {high} is above the previous low {previous_low}")
+        previous_low = low
+    return None
+
+
+# -- whole options areas (ip_options_compile) --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OptionsVerdict:
+    """What the kernel's IPv4 option walker makes of an options area.
+
+    ``pointer`` is the ICMP Parameter Problem pointer counted from the IPv4 header's first
+    byte (None when accepted); ``cipso_start`` is where the first CIPSO option starts, also
+    from the header's first byte (None without one); ``in_cipso`` says the rejection came from
+    the CIPSO option itself (``pointer - cipso_start`` is then the validator's offset), not
+    from the walker or another option.
+    """
+
+    accepted: bool
+    pointer: int | None = None
+    reason: str = ""
+    cipso_start: int | None = None
+    in_cipso: bool = False
+
+    def raise_for_rejection(self) -> None:
+        """Raise :class:`cipso.CipsoValidationError` for a rejected area."""
+        if self.pointer is not None:
+            start = self.cipso_start if self.in_cipso and self.cipso_start is not None else 0
+            raise CipsoValidationError(self.pointer - start, self.reason, option_start=start)
+
+
+def check_options(
+    options: bytes,
+    dois: Mapping[int, CipsoDoi] | Iterable[CipsoDoi],
+    *,
+    strict_bitmap: bool = True,
+    loopback: bool = False,
+    header_length: int = FIRST_OPTION_OFFSET,
+) -> OptionsVerdict:
+    """Walk a received IPv4 options area (the bytes after the 20-byte base header) as
+    ``ip_options_compile`` does and return its verdict.
+
+    EOL ends the walk, NOP is one byte, every other option needs a length byte of at least 2
+    that fits the area (else the pointer is its type byte); a second CIPSO option is refused
+    at its type byte, and the first is judged by :func:`validate`. Record route, timestamp,
+    source route and router alert get the kernel's structural checks; their contents
+    (addresses, clocks) are not judged. ``header_length`` is where the area starts.
+    """
+    table = doi_table(dois)
+    options = bytes(options)
+    size = len(options)
+    cipso_at: int | None = None
+    seen: set[int] = set()
+    position = 0
+
+    def reject(at: int, reason: str, in_cipso: bool = False) -> OptionsVerdict:
+        start = None if cipso_at is None else header_length + cipso_at
+        return OptionsVerdict(False, header_length + at, reason, start, in_cipso)
+
+    while position < size:
+        kind = options[position]
+        if kind == _IPOPT_END:
+            break
+        if kind == _IPOPT_NOOP:
+            position += 1
+            continue
+        left = size - position
+        if left < 2:
+            return reject(position, f"option {kind} has no length byte")
+        length = options[position + 1]
+        if length < 2 or length > left:
+            return reject(position, f"option {kind} length {length} does not fit ({left} left)")
+        failure = _check_other(options, position, length, kind, seen)
+        if kind == OPTION_TYPE:
+            if cipso_at is not None:
+                return reject(position, "a second CIPSO option")
+            cipso_at = position
+            found = _check_option(options, position, table, strict_bitmap, loopback)
+            if found is not None:
+                return reject(position + found[0], found[1], in_cipso=True)
+        elif failure is not None:
+            return reject(position + failure[0], failure[1])
+        position += length
+    start = None if cipso_at is None else header_length + cipso_at
+    return OptionsVerdict(True, None, "", start, False)
+
+
+def _check_other(
+    options: bytes, position: int, length: int, kind: int, seen: set[int]
+) -> _Failure | None:
+    # The structural checks of ip_options_compile for a received packet (skb present).
+    opt = options[position : position + length]
+    if kind in (_IPOPT_LSRR, _IPOPT_SSRR):
+        if length < 3:
+            return (1, "source route option shorter than 3")
+        if opt[2] < 4:
+            return (2, "source route pointer below 4")
+        if _IPOPT_LSRR in seen:
+            return (0, "a second source route option")
+        seen.add(_IPOPT_LSRR)
+    elif kind == _IPOPT_RR:
+        if kind in seen:
+            return (0, "a second record route option")
+        if length < 3:
+            return (1, "record route option shorter than 3")
+        if opt[2] < 4:
+            return (2, "record route pointer below 4")
+        if opt[2] <= length and opt[2] + 3 > length:
+            return (2, "record route pointer leaves no room for an address")
+        seen.add(kind)
+    elif kind == _IPOPT_TIMESTAMP:
+        if kind in seen:
+            return (0, "a second timestamp option")
+        if length < 4:
+            return (1, "timestamp option shorter than 4")
+        pointer = opt[2]
+        if pointer < 5:
+            return (2, "timestamp pointer below 5")
+        flags = opt[3] & 0x0F
+        if pointer <= length:
+            if pointer + 3 > length:
+                return (2, "timestamp pointer leaves no room for a timestamp")
+            if flags in (1, _IPOPT_TS_PRESPEC) and pointer + 7 > length:
+                return (2, "timestamp pointer leaves no room for an address and a timestamp")
+        elif flags != _IPOPT_TS_PRESPEC and opt[3] >> 4 == 15:
+            return (3, "timestamp overflow counter is full")
+        seen.add(kind)
+    elif kind == _IPOPT_RA and length < 4:
+        return (1, "router alert option shorter than 4")
+    return None
+
+
+def find_option(options: bytes) -> int | None:
+    """Where the first CIPSO option starts in an IPv4 options area, found as the kernel's
+    ``cipso_v4_optptr`` walks (EOL stops, NOP is one byte, a bad length gives up), or None."""
+    position = 0
+    left = len(options)
+    while left > 1:
+        kind = options[position]
+        if kind == _IPOPT_END:
+            return None
+        length = 1 if kind == _IPOPT_NOOP else options[position + 1]
+        if not length or length > left:
+            return None
+        if kind == OPTION_TYPE:
+            return position
+        left -= length
+        position += length
+    return None
