@@ -1,0 +1,386 @@
+"""``python -m netlabel``: netlabelctl's commands and output, from Python.
+
+The modules and their commands sit in the :data:`MODULES` table; a new top-level subcommand
+is one more :class:`Module` entry with its own argument set-up and handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from netlabel.client import NetLabel
+
+PROG = "python -m netlabel"
+# Error lines start with this name, as netlabelctl's start with its own.
+NAME = "netlabel"
+
+# A handler gets the parsed arguments and returns the exit status.
+Handler = Callable[[argparse.Namespace], int]
+# A netlabelctl-style command gets the client, its key:value tokens and the -p flag, and
+# returns the text to print.
+CtlCommand = Callable[["NetLabel", Sequence[str], bool], str]
+
+
+@dataclass(frozen=True)
+class Module:
+    """One top-level subcommand: its name, help and how it sets up its parser."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+
+# -- netlabelctl modules -------------------------------------------------------------------
+
+
+def _mgmt_version(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    _no_arguments(tokens)
+    return ctl.format_version(client.version(), pretty=pretty)
+
+
+def _mgmt_protocols(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    _no_arguments(tokens)
+    return ctl.format_protocols(client.protocols(), pretty=pretty)
+
+
+def _map_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    request = ctl.parse_map_add(tokens)
+    if request.domain is None:
+        client.add_default_map(request.labeling, address=request.address, family=request.family)
+    else:
+        client.add_domain_map(
+            request.domain, request.labeling, address=request.address, family=request.family
+        )
+    return ""
+
+
+def _map_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    domain = ctl.parse_map_del(tokens)
+    if domain is None:
+        client.remove_default_map()
+    else:
+        client.remove_domain_map(domain)
+    return ""
+
+
+def _map_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    _no_arguments(tokens)
+    return ctl.format_maps(client.list_domain_maps(), client.list_default_maps(), pretty=pretty)
+
+
+def _unlbl_accept(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    client.set_accept(ctl.parse_accept(tokens))
+    return ""
+
+
+def _unlbl_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    request = ctl.parse_static_label(tokens, with_label=True)
+    assert request.label is not None
+    client.add_static_label(request.interface, request.address, request.label)
+    return ""
+
+
+def _unlbl_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    request = ctl.parse_static_label(tokens, with_label=False)
+    client.remove_static_label(request.interface, request.address)
+    return ""
+
+
+def _unlbl_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    _no_arguments(tokens)
+    accept = client.get_accept()
+    return ctl.format_unlbl_list(accept, client.list_static_labels(), pretty=pretty)
+
+
+def _cipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    client.add_cipso_doi(ctl.parse_cipso_add(tokens))
+    return ""
+
+
+def _cipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    doi = ctl.parse_doi(tokens, required=True)
+    assert doi is not None
+    client.remove_cipso_doi(doi)
+    return ""
+
+
+def _cipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    doi = ctl.parse_doi(tokens, required=False)
+    if doi is None:
+        return ctl.format_cipso_list(client.list_cipso_dois(), pretty=pretty)
+    return ctl.format_cipso_doi(client.get_cipso_doi(doi), pretty=pretty)
+
+
+def _calipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    client.add_calipso_doi(ctl.parse_calipso_add(tokens))
+    return ""
+
+
+def _calipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    doi = ctl.parse_doi(tokens, required=True)
+    assert doi is not None
+    client.remove_calipso_doi(doi)
+    return ""
+
+
+def _calipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+    from netlabel import ctl
+
+    doi = ctl.parse_doi(tokens, required=False)
+    if doi is None:
+        return ctl.format_calipso_list(client.list_calipso_dois(), pretty=pretty)
+    return ctl.format_calipso_doi(client.get_calipso_doi(doi), pretty=pretty)
+
+
+def _no_arguments(tokens: Sequence[str]) -> None:
+    from netlabel.ctl import CtlSyntaxError
+
+    if tokens:
+        raise CtlSyntaxError(tokens[0], 0, "this command takes no arguments")
+
+
+# (command, syntax, help, implementation) per netlabelctl module
+_CTL_COMMANDS: dict[str, list[tuple[str, str, str, CtlCommand]]] = {
+    "mgmt": [
+        ("version", "", "the kernel's NetLabel protocol version", _mgmt_version),
+        ("protocols", "", "the labeling protocols the kernel supports", _mgmt_protocols),
+    ],
+    "map": [
+        (
+            "add",
+            "default|domain:<d> [address:<A>[/<bits>]] protocol:<p>[,<extra>]",
+            "map an LSM domain (or the default) to a labeling protocol",
+            _map_add,
+        ),
+        ("del", "default|domain:<d>", "remove a domain's mappings, or the default", _map_del),
+        ("list", "", "list the domain mappings and the defaults", _map_list),
+    ],
+    "unlbl": [
+        ("accept", "on|off", "accept or refuse unlabeled packets", _unlbl_accept),
+        (
+            "add",
+            "default|interface:<dev> address:<A>[/<bits>] label:<ctx>",
+            "add a static label for unlabeled traffic",
+            _unlbl_add,
+        ),
+        (
+            "del",
+            "default|interface:<dev> address:<A>[/<bits>]",
+            "remove a static label",
+            _unlbl_del,
+        ),
+        ("list", "", "the accept flag and the static labels", _unlbl_list),
+    ],
+    "cipso": [
+        (
+            "add",
+            "pass|trans|local doi:<N> [tags:<t>,...] [levels:<l>=<r>,...] [categories:<l>=<r>,...]",
+            "add a CIPSO DOI",
+            _cipso_add,
+        ),
+        ("del", "doi:<N>", "remove a CIPSO DOI (and the mappings using it)", _cipso_del),
+        ("list", "[doi:<N>]", "list the CIPSO DOIs, or one DOI in full", _cipso_list),
+    ],
+    "calipso": [
+        ("add", "pass doi:<N>", "add a CALIPSO DOI", _calipso_add),
+        ("del", "doi:<N>", "remove a CALIPSO DOI (and the mappings using it)", _calipso_del),
+        ("list", "[doi:<N>]", "list the CALIPSO DOIs, or one DOI", _calipso_list),
+    ],
+}
+
+_CTL_EXAMPLES = {
+    "mgmt": "  python -m netlabel mgmt version\n  python -m netlabel -p mgmt protocols",
+    "map": (
+        "  python -m netlabel map add domain:httpd_t protocol:cipso,16\n"
+        "  python -m netlabel map add domain:httpd_t address:192.168.1.0/24 protocol:cipso,16\n"
+        "  python -m netlabel map del default\n"
+        "  python -m netlabel map add default address:::1 protocol:calipso,2\n"
+        "  python -m netlabel map add default protocol:unlbl\n"
+        "  python -m netlabel -p map list\n\n"
+        "protocol: is cipso,<DOI> (also cipsov4), calipso,<DOI>, or unlbl with an optional\n"
+        ",4 or ,6 to cover one address family. The kernel starts with an unlabeled default\n"
+        "for both families: 'map del default' before adding another default."
+    ),
+    "unlbl": (
+        "  python -m netlabel unlbl accept off\n"
+        "  python -m netlabel -p unlbl list\n"
+        "  python -m netlabel unlbl add interface:lo address:127.0.0.1 \\\n"
+        "      label:system_u:object_r:lo_t:s0"
+    ),
+    "cipso": (
+        "  python -m netlabel cipso add pass doi:16 tags:1,2,5\n"
+        "  python -m netlabel cipso add trans doi:3 tags:1 levels:0=0,1=1 categories:0=1,1=2\n"
+        "  python -m netlabel cipso add local doi:5\n"
+        "  python -m netlabel cipso del doi:16\n"
+        "  python -m netlabel -p cipso list\n"
+        "  python -m netlabel cipso list doi:16\n\n"
+        "tags: 1 restricted bitmap, 2 enumerated, 5 ranged (2 and 5 only for pass),\n"
+        "128 local (only for local). levels:/categories: map local=remote values (trans)."
+    ),
+    "calipso": (
+        "  python -m netlabel calipso add pass doi:2\n"
+        "  python -m netlabel calipso del doi:2\n"
+        "  python -m netlabel -p calipso list"
+    ),
+}
+
+_CTL_HELP = {
+    "mgmt": "NetLabel version and protocols",
+    "map": "domain to protocol mappings",
+    "unlbl": "unlabeled packets and static labels",
+    "cipso": "CIPSO (IPv4) DOIs",
+    "calipso": "CALIPSO (IPv6) DOIs",
+}
+
+
+def _ctl_module(name: str) -> Callable[[argparse.ArgumentParser], None]:
+    def configure(parser: argparse.ArgumentParser) -> None:
+        commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+        for command, syntax, help_text, run in _CTL_COMMANDS[name]:
+            sub = commands.add_parser(
+                command,
+                help=help_text,
+                description=f"{help_text}.\n\nsyntax: {name} {command} {syntax}".rstrip(),
+                epilog=f"examples:\n{_CTL_EXAMPLES[name]}",
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            sub.add_argument(
+                "tokens",
+                nargs="*",
+                metavar="key:value",
+                help=f"arguments in netlabelctl's key:value form: {syntax or '(none)'}",
+            )
+            sub.set_defaults(handler=_ctl_handler(run))
+
+    return configure
+
+
+def _ctl_handler(run: CtlCommand) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        from netlabel.client import NetLabel
+
+        with NetLabel() as client:
+            text = run(client, list(args.tokens), bool(args.pretty))
+        sys.stdout.write(text)
+        return 0
+
+    return handler
+
+
+MODULES: list[Module] = [
+    Module(
+        name,
+        _CTL_HELP[name],
+        _ctl_module(name),
+        aliases=("cipsov4",) if name == "cipso" else (),
+        description=(f"{_CTL_HELP[name]}.\n\nexamples:\n{_CTL_EXAMPLES[name]}"),
+    )
+    for name in _CTL_COMMANDS
+]
+
+_DESCRIPTION = """\
+Configure the kernel's NetLabel subsystem (CIPSO, CALIPSO, domain mappings, unlabeled
+traffic) over generic netlink. The commands and their output are netlabelctl's: the
+same syntax, the same terse output and, with -p, the same pretty output.
+
+Arguments after the command are key:value words, as in netlabelctl:
+  doi:16                a number
+  tags:1,2,5            a comma-separated list
+  levels:0=0,1=3        local=remote pairs
+  address:10.0.0.0/8    an IPv4 or IPv6 address, /bits optional (one host without)
+  protocol:cipso,16     a protocol name with its extra value
+  default               a bare word
+
+Changing NetLabel state needs root (CAP_NET_ADMIN) and works only in the initial
+network namespace; listing works for any user.
+
+examples:
+  python -m netlabel cipso add pass doi:16 tags:1,2,5
+  python -m netlabel map add domain:httpd_t protocol:cipso,16
+  python -m netlabel -p map list
+  python -m netlabel <module> --help     (a module's commands, with examples)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "-p", "--pretty", action="store_true", help="multi-line human output (netlabelctl -p)"
+    )
+    modules = parser.add_subparsers(dest="module", metavar="<module>", required=True)
+    for module in MODULES:
+        sub = modules.add_parser(
+            module.name,
+            aliases=list(module.aliases),
+            help=module.help,
+            description=module.description or module.help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status (0 success, 1 failure, 2 usage error)."""
+    from netlabel.errors import NetLabelError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except NetLabelError as exc:
+        # NetLabelError is an OSError and a few subclasses are ValueErrors: catch it first.
+        print(f"{NAME}: error, {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        # Malformed key:value arguments, or a DOI definition the model refuses.
+        where = " ".join(x for x in (args.module, getattr(args, "command", None)) if x)
+        print(f"{NAME}: error, {where}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{NAME}: error, {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
