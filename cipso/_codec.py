@@ -62,7 +62,7 @@ _set_enum_level = _setter(EnumeratedTag, "level")
 _set_enum_list = _setter(EnumeratedTag, "category_list")
 _set_enum_alignment = _setter(EnumeratedTag, "alignment")
 _set_rng_level = _setter(RangedTag, "level")
-_set_rng_ranges = _setter(RangedTag, "ranges")
+_set_rng_bounds = _setter(RangedTag, "bounds")
 _set_rng_alignment = _setter(RangedTag, "alignment")
 
 
@@ -79,14 +79,6 @@ def _bitmap_tag(level: int, bitmap: bytes, alignment: int) -> RestrictedBitmapTa
     _set_rbm_bitmap(tag, bitmap)
     _set_rbm_alignment(tag, alignment)
     return tag
-
-
-def _ranges(flat: tuple[int, ...]) -> tuple[tuple[int, int | None], ...]:
-    pairs = iter(flat)
-    ranges: tuple[tuple[int, int | None], ...] = tuple(zip(pairs, pairs, strict=False))
-    if len(flat) & 1:
-        ranges += ((flat[-1], None),)
-    return ranges
 
 
 def decode(data: bytes | bytearray | memoryview) -> CipsoOption:
@@ -109,9 +101,7 @@ def decode(data: bytes | bytearray | memoryview) -> CipsoOption:
             if tag_type == 5 and not length & 1:
                 ranged: RangedTag = _new(RangedTag)
                 _set_rng_level(ranged, level)
-                _set_rng_ranges(
-                    ranged, _ranges(_U16[(length - _BASE) >> 1].unpack_from(data, _BASE))
-                )
+                _set_rng_bounds(ranged, _U16[(length - _BASE) >> 1].unpack_from(data, _BASE))
                 _set_rng_alignment(ranged, alignment)
                 return _option(doi, (ranged,))
             if tag_type == 2 and not length & 1:
@@ -212,7 +202,7 @@ def _decode_tag(data: bytes, offset: int, tag_type: int, tag_length: int) -> Tag
         return enumerated
     ranged: RangedTag = _new(RangedTag)
     _set_rng_level(ranged, level)
-    _set_rng_ranges(ranged, _ranges(numbers))
+    _set_rng_bounds(ranged, numbers)
     _set_rng_alignment(ranged, alignment)
     return ranged
 
@@ -240,8 +230,8 @@ def encode(option: CipsoOption) -> bytes:
                 + bitmap
             )
         if kind is RangedTag:
-            flat = [number for pair in tag.ranges for number in pair if number is not None]  # type: ignore[union-attr]
-            tag_length = TAG_BASE_LENGTH + 2 * len(flat)
+            bounds = tag.bounds  # type: ignore[union-attr]
+            tag_length = TAG_BASE_LENGTH + 2 * len(bounds)
             return _pack_base(
                 OPTION_TYPE,
                 tag_length + HEADER_LENGTH,
@@ -250,7 +240,7 @@ def encode(option: CipsoOption) -> bytes:
                 tag_length,
                 tag.alignment,  # type: ignore[union-attr]
                 tag.level,  # type: ignore[union-attr]
-            ) + _U16[len(flat)].pack(*flat)
+            ) + _U16[len(bounds)].pack(*bounds)
     body = b"".join([_encode_tag(tag) for tag in tags])
     return _OPTION_HEADER.pack(OPTION_TYPE, HEADER_LENGTH + len(body), option.doi) + body
 
@@ -264,8 +254,10 @@ def _encode_tag(tag: Tag) -> bytes:
             *numbers
         )
     if isinstance(tag, RangedTag):
-        flat = [number for pair in tag.ranges for number in pair if number is not None]
-        return _TAG_BASE.pack(5, tag.length, tag.alignment, tag.level) + _U16[len(flat)].pack(*flat)
+        bounds = tag.bounds
+        return _TAG_BASE.pack(5, tag.length, tag.alignment, tag.level) + _U16[len(bounds)].pack(
+            *bounds
+        )
     if isinstance(tag, LocalTag):
         return bytes((TagType.LOCAL, LOCAL_TAG_LENGTH)) + tag.secid.to_bytes(4, tag.byteorder)
     return bytes((tag.tag_type, tag.length)) + tag.data

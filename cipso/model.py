@@ -12,8 +12,8 @@ Layout (cipso.md §1-2)::
     option   86 | L | DOI (4, big-endian) | tags ...          L = 6 + tag lengths <= 40
     tag 1/6  type | len | alignment (0) | level | bitmap (0..30 bytes, MSB = category 0)
     tag 2    2 | len | alignment | level | u16 categories (0..15, ascending)
-    tag 5    5 | len | alignment | level | u16 high, u16 low, ... (descending; last low may
-             be left out when it is 0)
+    tag 5    5 | len | alignment | level | u16 high, u16 low, ... (descending; the last low
+             may be left out when it is 0)
     tag 7    7 | len | free-form data
     tag 128  128 | 6 | LSM secid (u32, host byte order)
 """
@@ -243,14 +243,15 @@ class EnumeratedTag:
 class RangedTag:
     """Tag 5: a sensitivity level and inclusive category ranges.
 
-    ``ranges`` holds ``(high, low)`` pairs in wire order (the kernel sends the highest range
-    first). The last pair's low is ``None`` when it is left out of the data, which the draft
-    allows when it is 0 (the data length is then 2 mod 4). At most 8 ranges fit, and only if
-    the last low is left out.
+    ``bounds`` holds the 16-bit numbers exactly as on the wire: high, low, high, low, ... with
+    the highest range first (as the kernel sends). An odd count means the last range's low is
+    left out, which the draft allows when it is 0. :attr:`ranges` pairs them up. At most 15
+    numbers fit (8 ranges, the last without its low). Build one with :meth:`from_categories`
+    or :meth:`from_ranges`.
     """
 
     level: int
-    ranges: tuple[tuple[int, int | None], ...] = ()
+    bounds: tuple[int, ...] = ()
     alignment: int = 0
 
     tag_type: ClassVar[TagType] = TagType.RANGED
@@ -258,26 +259,28 @@ class RangedTag:
     def __post_init__(self) -> None:
         _check_int(self.level, "level", MAX_LEVEL)
         _check_int(self.alignment, "alignment", 0xFF)
-        ranges = self.ranges
-        if not isinstance(ranges, tuple) or not all(type(item) is tuple for item in ranges):
-            ranges = tuple(tuple(item) for item in ranges)  # type: ignore[misc]
-            object.__setattr__(self, "ranges", ranges)
-        last = len(ranges) - 1
-        for index, item in enumerate(ranges):
-            if len(item) != 2:
-                raise CipsoEncodeError(f"range {item!r} is not a (high, low) pair")
-            high, low = item
-            _check_int(high, "a range's high category", MAX_WIRE_CATEGORY)
-            if low is None:
-                if index != last:
-                    raise CipsoEncodeError("only the last range may leave out its low category")
-            else:
-                _check_int(low, "a range's low category", MAX_WIRE_CATEGORY)
-        if self.length > MAX_TAG_LENGTH:
+        _freeze_tuple(self, "bounds")
+        if len(self.bounds) > MAX_ENUMERATED:
             raise CipsoEncodeError(
-                f"{len(ranges)} ranges take {self.length - TAG_BASE_LENGTH} bytes, at most "
+                f"{len(self.bounds)} range bounds take {2 * len(self.bounds)} bytes, at most "
                 f"{MAX_BITMAP_LENGTH} fit"
             )
+        for number in self.bounds:
+            _check_int(number, "a range bound", MAX_WIRE_CATEGORY)
+
+    @classmethod
+    def from_ranges(cls, level: int, ranges: Iterable[tuple[int, int | None]]) -> Self:
+        """The tag with ``(high, low)`` pairs in the order given; the last low may be None
+        (left out of the data)."""
+        bounds: list[int] = []
+        pairs = list(ranges)
+        for index, (high, low) in enumerate(pairs):
+            bounds.append(high)
+            if low is not None:
+                bounds.append(low)
+            elif index != len(pairs) - 1:
+                raise CipsoEncodeError("only the last range may leave out its low category")
+        return cls(level, tuple(bounds))
 
     @classmethod
     def from_categories(cls, level: int, categories: CategorySet | Iterable[int]) -> Self:
@@ -285,20 +288,32 @@ class RangedTag:
         the lowest run's low left out when it is category 0."""
         if not isinstance(categories, CategorySet):
             categories = CategorySet(categories)
-        ranges: list[tuple[int, int | None]] = [
-            (high, low) for low, high in reversed(list(categories.runs()))
-        ]
-        if ranges and ranges[-1][1] == 0:
-            ranges[-1] = (ranges[-1][0], None)
-        return cls(level, tuple(ranges))
+        bounds: list[int] = []
+        for low, high in reversed(list(categories.runs())):
+            bounds.append(high)
+            if low:
+                bounds.append(low)
+        return cls(level, tuple(bounds))
+
+    @property
+    def ranges(self) -> tuple[tuple[int, int | None], ...]:
+        """``(high, low)`` pairs in wire order; the last low is None when left out (it then
+        means 0)."""
+        bounds = self.bounds
+        return tuple(
+            (bounds[index], bounds[index + 1] if index + 1 < len(bounds) else None)
+            for index in range(0, len(bounds), 2)
+        )
 
     @property
     def categories(self) -> CategorySet:
         """Every category from low to high of each range (a pair with low > high adds none, as
         in the kernel's netlbl_catmap_setrng)."""
         bits = 0
-        for high, maybe_low in self.ranges:
-            low = maybe_low or 0
+        bounds = self.bounds
+        for index in range(0, len(bounds), 2):
+            high = bounds[index]
+            low = bounds[index + 1] if index + 1 < len(bounds) else 0
             if low <= high:
                 bits |= ((2 << (high - low)) - 1) << low
         return CategorySet.from_int(bits)
@@ -310,10 +325,8 @@ class RangedTag:
 
     @property
     def length(self) -> int:
-        """The tag length byte: 4 + 4 per range, minus 2 when the last low is left out."""
-        ranges = self.ranges
-        omitted = 2 if ranges and ranges[-1][1] is None else 0
-        return TAG_BASE_LENGTH + 4 * len(ranges) - omitted
+        """The tag length byte: 4 + 2 per bound."""
+        return TAG_BASE_LENGTH + 2 * len(self.bounds)
 
 
 @dataclass(frozen=True, slots=True)
