@@ -1,0 +1,972 @@
+"""Human-readable names for MLS levels and ranges, as mcstrans (setrans.conf) gives them.
+
+:class:`Translator` reads a setrans.conf file, with its ``Include=`` fragments, and translates in
+both directions with the rules of the mcstrans daemon (mcstransd):
+
+* ``raw -> name`` (:meth:`Translator.translate`): exact lookup of the whole range among the
+  configured pairs; otherwise, for a single level, a name computed from a base classification
+  plus modifier words; for a range ``low-high``, each half translated on its own (a half that has
+  no name stays raw) and equal halves collapsed to one.
+* ``name -> raw`` (:meth:`Translator.untranslate`): exact lookup, else a level computed by
+  matching a base name at the start and modifier words (with their prefixes and suffixes) in the
+  rest; ranges are split on their first ``-``.
+* Whatever cannot be translated is returned unchanged, as libselinux does when the daemon has no
+  answer.
+
+Like the daemon, a translator remembers the answers it computes (at most 65536 pairs per
+domain), so a name computed once is found by exact lookup afterwards; this is why the first
+spelling of a level that a user typed can become its raw -> name answer when no canonical name can
+be computed for it. Instances are safe to share between threads.
+
+Differences from mcstransd, all deliberate:
+
+* names, prefixes, suffixes and words are matched as literal text; mcstransd splices them into
+  a regular expression unescaped, so a name containing ``.``, ``(`` or ``+`` behaves differently
+  (or breaks the domain) there;
+* computed raw levels are always printed in the kernel's canonical form; mcstransd's printer
+  (libsepol ebitmap iteration) garbles a run of categories that ends on a 64-bit boundary
+  followed by a gap, e.g. prints ``c62,c191,c200`` for {c62, c63, c200};
+* a relative ``Include=`` pattern is resolved against the directory of the file that contains
+  it (the daemon changes to ``/`` before it reads its configuration).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .categories import format_category_bits
+from .label import Context, Level, Range
+
+__all__ = [
+    "MAX_CACHE_ENTRIES",
+    "MAX_CATEGORIES",
+    "MAX_INCLUDE_DEPTH",
+    "SetransError",
+    "SetransIncludeError",
+    "SetransSyntaxError",
+    "Translator",
+    "default_config_path",
+]
+
+#: mcstrans refuses category numbers at or above this (its MAX_CATS).
+MAX_CATEGORIES = 1024
+#: At most this many setrans files may be open at once (the main file and nested includes).
+MAX_INCLUDE_DEPTH = 32
+#: Translation pairs kept per domain, configured and learnt together; further pairs are dropped.
+MAX_CACHE_ENTRIES = 65536
+#: mcstransd refuses a request whose context, with its terminating NUL, exceeds this many bytes.
+_MAX_REQUEST_BYTES = 4096
+# At most this many greedy rounds pick modifier words for one level (mcstrans' limit).
+_MAX_WORD_ROUNDS = 50
+
+# Separators of a setrans line: a translation or keyword uses '=', constraints use '!' or '>'.
+_OPERATORS = "=!>"
+# Characters that libselinux refuses in a context, so a request holding them is never answered.
+_FORBIDDEN_IN_REQUEST = "\0\n\t\r"
+_BLANKS = " \t"
+# What C's isspace() skips before a number in sscanf("%u").
+_C_SPACE = " \t\n\v\f\r"
+_U32 = 1 << 32
+_ULONG_MAX = (1 << 64) - 1
+
+# ASCII-only case folding: mcstrans compares with strcasecmp and PCRE2 caseless matching in the
+# C locale, which fold only A-Z.
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(text: str) -> str:
+    return text.translate(_ASCII_FOLD)
+
+
+def _is_word_char(char: str) -> bool:
+    # PCRE2's \w with its default (C locale) tables.
+    return char == "_" or (char.isascii() and char.isalnum())
+
+
+def _has_alnum(text: str) -> bool:
+    return any(char.isascii() and char.isalnum() for char in text)
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+class SetransError(ValueError):
+    """A setrans.conf file cannot be loaded.
+
+    ``path`` is the file (``"<string>"`` or the name given to :meth:`Translator.from_text` for
+    inline text), ``line`` the 1-based line number (0 when the problem is the file as a whole),
+    ``offset`` the 0-based column in that line where the problem starts, ``reason`` the problem
+    in words. Like mcstransd, any bad line makes the whole configuration unusable.
+    """
+
+    def __init__(self, path: str, line: int, offset: int, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.offset = offset
+        self.reason = reason
+        where = f"{path}:{line}:{offset + 1}" if line else path
+        super().__init__(f"{where}: {reason}")
+
+
+class SetransSyntaxError(SetransError):
+    """A line of a setrans file is malformed (no ``=``/``!``/``>``, an empty side, a level or
+    category list mcstrans cannot parse, a keyword out of place, ``-`` in a modifier word)."""
+
+
+class SetransIncludeError(SetransError):
+    """An ``Include=`` cannot be followed: no file matches, a file cannot be read, or includes
+    nest deeper than :data:`MAX_INCLUDE_DEPTH` files."""
+
+
+# -- mcstrans' own number and level syntax ------------------------------------------------------
+
+
+def _scan_unsigned(text: str, index: int) -> tuple[int, int] | None:
+    """Read a number as C's ``sscanf("%u")`` does: leading white space and a sign are accepted,
+    the value is reduced to 32 bits. Returns (value, index after it) or None."""
+    length = len(text)
+    while index < length and text[index] in _C_SPACE:
+        index += 1
+    negative = False
+    if index < length and text[index] in "+-":
+        negative = text[index] == "-"
+        index += 1
+    start = index
+    while index < length and "0" <= text[index] <= "9":
+        index += 1
+    if index == start:
+        return None
+    digits = text[start:index].lstrip("0")
+    if len(digits) > 20 or int(digits or "0") > _ULONG_MAX:
+        value = _ULONG_MAX  # strtoul saturates on overflow, sign or not
+    else:
+        value = int(digits or "0")
+        if negative:
+            value = (-value) & _ULONG_MAX
+    return value % _U32, index
+
+
+def _scan_prefixed(text: str, index: int, letter: str) -> tuple[int, int] | None:
+    # sscanf("c%u") / sscanf("s%u"): the letter must be there, then a number.
+    if text[index : index + 1] != letter:
+        return None
+    return _scan_unsigned(text, index + 1)
+
+
+@dataclass
+class _Parser:
+    """Category and level parsing with mcstrans' rules; tracks the highest configured category."""
+
+    #: One more than the highest category any configuration line mentioned (mcstrans' maxbit).
+    max_bit: int = 0
+
+    def categories(
+        self, text: str, bits: int, *, inverse_allowed: bool, from_config: bool
+    ) -> int | None:
+        """Apply a category list such as ``c0,c5.c9`` (``~`` clears instead of setting, where
+        allowed) to ``bits``. None when mcstrans would reject the list."""
+        index = 0
+        length = len(text)
+        inverse = False
+        while index < length:
+            if inverse_allowed and text[index] == "~":
+                inverse = not inverse
+                index += 1
+                continue
+            scanned = _scan_prefixed(text, index, "c")
+            if scanned is None:
+                return None
+            low, index = scanned
+            if not self._category_allowed(low, from_config):
+                return None
+            high = low
+            if index < length and text[index] == ".":
+                scanned = _scan_prefixed(text, index + 1, "c")
+                if scanned is None:
+                    return None
+                high, index = scanned
+                if not self._category_allowed(high, from_config):
+                    return None
+            if low <= high:  # a reversed span adds nothing, silently
+                span = ((1 << (high - low + 1)) - 1) << low
+                bits = bits & ~span if inverse else bits | span
+                if from_config:
+                    self.max_bit = max(self.max_bit, high + 1)
+            if index < length and text[index] == ",":
+                index += 1
+                inverse = False
+            elif index < length:
+                return None
+        return bits
+
+    def _category_allowed(self, number: int, from_config: bool) -> bool:
+        if number >= MAX_CATEGORIES:
+            return False
+        return from_config or number < self.max_bit
+
+    def level(self, text: str, *, from_config: bool) -> tuple[int, int] | None:
+        """``sN`` or ``sN:cats`` as (sensitivity, category bits), or None."""
+        scanned = _scan_prefixed(text, 0, "s")
+        if scanned is None:
+            return None
+        sensitivity, index = scanned
+        if index == len(text):
+            return sensitivity, 0
+        if text[index] != ":":
+            return None
+        bits = self.categories(text[index + 1 :], 0, inverse_allowed=False, from_config=from_config)
+        return None if bits is None else (sensitivity, bits)
+
+
+def _format_level(sensitivity: int, bits: int) -> str:
+    # mcstrans prints the sensitivity with "%d", so a huge one comes out negative.
+    signed = sensitivity - _U32 if sensitivity >= 1 << 31 else sensitivity
+    return f"s{signed}:{format_category_bits(bits)}" if bits else f"s{signed}"
+
+
+# -- configuration model ------------------------------------------------------------------------
+
+
+@dataclass
+class _Word:
+    text: str
+    folded: str
+    categories: int  # the group Default with this word's items applied
+    normal: int  # bits the word sets beyond the Default
+    inverse: int  # Default bits the word clears
+
+
+@dataclass
+class _Group:
+    name: str
+    whitespace: str = " "
+    join: str = " "
+    prefixes: list[str] = field(default_factory=list)
+    suffixes: list[str] = field(default_factory=list)
+    default: int = 0
+    words: list[_Word] = field(default_factory=list)
+    # Built when loading ends: words longest first (ties in byte order), indexed by first letter.
+    sorted_words: list[_Word] = field(default_factory=list)
+    words_by_initial: dict[str, list[_Word]] = field(default_factory=dict)
+
+
+@dataclass
+class _Base:
+    name: str
+    folded: str
+    sensitivity: int
+    categories: int
+
+
+@dataclass
+class _Domain:
+    name: str
+    raw_to_name: dict[str, str] = field(default_factory=dict)
+    name_to_raw: dict[str, str] = field(default_factory=dict)
+    entries: int = 0
+    bases: list[_Base] = field(default_factory=list)
+    groups: list[_Group] = field(default_factory=list)
+    bases_longest_first: list[_Base] = field(default_factory=list)
+    first_base_by_fold: dict[str, _Base] = field(default_factory=dict)
+
+    def remember(self, raw: str, name: str) -> None:
+        # A pair goes into both tables; an existing key keeps its first value, as in mcstrans'
+        # hash chains where lookup returns the first match.
+        if self.entries >= MAX_CACHE_ENTRIES:
+            return
+        self.raw_to_name.setdefault(raw, name)
+        self.name_to_raw.setdefault(name, raw)
+        self.entries += 1
+
+
+@dataclass(frozen=True)
+class _Constraint:
+    kind: str  # "s" (sensitivity) or "c" (categories)
+    operator: str  # "!" or ">"
+    sensitivity: int
+    mask: int  # for "c": the bits that trigger the rule
+    categories: int
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+IncludeResolver = Callable[[str], str]
+
+
+class _Loader:
+    def __init__(self, resolve_include: IncludeResolver | None) -> None:
+        self.resolve_include = resolve_include
+        self.parser = _Parser()
+        self.domains: list[_Domain] = []
+        self.constraints: list[_Constraint] = []
+        # mcstrans keeps this parser state across included files.
+        self.domain: _Domain | None = None
+        self.group: _Group | None = None
+        self.base_mode = False
+        self.depth = 0
+
+    def load_file(self, path: str, *, include_line: tuple[str, int, int] | None = None) -> None:
+        if self.depth >= MAX_INCLUDE_DEPTH:
+            where = include_line or (path, 0, 0)
+            raise SetransIncludeError(
+                *where, f"includes nest deeper than {MAX_INCLUDE_DEPTH} files at {path}"
+            )
+        try:
+            if os.path.isdir(path):
+                data = b""  # mcstransd opens a directory and reads nothing from it
+            else:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+        except OSError as error:
+            reason = f"cannot read {path}: {error.strerror or error}"
+            if include_line is None:
+                raise SetransError(path, 0, 0, reason) from error
+            raise SetransIncludeError(*include_line, reason) from error
+        self.load_bytes(data, path, os.path.dirname(os.path.abspath(path)))
+
+    def load_bytes(self, data: bytes, name: str, directory: str) -> None:
+        self.depth += 1
+        try:
+            for number, raw_line in enumerate(data.split(b"\n"), start=1):
+                try:
+                    line = raw_line.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise SetransSyntaxError(
+                        name, number, error.start, "line is not valid UTF-8"
+                    ) from None
+                self.process_line(line, name, number, directory)
+        finally:
+            self.depth -= 1
+
+    def process_line(self, line: str, path: str, number: int, directory: str) -> None:
+        line = line.split("\0", 1)[0]  # C string functions stop at a NUL
+        start = len(line) - len(line.lstrip(_BLANKS))
+        if line[start : start + 1] == "#":
+            return
+        end = line.find("#", start)
+        body = line[start : len(line) if end < 0 else end].rstrip(" \t\r\n")
+        if not body:
+            return
+        cut = min((i for i in (body.find(op) for op in _OPERATORS) if i >= 0), default=-1)
+        if cut < 0:
+            raise SetransSyntaxError(path, number, start, "expected 'raw=name', '!' or '>'")
+        operator = body[cut]
+        raw = body[:cut].rstrip(_BLANKS)
+        value_at = cut + 1 + len(body[cut + 1 :]) - len(body[cut + 1 :].lstrip(_BLANKS))
+        value = body[value_at:]
+        if not raw:
+            raise SetransSyntaxError(path, number, start, f"nothing before {operator!r}")
+        if not value:
+            raise SetransSyntaxError(path, number, start + cut, f"nothing after {operator!r}")
+        raw_at, value_at = start, start + value_at
+
+        def fail(reason: str, offset: int = raw_at) -> SetransSyntaxError:
+            return SetransSyntaxError(path, number, offset, reason)
+
+        if operator != "=":
+            self.add_constraint(operator, raw, value, fail, value_at)
+            return
+        if raw == "Domain":
+            self.domain = _Domain(value)
+            self.domains.append(self.domain)
+            self.group = None
+            return
+        if self.domain is None:
+            self.domain = _Domain("Default")
+            self.domains.append(self.domain)
+            self.group = None
+        domain = self.domain
+        group = self.group
+        if group is None and raw in ("Whitespace", "Join", "Prefix", "Suffix", "Default"):
+            raise fail(f"{raw}= needs a ModifierGroup= line before it")
+        if raw == "Include":
+            self.include(value, path, number, value_at, directory)
+        elif raw == "Base":
+            self.base_mode = True
+        elif raw == "ModifierGroup":
+            self.group = _Group(value)
+            domain.groups.append(self.group)
+            self.base_mode = False
+        elif group is not None and raw == "Whitespace":
+            group.whitespace = value
+        elif group is not None and raw == "Join":
+            group.join = value
+        elif group is not None and raw == "Prefix":
+            group.prefixes.append(value)
+        elif group is not None and raw == "Suffix":
+            group.suffixes.append(value)
+        elif group is not None and raw == "Default":
+            bits = self.parser.categories(value, 0, inverse_allowed=True, from_config=True)
+            if bits is None:
+                raise fail(f"cannot parse category list {value!r}", value_at)
+            group.default = bits
+        elif group is not None:
+            self.add_word(group, raw, value, fail, value_at)
+        else:
+            if self.base_mode:
+                level = self.parser.level(raw, from_config=True)
+                if level is None:
+                    raise fail(f"a base classification needs a level sN[:cats], not {raw!r}")
+                domain.bases.append(_Base(value, _fold(value), *level))
+            domain.remember(raw, value)
+
+    def add_word(
+        self,
+        group: _Group,
+        raw: str,
+        text: str,
+        fail: Callable[..., SetransSyntaxError],
+        text_at: int,
+    ) -> None:
+        if "-" in text:
+            raise fail(
+                f"modifier word {text!r} contains '-', which separates range halves",
+                text_at + text.index("-"),
+            )
+        bits = self.parser.categories(raw, group.default, inverse_allowed=True, from_config=True)
+        if bits is None:
+            raise fail(f"cannot parse category list {raw!r}")
+        default = group.default
+        group.words.append(
+            _Word(text, _fold(text), bits, bits & ~default, (bits ^ default) & default)
+        )
+
+    def add_constraint(
+        self,
+        operator: str,
+        raw: str,
+        value: str,
+        fail: Callable[..., SetransSyntaxError],
+        value_at: int,
+    ) -> None:
+        categories = self.parser.categories(value, 0, inverse_allowed=True, from_config=True)
+        if raw[0] == "s":
+            scanned = _scan_prefixed(raw, 0, "s")  # anything after the number is ignored
+            if scanned is None:
+                raise fail(f"cannot parse sensitivity {raw!r}")
+            if categories is None:
+                raise fail(f"cannot parse category list {value!r}", value_at)
+            self.constraints.append(_Constraint("s", operator, scanned[0], 0, categories))
+        elif raw[0] == "c":
+            mask = self.parser.categories(raw, 0, inverse_allowed=True, from_config=True)
+            if mask is None:
+                raise fail(f"cannot parse category list {raw!r}")
+            if categories is None:
+                raise fail(f"cannot parse category list {value!r}", value_at)
+            self.constraints.append(_Constraint("c", operator, 0, mask, categories))
+        else:
+            raise fail(f"a constraint starts with sN or a category list, not {raw!r}")
+
+    def include(self, pattern: str, path: str, number: int, offset: int, directory: str) -> None:
+        if self.resolve_include is not None:
+            pattern = self.resolve_include(pattern)
+        if not os.path.isabs(pattern):
+            pattern = os.path.join(directory, pattern)
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            raise SetransIncludeError(path, number, offset, f"no file matches {pattern!r}")
+        for match in matches:
+            self.load_file(match, include_line=(path, number, offset))
+
+    def finish(self) -> None:
+        for domain in self.domains:
+            domain.bases_longest_first = sorted(
+                domain.bases, key=lambda base: -len(base.name.encode())
+            )
+            for base in domain.bases:
+                domain.first_base_by_fold.setdefault(base.folded, base)
+            for group in domain.groups:
+                group.sorted_words = sorted(
+                    group.words, key=lambda word: (-len(word.text.encode()), word.text.encode())
+                )
+                for word in group.sorted_words:
+                    group.words_by_initial.setdefault(word.folded[0], []).append(word)
+
+
+# -- the translator -----------------------------------------------------------------------------
+
+
+class Translator:
+    """Translate MLS levels and ranges to names and back, as configured by a setrans.conf.
+
+    Build one with :meth:`from_file` or :meth:`from_text`. ``resolve_include`` maps each
+    ``Include=`` pattern before it is globbed, e.g. to read a configuration outside
+    ``/etc/selinux``::
+
+        Translator.from_file("nato/setrans.conf",
+                             resolve_include=lambda p: p.replace("/etc/selinux/mls", "nato"))
+    """
+
+    def __init__(self, loader: _Loader) -> None:
+        loader.finish()
+        self._domains = loader.domains
+        self._constraints = loader.constraints
+        self._parser = loader.parser
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike[str], *, resolve_include: IncludeResolver | None = None
+    ) -> Translator:
+        """Load a setrans.conf and the files it includes. Raises :class:`SetransError`."""
+        loader = _Loader(resolve_include)
+        loader.load_file(os.fspath(path))
+        return cls(loader)
+
+    @classmethod
+    def from_text(
+        cls,
+        text: str,
+        *,
+        name: str = "<string>",
+        directory: str | os.PathLike[str] | None = None,
+        resolve_include: IncludeResolver | None = None,
+    ) -> Translator:
+        """Load a configuration given as text; relative includes are found in ``directory``
+        (default: the current directory). Raises :class:`SetransError`."""
+        loader = _Loader(resolve_include)
+        loader.load_bytes(text.encode("utf-8"), name, os.fspath(directory or Path.cwd()))
+        return cls(loader)
+
+    @property
+    def domain_names(self) -> tuple[str, ...]:
+        """The translation domains in the order they are tried."""
+        return tuple(domain.name for domain in self._domains)
+
+    # -- public translation API ---------------------------------------------------------------
+
+    def translate(self, raw: str | Level | Range) -> str:
+        """The name of a raw level or range (``s0:c0.c1023`` -> ``SystemHigh``), or the raw
+        text itself when the configuration has no name for it."""
+        text = str(raw) if isinstance(raw, (Level, Range)) else raw
+        if not _answerable(text):
+            return text
+        with self._lock:
+            return self._raw_to_name(text)
+
+    def untranslate(self, name: str) -> str:
+        """The raw text of a name (``SystemHigh`` -> ``s0:c0.c1023``), or ``name`` itself when
+        it names nothing (raw text therefore passes through unchanged)."""
+        if not _answerable(name):
+            return name
+        with self._lock:
+            return self._name_to_raw(name)
+
+    def untranslate_level(self, name: str) -> Level:
+        """The :class:`~mls.Level` a name (or raw text) stands for; raises
+        :class:`~mls.MlsSyntaxError` when the result is not a single kernel-valid level."""
+        return Level.parse(self.untranslate(name))
+
+    def untranslate_range(self, name: str) -> Range:
+        """The :class:`~mls.Range` a name (or raw text) stands for; raises
+        :class:`~mls.MlsSyntaxError` when the result is not a kernel-valid range (mcstrans
+        itself does not check that the high half dominates the low half)."""
+        return Range.parse(self.untranslate(name))
+
+    def translate_context(self, context: str | Context) -> str:
+        """Translate the range of a whole context, as mcstransd answers libselinux's
+        ``selinux_raw_to_trans_context``: ``user:role:type:s0`` -> ``user:role:type:SystemLow``.
+        A context libselinux would refuse, or one without a range, comes back unchanged."""
+        text = str(context) if isinstance(context, Context) else context
+        return self._on_context_range(text, self.translate)
+
+    def untranslate_context(self, context: str) -> str:
+        """Replace a translated range in a context by its raw text (the daemon's answer to
+        ``selinux_trans_to_raw_context``)."""
+        return self._on_context_range(context, self.untranslate)
+
+    # -- context splitting (libselinux context_new) ------------------------------------------
+
+    @staticmethod
+    def _on_context_range(text: str, convert: Callable[[str], str]) -> str:
+        if len(text.encode("utf-8", "surrogatepass")) >= _MAX_REQUEST_BYTES:
+            return text
+        colons = 0
+        for char in text:
+            if char == ":":
+                colons += 1
+            elif char in _FORBIDDEN_IN_REQUEST or (char == " " and colons < 3):
+                return text
+        if not 3 <= colons <= 5:
+            return text  # user:role:type without a range, or too many fields
+        user, role, type_, mls_range = text.split(":", 3)
+        if not mls_range:
+            return text
+        return f"{user}:{role}:{type_}:{convert(mls_range)}"
+
+    # -- raw -> name (mcstrans trans_context) --------------------------------------------------
+
+    def _raw_to_name(self, text: str) -> str:
+        for domain in self._domains:
+            known = domain.raw_to_name.get(text)
+            if known is not None:
+                return known
+            low, dash, high = text.partition("-")
+            if not dash:
+                name = self._compute_name(text, domain)
+                if name is not None:
+                    domain.remember(text, name)
+                    return name
+                continue
+            # A range without a whole-range entry is settled in the first domain that gets
+            # here: each half by lookup or computation, an untranslatable half stays raw.
+            low_name = self._half_to_name(low, domain)
+            high_name = self._half_to_name(high, domain)
+            return low_name if low_name == high_name else f"{low_name}-{high_name}"
+        return text
+
+    def _half_to_name(self, half: str, domain: _Domain) -> str:
+        known = domain.raw_to_name.get(half)
+        if known is not None:
+            return known
+        name = self._compute_name(half, domain)
+        if name is None:
+            return half
+        domain.remember(half, name)
+        return name
+
+    def _compute_name(self, text: str, domain: _Domain) -> str | None:
+        """A name built from a base classification and modifier words (compute_trans_from_raw)."""
+        level = self._parser.level(text, from_config=False)
+        if level is None:
+            return None
+        sensitivity, bits = level
+        if self._violates_constraints(sensitivity, bits):
+            return None
+        # Words that set categories beyond their group's Default are not used at s0.
+        at_s0 = sensitivity == 0
+        all_bits = (1 << self._parser.max_bit) - 1
+        previous: _Base | None = None
+        for base in domain.bases:
+            if base.sensitivity != sensitivity:
+                previous = base
+                continue
+            if (
+                previous is not None
+                and previous.sensitivity == base.sensitivity
+                and previous.categories == base.categories
+            ):
+                continue  # an alias of the base just tried gives the same result
+            previous = base
+            chosen = self._choose_words(bits ^ base.categories, base, domain, at_s0, all_bits)
+            if chosen is not None:
+                return _compose_name(base, domain, chosen)
+        return None
+
+    @staticmethod
+    def _choose_words(
+        unhandled: int, base: _Base, domain: _Domain, at_s0: bool, all_bits: int
+    ) -> list[tuple[_Group, _Word]] | None:
+        # Greedy: each round takes the word whose bits, among those not yet accounted for, lie
+        # inside the still unexplained bits and are closest to them in Hamming distance.
+        original = unhandled
+        chosen: list[tuple[_Group, _Word]] = []
+        rounds = _MAX_WORD_ROUNDS
+        while unhandled and rounds > 0:
+            rounds -= 1
+            not_handled = ~(unhandled ^ original) & all_bits
+            best: tuple[_Group, _Word] | None = None
+            best_distance = 10000
+            for group in domain.groups:
+                for word in group.words:
+                    if word.normal and at_s0:
+                        continue
+                    difference = (word.normal | word.inverse) & not_handled
+                    if difference & ~unhandled:
+                        continue
+                    distance = (difference ^ unhandled).bit_count()
+                    if distance < best_distance:
+                        best_distance = distance
+                        best = (group, word)
+                        if distance == 0:
+                            break
+                if best_distance == 0:
+                    break
+            if best is None:
+                break
+            unhandled &= ~(best[1].categories ^ base.categories) & all_bits
+            chosen.append(best)
+        return None if unhandled else chosen
+
+    def _violates_constraints(self, sensitivity: int, bits: int) -> bool:
+        for rule in self._constraints:
+            if rule.kind == "s":
+                # Either operator means "none of these categories at this sensitivity".
+                if rule.sensitivity == sensitivity and rule.categories & bits:
+                    return True
+            elif rule.mask & bits:
+                present = rule.categories & bits
+                if rule.operator == "!" and present:
+                    return True
+                if rule.operator == ">" and present != rule.categories:
+                    return True
+        return False
+
+    # -- name -> raw (mcstrans untrans_context) ------------------------------------------------
+
+    def _name_to_raw(self, text: str) -> str:
+        for domain in self._domains:
+            known = domain.name_to_raw.get(text)
+            if known is not None:
+                return known
+            low, dash, high = text.partition("-")
+            if not dash:
+                raw = self._compute_raw(text, domain)
+                if raw is None:
+                    continue
+                if raw not in domain.raw_to_name:
+                    canonical = self._compute_name(raw, domain)
+                    if canonical is not None and canonical != text:
+                        domain.remember(raw, canonical)
+                domain.remember(raw, text)
+                return raw
+            low_raw = self._half_to_raw(low, domain)
+            high_raw = self._half_to_raw(high, domain)
+            return low_raw if low_raw == high_raw else f"{low_raw}-{high_raw}"
+        return text
+
+    def _half_to_raw(self, half: str, domain: _Domain) -> str:
+        known = domain.name_to_raw.get(half)
+        if known is not None:
+            return known
+        raw = self._compute_raw(half, domain)
+        if raw is None:
+            return half
+        if raw not in domain.raw_to_name:
+            canonical = self._compute_name(raw, domain)
+            if canonical is not None:
+                domain.remember(raw, canonical)
+        domain.remember(raw, half)
+        return raw
+
+    def _compute_raw(self, text: str, domain: _Domain) -> str | None:
+        """Parse a name made of a base classification and modifier words
+        (compute_raw_from_trans)."""
+        folded = _fold(text)
+        base = None
+        for candidate in domain.bases_longest_first:
+            if folded.startswith(candidate.folded):
+                base = domain.first_base_by_fold[candidate.folded]
+                break
+        if base is None:
+            return None
+        sensitivity, bits = base.sensitivity, base.categories
+        # Consumed text is overwritten with '#', so that what is left shows what is unexplained.
+        consumed = len(base.name)
+        while consumed < len(text) and text[consumed] in _BLANKS:
+            consumed += 1
+        work = "#" * consumed + text[consumed:]
+
+        complete = False
+        changed = True
+        while changed and not complete:
+            changed = False
+            for group in domain.groups:
+                if changed or complete:
+                    break
+                work, bits, changed = _apply_group(group, work, bits)
+                complete = not _has_alnum(work)
+        if self._violates_constraints(sensitivity, bits) or not complete:
+            return None
+        return _format_level(sensitivity, bits)
+
+
+def _compose_name(base: _Base, domain: _Domain, chosen: list[tuple[_Group, _Word]]) -> str:
+    # Groups of the same name are merged; each keeps its first Prefix, first Suffix and Join.
+    order: dict[str, _Group] = {}
+    for group in domain.groups:
+        order.setdefault(group.name, group)
+    words: dict[str, list[str]] = {name: [] for name in order}
+    for group, word in chosen:
+        words[group.name].append(word.text)
+    parts = []
+    for name, group in order.items():
+        if not words[name]:
+            continue
+        part = group.join.join(words[name])
+        if group.prefixes:
+            part = f"{group.prefixes[0]} {part}"
+        if group.suffixes:
+            part = f"{part} {group.suffixes[0]}"
+        parts.append(part)
+    # mcstrans always writes a blank after the base name, even when no word follows.
+    return f"{base.name} {' '.join(parts)}"
+
+
+def _apply_group(group: _Group, work: str, bits: int) -> tuple[str, int, bool]:
+    """One group's pass over the unexplained text: find its prefix / suffix and the run of its
+    words between them, apply the words' categories, blank out what was used."""
+    prefix = _find_prefix(group, work) if group.prefixes else None
+    suffix = _find_suffix(group, work) if group.suffixes else None
+    if not (
+        (not group.prefixes and not group.suffixes)
+        or (group.prefixes and prefix)
+        or (group.suffixes and suffix)
+    ):
+        return work, bits, False
+    start = prefix[0] + prefix[1] if prefix else 0
+    end = suffix[0] if suffix else len(work)
+    if end < start:
+        return work, bits, False
+    subject = work[start:end]
+    span = _match_word_run(group, subject, bool(group.prefixes), bool(group.suffixes))
+    if span is None:
+        return work, bits, False
+    run = subject[span[0] : span[1]].rstrip(group.whitespace)
+    if not run:
+        return work, bits, False
+    changed = False
+    position = len(run) - len(run.lstrip(group.whitespace))
+    folded_run = _fold(run)
+    while position < len(run):
+        word = next(
+            (w for w in group.sorted_words if folded_run.startswith(w.folded, position)), None
+        )
+        if word is None:
+            break  # mcstrans logs a conversion error and keeps what it has
+        bits = (bits | (word.categories & ~group.default)) & ~(
+            (word.categories ^ group.default) & group.default
+        )
+        position += len(word.text)
+        changed = True
+        while position < len(run) and run[position] in group.whitespace:
+            position += 1
+    blanks = list(work)
+    for offset, length in (
+        prefix or (0, 0),
+        suffix or (0, 0),
+        (start + span[0], span[1] - span[0]),
+    ):
+        blanks[offset : offset + length] = "#" * length
+    return "".join(blanks), bits, changed
+
+
+def _find_prefix(group: _Group, work: str) -> tuple[int, int] | None:
+    # The leftmost place where one of the prefixes (tried in file order) is followed by blanks.
+    folded = _fold(work)
+    prefixes = [_fold(prefix) for prefix in group.prefixes]
+    for index in range(len(work)):
+        for prefix in prefixes:
+            after = index + len(prefix)
+            if folded.startswith(prefix, index) and after < len(work) and work[after] in _BLANKS:
+                while after < len(work) and work[after] in _BLANKS:
+                    after += 1
+                return index, after - index
+    return None
+
+
+def _find_suffix(group: _Group, work: str) -> tuple[int, int] | None:
+    # The leftmost run of blanks followed by one of the suffixes (tried in file order).
+    folded = _fold(work)
+    suffixes = [_fold(suffix) for suffix in group.suffixes]
+    index = 0
+    while index < len(work):
+        if work[index] not in _BLANKS:
+            index += 1
+            continue
+        after = index
+        while after < len(work) and work[after] in _BLANKS:
+            after += 1
+        for suffix in suffixes:
+            if folded.startswith(suffix, after):
+                return index, after - index + len(suffix)
+        index = after
+    return None
+
+
+def _match_word_run(
+    group: _Group, subject: str, at_start: bool, at_end: bool
+) -> tuple[int, int] | None:
+    """Where mcstrans' word pattern ``(?:\\bWORD\\b|[WHITESPACE]+)+`` matches in ``subject``,
+    anchored at the start when the group has prefixes and at the end when it has suffixes.
+
+    Matched by hand rather than with :mod:`re`: the nested repetition backtracks exponentially
+    in Python's engine when words overlap; this walk is linear in the subject length.
+    """
+    folded = _fold(subject)
+    length = len(subject)
+    whitespace = group.whitespace
+    by_initial = group.words_by_initial
+
+    def boundary(index: int) -> bool:
+        before = index > 0 and _is_word_char(subject[index - 1])
+        after = index < length and _is_word_char(subject[index])
+        return before != after
+
+    def word_ends(index: int) -> list[int]:
+        # Ends of the words that match at index, in the pattern's order (longest first).
+        if index >= length or not boundary(index):
+            return []
+        return [
+            index + len(word.folded)
+            for word in by_initial.get(folded[index], ())
+            if folded.startswith(word.folded, index) and boundary(index + len(word.folded))
+        ]
+
+    starts: range = range(1 if at_start else length)
+    if at_end:
+        # reach[i]: the end of the subject can be reached from i by whole tokens.
+        reach = [False] * (length + 1)
+        reach[length] = True
+        for index in range(length - 1, -1, -1):
+            reach[index] = (subject[index] in whitespace and reach[index + 1]) or any(
+                reach[end] for end in word_ends(index)
+            )
+        for index in starts:
+            if index < length and reach[index]:
+                return index, length
+        return None
+    for index in starts:
+        position = _greedy_step(subject, index, whitespace, word_ends)
+        if position is None:
+            continue
+        while True:
+            following = _greedy_step(subject, position, whitespace, word_ends)
+            if following is None:
+                return index, position
+            position = following
+    return None
+
+
+def _greedy_step(
+    subject: str, index: int, whitespace: str, word_ends: Callable[[int], list[int]]
+) -> int | None:
+    # One repetition: the first alternative that matches (words longest first, then a maximal
+    # run of whitespace characters).
+    ends = word_ends(index)
+    if ends:
+        return ends[0]
+    if index < len(subject) and subject[index] in whitespace:
+        while index < len(subject) and subject[index] in whitespace:
+            index += 1
+        return index
+    return None
+
+
+def _answerable(text: object) -> bool:
+    if not isinstance(text, str):
+        raise TypeError(f"expected a str, Level or Range, not {type(text).__name__}")
+    return (
+        not any(char in text for char in _FORBIDDEN_IN_REQUEST)
+        and len(text.encode("utf-8", "surrogatepass")) < _MAX_REQUEST_BYTES
+    )
+
+
+def default_config_path(selinux_root: str | os.PathLike[str] = "/etc/selinux") -> Path:
+    """``/etc/selinux/<SELINUXTYPE>/setrans.conf`` for the policy type named in
+    ``/etc/selinux/config`` (``targeted`` when that file or the setting is missing)."""
+    root = Path(selinux_root)
+    policy_type = "targeted"
+    try:
+        for line in (root / "config").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.strip().partition("=")
+            if key.strip() == "SELINUXTYPE" and value.strip():
+                policy_type = value.strip()
+    except (OSError, UnicodeDecodeError):
+        pass
+    return root / policy_type / "setrans.conf"
