@@ -263,7 +263,8 @@ class CipsoDoi:
         DOI cannot map the level or a category (EPERM) or when the categories do not fit
         (ENOSPC: tag 1 beyond category 239, tag 2 beyond 15 categories, tag 5 beyond 30 data
         bytes). Tag 128 needs ``secid``. When every tag fails, :class:`CipsoLabelError` says
-        why for each.
+        why for each. A level above 255 in a PASS DOI, or a category above 65535 for tags 2
+        and 5, is refused at once: the kernel would send it truncated.
 
         ``optimized_bitmap`` is the sysctl ``net.ipv4.cipso_rbm_optfmt``: a 1..10-byte tag-1
         bitmap is sent as 10 bytes. ``categories_flag`` is whether the label carries a
@@ -387,8 +388,12 @@ def _wire_level(doi: CipsoDoi, level: Level | None) -> int | tuple[str, str]:
         return ("EPERM", "the label has no MLS level")
     if doi.map_type is MapType.PASS:
         if level.sensitivity > MAX_LEVEL:
-            # The kernel stores the level in one byte without a check and would truncate it.
-            return ("EPERM", f"level {level.sensitivity} does not fit the one-byte level field")
+            # cipso_v4_gentag_* store the level in one byte without a check: the kernel would
+            # send it truncated rather than fail, so no other tag would be tried either.
+            raise CipsoLabelError(
+                f"level {level.sensitivity} does not fit the one-byte CIPSO level field "
+                "(the kernel would truncate it)"
+            )
         return level.sensitivity
     if doi.map_type is MapType.TRANS:
         wire = doi._level_to_wire.get(level.sensitivity)
@@ -400,6 +405,15 @@ def _wire_level(doi: CipsoDoi, level: Level | None) -> int | tuple[str, str]:
 
 def _flag(level: Level, categories_flag: bool | None) -> bool:
     return bool(level.categories) if categories_flag is None else categories_flag
+
+
+def _check_16_bits(categories: CategorySet, tag: int) -> None:
+    if categories.max is not None and categories.max > MAX_WIRE_CATEGORY:
+        # Tags 2 and 5 store categories in 16 bits without a check (htons / a u16 array).
+        raise CipsoLabelError(
+            f"category {categories.max} does not fit tag {tag}'s 16-bit category field "
+            "(the kernel would truncate it)"
+        )
 
 
 def _gen_bitmap(
@@ -415,22 +429,27 @@ def _gen_bitmap(
     assert level is not None
     if not _flag(level, categories_flag):
         return RestrictedBitmapTag(wire_level)
-    bits = 0
-    for host in level.categories:  # ascending, as netlbl_catmap_walk; first failure wins
-        if doi.map_type is MapType.TRANS:
-            wire = doi._category_to_wire.get(host)
+    categories = level.categories
+    if doi.map_type is MapType.TRANS:
+        bits = 0
+        table = doi._category_to_wire
+        for host in categories:  # ascending, as netlbl_catmap_walk: the first failure wins
+            wire = table.get(host)
             if wire is None:
                 return ("EPERM", f"category {host} is not in the DOI's category table")
-        else:
-            wire = host
-        if wire >= MAX_BITMAP_LENGTH * 8:
-            return ("ENOSPC", f"wire category {wire} is beyond a tag-1 bitmap (0..239)")
-        bits |= 1 << wire
+            if wire >= MAX_BITMAP_LENGTH * 8:
+                return ("ENOSPC", f"wire category {wire} is beyond a tag-1 bitmap (0..239)")
+            bits |= 1 << wire
+        wire_categories = CategorySet.from_int(bits)
+    else:
+        if categories.max is not None and categories.max >= MAX_BITMAP_LENGTH * 8:
+            return ("ENOSPC", f"category {categories.max} is beyond a tag-1 bitmap (0..239)")
+        wire_categories = categories
     # An empty map still yields one zero byte: net_spot_max starts at 0 (cipso.md §2).
-    length = max(1, (bits.bit_length() + 7) >> 3)
+    length = max(1, (wire_categories.bits.bit_length() + 7) >> 3)
     if optimized and length <= OPTIMIZED_BITMAP_LENGTH:
         length = OPTIMIZED_BITMAP_LENGTH
-    return RestrictedBitmapTag(wire_level, CategorySet.from_int(bits).to_bitmap(min_length=length))
+    return RestrictedBitmapTag(wire_level, wire_categories.to_bitmap(min_length=length))
 
 
 def _gen_enumerated(
@@ -449,8 +468,7 @@ def _gen_enumerated(
     categories = level.categories
     if len(categories) > MAX_BITMAP_LENGTH // 2:
         return ("ENOSPC", f"{len(categories)} categories, a tag 2 holds at most 15")
-    if categories.max is not None and categories.max > MAX_WIRE_CATEGORY:
-        return ("EPERM", f"category {categories.max} does not fit a 16-bit field")
+    _check_16_bits(categories, TagType.ENUMERATED)
     return EnumeratedTag(wire_level, tuple(categories))
 
 
@@ -469,11 +487,12 @@ def _gen_ranged(
         return RangedTag(wire_level)
     categories = level.categories
     runs = list(categories.runs())
+    # 4 bytes a range, 2 for the lowest range when it starts at category 0 (its low is left
+    # out); cipso_v4_map_cat_rng_hton fails with ENOSPC beyond 30 bytes.
     size = 4 * len(runs) - (2 if runs and runs[0][0] == 0 else 0)
     if size > MAX_OPTION_LENGTH - HEADER_LENGTH - TAG_BASE_LENGTH:
         return ("ENOSPC", f"{len(runs)} category ranges take {size} bytes, a tag 5 holds 30")
-    if categories.max is not None and categories.max > MAX_WIRE_CATEGORY:
-        return ("EPERM", f"category {categories.max} does not fit a 16-bit field")
+    _check_16_bits(categories, TagType.RANGED)
     return RangedTag.from_categories(wire_level, categories)
 
 

@@ -1,0 +1,291 @@
+"""Hypothesis strategies for CIPSO: options of every tag type, DOI definitions, labels a DOI
+can carry, and near-valid mutants for fuzzing validators.
+
+Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
+
+    from hypothesis import given
+    import cipso
+    from cipso.strategies import options
+
+    @given(options())
+    def test_round_trip(option):
+        assert cipso.decode(cipso.encode(option)) == option
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from mls import CategorySet, Level
+
+from .doi import MAX_TAGS, CipsoDoi
+from .model import (
+    KNOWN_TAG_TYPES,
+    LOCAL_TAG_LENGTH,
+    MAX_BITMAP_LENGTH,
+    MAX_LEVEL,
+    MAX_REMOTE_CATEGORY,
+    MAX_TAG_LENGTH,
+    MAX_WIRE_CATEGORY,
+    TAG_BASE_LENGTH,
+    CipsoOption,
+    EnumeratedTag,
+    FreeFormTag,
+    GenericTag,
+    LocalTag,
+    MapType,
+    PermissiveBitmapTag,
+    RangedTag,
+    RestrictedBitmapTag,
+    Tag,
+    TagType,
+)
+
+__all__ = [
+    "bitmap_tags",
+    "doi_labels",
+    "dois",
+    "enumerated_tags",
+    "free_form_tags",
+    "generic_tags",
+    "labels",
+    "local_tags",
+    "mutants",
+    "options",
+    "permissive_bitmap_tags",
+    "ranged_tags",
+    "tags",
+]
+
+_levels = st.integers(0, MAX_LEVEL)
+_alignments = st.one_of(st.just(0), st.integers(0, 255))
+
+
+def bitmap_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[RestrictedBitmapTag]:
+    """Tag 1 with any bitmap, trailing zero bytes and all (``max_length`` bounds the tag)."""
+    return st.builds(
+        RestrictedBitmapTag,
+        _levels,
+        st.binary(max_size=max(0, max_length - TAG_BASE_LENGTH)),
+        _alignments,
+    )
+
+
+def permissive_bitmap_tags(
+    *, max_length: int = MAX_TAG_LENGTH
+) -> st.SearchStrategy[PermissiveBitmapTag]:
+    """Tag 6, laid out like tag 1."""
+    return st.builds(
+        PermissiveBitmapTag,
+        _levels,
+        st.binary(max_size=max(0, max_length - TAG_BASE_LENGTH)),
+        _alignments,
+    )
+
+
+def enumerated_tags(
+    *, max_length: int = MAX_TAG_LENGTH, kernel_order: bool = False
+) -> st.SearchStrategy[EnumeratedTag]:
+    """Tag 2; ``kernel_order`` draws strictly ascending lists (what the kernel accepts),
+    otherwise any list of 16-bit numbers."""
+    size = max(0, (max_length - TAG_BASE_LENGTH) // 2)
+    numbers = st.lists(st.integers(0, MAX_WIRE_CATEGORY), max_size=size, unique=kernel_order)
+    if kernel_order:
+        numbers = numbers.map(sorted)
+    return st.builds(EnumeratedTag, _levels, numbers.map(tuple), _alignments)
+
+
+def ranged_tags(
+    *, max_length: int = MAX_TAG_LENGTH, kernel_order: bool = False
+) -> st.SearchStrategy[RangedTag]:
+    """Tag 5; ``kernel_order`` draws non-increasing bounds (the kernel's validator accepts
+    them, including touching ranges), otherwise any 16-bit bounds."""
+    size = max(0, (max_length - TAG_BASE_LENGTH) // 2)
+    bounds = st.lists(st.integers(0, MAX_WIRE_CATEGORY), max_size=size)
+    if kernel_order:
+        bounds = bounds.map(lambda items: sorted(items, reverse=True))
+    return st.builds(RangedTag, _levels, bounds.map(tuple), _alignments)
+
+
+def local_tags() -> st.SearchStrategy[LocalTag]:
+    """Tag 128 with any secid."""
+    return st.builds(LocalTag, st.integers(0, 0xFFFFFFFF))
+
+
+def free_form_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[FreeFormTag]:
+    """Tag 7 with any data."""
+    return st.builds(FreeFormTag, st.binary(max_size=max(0, max_length - 2)))
+
+
+def generic_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[GenericTag]:
+    """Tags of types without a class of their own (0, 3, 4, 8..127, 129..255)."""
+    kinds = st.integers(0, 255).filter(lambda kind: kind not in KNOWN_TAG_TYPES)
+    return st.builds(GenericTag, kinds, st.binary(max_size=max(0, max_length - 2)))
+
+
+def tags(
+    *, max_length: int = MAX_TAG_LENGTH, tag_types: Sequence[int] | None = None
+) -> st.SearchStrategy[Tag]:
+    """Any tag that fits ``max_length`` bytes, of the given types (None: every type; any
+    number outside :class:`TagType` stands for the generic tags)."""
+    makers: dict[int, st.SearchStrategy[Tag]] = {
+        TagType.RESTRICTED_BITMAP: bitmap_tags(max_length=max_length),
+        TagType.ENUMERATED: enumerated_tags(max_length=max_length),
+        TagType.RANGED: ranged_tags(max_length=max_length),
+        TagType.PERMISSIVE_BITMAP: permissive_bitmap_tags(max_length=max_length),
+        TagType.FREE_FORM: free_form_tags(max_length=max_length),
+        0: generic_tags(max_length=max_length),
+    }
+    if max_length >= LOCAL_TAG_LENGTH:
+        makers[TagType.LOCAL] = local_tags()
+    wanted = list(makers) if tag_types is None else list(tag_types)
+    chosen = [makers[kind if kind in KNOWN_TAG_TYPES else 0] for kind in wanted if kind in makers]
+    if not chosen and any(kind not in KNOWN_TAG_TYPES for kind in wanted):
+        chosen = [makers[0]]
+    if not chosen:
+        return st.nothing()
+    return st.one_of(chosen)
+
+
+@st.composite
+def options(
+    draw: st.DrawFn,
+    *,
+    tag_types: Sequence[int] | None = None,
+    max_tags: int = 3,
+    dois: st.SearchStrategy[int] | None = None,
+) -> CipsoOption:
+    """Well-formed options (decodable, not necessarily accepted by the kernel) with 1 to
+    ``max_tags`` tags of ``tag_types`` (None: any type), all within 40 bytes."""
+    doi = draw(dois if dois is not None else st.integers(0, 0xFFFFFFFF))
+    room = MAX_TAG_LENGTH
+    drawn: list[Tag] = []
+    for index in range(max_tags):
+        if index and (room < 2 or not draw(st.booleans())):
+            break
+        tag = draw(tags(max_length=room, tag_types=tag_types))
+        drawn.append(tag)
+        room -= tag.length
+    return CipsoOption(doi, tuple(drawn))
+
+
+@st.composite
+def dois(
+    draw: st.DrawFn,
+    *,
+    map_types: Sequence[MapType] = (MapType.PASS, MapType.TRANS, MapType.LOCAL),
+    one_to_one: bool = True,
+    doi: st.SearchStrategy[int] | None = None,
+) -> CipsoDoi:
+    """DOI definitions the kernel accepts. ``one_to_one`` keeps TRANS tables bijective (no
+    number mapped twice), so that a label sent and read back under the DOI is unchanged."""
+    number = draw(doi if doi is not None else st.integers(1, 0xFFFFFFFF))
+    map_type = draw(st.sampled_from(list(map_types)))
+    allowed = {
+        MapType.PASS: [TagType.RESTRICTED_BITMAP, TagType.ENUMERATED, TagType.RANGED],
+        MapType.TRANS: [TagType.RESTRICTED_BITMAP],
+        MapType.LOCAL: [TagType.LOCAL, TagType.RESTRICTED_BITMAP],
+    }[map_type]
+    tag_list = draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=MAX_TAGS))
+    if map_type is not MapType.TRANS:
+        return CipsoDoi(number, map_type, tuple(tag_list))
+    levels = draw(_table((1, 16), (0x7FFFFFFF, MAX_LEVEL), one_to_one))
+    categories = draw(_table((0, 40), (0x7FFFFFFF, MAX_REMOTE_CATEGORY), one_to_one))
+    return CipsoDoi(number, map_type, tuple(tag_list), levels, categories)
+
+
+@st.composite
+def _table(
+    draw: st.DrawFn, sizes: tuple[int, int], limits: tuple[int, int], unique: bool
+) -> tuple[tuple[int, int], ...]:
+    (min_size, max_size), (max_local, max_wire) = sizes, limits
+    size = draw(st.integers(min_size, max_size))
+    # Mostly small numbers, so that wire categories often fit a tag-1 bitmap (0..239).
+    local = st.one_of(st.integers(0, 300), st.integers(0, max_local))
+    wire = st.one_of(st.integers(0, min(max_wire, 239)), st.integers(0, max_wire))
+    locals_ = draw(st.lists(local, min_size=size, max_size=size, unique=unique))
+    wires = draw(st.lists(wire, min_size=size, max_size=size, unique=unique))
+    return tuple(zip(locals_, wires, strict=True))
+
+
+@st.composite
+def labels(draw: st.DrawFn, doi: CipsoDoi) -> Level:
+    """Host levels that at least one tag of ``doi`` can carry (PASS and TRANS DOIs; a LOCAL
+    DOI carries secids, not levels, and draws nothing)."""
+    if doi.map_type is MapType.LOCAL:
+        return draw(st.nothing())
+    tag = draw(st.sampled_from(doi.tags))
+    if doi.map_type is MapType.TRANS:
+        sensitivity = draw(st.sampled_from([local for local, _ in doi.levels]))
+        usable = sorted(
+            local
+            for local, wire in doi.categories
+            if wire < MAX_BITMAP_LENGTH * 8 and doi.category_to_wire(local) == wire
+        )
+        chosen = draw(st.lists(st.sampled_from(usable), max_size=12)) if usable else []
+        return Level(sensitivity, CategorySet(chosen))
+    sensitivity = draw(_levels)
+    if tag == TagType.RESTRICTED_BITMAP:
+        categories = draw(st.lists(st.integers(0, MAX_BITMAP_LENGTH * 8 - 1), max_size=40))
+        return Level(sensitivity, CategorySet(categories))
+    if tag == TagType.ENUMERATED:
+        categories = draw(st.lists(st.integers(0, MAX_WIRE_CATEGORY), max_size=15))
+        return Level(sensitivity, CategorySet(categories))
+    bits = 0
+    for _ in range(draw(st.integers(0, 7))):
+        low = draw(st.integers(0, MAX_WIRE_CATEGORY))
+        high = draw(st.integers(low, min(MAX_WIRE_CATEGORY, low + draw(st.integers(0, 500)))))
+        bits |= ((2 << (high - low)) - 1) << low
+    return Level(sensitivity, CategorySet.from_int(bits))
+
+
+@st.composite
+def doi_labels(
+    draw: st.DrawFn, *, map_types: Sequence[MapType] = (MapType.PASS, MapType.TRANS)
+) -> tuple[CipsoDoi, Level]:
+    """A DOI (one-to-one tables) and a label it can carry."""
+    doi = draw(dois(map_types=map_types))
+    return doi, draw(labels(doi))
+
+
+@st.composite
+def mutants(draw: st.DrawFn, valid: st.SearchStrategy[bytes]) -> bytes:
+    """Near-valid bytes: one change to an option drawn from ``valid`` where validators are
+    most likely to go wrong (a length, a type, the DOI, a level, the order of categories),
+    or a truncation or extension."""
+    data = bytearray(draw(valid))
+    if not data:
+        return bytes(data)
+    kind = draw(
+        st.sampled_from(
+            ["byte", "length", "tag_length", "type", "doi", "swap", "truncate", "extend", "delta"]
+        )
+    )
+    size = len(data)
+    if kind == "byte":
+        data[draw(st.integers(0, size - 1))] = draw(st.integers(0, 255))
+    elif kind == "length" and size > 1:
+        data[1] = draw(st.one_of(st.integers(0, 12), st.integers(0, 255), st.just(size)))
+    elif kind == "tag_length" and size > 7:
+        data[7] = draw(st.one_of(st.integers(0, 8), st.integers(0, 255), st.just(size - 6)))
+    elif kind == "type" and size > 6:
+        data[6] = draw(st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 127, 128, 129, 255]))
+    elif kind == "doi" and size > 5:
+        data[2 + draw(st.integers(0, 3))] ^= 1 << draw(st.integers(0, 7))
+    elif kind == "swap" and size > 11:
+        first = draw(st.integers(10, size - 2))
+        second = draw(st.integers(10, size - 2))
+        data[first : first + 2], data[second : second + 2] = (
+            data[second : second + 2],
+            data[first : first + 2],
+        )
+    elif kind == "truncate":
+        del data[draw(st.integers(0, size - 1)) :]
+    elif kind == "extend":
+        data += draw(st.binary(min_size=1, max_size=8))
+    elif kind == "delta" and size > 1:
+        at = draw(st.sampled_from([index for index in (1, 7, 9) if index < size]))
+        data[at] = (data[at] + draw(st.sampled_from([-2, -1, 1, 2]))) & 0xFF
+    return bytes(data)
