@@ -354,7 +354,9 @@ class _Loader:
             return
         cut = min((i for i in (body.find(op) for op in _OPERATORS) if i >= 0), default=-1)
         if cut < 0:
-            raise SetransSyntaxError(path, number, start, "expected 'raw=name', '!' or '>'")
+            raise SetransSyntaxError(
+                path, number, start, f"expected raw=name or a constraint with '!' or '>': {body!r}"
+            )
         operator = body[cut]
         raw = body[:cut].rstrip(_BLANKS)
         value_at = cut + 1 + len(body[cut + 1 :]) - len(body[cut + 1 :].lstrip(_BLANKS))
