@@ -99,24 +99,34 @@ def _check_u32(value: int, what: str, operation: str, *, low: int = 0) -> int:
 
 
 def _in_initial_netns() -> bool | None:
+    """Whether this thread is in the initial network namespace; None if that can't be told.
+
+    kthreadd (pid 2) lives there on every kernel; pid 1 may not (sandboxes move it), and
+    inside a PID namespace pid 2 is someone else, so its name is checked first.
+    """
     try:
-        mine = os.stat("/proc/self/ns/net")
-        init = os.stat("/proc/1/ns/net")
+        with open("/proc/2/comm", encoding="ascii", errors="replace") as comm:
+            if comm.read().strip() != "kthreadd":
+                return None
+        mine = os.stat("/proc/thread-self/ns/net")
+        init = os.stat("/proc/2/ns/net")
     except OSError:
         return None
     return (mine.st_dev, mine.st_ino) == (init.st_dev, init.st_ino)
 
 
 def _family_missing(name: str, operation: str) -> FamilyNotFound:
-    if _in_initial_netns() is False:
+    where = _in_initial_netns()
+    if where is False:
         why = (
             f"generic netlink family {name} is not visible: NetLabel can only be configured "
             "from the initial network namespace"
         )
-    elif name == _genl.CALIPSO_FAMILY:
-        why = f"generic netlink family {name} not found: the kernel lacks CALIPSO (IPv6)"
     else:
-        why = f"generic netlink family {name} not found: the kernel lacks NetLabel"
+        lacks = "CALIPSO (IPv6)" if name == _genl.CALIPSO_FAMILY else "NetLabel"
+        why = f"generic netlink family {name} not found: the kernel lacks {lacks}"
+        if where is None:
+            why += " or this is not the initial network namespace (the only one with NetLabel)"
     return FamilyNotFound(operation, why, errno.ENOENT)
 
 
