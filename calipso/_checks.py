@@ -53,3 +53,13 @@ def check_option(data: bytes, start: int, end: int, dois: Container[int]) -> Non
     doi = int.from_bytes(option[2:6], "big")
     if doi not in dois:
         raise CalipsoValidationError(Check.UNKNOWN_DOI, f"DOI {doi} is not configured", 2)
+
+
+def check_single_option(data: bytes, dois: Container[int]) -> None:
+    """:func:`check_option` on ``data`` holding exactly one option, type byte first."""
+    check_option(data, 0, len(data), dois)
+    end = data[1] + 2
+    if len(data) != end:
+        raise CalipsoValidationError(
+            Check.TRAILING_DATA, f"{len(data) - end} bytes follow the end of the option", end
+        )

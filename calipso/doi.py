@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mls import Level
 
-from ._checks import check_option
+from ._checks import check_option, check_single_option
 from ._codec import decode, encode
 from .errors import CalipsoDoiError, CalipsoEncodeError, CalipsoValidationError, Check
 from .hopbyhop import find_calipso, insert_calipso, iter_options
@@ -86,7 +86,7 @@ class CalipsoDoi:
             check_option(encode(option), 0, option.size, (self.doi,))
             return option.level
         data = bytes(option)
-        check_option(data, 0, len(data), (self.doi,))
+        check_single_option(data, (self.doi,))
         return decode(data).level
 
     def encode_header(

@@ -14,7 +14,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from ._checks import check_option
+from ._checks import check_option, check_single_option
 from ._codec import encode
 from .doi import CalipsoDoi
 from .errors import CalipsoValidationError, Check
@@ -33,13 +33,7 @@ def validate(data: bytes | CalipsoOption, dois: Dois) -> None:
         data = encode(data)
     elif type(data) is not bytes:
         data = bytes(data)
-    check_option(data, 0, len(data), _doi_numbers(dois))
-    if len(data) != data[1] + 2:
-        raise CalipsoValidationError(
-            Check.TRAILING_DATA,
-            f"{len(data) - data[1] - 2} bytes follow the end of the option",
-            data[1] + 2,
-        )
+    check_single_option(data, _doi_numbers(dois))
 
 
 def _doi_numbers(dois: Dois) -> frozenset[int] | Mapping[int, CalipsoDoi]:

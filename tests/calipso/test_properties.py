@@ -1,0 +1,190 @@
+"""Property tests: round trips, schema and fast codec byte for byte, label mapping, checksum
+against a bitwise reference, and only our error types on arbitrary input."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from calipso import (
+    CalipsoDecodeError,
+    CalipsoDoi,
+    CalipsoEncodeError,
+    CalipsoError,
+    CalipsoOption,
+    CalipsoValidationError,
+    HopByHopError,
+    crc16_x25,
+    decode,
+    encode,
+    find_calipso,
+    hop_by_hop_verdict,
+    insert_calipso,
+    iter_options,
+    remove_calipso,
+    schema,
+    validate,
+)
+from calipso.strategies import (
+    dois,
+    encodable_levels,
+    hop_by_hop_headers,
+    near_valid_options,
+    option_bytes,
+    options,
+)
+from mls import Level
+
+from .test_codec import bitwise_x25
+
+
+@given(options())
+def test_decode_encode_round_trip(option: CalipsoOption) -> None:
+    assert decode(encode(option)) == option
+
+
+@given(option_bytes())
+def test_encode_decode_round_trip(data: bytes) -> None:
+    assert encode(decode(data)) == data
+
+
+@given(options())
+def test_schema_and_codec_build_the_same_bytes(option: CalipsoOption) -> None:
+    assert schema.build(option) == encode(option)
+
+
+@given(option_bytes())
+def test_schema_and_codec_parse_the_same_option(data: bytes) -> None:
+    assert schema.parse(data) == decode(data)
+
+
+@given(st.one_of(near_valid_options(), st.binary(max_size=40)))
+def test_schema_and_codec_refuse_the_same_bytes(data: bytes) -> None:
+    outcomes = []
+    for parse in (decode, schema.parse):
+        try:
+            outcomes.append(parse(data))
+        except CalipsoDecodeError:
+            outcomes.append(None)
+    assert outcomes[0] == outcomes[1]
+
+
+@given(st.binary(max_size=300))
+def test_fast_crc_equals_bitwise_reference(data: bytes) -> None:
+    assert crc16_x25(data) == bitwise_x25(data)
+
+
+@given(dois(), encodable_levels())
+def test_label_round_trip(doi: CalipsoDoi, level: Level) -> None:
+    option = doi.encode_label(level)
+    assert option.level == level
+    assert doi.decode_label(encode(option)) == level
+    validate(option, [doi])
+    # Trimmed to the last word with a set bit.
+    assert option.words == (0 if not level.categories else level.categories.max // 32 + 1)  # type: ignore[operator]
+
+
+@given(dois(), encodable_levels())
+def test_label_header_round_trip(doi: CalipsoDoi, level: Level) -> None:
+    header = doi.encode_header(level)
+    assert doi.decode_header(header) == level
+    assert hop_by_hop_verdict(header, [doi]).accepted
+    assert find_calipso(header) == 2
+    assert remove_calipso(header) is None
+
+
+@given(option_bytes(), st.sets(st.integers(0, 20)))
+def test_validate_agrees_with_decode(data: bytes, configured: set[int]) -> None:
+    option = decode(data)
+    expected = option.checksum_ok and option.doi in configured
+    try:
+        validate(data, configured)
+    except CalipsoValidationError:
+        assert not expected
+    else:
+        assert expected
+
+
+@given(near_valid_options())
+def test_validate_refuses_near_valid_options(data: bytes) -> None:
+    try:
+        validate(data, [2])
+    except CalipsoValidationError as error:
+        assert error.offset is not None and 0 <= error.offset <= len(data)
+    else:
+        raise AssertionError(f"accepted {data.hex()}")
+
+
+@given(hop_by_hop_headers())
+def test_kernel_style_headers_are_accepted(header: bytes) -> None:
+    assert hop_by_hop_verdict(header, [2]).accepted
+    offset = find_calipso(header)
+    assert offset is not None and offset % 4 == 2
+
+
+@given(hop_by_hop_headers(), options(doi=2, extra=False, bad_checksums=False))
+def test_insertion_keeps_other_options(header: bytes, option: CalipsoOption) -> None:
+    result = insert_calipso(header, option)
+    assert len(result) % 8 == 0 and result[1] == len(result) // 8 - 1
+    assert result[0] == header[0]
+
+    def others(data: bytes) -> list[tuple[int, bytes]]:
+        return [(t.type, t.data) for t in iter_options(data) if not t.is_padding and t.type != 7]
+
+    assert others(result) == others(header)
+    # Options behind the CALIPSO option keep their offsets modulo 8.
+    calipso_at = find_calipso(header)
+    after = [
+        t.offset % 8
+        for t in iter_options(header)
+        if not t.is_padding and t.type != 7 and calipso_at is not None and t.offset > calipso_at
+    ]
+    new_at = find_calipso(result)
+    assert new_at is not None and new_at % 4 == 2
+    after_new = [
+        t.offset % 8
+        for t in iter_options(result)
+        if not t.is_padding and t.type != 7 and t.offset > new_at
+    ]
+    assert after_new == after
+    assert CalipsoDoi(2).decode_header(result) == option.level
+    assert hop_by_hop_verdict(result, [2]).accepted
+    removed = remove_calipso(result)
+    if removed is None:
+        assert others(header) == []
+    else:
+        assert find_calipso(removed) is None
+        assert others(removed) == others(header)
+        assert hop_by_hop_verdict(removed, []).accepted
+
+
+@given(st.one_of(st.binary(max_size=64), near_valid_options()))
+def test_arbitrary_bytes_raise_only_our_errors(data: bytes) -> None:
+    calls: list[tuple[Callable[[], object], type[CalipsoError]]] = [
+        (lambda: decode(data), CalipsoDecodeError),
+        (lambda: decode(data, strict=True), CalipsoDecodeError),
+        (lambda: schema.parse(data), CalipsoDecodeError),
+        (lambda: validate(data, [2]), CalipsoValidationError),
+        (lambda: CalipsoDoi(2).decode_label(data), CalipsoValidationError),
+    ]
+    for call, allowed in calls:
+        with contextlib.suppress(allowed):
+            call()
+
+
+@given(st.one_of(st.binary(max_size=64), hop_by_hop_headers()))
+def test_arbitrary_headers_raise_only_our_errors(data: bytes) -> None:
+    verdict = hop_by_hop_verdict(data, [2])  # a verdict, never an exception
+    assert verdict.accepted or verdict.offset is not None
+    calls: list[tuple[Callable[[], object], tuple[type[CalipsoError], ...]]] = [
+        (lambda: list(iter_options(data)), (HopByHopError,)),
+        (lambda: remove_calipso(data), (HopByHopError,)),
+        (lambda: insert_calipso(data, CalipsoOption(2, 0)), (HopByHopError, CalipsoEncodeError)),
+        (lambda: CalipsoDoi(2).decode_header(data), (HopByHopError, CalipsoValidationError)),
+    ]
+    for call, allowed in calls:
+        with contextlib.suppress(*allowed):
+            call()
