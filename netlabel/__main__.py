@@ -279,6 +279,14 @@ def _ctl_module(name: str) -> Callable[[argparse.ArgumentParser], None]:
                 epilog=f"examples:\n{_CTL_EXAMPLES[name]}",
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
+            # netlabelctl (GNU getopt) also takes -p after the command; so do we.
+            sub.add_argument(
+                "-p",
+                "--pretty",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help="multi-line human output (netlabelctl -p)",
+            )
             sub.add_argument(
                 "tokens",
                 nargs="*",

@@ -137,6 +137,13 @@ def _attr(msg: Any, name: str, operation: str) -> Any:
     return value
 
 
+def _one(replies: list[Any], operation: str) -> Any:
+    """The single reply of a ``doit`` command."""
+    if len(replies) != 1:
+        raise ProtocolError(operation, f"expected one reply message, got {len(replies)}")
+    return replies[0]
+
+
 def _nested(msg: Any, name: str) -> list[Any]:
     """The list of (name, value) pairs inside a nested attribute, or [] if it is absent."""
     nest = msg.get_attr(name)
@@ -227,13 +234,14 @@ class NetLabel:
         msg["version"] = 1
         msg["attrs"] = [("CTRL_ATTR_FAMILY_NAME", name)]
         try:
-            (reply,) = self._sock.nlm_request(
+            replies = self._sock.nlm_request(
                 msg, msg_type=GENL_ID_CTRL, msg_flags=NLM_F_REQUEST | NLM_F_ACK
             )
         except NetlinkError as exc:
             if exc.code == errno.ENOENT:
                 raise _family_missing(name, operation) from None
             raise from_errno(operation, exc.code) from None
+        reply = _one(list(replies), operation)
         fid = int(_attr(reply, "CTRL_ATTR_FAMILY_ID", operation))
         self._sock.marshal.msg_map[fid] = msg_class
         self._ids[name] = fid
@@ -286,7 +294,7 @@ class NetLabel:
     def version(self) -> int:
         """The kernel's NetLabel protocol version (3 on every current kernel)."""
         op = "mgmt version"
-        (reply,) = self._mgmt(_genl.MgmtCmd.VERSION, operation=op)
+        reply = _one(self._mgmt(_genl.MgmtCmd.VERSION, operation=op), op)
         return int(_attr(reply, "NLBL_MGMT_A_VERSION", op))
 
     def protocols(self) -> tuple[Protocol | int, ...]:
@@ -311,12 +319,12 @@ class NetLabel:
             )
         op = f"map list default ({'IPv4' if family == socket.AF_INET else 'IPv6'})"
         try:
-            (reply,) = self._mgmt(
+            replies = self._mgmt(
                 _genl.MgmtCmd.LISTDEF, [("NLBL_MGMT_A_FAMILY", int(family))], operation=op
             )
         except NotFound:
             return None
-        return self._decode_map(reply, op)
+        return self._decode_map(_one(replies, op), op)
 
     def list_default_maps(self) -> tuple[DomainMap, ...]:
         """The IPv4 then the IPv6 default mapping, leaving out a family without one."""
@@ -426,7 +434,10 @@ class NetLabel:
 
     def _decode_map(self, msg: Any, op: str) -> DomainMap:
         domain = msg.get_attr("NLBL_MGMT_A_DOMAIN")
-        family = socket.AddressFamily(int(msg.get_attr("NLBL_MGMT_A_FAMILY") or 0))
+        try:
+            family = socket.AddressFamily(int(msg.get_attr("NLBL_MGMT_A_FAMILY") or 0))
+        except ValueError as exc:
+            raise ProtocolError(op, f"unexpected address family in reply: {exc}") from None
         selectors = []
         for name, sel in _nested(msg, "NLBL_MGMT_A_SELECTORLIST"):
             if name != "NLBL_MGMT_A_ADDRSELECTOR":
@@ -485,13 +496,14 @@ class NetLabel:
     def get_cipso_doi(self, doi: int) -> cipso.CipsoDoi:
         """One CIPSO DOI with its tags and, for TRANS, its tables (ascending local values)."""
         op = f"cipso list doi:{doi}"
-        (reply,) = self._cipso(
+        replies = self._cipso(
             _genl.CipsoCmd.LIST,
             [("NLBL_CIPSOV4_A_DOI", _check_u32(doi, "the DOI", op))],
             operation=op,
             # The kernel answers EINVAL, not ENOENT, for a DOI it does not have.
             errors={errno.EINVAL: (NotFound, "no such CIPSO DOI")},
         )
+        reply = _one(replies, op)
         try:
             map_type = cipso.MapType(int(_attr(reply, "NLBL_CIPSOV4_A_MTYPE", op)))
             tags = tuple(
@@ -551,12 +563,13 @@ class NetLabel:
     def get_calipso_doi(self, doi: int) -> calipso.CalipsoDoi:
         """One CALIPSO DOI."""
         op = f"calipso list doi:{doi}"
-        (reply,) = self._calipso(
+        replies = self._calipso(
             _genl.CalipsoCmd.LIST,
             [("NLBL_CALIPSO_A_DOI", _check_u32(doi, "the DOI", op))],
             operation=op,
             errors={errno.EINVAL: (NotFound, "no such CALIPSO DOI")},
         )
+        reply = _one(replies, op)
         try:
             map_type = calipso.MapType(int(_attr(reply, "NLBL_CALIPSO_A_MTYPE", op)))
             return calipso.CalipsoDoi(doi, map_type)
@@ -580,7 +593,7 @@ class NetLabel:
     def get_accept(self) -> bool:
         """Whether unlabeled packets are accepted (the kernel starts with True)."""
         op = "unlbl list"
-        (reply,) = self._unlbl(_genl.UnlblCmd.LIST, operation=op)
+        reply = _one(self._unlbl(_genl.UnlblCmd.LIST, operation=op), op)
         return bool(_attr(reply, "NLBL_UNLABEL_A_ACPTFLG", op))
 
     def set_accept(self, accept: bool) -> None:

@@ -13,6 +13,7 @@ import pickle
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -35,6 +36,7 @@ from netlabel import (
     StaticLabel,
 )
 from netlabel.__main__ import build_parser, main
+from netlabel.client import NetLabel
 from netlabel.ctl import (
     CtlSyntaxError,
     format_calipso_doi,
@@ -448,3 +450,114 @@ def test_bad_tokens_give_one_error_line_and_status_1(capsys: pytest.CaptureFixtu
 def test_module_table_has_cipsov4_alias() -> None:
     args = build_parser().parse_args(["cipsov4", "list"])
     assert args.command == "list" and callable(args.handler)
+
+
+def test_pretty_flag_before_the_module_or_after_the_command() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["-p", "map", "list"]).pretty is True
+    assert parser.parse_args(["map", "list", "-p"]).pretty is True
+    assert parser.parse_args(["map", "list"]).pretty is False
+
+
+# --- malformed kernel replies (a fake transport; no root needed) --------------------------------
+
+
+def _decoded(msg_class: type, attrs: list[tuple[str, object]]) -> object:
+    msg = msg_class()
+    msg["cmd"] = 3
+    msg["version"] = 3
+    msg["attrs"] = attrs
+    msg.encode()
+    copy = msg_class(msg.data)
+    copy.decode()
+    return copy
+
+
+@pytest.fixture
+def fake_kernel() -> Iterator[tuple[NetLabel, list[list[object]]]]:
+    """A client whose requests are answered from a list of canned reply lists."""
+    from netlabel import _genl
+
+    answers: list[list[object]] = []
+    nl = NetLabel()
+    nl._ids.update({name: 99 for name in (_genl.MGMT_FAMILY, _genl.CIPSOV4_FAMILY)})
+    nl._sock.nlm_request = lambda *args, **kwargs: answers.pop(0)
+    try:
+        yield nl, answers
+    finally:
+        nl.close()
+
+
+def test_malformed_replies_raise_protocol_error(
+    fake_kernel: tuple[NetLabel, list[list[object]]],
+) -> None:
+    from netlabel import ProtocolError, _genl
+
+    nl, answers = fake_kernel
+    answers.append([])
+    with pytest.raises(ProtocolError, match="expected one reply message, got 0"):
+        nl.version()
+    answers.append([_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_PROTOCOL", 5)])])
+    with pytest.raises(ProtocolError, match="no NLBL_MGMT_A_VERSION"):
+        nl.version()
+    answers.append(
+        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 99), ("NLBL_MGMT_A_PROTOCOL", 5)])]
+    )
+    with pytest.raises(ProtocolError, match="address family"):
+        nl.list_domain_maps()
+    answers.append(
+        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 2), ("NLBL_MGMT_A_PROTOCOL", 3)])]
+    )
+    with pytest.raises(ProtocolError, match="NLBL_MGMT_A_CV4DOI"):
+        nl.list_domain_maps()
+    answers.append(
+        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 2), ("NLBL_MGMT_A_PROTOCOL", 6)])]
+    )
+    with pytest.raises(ProtocolError, match="unexpected protocol"):
+        nl.list_domain_maps()
+    bad_tag = [
+        ("NLBL_CIPSOV4_A_MTYPE", 2),
+        ("NLBL_CIPSOV4_A_TAGLST", {"attrs": [("NLBL_CIPSOV4_A_TAG", 3)]}),
+    ]
+    answers.append([_decoded(_genl.CipsoMsg, bad_tag)])
+    with pytest.raises(ProtocolError, match="does not fit the model"):
+        nl.get_cipso_doi(16)
+    good = [
+        ("NLBL_CIPSOV4_A_MTYPE", 1),
+        ("NLBL_CIPSOV4_A_TAGLST", {"attrs": [("NLBL_CIPSOV4_A_TAG", 1)]}),
+        (
+            "NLBL_CIPSOV4_A_MLSLVLLST",
+            {
+                "attrs": [
+                    (
+                        "NLBL_CIPSOV4_A_MLSLVL",
+                        {
+                            "attrs": [
+                                ("NLBL_CIPSOV4_A_MLSLVLLOC", 0),
+                                ("NLBL_CIPSOV4_A_MLSLVLREM", 7),
+                            ]
+                        },
+                    )
+                ]
+            },
+        ),
+    ]
+    answers.append([_decoded(_genl.CipsoMsg, good)])
+    assert nl.get_cipso_doi(16) == cipso.CipsoDoi(
+        16, cipso.MapType.TRANS, (T.RESTRICTED_BITMAP,), ((0, 7),)
+    )
+
+
+def test_values_out_of_range_are_refused_before_sending(
+    fake_kernel: tuple[NetLabel, list[list[object]]],
+) -> None:
+    nl, answers = fake_kernel
+    with pytest.raises(InvalidArgument, match="cipso del doi:-1"):
+        nl.remove_cipso_doi(-1)
+    with pytest.raises(InvalidArgument):
+        nl.add_domain_map("", Labeling.unlabeled())
+    with pytest.raises(InvalidArgument, match="not an IPv4 or IPv6"):
+        nl.add_domain_map("x", Labeling.unlabeled(), address="10.0.0.300")
+    with pytest.raises(InvalidArgument, match="interface name"):
+        nl.add_static_label("a" * 16, "::1", "foo")
+    assert answers == []

@@ -13,6 +13,7 @@ import contextlib
 import io
 import ipaddress
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -547,7 +548,8 @@ def test_changes_without_cap_net_admin_are_permission_denied(client: NetLabel) -
 def other_netns() -> Iterator[str]:
     need_root()
     need_program("ip")
-    name = f"labelnet-{os.getpid()}-nltest"
+    # Named like the harness's namespaces, so that its sweep removes it if this process dies.
+    name = f"labelnet-{os.getpid()}-{secrets.token_hex(3)}-a"
     subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
     try:
         yield name
