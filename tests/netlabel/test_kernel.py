@@ -391,6 +391,9 @@ def test_domain_maps_with_selectors_both_ways(locked: NetLabel) -> None:
         assert left[(theirs, socket.AF_INET)] == mine[(theirs, socket.AF_INET)]
         assert left[(sel_domain, socket.AF_INET)] == mine[(sel_domain, socket.AF_INET)]
         assert cipso_n not in {d.doi for d in client.list_cipso_dois()}
+        client.remove_calipso_doi(calipso_n)
+        left = {(m.domain, m.family): m for m in client.list_domain_maps()}
+        assert left[(sel_domain, socket.AF_INET6)] == mine[(sel_domain, socket.AF_INET6)]
         same_text("map", "list")
 
         client.remove_domain_map(sel_domain)
