@@ -300,7 +300,11 @@ def _ctl_module(name: str) -> Callable[[argparse.ArgumentParser], None]:
 
 def _ctl_handler(run: CtlCommand) -> Handler:
     def handler(args: argparse.Namespace) -> int:
-        from netlabel.client import NetLabel
+        try:
+            from netlabel.client import NetLabel
+        except ImportError as exc:
+            print(f"{NAME}: error, {exc}", file=sys.stderr)
+            return 1
 
         with NetLabel() as client:
             text = run(client, list(args.tokens), bool(args.pretty))

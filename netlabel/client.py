@@ -16,19 +16,25 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeAlias
 
-from pyroute2.netlink import (
-    CTRL_CMD_GETFAMILY,
-    GENL_ID_CTRL,
-    NLM_F_ACK,
-    NLM_F_DUMP,
-    NLM_F_REQUEST,
-    ctrlmsg,
-)
-from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.generic import GenericNetlinkSocket
-
 import calipso
 import cipso
+
+try:
+    from pyroute2.netlink import (
+        CTRL_CMD_GETFAMILY,
+        GENL_ID_CTRL,
+        NLM_F_ACK,
+        NLM_F_DUMP,
+        NLM_F_REQUEST,
+        ctrlmsg,
+    )
+    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.generic import GenericNetlinkSocket
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "the NetLabel client needs pyroute2: pip install 'labelnet[netlink]'"
+    ) from exc
+
 from netlabel import _genl
 from netlabel.errors import (
     AlreadyExists,

@@ -508,8 +508,17 @@ def test_static_labels_add_and_remove_both_ways(locked: NetLabel) -> None:
         ctl("unlbl", "add", "default", "address:::1", "label:system_u:object_r:netlabel_peer_t:s0")
         client.remove_static_label(None, "::1/128")
         assert ctl_status("unlbl", "del", "default", "address:::1") != 0
+        # The same through our command line.
+        label = "label:system_u:object_r:netlabel_peer_t:s0"
+        assert ours("unlbl", "add", "interface:lo", f"address:{address}/32", label).status == 0
+        assert ctl_status("unlbl", "del", "interface:lo", f"address:{address}") == 0
+        ctl("unlbl", "add", "default", f"address:{address}", label)
+        assert ours("unlbl", "del", "default", f"address:{address}").status == 0
+        gone = ours("unlbl", "del", "default", f"address:{address}")
+        assert gone.status == 1 and "not found" in gone.err
     finally:
         ctl_status("unlbl", "del", "interface:lo", f"address:{address}")
+        ctl_status("unlbl", "del", "default", f"address:{address}")
         ctl_status("unlbl", "del", "default", "address:::1")
     # Whatever the LSM can show, both tools show alike.
     same_text("unlbl", "list")
