@@ -31,7 +31,7 @@ _ZERO_CHECKSUM = b"\0\0"
 _new = object.__new__
 
 
-def decode(data: bytes, *, strict: bool = False) -> CalipsoOption:
+def decode(data: bytes | bytearray | memoryview, *, strict: bool = False) -> CalipsoOption:
     """Decode exactly one CALIPSO option, from its type byte to the end of ``data``.
 
     The checksum is always verified. A wrong one is kept in ``bad_checksum`` (so the option

@@ -19,8 +19,8 @@ DOI = CalipsoDoi(2)
 
 
 def test_map_types() -> None:
-    assert MapType.PASS == 2
-    assert MapType.UNKNOWN == 0
+    assert int(MapType.PASS) == 2
+    assert int(MapType.UNKNOWN) == 0
     assert CalipsoDoi(7).map_type is MapType.PASS
     assert CalipsoDoi(7, 2).map_type is MapType.PASS  # type: ignore[arg-type]
 

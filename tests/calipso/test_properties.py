@@ -63,7 +63,7 @@ def test_schema_and_codec_parse_the_same_option(data: bytes) -> None:
 
 @given(st.one_of(near_valid_options(), st.binary(max_size=40)))
 def test_schema_and_codec_refuse_the_same_bytes(data: bytes) -> None:
-    outcomes = []
+    outcomes: list[CalipsoOption | None] = []
     for parse in (decode, schema.parse):
         try:
             outcomes.append(parse(data))
