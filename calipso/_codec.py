@@ -19,7 +19,6 @@ from .model import (
     CalipsoOption,
     _set_bad_checksum,
     _set_bitmap,
-    _set_categories,
     _set_doi,
     _set_extra,
     _set_sensitivity,
@@ -61,7 +60,6 @@ def decode(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Cal
     else:
         _set_bitmap(option, data[10:end])
         _set_extra(option, data[end:])
-    _set_categories(option, None)
     if computed ^ 0xFFFF == received:
         _set_bad_checksum(option, None)
     else:

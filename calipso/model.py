@@ -13,7 +13,7 @@ Layout (RFC 5570 §5.1; offsets from the option type byte; calipso.md §1)::
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mls import EMPTY, CategorySet, Level
 
@@ -43,8 +43,17 @@ class MapType(enum.IntEnum):
     PASS = 2  #: CALIPSO_MAP_PASS: level and categories go on the wire unchanged (Linux's only)
 
 
+class _CategoryCache:
+    """Holds the category set derived from the bitmap, outside the dataclass fields (so it
+    takes no part in equality, repr, ``asdict`` or pickling, and the decoder need not set it).
+    """
+
+    __slots__ = ("_categories",)
+    _categories: CategorySet
+
+
 @dataclass(frozen=True, slots=True)
-class CalipsoOption:
+class CalipsoOption(_CategoryCache):
     """One CALIPSO option, everything needed to re-encode it byte for byte.
 
     ``sensitivity`` is the wire level byte (0..255), ``bitmap`` the compartment bitmap (whole
@@ -63,8 +72,6 @@ class CalipsoOption:
     bitmap: bytes = b""
     extra: bytes = b""
     bad_checksum: int | None = None
-    # Derived from bitmap on first use; decode leaves it empty.
-    _categories: CategorySet | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         doi, sensitivity, bitmap, extra = self.doi, self.sensitivity, self.bitmap, self.extra
@@ -139,11 +146,12 @@ class CalipsoOption:
     @property
     def categories(self) -> CategorySet:
         """The categories whose bits are set in the bitmap."""
-        categories = self._categories
-        if categories is None:
+        try:
+            return self._categories
+        except AttributeError:  # first use
             categories = CategorySet.from_bitmap(self.bitmap)
             _set_categories(self, categories)
-        return categories
+            return categories
 
     @property
     def level(self) -> Level:
@@ -189,11 +197,11 @@ def _is_int(value: object) -> bool:
 
 
 # Slot setters: __post_init__ normalises fields of a frozen instance, the decoder builds
-# instances without running __init__ (its input has been checked already), and the lazy
-# category set is stored on first use.
+# instances without running __init__ (its input has been checked already), and the category
+# set is stored on first use.
 _set_doi = CalipsoOption.__dict__["doi"].__set__
 _set_sensitivity = CalipsoOption.__dict__["sensitivity"].__set__
 _set_bitmap = CalipsoOption.__dict__["bitmap"].__set__
 _set_extra = CalipsoOption.__dict__["extra"].__set__
 _set_bad_checksum = CalipsoOption.__dict__["bad_checksum"].__set__
-_set_categories = CalipsoOption.__dict__["_categories"].__set__
+_set_categories = _CategoryCache.__dict__["_categories"].__set__
