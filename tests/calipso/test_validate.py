@@ -243,3 +243,18 @@ def test_truncated_header() -> None:
 
 def test_bytes_after_the_header_are_not_judged() -> None:
     assert hop_by_hop_verdict(DOI.encode_header(Level(1)) + b"\xff" * 8, [2]).accepted
+
+
+# -- verdicts observed on the live kernel ---------------------------------------------------
+
+OBSERVED = json.loads((Path(__file__).parent / "vectors.json").read_text())["verdicts"]
+
+
+@pytest.mark.parametrize("case", OBSERVED["cases"], ids=[c["name"] for c in OBSERVED["cases"]])
+def test_verdicts_observed_on_linux(case: dict[str, object]) -> None:
+    """Headers sent to a Linux 6.18 receiver with DOI ``OBSERVED["doi"]`` configured (the
+    kernel's answers are recorded in vectors.json); ours must be the same."""
+    verdict = hop_by_hop_verdict(bytes.fromhex(str(case["hex"])), [OBSERVED["doi"]])
+    assert verdict.kind.value == case["kind"]
+    assert verdict.pointer == case["pointer"]
+    assert verdict.code == case["code"]
