@@ -13,6 +13,7 @@ Layout (RFC 5570 §5.1; offsets from the option type byte; calipso.md §1)::
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mls import EMPTY, CategorySet, Level
@@ -114,7 +115,7 @@ class CalipsoOption(_CategoryCache):
         cls,
         doi: int,
         sensitivity: int,
-        categories: CategorySet = EMPTY,
+        categories: CategorySet | Iterable[int] = EMPTY,
         *,
         words: int | None = None,
         extra: bytes = b"",
@@ -122,6 +123,8 @@ class CalipsoOption(_CategoryCache):
     ) -> CalipsoOption:
         """An option carrying ``categories``, its bitmap trimmed to the last word with a set bit
         (as the kernel writes it) or ``words`` words long."""
+        if not isinstance(categories, CategorySet):
+            categories = CategorySet(categories)
         if categories.bits and categories.bits.bit_length() > MAX_CATEGORY + 1:
             raise CalipsoEncodeError(
                 f"category c{categories.max} is above c{MAX_CATEGORY}, the last a CALIPSO "

@@ -230,6 +230,10 @@ def test_largest_option() -> None:
         CalipsoOption.from_categories(2, 0, CategorySet.of(calipso.MAX_CATEGORY + 1))
 
 
+def test_from_categories_takes_any_iterable() -> None:
+    assert CalipsoOption.from_categories(2, 3, [5, 0]) == decode(SPEC_S3)
+
+
 def test_from_categories_with_words() -> None:
     option = CalipsoOption.from_categories(2, 1, CategorySet.of(3), words=2)
     assert option.bitmap == b"\x10" + bytes(7)
