@@ -272,6 +272,8 @@ class _Domain:
     bases: list[_Base] = field(default_factory=list)
     groups: list[_Group] = field(default_factory=list)
     bases_longest_first: list[_Base] = field(default_factory=list)
+    # Every group's words in order, with the bits they change and whether they add categories.
+    candidates: list[tuple[int, bool, _Group, _Word]] = field(default_factory=list)
     first_base_by_fold: dict[str, _Base] = field(default_factory=dict)
 
     def remember(self, raw: str, name: str) -> None:
@@ -482,6 +484,11 @@ class _Loader:
             )
             for base in domain.bases:
                 domain.first_base_by_fold.setdefault(base.folded, base)
+            domain.candidates = [
+                (word.normal | word.inverse, bool(word.normal), group, word)
+                for group in domain.groups
+                for word in group.words
+            ]
             for group in domain.groups:
                 group.sorted_words = sorted(
                     group.words, key=lambda word: (-len(word.text.encode()), word.text.encode())
@@ -672,26 +679,32 @@ class Translator:
         while unhandled and rounds > 0:
             rounds -= 1
             not_handled = ~(unhandled ^ original) & all_bits
+            outside = ~unhandled
             best: tuple[_Group, _Word] | None = None
-            best_distance = 10000
-            for group in domain.groups:
-                for word in group.words:
-                    if word.normal and at_s0:
-                        continue
-                    difference = (word.normal | word.inverse) & not_handled
-                    if difference & ~unhandled:
-                        continue
-                    distance = (difference ^ unhandled).bit_count()
-                    if distance < best_distance:
-                        best_distance = distance
-                        best = (group, word)
-                        if distance == 0:
-                            break
-                if best_distance == 0:
-                    break
+            # The word's new bits lie inside the unexplained ones, so the smallest Hamming
+            # distance to them is the largest count of new bits; the first such word wins.
+            best_count = unhandled.bit_count() - 10000
+            target = unhandled.bit_count()
+            for word_bits, adds_categories, group, word in domain.candidates:
+                if adds_categories and at_s0:
+                    continue
+                difference = word_bits & not_handled
+                if difference & outside:
+                    continue
+                count = difference.bit_count()
+                if count > best_count:
+                    best_count = count
+                    best = (group, word)
+                    if count == target:
+                        break
             if best is None:
                 break
-            unhandled &= ~(best[1].categories ^ base.categories) & all_bits
+            remaining = unhandled & ~(best[1].categories ^ base.categories) & all_bits
+            if remaining == unhandled:
+                # Every later round would see the same state and pick the same word: the
+                # remaining rounds cannot succeed.
+                return None
+            unhandled = remaining
             chosen.append(best)
         return None if unhandled else chosen
 

@@ -105,6 +105,27 @@ s3!c4
 s1>c5
 """
 
+# Two groups with different Defaults: mcstrans retires a chosen word's categories XOR the
+# base's, so a word of the first group also "explains" the base bits the second group clears.
+MIXED_DEFAULTS = """\
+Base=levels
+s3:c200.c511=Confidential
+ModifierGroup=Pipes
+Prefix=Handle Via
+Suffix=Pipes Only
+Whitespace=,
+Join=,
+c101=Plastic
+c103=Copper
+ModifierGroup=Releasable
+Prefix=REL TO
+Default=c200.c511
+Whitespace=/
+Join=/
+~c203=GBR
+~c204=NZL
+"""
+
 # The lab configuration without the leading default domain, so that ranges are computed too.
 LAB_SINGLE = LAB.split("Domain=Lab\n", 1)[1].replace("# a cache-only default domain first\n", "")
 
@@ -280,6 +301,22 @@ def test_modifier_groups_prefixes_and_merged_groups() -> None:
     # A base whose bits match exactly but whose raw text differs gets a trailing blank.
     assert lab.translate("s4:c1.c3") == "Odd "
     assert lab.translate("s4:c1,c2,c3") == "Odd"
+
+
+def test_groups_with_different_defaults_drop_words_as_mcstrans_does() -> None:
+    mixed = Translator.from_text(MIXED_DEFAULTS)
+    raw = "s3:c101,c103,c200.c202,c205.c511"
+    # The name leaves out REL TO GBR/NZL (mcstransd answers the same), so it names another
+    # level: the translation does not round-trip.
+    assert mixed.translate(raw) == "Confidential Handle Via Plastic,Copper Pipes Only"
+    assert mixed.translate("s3:c200.c202,c205.c511") == "Confidential REL TO GBR/NZL"
+    fresh = Translator.from_text(MIXED_DEFAULTS)
+    assert fresh.untranslate("Confidential Handle Via Plastic,Copper Pipes Only") == (
+        "s3:c101,c103,c200.c511"
+    )
+    assert (
+        fresh.untranslate("Confidential Handle Via Plastic,Copper Pipes Only REL TO GBR/NZL") == raw
+    )
 
 
 def test_untranslated_names_are_remembered_like_the_daemon() -> None:
@@ -760,8 +797,8 @@ def test_live_daemon_agrees_on_shipped_examples(
 
 @pytest.mark.parametrize(
     "config_text",
-    [LAB, LAB_SINGLE, PIPES, TARGETED],
-    ids=["lab", "lab-single", "pipes", "targeted"],
+    [LAB, LAB_SINGLE, PIPES, TARGETED, MIXED_DEFAULTS],
+    ids=["lab", "lab-single", "pipes", "targeted", "mixed-defaults"],
 )
 def test_live_daemon_agrees_on_our_configurations(
     shim: Path, tmp_path: Path, config_text: str
@@ -775,6 +812,8 @@ def test_live_daemon_agrees_on_our_configurations(
         (TRANS_TO_RAW_CONTEXT, "Low-Top"),
         (TRANS_TO_RAW_CONTEXT, "Public Apollo"),
         (RAW_TO_TRANS_CONTEXT, "s0:c1"),
+        (RAW_TO_TRANS_CONTEXT, "s3:c101,c103,c200.c202,c205.c511"),
+        (TRANS_TO_RAW_CONTEXT, "Confidential Handle Via Plastic,Copper Pipes Only"),
     ]
     ours = Translator.from_text(config_text)
     assert compare_with_daemon(shim, tmp_path, config_text, ours, queries) == []
