@@ -149,12 +149,11 @@ class CalipsoOption(_CategoryCache):
     @property
     def categories(self) -> CategorySet:
         """The categories whose bits are set in the bitmap."""
-        try:
-            return self._categories
-        except AttributeError:  # first use
+        categories: CategorySet | None = getattr(self, "_categories", None)
+        if categories is None:  # first use
             categories = CategorySet.from_bitmap(self.bitmap)
             _set_categories(self, categories)
-            return categories
+        return categories
 
     @property
     def level(self) -> Level:
