@@ -836,3 +836,23 @@ def test_live_daemon_refuses_what_we_refuse(shim: Path, tmp_path: Path, config_t
     config.write_text(config_text)
     with pytest.raises(RuntimeError, match="exited"):
         LiveDaemon(shim, config).close()
+
+
+BOUNDARY = "Base=b\ns1:c62,c63=X\nModifierGroup=G\nc200=W\nc100=Z\n"
+
+
+def test_live_daemon_garbles_a_run_ending_on_a_64_bit_boundary(shim: Path, tmp_path: Path) -> None:
+    # libsepol's bit iteration jumps from c63 to the next allocated 64-bit node (c192), so
+    # mcstransd prints {c62, c63, c200} as c62,c191,c200. We print the kernel's canonical form.
+    config = tmp_path / "setrans.conf"
+    config.write_text(BOUNDARY)
+    ours = Translator.from_text(BOUNDARY)
+    daemon = LiveDaemon(shim, config)
+    try:
+        assert daemon.settled(TRANS_TO_RAW_CONTEXT, "a:b:c:X W") == "a:b:c:s1:c62,c191,c200"
+        assert daemon.settled(TRANS_TO_RAW_CONTEXT, "a:b:c:X Z") == "a:b:c:s1:c62,c63,c100"
+    finally:
+        daemon.close()
+    assert ours.untranslate("X W") == "s1:c62,c63,c200"
+    assert ours.untranslate("X Z") == "s1:c62,c63,c100"
+    assert ours.translate("s1:c62,c63,c200") == "X W"
