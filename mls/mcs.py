@@ -83,7 +83,15 @@ class McsError(MlsError):
 
 class McsRangeError(McsError):
     """The category range to allocate from is malformed or has fewer than
-    :data:`MIN_CATEGORY_RANGE` categories."""
+    :data:`MIN_CATEGORY_RANGE` categories.
+
+    ``offset`` is the 0-based index in the daemon context where a malformed part starts, or
+    None when the problem is not a spelling one (a range that is too small).
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        self.offset = offset
+        super().__init__(message if offset is None else f"{message} (at offset {offset})")
 
 
 class McsExhaustedError(McsError):
@@ -159,21 +167,26 @@ def _daemon_pool(context: Context | str) -> tuple[int, int, int]:
     text = str(context)
     fields = text.split(":", 3)
     if len(fields) < 3:
-        raise McsRangeError(f"{text!r} is not a security context")
-    mls_range = fields[3] if len(fields) == 4 and fields[3] else "s0"
-    sensitivity_text, colon, categories = mls_range.partition(":")
+        raise McsRangeError(f"{text!r} is not a security context", len(text))
+    if len(fields) < 4 or not fields[3]:
+        return 0, 0, 1023
+    range_at = len(text) - len(fields[3])
+    sensitivity_text, colon, categories = fields[3].partition(":")
     sensitivity_text = sensitivity_text.split("-", 1)[0]
     match = _SENSITIVITY.fullmatch(sensitivity_text)
     if match is None:
-        raise McsRangeError(f"cannot parse sensitivity {sensitivity_text!r} in {text!r}")
+        raise McsRangeError(f"cannot parse sensitivity {sensitivity_text!r} in {text!r}", range_at)
     sensitivity = int(match.group(1))
     if not colon:
         return sensitivity, 0, 1023
+    categories_at = range_at + fields[3].index(":") + 1
     span = _CATEGORY_SPAN.match(categories)
     if span is None:
         if re.fullmatch(r"c\d{1,9}", categories, re.ASCII):
-            raise McsRangeError(f"no category range available in {text!r}")
-        raise McsRangeError(f"cannot parse category range {categories!r} in {text!r}")
+            raise McsRangeError(f"no category range available in {text!r}", categories_at)
+        raise McsRangeError(
+            f"cannot parse category range {categories!r} in {text!r}", categories_at
+        )
     return sensitivity, int(span.group(1)), int(span.group(2))
 
 

@@ -150,6 +150,12 @@ def test_pool_from_the_daemon_context() -> None:
     ):
         with pytest.raises(McsRangeError, match=message):
             McsAllocator.from_context(context)
+    with pytest.raises(McsRangeError) as caught:
+        McsAllocator.from_context("system_u:system_r:virtd_t:s0-s0:c7")
+    assert caught.value.offset == len("system_u:system_r:virtd_t:s0-s0:")
+    with pytest.raises(McsRangeError) as small:
+        McsAllocator(0, 6)
+    assert small.value.offset is None
     assert MIN_CATEGORY_RANGE == 8
     assert McsAllocator(0, 7).capacity == 28
 
