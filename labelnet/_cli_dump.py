@@ -1,0 +1,186 @@
+"""``labelnet dump CAPTURE``: the labels in a capture file, one line per labeled packet."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import TextIO
+
+from labelnet.dump import DumpSettings, Format, dump, read_doi_file
+
+DESCRIPTION = """\
+Print every packet of a pcap or pcapng capture that carries a CIPSO option (IPv4) or a CALIPSO
+option (IPv6 hop-by-hop header): packet number, time, addresses, DOI, CIPSO tag type, the label
+as a canonical MLS level, and what the Linux kernel would do with the packet for the DOI
+configuration given (accept, or reject/drop with the reason and the byte offset inside the
+option). Link types: Ethernet (with 802.1Q/802.1ad VLAN tags), raw IP (101, 228, 229), Linux
+cooked captures SLL and SLL2, BSD loopback.
+"""
+
+EPILOG = """\
+DOI definitions use netlabelctl's syntax, e.g.
+  --doi 'cipso trans doi:3 tags:1 levels:0=0 categories:0=1'
+  --doi 'cipso pass doi:16 tags:1,5'   --doi 'calipso pass doi:2'
+A label is read through its DOI's translation tables when the DOI is defined, otherwise it is
+shown as on the wire. Without any definition the verdict is "no-doi-config".
+
+Verdicts: accept; reject (the kernel drops the packet and sends a Parameter Problem; the
+offset is the kernel's error offset inside the option); drop (dropped silently, as for every
+CALIPSO failure); truncated (the capture holds too little of the header to judge).
+
+examples:
+  labelnet dump trace.pcapng
+  labelnet dump trace.pcap --doi 'cipso pass doi:16 tags:1' --format jsonl
+  labelnet dump trace.pcap --address 10.1.0.0/16 --dominated-by s3:c0.c10 --stats
+  labelnet dump big.pcap --jobs 0 --quiet --stats
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "dump",
+        help="print the CIPSO/CALIPSO labels in a pcap or pcapng capture",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file, - for stdin")
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        default=Format.TEXT.value,
+        help="text: aligned columns (default); jsonl: one JSON object per line; csv",
+    )
+    parser.add_argument(
+        "--doi",
+        action="append",
+        default=[],
+        metavar="N|DEFINITION",
+        help="a number: show only this DOI (repeatable); a definition in netlabelctl syntax "
+        "('cipso pass doi:16 tags:1', 'calipso pass doi:2'): a DOI the kernel has configured",
+    )
+    parser.add_argument(
+        "--doi-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="DOI definitions, one per line (# starts a comment)",
+    )
+    parser.add_argument(
+        "--address",
+        action="append",
+        default=[],
+        metavar="ADDR[/PREFIX]",
+        help="show only packets with this address (or network) at either end (repeatable)",
+    )
+    parser.add_argument(
+        "--dominated-by", metavar="LEVEL", help="show only labels LEVEL dominates (e.g. s3:c0.c10)"
+    )
+    parser.add_argument("--dominates", metavar="LEVEL", help="show only labels dominating LEVEL")
+    parser.add_argument("--equals", metavar="LEVEL", help="show only labels equal to LEVEL")
+    parser.add_argument(
+        "--loopback",
+        action="store_true",
+        help="judge as if the packets arrived on a loopback device (CIPSO tag 128 is "
+        "accepted only there)",
+    )
+    parser.add_argument(
+        "--stats", action="store_true", help="end with a table of labels per address pair"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print no per-packet lines (use with --stats)"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (0: one per core; default 1)",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show a progress bar on stderr even when it is not a terminal",
+    )
+    parser.set_defaults(run=run)
+
+
+def settings_from(args: argparse.Namespace) -> DumpSettings:
+    definitions: list[str] = []
+    doi_filter: set[int] = set()
+    for value in args.doi:
+        text = value.strip()
+        if text.isdigit():
+            doi_filter.add(int(text))
+        else:
+            definitions.append(text)
+    for path in args.doi_file:
+        definitions.extend(read_doi_file(path))
+    return DumpSettings(
+        format=Format(args.format),
+        dois=tuple(definitions),
+        doi_filter=frozenset(doi_filter),
+        addresses=tuple(args.address),
+        dominated_by=args.dominated_by,
+        dominates=args.dominates,
+        equals=args.equals,
+        loopback=args.loopback,
+        stats=args.stats,
+        show_records=not args.quiet,
+    )
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal: bytes read of the file, packets so far."""
+
+    def __init__(self, stream: TextIO, total: int | None) -> None:
+        self.stream = stream
+        self.total = total
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    def __call__(self, done: int, packets: int) -> None:
+        now = time.monotonic()
+        if now - self.shown < 0.2:
+            return
+        self.shown = now
+        rate = packets / max(now - self.started, 1e-9)
+        if self.total:
+            fraction = min(done / self.total, 1.0)
+            bar = "#" * int(fraction * 30)
+            text = f"[{bar:<30}] {fraction:4.0%} {packets} packets, {rate:,.0f}/s"
+        else:
+            text = f"{done >> 20} MiB, {packets} packets, {rate:,.0f}/s"
+        self.stream.write("\r" + text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    bar = None
+    if args.progress or sys.stderr.isatty():
+        total = None
+        if args.capture != "-":
+            total = os.path.getsize(args.capture)
+        bar = ProgressBar(sys.stderr, total)
+    try:
+        dump(args.capture, sys.stdout, settings, jobs=jobs, progress=bar)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as other Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    finally:
+        if bar is not None:
+            bar.close()
+    return 0

@@ -1,0 +1,785 @@
+"""Labels in captures: what every CIPSO or CALIPSO option in a pcap/pcapng file says, and what
+the Linux kernel would do with it.
+
+:func:`records` yields one :class:`Record` per labeled packet; :func:`dump` writes them as
+aligned text, JSON lines or CSV, filtered, optionally with a table of labels per address pair,
+optionally spread over several processes. The capture side lives in :mod:`labelnet.capture`;
+the option side is :mod:`cipso` and :mod:`calipso`.
+
+Speed comes from one observation: a capture repeats the same few option areas over and over.
+Everything that depends only on the option bytes (decoding, the kernel's verdict, the label
+through the DOI's tables, the label filters, even the formatted end of the output line) is
+worked out once per distinct options area and kept in a bounded cache; what remains per packet
+is finding the IP header, two cached address look-ups and one string format.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import ipaddress
+import json
+import os
+import socket
+import sys
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
+
+import calipso
+import cipso
+from labelnet.capture import CaptureError, Segment, iter_labeled, read_segments
+from mls import Level
+from netlabel.ctl import parse_calipso_add, parse_cipso_add
+
+__all__ = [
+    "DoiConfig",
+    "DumpSettings",
+    "DumpSummary",
+    "LabelOption",
+    "Record",
+    "Verdict",
+    "dump",
+    "records",
+]
+
+
+class Verdict(str, enum.Enum):
+    """What the kernel does with the packet, for the DOI configuration given."""
+
+    ACCEPT = "accept"  #: the option passes the kernel's receive checks
+    REJECT = "reject"  #: dropped with an ICMP/ICMPv6 Parameter Problem (CIPSO always)
+    DROP = "drop"  #: dropped silently (CALIPSO failures, hop-by-hop header faults)
+    NO_DOI_CONFIG = "no-doi-config"  #: no DOI configuration given, so no verdict
+    TRUNCATED = "truncated"  #: the capture cut the header short, so no verdict
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# -- DOI configuration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DoiConfig:
+    """The DOIs a receiving kernel has configured (``netlabelctl cipso add`` / ``calipso add``).
+
+    ``given`` is False when no configuration was given at all: then there is no verdict and
+    labels are shown as on the wire.
+    """
+
+    cipso: Mapping[int, cipso.CipsoDoi] = field(default_factory=dict)
+    calipso: Mapping[int, calipso.CalipsoDoi] = field(default_factory=dict)
+    given: bool = False
+
+    @classmethod
+    def parse(cls, definitions: Iterable[str]) -> DoiConfig:
+        """DOIs in netlabelctl's syntax, one per string: ``cipso trans doi:3 tags:1
+        levels:0=0 categories:0=1``, ``cipso pass doi:16 tags:1,5``, ``calipso pass doi:2``
+        (``add`` after the protocol is allowed, ``cipsov4`` is ``cipso``)."""
+        cipso_dois: dict[int, cipso.CipsoDoi] = {}
+        calipso_dois: dict[int, calipso.CalipsoDoi] = {}
+        given = False
+        for definition in definitions:
+            tokens = definition.split()
+            if tokens and tokens[0] == "netlabelctl":
+                tokens = tokens[1:]
+            if not tokens:
+                raise ValueError("an empty DOI definition")
+            protocol, rest = tokens[0], tokens[1:]
+            if rest and rest[0] == "add":
+                rest = rest[1:]
+            given = True
+            if protocol in ("cipso", "cipsov4"):
+                doi = parse_cipso_add(rest)
+                if doi.doi in cipso_dois:
+                    raise ValueError(f"CIPSO DOI {doi.doi} is defined twice")
+                cipso_dois[doi.doi] = doi
+            elif protocol == "calipso":
+                doi6 = parse_calipso_add(rest)
+                if doi6.doi in calipso_dois:
+                    raise ValueError(f"CALIPSO DOI {doi6.doi} is defined twice")
+                calipso_dois[doi6.doi] = doi6
+            else:
+                raise ValueError(
+                    f"DOI definition {definition!r} does not start with cipso or calipso"
+                )
+        return cls(cipso_dois, calipso_dois, given)
+
+
+def read_doi_file(path: str | os.PathLike[str]) -> list[str]:
+    """The DOI definitions in a file, one per line; blank lines and ``#`` comments are
+    skipped."""
+    with open(path, encoding="utf-8") as lines:
+        found = []
+        for line in lines:
+            text = line.split("#", 1)[0].strip()
+            if text:
+                found.append(text)
+        return found
+
+
+# -- what an option says ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LabelOption:
+    """One label option and the kernel's verdict on it; shared by every packet with the same
+    option bytes.
+
+    ``level`` is the host label: read through the DOI's tables when the DOI is configured
+    (None when they do not map it), else the ``wire_level`` as on the wire. ``offset`` is the
+    kernel's error offset inside the option when the option itself is at fault;
+    ``pointer`` counts from the IP header's first byte (the ICMP Parameter Problem pointer for
+    a rejection). ``error`` says why the option could not be decoded at all, at
+    ``error_offset`` inside it.
+    """
+
+    protocol: str  # "cipso" or "calipso"
+    doi: int | None
+    tag: int | None
+    wire_level: Level | None
+    level: Level | None
+    verdict: Verdict
+    reason: str = ""
+    offset: int | None = None
+    pointer: int | None = None
+    error: str = ""
+    error_offset: int | None = None
+
+    def describe_verdict(self) -> str:
+        """The verdict in words, as the text output shows it."""
+        text = self.verdict.value
+        if self.offset is not None:
+            text += f" at {self.offset}"
+        elif self.pointer is not None:
+            text += f" at header byte {self.pointer}"
+        if self.reason:
+            text += f": {self.reason}"
+        if self.error:
+            text += f" (malformed at {self.error_offset}: {self.error})"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One labeled packet: its number in the capture (from 1), its time in seconds (decimal
+    text, exact), its addresses and its :class:`LabelOption`."""
+
+    packet: int
+    time: str
+    source: str
+    destination: str
+    option: LabelOption
+
+
+_IPOPT_END = 0
+_IPOPT_NOOP = 1
+_CIPSO = cipso.model.OPTION_TYPE
+_CALIPSO = calipso.OPTION_TYPE
+_IPV4_HEADER = 20
+_IPV6_HEADER = 40
+
+
+class Analyzer:
+    """Works out the :class:`LabelOption` of an IPv4 options area or an IPv6 hop-by-hop
+    header, as the kernel would with ``config``. ``loopback`` says the packets arrived on a
+    loopback device (the only place CIPSO tag 128 is accepted)."""
+
+    def __init__(self, config: DoiConfig, *, loopback: bool = False) -> None:
+        self.config = config
+        self.loopback = loopback
+
+    def ipv4(self, area: bytes, truncated: bool = False) -> LabelOption | None:
+        """The CIPSO option in an IPv4 options area, or None when there is none."""
+        position = _find_cipso(area)
+        if position is None:
+            return None
+        size = len(area) - position
+        length = area[position + 1] if size > 1 else 0
+        raw = area[position : position + length]
+        option: cipso.CipsoOption | None = None
+        error, error_offset = "", None
+        if size < 2:
+            error, error_offset = "the option has no length byte", 1
+        elif length > size:
+            cut = " (the capture's snapshot length cut it)" if truncated else ""
+            error = f"option length {length} runs past the options area{cut}"
+            error_offset = 1
+        else:
+            try:
+                option = cipso.decode(raw)
+            except cipso.CipsoDecodeError as exc:
+                error, error_offset = exc.reason, exc.offset
+        doi = option.doi if option is not None else _u32(raw, 2)
+        tag: int | None
+        if option is not None:
+            tag = int(option.tags[0].tag_type) if option.tags else None
+        else:
+            tag = raw[6] if len(raw) > 6 else None
+        wire = option.mls_level if option is not None else None
+        level = wire
+        definition = self.config.cipso.get(doi) if doi is not None else None
+        if definition is not None and wire is not None:
+            host = definition.level_from_wire(wire.sensitivity)
+            categories = definition.categories_from_wire(wire.categories)
+            level = None if host is None or categories is None else Level(host, categories)
+        if not self.config.given:
+            verdict, reason, offset, pointer = Verdict.NO_DOI_CONFIG, "", None, None
+        elif truncated:
+            verdict, reason = Verdict.TRUNCATED, "the capture holds only part of the options"
+            offset = pointer = None
+        else:
+            judged = cipso.check_options(area, self.config.cipso, loopback=self.loopback)
+            if judged.accepted:
+                verdict, reason, offset, pointer = Verdict.ACCEPT, "", None, None
+            else:
+                verdict, reason, pointer = Verdict.REJECT, judged.reason, judged.pointer
+                offset = None
+                if judged.in_cipso and judged.cipso_start is not None and pointer is not None:
+                    offset = pointer - judged.cipso_start
+        return LabelOption(
+            "cipso", doi, tag, wire, level, verdict, reason, offset, pointer, error, error_offset
+        )
+
+    def ipv6(self, header: bytes, truncated: bool = False) -> LabelOption | None:
+        """The first CALIPSO option in an IPv6 hop-by-hop header, or None when there is none."""
+        position = _find_calipso(header)
+        if position is None:
+            return None
+        size = len(header) - position
+        length = header[position + 1] + 2 if size > 1 else 0
+        raw = header[position : position + length]
+        option: calipso.CalipsoOption | None = None
+        error, error_offset = "", None
+        if size < 2:
+            error, error_offset = "the option has no length byte", 1
+        elif length > size:
+            cut = " (the capture's snapshot length cut it)" if truncated else ""
+            error, error_offset = f"the option runs past the hop-by-hop header{cut}", 1
+        else:
+            try:
+                option = calipso.decode(raw)
+            except calipso.CalipsoDecodeError as exc:
+                error, error_offset = exc.reason, exc.offset
+        doi = option.doi if option is not None else _u32(raw, 2)
+        wire = option.level if option is not None else None
+        if not self.config.given:
+            verdict, reason, offset, pointer = Verdict.NO_DOI_CONFIG, "", None, None
+        elif truncated:
+            verdict, reason = Verdict.TRUNCATED, "the capture holds only part of the header"
+            offset = pointer = None
+        else:
+            judged = calipso.hop_by_hop_verdict(header, self.config.calipso)
+            if judged.accepted:
+                verdict, reason, offset, pointer = Verdict.ACCEPT, "", None, None
+            else:
+                verdict = Verdict.DROP if judged.dropped else Verdict.REJECT
+                reason = judged.reason or ""
+                pointer = None if judged.offset is None else _IPV6_HEADER + judged.offset
+                offset = None
+                if judged.check is not None and judged.offset is not None:
+                    offset = judged.offset - position
+                    # The verdict's reason names the option's place; ours is in the offset.
+                    prefix = f"CALIPSO option at {position}: "
+                    reason = reason.removeprefix(prefix)
+        return LabelOption(
+            "calipso", doi, None, wire, wire, verdict, reason, offset, pointer, error, error_offset
+        )
+
+
+def _u32(data: bytes, at: int) -> int | None:
+    return int.from_bytes(data[at : at + 4], "big") if len(data) >= at + 4 else None
+
+
+def _find_cipso(area: bytes) -> int | None:
+    """Where the first CIPSO option starts in an options area (EOL ends the walk, NOP is one
+    byte, other options skip by their length byte), even when its own length is broken."""
+    position = 0
+    size = len(area)
+    while position < size:
+        kind = area[position]
+        if kind == _CIPSO:
+            return position
+        if kind == _IPOPT_END:
+            return None
+        if kind == _IPOPT_NOOP:
+            position += 1
+            continue
+        if position + 1 >= size or area[position + 1] < 2:
+            return None  # the walk cannot go on; the kernel rejects the packet here
+        position += area[position + 1]
+    return None
+
+
+def _find_calipso(header: bytes) -> int | None:
+    """Where the first CALIPSO option starts in a hop-by-hop header, even when it runs past the
+    header's end."""
+    position = 2
+    size = len(header)
+    while position < size:
+        kind = header[position]
+        if kind == _CALIPSO:
+            return position
+        if kind == 0:  # Pad1
+            position += 1
+            continue
+        if position + 1 >= size:
+            return None
+        position += header[position + 1] + 2
+    return None
+
+
+# -- settings and filters -----------------------------------------------------------------------
+
+
+class Format(str, enum.Enum):
+    """Output formats."""
+
+    TEXT = "text"  #: aligned columns for people
+    JSONL = "jsonl"  #: one JSON object per line
+    CSV = "csv"  #: comma-separated values with a header row
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class DumpSettings:
+    """Everything that decides a dump's output, as plain values (it is sent to workers).
+
+    ``dois`` are DOI definitions in netlabelctl's syntax (:meth:`DoiConfig.parse`);
+    ``doi_filter`` keeps only these DOIs; ``addresses`` keeps packets with either address in
+    one of these networks (an address or CIDR); ``dominated_by``, ``dominates`` and ``equals``
+    keep packets whose label compares so with the given level; ``stats`` collects label counts
+    per address pair; ``show_records`` False prints none of the per-packet lines.
+    """
+
+    format: Format = Format.TEXT
+    dois: tuple[str, ...] = ()
+    doi_filter: frozenset[int] = frozenset()
+    addresses: tuple[str, ...] = ()
+    dominated_by: str | None = None
+    dominates: str | None = None
+    equals: str | None = None
+    loopback: bool = False
+    stats: bool = False
+    show_records: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "format", Format(self.format))
+        # Parse everything once here, so that bad input fails before any output.
+        DoiConfig.parse(self.dois)
+        _networks(self.addresses)
+        for text in (self.dominated_by, self.dominates, self.equals):
+            if text is not None:
+                Level.parse(text)
+
+
+def _networks(texts: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def _label_filter(settings: DumpSettings) -> Callable[[LabelOption], bool]:
+    wanted_dois = settings.doi_filter
+    tests: list[Callable[[Level], bool]] = []
+    if settings.dominated_by is not None:
+        bound = Level.parse(settings.dominated_by)
+        tests.append(lambda level: level.dominated_by(bound))
+    if settings.dominates is not None:
+        floor = Level.parse(settings.dominates)
+        tests.append(lambda level: level.dominates(floor))
+    if settings.equals is not None:
+        same = Level.parse(settings.equals)
+        tests.append(lambda level: level == same)
+
+    def keep(option: LabelOption) -> bool:
+        if wanted_dois and option.doi not in wanted_dois:
+            return False
+        if tests:
+            level = option.level
+            return level is not None and all(test(level) for test in tests)
+        return True
+
+    return keep
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+#: Columns of the CSV and JSON outputs, in order.
+FIELDS = (
+    "packet",
+    "time",
+    "source",
+    "destination",
+    "protocol",
+    "doi",
+    "tag",
+    "label",
+    "wire_label",
+    "verdict",
+    "offset",
+    "pointer",
+    "reason",
+    "error",
+    "error_offset",
+)
+
+_TEXT_HEADER = (
+    f"{'PACKET':>8} {'TIME':<20} {'SOURCE':<15} {'DESTINATION':<15} "
+    f"{'OPTION':<7} {'DOI':>5} {'TAG':>3} {'LABEL':<20} VERDICT\n"
+)
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _option_fields(option: LabelOption) -> list[object]:
+    return [
+        option.protocol,
+        option.doi,
+        option.tag,
+        None if option.level is None else str(option.level),
+        None if option.wire_level is None else str(option.wire_level),
+        option.verdict.value,
+        option.offset,
+        option.pointer,
+        option.reason or None,
+        option.error or None,
+        option.error_offset,
+    ]
+
+
+def _tail(option: LabelOption, output: Format) -> str:
+    """Everything in an output line that depends only on the option."""
+    if output is Format.TEXT:
+        label = _text(option.level)
+        if option.level is None and option.wire_level is not None:
+            label = f"(wire {option.wire_level})"
+        return (
+            f"{option.protocol:<7} {_text(option.doi):>5} {_text(option.tag):>3} "
+            f"{label:<20} {option.describe_verdict()}\n"
+        )
+    values = _option_fields(option)
+    if output is Format.JSONL:
+        pairs = zip(FIELDS[4:], values, strict=True)
+        return ", ".join(f"{json.dumps(n)}: {json.dumps(v)}" for n, v in pairs) + "}\n"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return buffer.getvalue()
+
+
+def _head_format(output: Format) -> str:
+    if output is Format.TEXT:
+        return "{:>8} {:<20} {:<15} {:<15} "
+    if output is Format.JSONL:
+        return '{{"packet": {}, "time": {}, "source": "{}", "destination": "{}", '
+    return "{},{},{},{},"
+
+
+def _header(output: Format) -> str:
+    if output is Format.TEXT:
+        return _TEXT_HEADER
+    if output is Format.CSV:
+        return ",".join(FIELDS) + "\n"
+    return ""
+
+
+def _address(raw: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+# -- the per-segment work -----------------------------------------------------------------------
+
+#: How many distinct option areas and addresses are remembered before the caches start over.
+CACHE_LIMIT = 65_536
+
+#: (source, destination, protocol, DOI, label) -> packets.
+StatsKey = tuple[str, str, str, int | None, str]
+
+
+@dataclass(slots=True)
+class SegmentResult:
+    """What one segment produced: the output text, packets written, label counts."""
+
+    text: str
+    written: int
+    stats: Counter[StatsKey]
+    end: int
+    last_packet: int
+
+
+class Renderer:
+    """Turns segments into output text; keeps the caches between segments."""
+
+    def __init__(self, settings: DumpSettings) -> None:
+        self.settings = settings
+        self.analyzer = Analyzer(DoiConfig.parse(settings.dois), loopback=settings.loopback)
+        self.keep = _label_filter(settings)
+        self.networks = _networks(settings.addresses)
+        self.head = _head_format(settings.format).format
+        self.time_is_number = settings.format is Format.JSONL
+        # area -> (option, kept, tail, stats label) or None for "no label option".
+        self.options: dict[tuple[int, bytes], tuple[LabelOption, bool, str, str] | None] = {}
+        # address bytes -> (text, matches the address filter)
+        self.address_cache: dict[bytes, tuple[str, bool]] = {}
+
+    def option(self, version: int, area: bytes, truncated: bool) -> LabelOption | None:
+        found = self._option_entry(version, area, truncated)
+        return None if found is None else found[0]
+
+    def _option_entry(
+        self, version: int, area: bytes, truncated: bool
+    ) -> tuple[LabelOption, bool, str, str] | None:
+        key = (version, area) if not truncated else (-version, area)
+        try:
+            return self.options[key]
+        except KeyError:
+            pass
+        if len(self.options) >= CACHE_LIMIT:
+            self.options.clear()
+        analyse = self.analyzer.ipv4 if version == 4 else self.analyzer.ipv6
+        option = analyse(area, truncated)
+        entry = None
+        if option is not None:
+            label = "-" if option.level is None else str(option.level)
+            entry = (option, self.keep(option), _tail(option, self.settings.format), label)
+        self.options[key] = entry
+        return entry
+
+    def _address(self, raw: bytes) -> tuple[str, bool]:
+        try:
+            return self.address_cache[raw]
+        except KeyError:
+            pass
+        if len(self.address_cache) >= CACHE_LIMIT:
+            self.address_cache.clear()
+        text = _address(raw)
+        address = ipaddress.ip_address(raw)
+        matches = not self.networks or any(address in net for net in self.networks)
+        self.address_cache[raw] = entry = (text, matches)
+        return entry
+
+    def iter_records(self, segment: Segment) -> Iterator[Record]:
+        """The kept records of one segment."""
+        for number, time, version, src, dst, area, truncated in iter_labeled(segment):
+            entry = self._option_entry(version, area, truncated)
+            if entry is None or not entry[1]:
+                continue
+            source, source_kept = self._address(src)
+            destination, destination_kept = self._address(dst)
+            if source_kept or destination_kept:
+                yield Record(number, time, source, destination, entry[0])
+
+    def render(self, segment: Segment) -> SegmentResult:
+        """The output lines of one segment (the hot loop of the dump)."""
+        lines: list[str] = []
+        append = lines.append
+        head = self.head
+        entries = self.options
+        addresses = self.address_cache
+        option_entry = self._option_entry
+        address = self._address
+        show = self.settings.show_records
+        counting = self.settings.stats
+        stats: Counter[StatsKey] = Counter()
+        json_time = self.time_is_number
+        written = 0
+        last = segment.first_packet - 1
+        for number, time, version, src, dst, area, truncated in iter_labeled(segment):
+            last = number
+            entry = entries.get((version, area)) if not truncated else None
+            if entry is None:
+                entry = option_entry(version, area, truncated)
+                if entry is None:
+                    continue
+            if not entry[1]:
+                continue
+            source = addresses.get(src) or address(src)
+            destination = addresses.get(dst) or address(dst)
+            if not (source[1] or destination[1]):
+                continue
+            written += 1
+            if show:
+                shown = "null" if json_time and not time else time
+                append(head(number, shown, source[0], destination[0]) + entry[2])
+            if counting:
+                option = entry[0]
+                stats[(source[0], destination[0], option.protocol, option.doi, entry[3])] += 1
+        return SegmentResult("".join(lines), written, stats, segment.end, last)
+
+
+# -- the dump -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DumpSummary:
+    """What a dump did: labeled packets written and the label counts (when asked for)."""
+
+    written: int
+    stats: Counter[StatsKey]
+
+
+def records(
+    capture: str | os.PathLike[str] | BinaryIO,
+    dois: Iterable[str] = (),
+    *,
+    settings: DumpSettings | None = None,
+) -> Iterator[Record]:
+    """The labeled packets of a capture file (a path or a binary stream), as
+    :class:`Record` objects, with the kernel's verdict for ``dois`` (netlabelctl syntax)."""
+    if settings is None:
+        settings = DumpSettings(dois=tuple(dois))
+    renderer = Renderer(settings)
+    with _open(capture) as stream:
+        for segment in read_segments(stream):
+            yield from renderer.iter_records(segment)
+
+
+class _open:
+    """Open a path (or ``-`` for standard input) for reading, or pass a stream through."""
+
+    def __init__(self, capture: str | os.PathLike[str] | BinaryIO) -> None:
+        self.capture = capture
+        self.owned: BinaryIO | None = None
+
+    def __enter__(self) -> BinaryIO:
+        if isinstance(self.capture, (str, os.PathLike)):
+            if str(self.capture) == "-":
+                return sys.stdin.buffer
+            self.owned = open(self.capture, "rb")  # closed in __exit__
+            return self.owned
+        return self.capture
+
+    def __exit__(self, *exc: object) -> None:
+        if self.owned is not None:
+            self.owned.close()
+
+
+def dump(
+    capture: str | os.PathLike[str] | BinaryIO,
+    out: TextIO,
+    settings: DumpSettings | None = None,
+    *,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> DumpSummary:
+    """Write the labeled packets of ``capture`` to ``out`` as ``settings`` say; with
+    ``jobs`` > 1 the segments are worked on by that many processes, output in capture order.
+    ``progress(bytes_done, packets_done)`` is called after each segment.
+
+    A broken capture raises :class:`labelnet.capture.CaptureError` after everything before the
+    break has been written.
+    """
+    settings = settings or DumpSettings()
+    if settings.show_records:
+        out.write(_header(settings.format))
+    total: Counter[StatsKey] = Counter()
+    written = 0
+    with _open(capture) as stream:
+        results = _parallel(stream, settings, jobs) if jobs > 1 else _serial(stream, settings)
+        for result in results:
+            if result.text:
+                out.write(result.text)
+            written += result.written
+            if settings.stats:
+                total.update(result.stats)
+            if progress is not None:
+                progress(result.end, result.last_packet)
+    if settings.stats:
+        out.write(format_stats(total, settings.format))
+    return DumpSummary(written, total)
+
+
+def _serial(stream: BinaryIO, settings: DumpSettings) -> Iterator[SegmentResult]:
+    renderer = Renderer(settings)
+    for segment in read_segments(stream):
+        yield renderer.render(segment)
+
+
+# Each worker process keeps one renderer (and so its caches) for all its segments.
+_worker_renderer: Renderer | None = None
+
+
+def _start_worker(settings: DumpSettings) -> None:
+    global _worker_renderer
+    _worker_renderer = Renderer(settings)
+
+
+def _work(segment: Segment) -> SegmentResult:
+    assert _worker_renderer is not None
+    return _worker_renderer.render(segment)
+
+
+#: Segment size for workers: big enough that sending it costs little next to the work.
+PARALLEL_CHUNK = 2 << 20
+
+
+def _parallel(stream: BinaryIO, settings: DumpSettings, jobs: int) -> Iterator[SegmentResult]:
+    # The parent frames the file (fast, and the only place a broken file is noticed) and
+    # sends whole segments; at most 2 * jobs are in flight, so memory stays bounded, and
+    # results come back in capture order.
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
+        pending: deque[Future[SegmentResult]] = deque()
+        failure: CaptureError | None = None
+        try:
+            for segment in read_segments(stream, PARALLEL_CHUNK):
+                pending.append(pool.submit(_work, segment))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+        except CaptureError as exc:
+            failure = exc
+        while pending:
+            yield pending.popleft().result()
+        if failure is not None:
+            raise failure
+
+
+def format_stats(stats: Counter[StatsKey], output: Format = Format.TEXT) -> str:
+    """The label counts per address pair, most frequent first, in the output's format."""
+    rows = sorted(stats.items(), key=lambda item: (-item[1], item[0][:3], str(item[0][3:])))
+    if output is Format.JSONL:
+        return "".join(
+            json.dumps(
+                {
+                    "stats": {
+                        "source": s,
+                        "destination": d,
+                        "protocol": p,
+                        "doi": doi,
+                        "label": label,
+                        "packets": n,
+                    }
+                }
+            )
+            + "\n"
+            for (s, d, p, doi, label), n in rows
+        )
+    if output is Format.CSV:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["source", "destination", "protocol", "doi", "label", "packets"])
+        for (s, d, p, doi, label), n in rows:
+            writer.writerow([s, d, p, "" if doi is None else doi, label, n])
+        return "\n" + buffer.getvalue()
+    table = [("SOURCE", "DESTINATION", "OPTION", "DOI", "LABEL", "PACKETS")]
+    table += [(s, d, p, _text(doi), label, str(n)) for (s, d, p, doi, label), n in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(6)]
+    lines = ["", f"labels per address pair ({sum(stats.values())} packets)"]
+    for row in table:
+        cells = [
+            row[i].ljust(widths[i]) if i in (0, 1, 2, 4) else row[i].rjust(widths[i])
+            for i in range(6)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
