@@ -1,0 +1,362 @@
+"""``python -m cipso``: decode a CIPSO option (or the IPv4 packet carrying it) and judge it as
+the Linux kernel does, or encode the option the kernel sends for a label."""
+
+from __future__ import annotations
+
+import argparse
+import string
+import sys
+from collections.abc import Mapping, Sequence
+from typing import NoReturn
+
+from mls import Level, MlsError
+
+from ._codec import decode
+from .doi import CipsoDoi, doi_table
+from .errors import CipsoDecodeError, CipsoError
+from .model import (
+    OPTION_TYPE,
+    CipsoOption,
+    EnumeratedTag,
+    FreeFormTag,
+    GenericTag,
+    LocalTag,
+    PermissiveBitmapTag,
+    RangedTag,
+    RestrictedBitmapTag,
+    Tag,
+)
+from .validate import check_options, find_option, validate
+
+DESCRIPTION = """\
+Decode and encode CIPSO, the IPv4 security option (type 134), byte for byte as Linux
+NetLabel does.
+
+A DOI (domain of interpretation) is given in netlabelctl syntax, exactly as after
+'netlabelctl cipso add':
+  'pass doi:16 tags:1,2,5'                   labels go on the wire unchanged
+  'trans doi:8 tags:1 levels:0=0,1=3 categories:0=1,1=0'   host=wire tables
+  'local doi:5'                              tag 128 (LSM secid), loopback only
+A bare number (--doi 16) means 'pass doi:16 tags:1'.
+
+A label is an MLS level: s3, s3:c0,c5, s0:c1.c10 (cA.cB is every category from A to B).
+"""
+
+EPILOG = """\
+examples:
+  python -m cipso decode 860b000000100105000384
+      the option's fields, its tag and the label it carries (s3:c0,c5)
+  python -m cipso decode '86 0b 00 00 00 11 01 05 00 03 84' --doi 'pass doi:16 tags:1'
+      also the kernel's verdict: rejected at option byte 2 (DOI 17 is not configured)
+  python -m cipso decode 4800002800010000400100000a0000010a000002860b000000100105000384000800f7ff00000000 --doi 16
+      a whole IPv4 packet: finds the option, gives the ICMP Parameter Problem pointer
+  python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1'
+      prints 860b000000100105000384, the option the kernel sends for s3:c0,c5
+  python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1' --padded
+      prints 860b00000010010500038400 (EOL-padded options area, for IP_OPTIONS)
+
+exit status: 0 decoded (and accepted by the kernel when --doi is given); 1 the kernel would
+reject it; 2 bad input (not hex, not a CIPSO option or IPv4 packet, a bad DOI or label, or
+an option too malformed to decode when no --doi is given), printed as one line on stderr.
+"""  # noqa: E501
+
+_HEX_SEPARATORS = str.maketrans("", "", " :\t\n-")
+_IPV4_BASE_HEADER = 20
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line instead of argparse's usage block: the caller asked for --help if needed.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parse_doi(text: str) -> CipsoDoi:
+    spec = text.strip()
+    if spec.isdigit():
+        return CipsoDoi.pass_through(int(spec))
+    return CipsoDoi.from_netlabelctl(spec)
+
+
+def _parse_hex(words: Sequence[str]) -> bytes:
+    text = "".join(words).translate(_HEX_SEPARATORS)
+    if text[:2].lower() == "0x":
+        text = text[2:]
+    if not text:
+        raise UsageError("no bytes given")
+    bad = next((c for c in text if c not in string.hexdigits), None)
+    if bad is not None:
+        raise UsageError(f"{bad!r} is not a hex digit")
+    if len(text) % 2:
+        raise UsageError(f"{len(text)} hex digits: an odd number cannot be whole bytes")
+    return bytes.fromhex(text)
+
+
+def _tag_lines(tag: Tag) -> str:
+    if isinstance(tag, (RestrictedBitmapTag, PermissiveBitmapTag)):
+        name = "restricted bitmap" if isinstance(tag, RestrictedBitmapTag) else "permissive bitmap"
+        detail = f"bitmap {tag.bitmap.hex() or '(none)'}"
+    elif isinstance(tag, EnumeratedTag):
+        name = "enumerated"
+        detail = "categories " + (",".join(map(str, tag.category_list)) or "(none)")
+    elif isinstance(tag, RangedTag):
+        name = "ranged"
+        ranges = [f"{high}-{0 if low is None else low}" for high, low in tag.ranges]
+        detail = "ranges high-low " + (",".join(ranges) or "(none)")
+    elif isinstance(tag, LocalTag):
+        return f"local, length 6, secid {tag.secid} (host byte order)"
+    elif isinstance(tag, FreeFormTag):
+        return f"free form, length {tag.length}, data {tag.data.hex() or '(none)'}"
+    else:
+        assert isinstance(tag, GenericTag)
+        return f"type {tag.tag_type}, length {tag.length}, data {tag.data.hex() or '(none)'}"
+    extra = f", alignment {tag.alignment}" if tag.alignment else ""
+    return f"{name}, length {tag.length}, level {tag.level}, {detail}{extra} -> {tag.mls_level}"
+
+
+def _describe(option: CipsoOption, out: list[str]) -> None:
+    out.append(f"doi      {option.doi}")
+    for number, tag in enumerate(option.tags):
+        out.append(
+            f"tag {tag.tag_type:<4} {_tag_lines(tag)}"
+            if number == 0
+            else f"tag {tag.tag_type:<4} {_tag_lines(tag)} (not read by the kernel)"
+        )
+    level = option.mls_level
+    out.append(f"label    {level if level is not None else '(none: the first tag has no level)'}")
+
+
+def _host_label(option: CipsoOption, dois: Mapping[int, CipsoDoi]) -> str | None:
+    doi = dois.get(option.doi)
+    if doi is None or not option.tags:
+        return None
+    try:
+        if isinstance(option.tags[0], LocalTag):
+            return f"secid {doi.decode_secid(option)}"
+        return str(doi.decode_label(option, strict_bitmap=False))
+    except CipsoError as exc:
+        return f"(cannot be read: {exc.reason})"
+
+
+def _decode(args: argparse.Namespace) -> int:
+    data = _parse_hex(args.hex)
+    dois = doi_table([_parse_doi(text) for text in args.doi])
+    kind = args.kind
+    if kind is None:
+        if data[0] == OPTION_TYPE:
+            kind = "option"
+        elif data[0] >> 4 == 4:
+            kind = "ipv4"
+        else:
+            raise UsageError(
+                f"the first byte {data[0]:#04x} starts neither a CIPSO option (0x86) nor an "
+                "IPv4 header (0x4_); use --as to say which"
+            )
+    out: list[str] = []
+    if kind == "ipv4":
+        options, start = _ipv4_options(data, out)
+        at = find_option(options)
+        if at is None:
+            if not dois:
+                raise UsageError("the IPv4 header carries no CIPSO option")
+            out.append("cipso    (none)")
+            raw = None
+        else:
+            out.append(f"cipso    at header byte {start + at}")
+            raw = options[at : at + options[at + 1]]
+    else:
+        options, start, raw = data, 0, data
+    status = _describe_option(raw, out, have_dois=bool(dois))
+    if dois:
+        if kind == "ipv4":
+            verdict = check_options(
+                options,
+                dois,
+                strict_bitmap=not args.no_strict_bitmap,
+                loopback=args.loopback,
+                header_length=start,
+            )
+            if verdict.accepted:
+                out.append("kernel   accepted")
+                status = 0
+            else:
+                where = ""
+                if verdict.in_cipso and verdict.cipso_start is not None:
+                    where = f", option byte {verdict.pointer - verdict.cipso_start}"  # type: ignore[operator]
+                out.append(
+                    f"kernel   rejected: ICMP parameter problem, pointer {verdict.pointer}"
+                    f"{where}: {verdict.reason}"
+                )
+                status = 1
+        else:
+            try:
+                validate(
+                    data, dois, strict_bitmap=not args.no_strict_bitmap, loopback=args.loopback
+                )
+            except CipsoError as exc:
+                out.append(
+                    f"kernel   rejected at option byte {exc.offset} (ICMP parameter problem "
+                    f"pointer {20 + (exc.offset or 0)} as the first option): {exc.reason}"
+                )
+                status = 1
+            else:
+                out.append("kernel   accepted")
+                status = 0
+        if status == 0 and raw is not None:
+            host = _host_label(decode(raw), dois)
+            if host is not None:
+                out.append(f"host     {host}")
+    print("\n".join(out))
+    return status
+
+
+def _describe_option(raw: bytes | None, out: list[str], *, have_dois: bool) -> int:
+    if raw is None:
+        return 0
+    out.append(f"option   {raw.hex(' ')}")
+    try:
+        option = decode(raw)
+    except CipsoDecodeError as exc:
+        if not have_dois:
+            raise UsageError(
+                f"malformed CIPSO option: {exc.reason} (option byte {exc.offset})"
+            ) from None
+        out.append(f"malformed at option byte {exc.offset}: {exc.reason}")
+        return 1
+    out.append(f"length   {raw[1]}")
+    _describe(option, out)
+    return 0
+
+
+def _ipv4_options(data: bytes, out: list[str]) -> tuple[bytes, int]:
+    if len(data) < _IPV4_BASE_HEADER:
+        raise UsageError(f"{len(data)} bytes is shorter than an IPv4 header (20)")
+    if data[0] >> 4 != 4:
+        raise UsageError(f"IP version {data[0] >> 4}, not 4")
+    header_length = (data[0] & 0x0F) * 4
+    if header_length < _IPV4_BASE_HEADER:
+        raise UsageError(f"IPv4 header length {header_length} is below 20")
+    if header_length > len(data):
+        raise UsageError(
+            f"IPv4 header length {header_length} runs past the {len(data)} bytes given"
+        )
+    out.append(
+        f"ipv4     header {header_length} bytes, options {header_length - _IPV4_BASE_HEADER} bytes"
+    )
+    return data[_IPV4_BASE_HEADER:header_length], _IPV4_BASE_HEADER
+
+
+def _encode(args: argparse.Namespace) -> int:
+    doi = _parse_doi(args.doi)
+    if args.level is None and args.secid is None:
+        raise UsageError("give a label (e.g. s3:c0,c5), or --secid for a local DOI")
+    level = None if args.level is None else Level.parse(args.level)
+    data = doi.encode_label(
+        level,
+        secid=args.secid,
+        optimized_bitmap=args.optimized_bitmap,
+        pad=args.padded,
+    )
+    print(data.hex())
+    return 0
+
+
+def _secid(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"secid {text!r} is not a number") from None
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"secid {value} does not fit 32 bits")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m cipso`` argument parser."""
+    parser = _Parser(
+        prog="python -m cipso",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dec = commands.add_parser(
+        "decode",
+        help="show an option's fields and label; with --doi, the kernel's verdict",
+        description="Decode a CIPSO option, or the IPv4 header/packet carrying one. With "
+        "--doi, judge it as the kernel's cipso_v4_validate does: accepted, or rejected with "
+        "the offending byte (and the ICMP Parameter Problem pointer).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dec.add_argument(
+        "hex", nargs="+", metavar="HEX", help="the bytes in hex (spaces and colons allowed)"
+    )
+    dec.add_argument(
+        "--as",
+        dest="kind",
+        choices=("option", "ipv4"),
+        help="what the bytes are (default: 0x86 first means an option, 0x4_ an IPv4 header)",
+    )
+    dec.add_argument(
+        "--doi",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a DOI configured in the kernel, netlabelctl syntax (repeatable)",
+    )
+    dec.add_argument(
+        "--loopback",
+        action="store_true",
+        help="the packet arrived on loopback (the only place tag 128 is accepted)",
+    )
+    dec.add_argument(
+        "--no-strict-bitmap",
+        action="store_true",
+        help="as with sysctl net.ipv4.cipso_rbm_strictvalid=0 (tag 1 level and bitmap unchecked)",
+    )
+    dec.set_defaults(run=_decode)
+
+    enc = commands.add_parser(
+        "encode",
+        help="print the option the kernel sends for a label",
+        description="Print, in hex, the CIPSO option the kernel builds for a label under a "
+        "DOI (the first tag of the DOI that can carry the label).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    enc.add_argument("level", nargs="?", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
+    enc.add_argument("--doi", required=True, metavar="SPEC", help="the DOI, netlabelctl syntax")
+    enc.add_argument(
+        "--padded",
+        action="store_true",
+        help="print the whole options area: EOL (00) padding to a multiple of 4",
+    )
+    enc.add_argument(
+        "--optimized-bitmap",
+        action="store_true",
+        help="as with sysctl net.ipv4.cipso_rbm_optfmt=1 (10-byte tag-1 bitmaps)",
+    )
+    enc.add_argument("--secid", type=_secid, help="the LSM secid for a local DOI (tag 128)")
+    enc.set_defaults(run=_encode)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except (UsageError, CipsoError, MlsError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
