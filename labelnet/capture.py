@@ -448,7 +448,10 @@ def _pcapng_time(raw: int, interface: Interface) -> str:
 
 
 def labeled_packets(segment: Segment) -> Iterator[LabeledPacket]:
-    """The packets of ``segment`` that carry a CIPSO or CALIPSO option (see the module doc)."""
+    """The packets of ``segment`` that may carry a CIPSO or CALIPSO option: IPv4 packets with
+    the byte 0x86 in their options area, IPv6 packets with a hop-by-hop header holding the byte
+    0x07. The exact option walk is left to the caller (:class:`labelnet.dump.Analyzer`), which
+    does it once per distinct options area."""
     for number, time, version, src, dst, area, truncated in iter_labeled(segment):
         yield LabeledPacket(number, time, version, src, dst, area, truncated)
 

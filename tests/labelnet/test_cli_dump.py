@@ -1,0 +1,149 @@
+"""``labelnet dump`` on the command line: options, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labelnet.__main__ import main
+from labelnet.capture import write_pcap
+
+from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6
+
+
+@pytest.fixture
+def labels(tmp_path: Path) -> Path:
+    path = tmp_path / "labels.pcap"
+    packets = [
+        ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s3:c0,c5")),
+        ipv6("2001:db8::1", "2001:db8::2", calipso_header(2, "s1")),
+        ipv4("10.0.0.3", "10.0.0.4", cipso_option(7, "s0:c1")),
+    ]
+    write_pcap(path, [(i, ethernet(p)) for i, p in enumerate(packets)])
+    return path
+
+
+def test_default_text(labels: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dump", str(labels)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert [line.split()[0] for line in out.splitlines()] == ["PACKET", "1", "2", "3"]
+    assert out.count("no-doi-config") == 3
+
+
+def test_doi_definitions_numbers_and_files(
+    labels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "dump",
+                str(labels),
+                "--format",
+                "jsonl",
+                "--doi",
+                "cipso pass doi:3 tags:1",
+                "--doi",
+                "3",
+            ]
+        )
+        == 0
+    )
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["packet"], r["verdict"]) for r in rows] == [(1, "accept")]
+    config = tmp_path / "dois.conf"
+    config.write_text(
+        "# the kernel's DOIs\ncipso pass doi:3 tags:1\n\ncalipso add pass doi:2  # v6\n"
+    )
+    assert main(["dump", str(labels), "--format", "jsonl", "--doi-file", str(config)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["verdict"] for r in rows] == ["accept", "accept", "reject"]
+    assert rows[2]["offset"] == 2
+
+
+def test_filters_and_stats(labels: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            ["dump", str(labels), "--address", "10.0.0.0/30", "--dominates", "s1", "--stats", "-q"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "labels per address pair (1 packets)"
+    assert out[3].split() == ["10.0.0.1", "10.0.0.2", "cipso", "3", "s3:c0,c5", "1"]
+    assert (
+        main(["dump", str(labels), "--format", "csv", "--equals", "s1", "--dominated-by", "s2"])
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines()[1].startswith("2,1.000000,2001:db8::1,")
+
+
+def test_progress_goes_to_stderr(labels: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dump", str(labels), "--progress", "--jobs", "2", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "[" in err or err == ""  # a bar is drawn at most every 0.2 s, and cleared
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--doi", "cipso pass doi:3"], "tags"),
+        (["--doi", "ipx pass doi:3"], "cipso or calipso"),
+        (["--dominates", "s3:c9.c1"], ""),
+        (["--address", "nowhere"], "not an IP address"),
+        (["--doi-file", "/nonexistent/dois"], "No such file"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    labels: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["dump", str(labels), *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("labelnet dump: error: ") and err.count("\n") == 1
+    assert message in err
+
+
+def test_broken_captures_exit_2_after_the_good_packets(
+    labels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = labels.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:-10])
+    assert main(["dump", str(cut)]) == 2
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()] == ["PACKET", "1", "2"]
+    assert err.startswith("labelnet dump: error: packet 3 (file byte ")
+    assert "truncated" in err and err.count("\n") == 1
+    missing = tmp_path / "missing.pcap"
+    assert main(["dump", str(missing)]) == 2
+    assert "No such file" in capsys.readouterr().err
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a capture\n")
+    assert main(["dump", str(text)]) == 2
+    assert "not a pcap or pcapng file" in capsys.readouterr().err
+
+
+def test_the_command_runs_as_a_program(labels: Path) -> None:
+    # stdin as the capture, through the real entry point; no traceback on a broken pipe.
+    proc = subprocess.run(
+        [sys.executable, "-m", "labelnet", "dump", "-", "--format", "jsonl"],
+        input=labels.read_bytes(),
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 3
+    proc = subprocess.run(
+        [sys.executable, "-m", "labelnet", "dump", "-"],
+        input=labels.read_bytes()[:-3],
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert b"Traceback" not in proc.stderr and proc.stderr.count(b"\n") == 1

@@ -1,0 +1,431 @@
+"""The dump: labels, the kernel's verdicts, malformed options, filters, formats, stats, jobs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+import calipso
+import cipso
+from labelnet import dump as dump_module
+from labelnet.capture import CaptureError, LinkType, write_pcap, write_pcapng
+from labelnet.dump import (
+    FIELDS,
+    Analyzer,
+    DoiConfig,
+    DumpSettings,
+    LabelOption,
+    Verdict,
+    dump,
+    records,
+)
+from mls import Level
+
+from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6
+
+PASS3 = "cipso pass doi:3 tags:1"
+TRANS3 = "cipso trans doi:3 tags:1 levels:3=5,0=0 categories:0=1,1=0,7=7"
+CALIPSO2 = "calipso pass doi:2"
+
+
+def analyse4(options: bytes, *dois: str, loopback: bool = False) -> LabelOption:
+    found = Analyzer(DoiConfig.parse(dois), loopback=loopback).ipv4(options)
+    assert found is not None
+    return found
+
+
+def analyse6(header: bytes, *dois: str) -> LabelOption:
+    found = Analyzer(DoiConfig.parse(dois)).ipv6(header)
+    assert found is not None
+    return found
+
+
+# -- one option ---------------------------------------------------------------------------------
+
+
+def test_without_configuration_labels_are_shown_as_on_the_wire() -> None:
+    option = analyse4(cipso_option(3, "s3:c0,c5") + b"\0")
+    assert (option.protocol, option.doi, option.tag) == ("cipso", 3, 1)
+    assert option.level == option.wire_level == Level.parse("s3:c0,c5")
+    assert option.verdict is Verdict.NO_DOI_CONFIG
+    ranged = analyse4(cipso_option(16, "s7:c0.c3,c10.c12", tag=5))
+    assert ranged.tag == 5 and str(ranged.level) == "s7:c0.c3,c10.c12"
+    v6 = analyse6(calipso_header(2, "s1:c7,c40"))
+    assert (v6.protocol, v6.doi, v6.tag, str(v6.level)) == ("calipso", 2, None, "s1:c7,c40")
+    assert v6.verdict is Verdict.NO_DOI_CONFIG
+
+
+def test_accepted_by_a_pass_doi() -> None:
+    assert analyse4(cipso_option(3, "s3:c0,c5"), PASS3).verdict is Verdict.ACCEPT
+    assert analyse6(calipso_header(2, "s3"), CALIPSO2).verdict is Verdict.ACCEPT
+
+
+def test_trans_doi_translates_the_wire_label() -> None:
+    # wire level 5 -> host 3; wire category 0 -> host 1, 1 -> 0, 7 -> 7
+    wire = cipso.CipsoDoi(3, cipso.MapType.PASS, (cipso.TagType.RESTRICTED_BITMAP,))
+    option = wire.encode_label(Level.parse("s5:c0,c7"))
+    found = analyse4(option, TRANS3)
+    assert found.verdict is Verdict.ACCEPT
+    assert str(found.wire_level) == "s5:c0,c7"
+    assert str(found.level) == "s3:c1,c7"
+
+
+def test_trans_doi_rejects_an_unmapped_category_at_the_kernels_offset() -> None:
+    found = analyse4(cipso_option(3, "s5:c2"), TRANS3)
+    assert found.verdict is Verdict.REJECT
+    assert found.offset == 10 and found.pointer == 30
+    assert "category 2" in found.reason
+    assert found.level is None and str(found.wire_level) == "s5:c2"
+
+
+def test_unknown_doi_is_rejected_at_the_doi_field() -> None:
+    found = analyse4(cipso_option(7, "s1"), PASS3)
+    assert (found.verdict, found.offset, found.pointer) == (Verdict.REJECT, 2, 22)
+    assert found.reason == "DOI 7 is not configured"
+    # the pointer counts from the IP header: NOPs in front move it
+    moved = analyse4(b"\x01\x01" + cipso_option(7, "s1"), PASS3)
+    assert (moved.offset, moved.pointer) == (2, 24)
+
+
+def test_same_verdict_as_cipso_validate() -> None:
+    dois = DoiConfig.parse([PASS3, "cipso pass doi:5 tags:5"])
+    for doi, level, tag in [(3, "s3", 1), (3, "s3:c1", 5), (5, "s9:c1.c4", 5), (9, "s0", 1)]:
+        raw = cipso_option(doi, level, tag)
+        found = analyse4(raw, PASS3, "cipso pass doi:5 tags:5")
+        try:
+            cipso.validate(raw, dois.cipso)
+        except cipso.CipsoValidationError as exc:
+            assert (found.verdict, found.offset, found.reason) == (
+                Verdict.REJECT,
+                exc.offset,
+                exc.reason,
+            )
+        else:
+            assert found.verdict is Verdict.ACCEPT
+
+
+def test_tag_128_is_accepted_only_on_loopback() -> None:
+    option = bytes.fromhex("860c00000005") + bytes.fromhex("8006") + (42).to_bytes(4, "little")
+    local = "cipso local doi:5"
+    assert analyse4(option, local).verdict is Verdict.REJECT
+    found = analyse4(option, local, loopback=True)
+    assert found.verdict is Verdict.ACCEPT and found.tag == 128 and found.level is None
+
+
+def test_calipso_failures_are_silent_drops_with_offsets() -> None:
+    header = bytearray(calipso_header(2, "s3:c0"))
+    assert header[2] == 0x07
+    unknown = analyse6(bytes(header), "calipso pass doi:9")
+    assert (unknown.verdict, unknown.offset, unknown.pointer) == (Verdict.DROP, 2, 44)
+    header[8 + 2] ^= 0xFF  # break the checksum (option byte 8)
+    bad = analyse6(bytes(header), CALIPSO2)
+    assert (bad.verdict, bad.offset) == (Verdict.DROP, 8)
+    assert "checksum" in bad.reason
+    assert bad.level is not None  # decoded anyway: the label is shown beside the verdict
+
+
+def test_calipso_verdict_agrees_with_calipso_validate() -> None:
+    header = calipso_header(2, "s3:c0,c100")
+    option = header[2 : 2 + 2 + header[3]]
+    for dois in ([2], [9]):
+        found = analyse6(header, *(f"calipso pass doi:{d}" for d in dois))
+        try:
+            calipso.validate(option, dois)
+        except calipso.CalipsoValidationError as exc:
+            assert found.verdict is Verdict.DROP and found.offset == exc.offset
+        else:
+            assert found.verdict is Verdict.ACCEPT
+
+
+# -- malformed options: a record with the error, never a traceback -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "error_offset"),
+    [
+        (bytes.fromhex("8628000000030105"), 1),  # length 40 runs past an 8-byte area
+        (bytes.fromhex("860a00000003011000000000"), 7),  # tag length 16 runs past the option
+        (bytes.fromhex("8604000000030000"), 1),  # option length 4 below the header
+        (bytes.fromhex("0101010101010186"), 1),  # no length byte
+        (bytes.fromhex("860900000003020300"), 7),  # tag 2 with a 3-byte tag
+    ],
+)
+def test_malformed_cipso_is_reported_with_its_offset(options: bytes, error_offset: int) -> None:
+    for dois in ((), (PASS3,)):
+        found = analyse4(options, *dois)
+        assert found.error and found.error_offset == error_offset
+        assert found.level is None
+        if dois:
+            assert found.verdict is Verdict.REJECT
+
+
+def test_malformed_calipso_is_reported() -> None:
+    good = calipso_header(2, "s3")
+    runs_past = bytearray(good)
+    runs_past[3] = 40
+    found = analyse6(bytes(runs_past), CALIPSO2)
+    assert found.error and found.error_offset == 1 and found.verdict is Verdict.DROP
+    short = bytearray(good)
+    short[3] = 4  # option data length 4 < 8
+    found = analyse6(bytes(short[:8]), CALIPSO2)
+    assert found.error_offset == 1 and found.verdict is Verdict.DROP
+
+
+def test_no_label_option_gives_none() -> None:
+    analyzer = Analyzer(DoiConfig())
+    assert analyzer.ipv4(b"\x00\x86\x08") is None  # after EOL
+    assert analyzer.ipv4(bytes([7, 4, 0x86, 0])) is None  # inside a record route option
+    assert analyzer.ipv6(bytes([17, 0, 1, 4, 0, 0, 0, 0])) is None  # PadN only
+
+
+def test_random_option_bytes_never_raise() -> None:
+    rng = random.Random(5)
+    analyzer = Analyzer(DoiConfig.parse([PASS3, TRANS3.replace("doi:3", "doi:4"), CALIPSO2]))
+    seeds4 = [
+        cipso_option(3, "s3:c0,c5"),
+        cipso_option(4, "s1:c0.c9", 5),
+        cipso_option(3, "s2:c1,c70", 2),
+    ]
+    seeds6 = [calipso_header(2, "s3:c0,c100"), calipso_header(2, "s0")]
+    for _ in range(3000):
+        area = bytearray(rng.choice(seeds4))
+        for _ in range(rng.randrange(1, 4)):
+            area[rng.randrange(len(area))] = rng.randrange(256)
+        analyzer.ipv4(bytes(area[: rng.randrange(1, 41)]))
+        header = bytearray(rng.choice(seeds6))
+        for _ in range(rng.randrange(1, 4)):
+            header[rng.randrange(2, len(header))] = rng.randrange(256)
+        analyzer.ipv6(bytes(header))
+        analyzer.ipv6(bytes(header[: rng.randrange(len(header))]), truncated=True)
+
+
+# -- whole captures ------------------------------------------------------------------------------
+
+
+def capture(tmp_path: Path) -> Path:
+    """Labels from several DOIs and address pairs, unlabeled and malformed packets."""
+    packets = [
+        ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, "s3:c0,c5")),  # 1
+        ipv4("10.0.0.1", "10.0.1.1"),  # 2 unlabeled
+        ipv6("2001:db8::1", "2001:db8::2", calipso_header(2, "s1:c7")),  # 3
+        ipv4("10.0.0.2", "192.168.1.9", cipso_option(5, "s7:c0.c3,c10", 5)),  # 4
+        ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, "s3:c0,c5")),  # 5
+        ipv4("10.0.0.9", "10.0.1.1", bytes.fromhex("860a00000003011000000000")),  # 6 malformed
+        ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, "s0")),  # 7
+        ipv6("2001:db8::1", "2001:db8::2", calipso_header(2, "s15:c0.c10")),  # 8
+    ]
+    path = tmp_path / "labels.pcap"
+    write_pcap(path, [((1700000000 + i, 250000), ethernet(p)) for i, p in enumerate(packets)])
+    return path
+
+
+def run(path: Path, **settings: object) -> str:
+    out = io.StringIO()
+    dump(path, out, DumpSettings(**settings))  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def numbers(path: Path, **settings: object) -> list[int]:
+    text = run(path, format="jsonl", **settings)
+    return [json.loads(line)["packet"] for line in text.splitlines()]
+
+
+def test_text_output_is_aligned(tmp_path: Path) -> None:
+    lines = run(capture(tmp_path)).splitlines()
+    assert lines[0].split() == [
+        "PACKET",
+        "TIME",
+        "SOURCE",
+        "DESTINATION",
+        "OPTION",
+        "DOI",
+        "TAG",
+        "LABEL",
+        "VERDICT",
+    ]
+    assert lines[1].split() == [
+        "1",
+        "1700000000.250000",
+        "10.0.0.1",
+        "10.0.1.1",
+        "cipso",
+        "3",
+        "1",
+        "s3:c0,c5",
+        "no-doi-config",
+    ]
+    assert len(lines) == 8  # header and 7 labeled packets (6 is malformed, still listed)
+    for column in ("TIME", "SOURCE", "DESTINATION", "LABEL", "VERDICT"):
+        at = lines[0].index(column)
+        assert all(
+            line[at - 1] == " " and line[at] != " " for line in lines[1:] if "2001" not in line
+        )
+    malformed = next(line for line in lines if line.split()[0] == "6")
+    assert "malformed at 7" in malformed and "tag length 16" in malformed
+
+
+def test_jsonl_has_every_field(tmp_path: Path) -> None:
+    text = run(capture(tmp_path), format="jsonl", dois=(PASS3, CALIPSO2))
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert [r["packet"] for r in rows] == [1, 3, 4, 5, 6, 7, 8]
+    assert all(list(r) == list(FIELDS) for r in rows)
+    first = rows[0]
+    assert first == {
+        "packet": 1,
+        "time": 1700000000.25,
+        "source": "10.0.0.1",
+        "destination": "10.0.1.1",
+        "protocol": "cipso",
+        "doi": 3,
+        "tag": 1,
+        "label": "s3:c0,c5",
+        "wire_label": "s3:c0,c5",
+        "verdict": "accept",
+        "offset": None,
+        "pointer": None,
+        "reason": None,
+        "error": None,
+        "error_offset": None,
+    }
+    fourth = rows[2]
+    assert (fourth["verdict"], fourth["offset"], fourth["pointer"]) == ("reject", 2, 22)
+    malformed = rows[4]
+    assert malformed["error_offset"] == 7 and malformed["label"] is None
+    assert rows[1]["protocol"] == "calipso" and rows[1]["tag"] is None
+
+
+def test_csv_round_trips(tmp_path: Path) -> None:
+    text = run(capture(tmp_path), format="csv", dois=(PASS3,))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [int(r["packet"]) for r in rows] == [1, 3, 4, 5, 6, 7, 8]
+    assert rows[2]["label"] == "s7:c0.c3,c10" and rows[2]["verdict"] == "reject"
+    assert rows[1]["verdict"] == "drop" and rows[1]["reason"] == "DOI 2 is not configured"
+    assert rows[0]["time"] == "1700000000.250000" and rows[0]["offset"] == ""
+
+
+def test_filters(tmp_path: Path) -> None:
+    path = capture(tmp_path)
+    assert numbers(path, doi_filter=frozenset({3})) == [1, 5, 6, 7]
+    assert numbers(path, doi_filter=frozenset({2, 5})) == [3, 4, 8]
+    assert numbers(path, addresses=("192.168.1.9",)) == [4]
+    assert numbers(path, addresses=("10.0.1.0/24",)) == [1, 5, 6, 7]
+    assert numbers(path, addresses=("2001:db8::/32", "10.0.0.2")) == [3, 4, 8]
+    assert numbers(path, dominated_by="s3:c0.c10") == [1, 3, 5, 7]
+    assert numbers(path, dominates="s3:c0") == [1, 4, 5, 8]
+    assert numbers(path, equals="s3:c0,c5") == [1, 5]
+    assert numbers(path, dominates="s1", dominated_by="s7:c0.c10") == [1, 3, 4, 5]
+    assert numbers(path, equals="s3:c0,c5", addresses=("10.9.9.9",)) == []
+
+
+def test_stats_count_labels_per_address_pair(tmp_path: Path) -> None:
+    path = capture(tmp_path)
+    out = io.StringIO()
+    summary = dump(path, out, DumpSettings(stats=True, show_records=False))
+    assert summary.written == 7
+    assert summary.stats[("10.0.0.1", "10.0.1.1", "cipso", 3, "s3:c0,c5")] == 2
+    assert summary.stats[("10.0.0.9", "10.0.1.1", "cipso", 3, "-")] == 1
+    text = out.getvalue().splitlines()
+    assert text[1] == "labels per address pair (7 packets)"
+    assert text[2].split() == ["SOURCE", "DESTINATION", "OPTION", "DOI", "LABEL", "PACKETS"]
+    assert text[3].split() == ["10.0.0.1", "10.0.1.1", "cipso", "3", "s3:c0,c5", "2"]
+    jsonl = run(path, format="jsonl", stats=True, show_records=False)
+    first = json.loads(jsonl.splitlines()[0])["stats"]
+    assert first["packets"] == 2 and first["label"] == "s3:c0,c5"
+
+
+def test_records_api(tmp_path: Path) -> None:
+    found = list(records(capture(tmp_path), [PASS3]))
+    assert [r.packet for r in found] == [1, 3, 4, 5, 6, 7, 8]
+    assert found[0].source == "10.0.0.1" and found[0].option.verdict is Verdict.ACCEPT
+    assert found[1].time == "1700000002.250000"
+
+
+def test_bad_settings_fail_before_any_output() -> None:
+    with pytest.raises(ValueError, match="not an IP address"):
+        DumpSettings(addresses=("10.0.0.300",))
+    with pytest.raises(ValueError):
+        DumpSettings(dominates="s3:c5.c1")
+    with pytest.raises(ValueError, match="cipso or calipso"):
+        DumpSettings(dois=("pass doi:3 tags:1",))
+    with pytest.raises(ValueError):
+        DumpSettings(dois=("cipso pass doi:0 tags:1",))
+    with pytest.raises(ValueError, match="twice"):
+        DumpSettings(dois=(PASS3, PASS3))
+
+
+def big_capture(tmp_path: Path, count: int = 3000) -> Path:
+    rng = random.Random(7)
+    options = [
+        cipso_option(3, f"s{s}:c{c}", tag) for s in range(4) for c in range(5) for tag in (1, 5)
+    ]
+    headers = [calipso_header(2, f"s{s}:c{c}") for s in range(3) for c in range(4)]
+    packets = []
+    for i in range(count):
+        src, dst = f"10.0.{rng.randrange(8)}.1", f"10.1.{rng.randrange(8)}.2"
+        kind = rng.randrange(4)
+        if kind == 0:
+            packet = ipv4(src, dst)
+        elif kind == 1:
+            packet = ipv6(f"2001:db8::{i % 9}", "2001:db8::ff", rng.choice(headers))
+        else:
+            packet = ipv4(src, dst, rng.choice(options))
+        packets.append((0, (1700000000 + i, i), ethernet(packet)))
+    path = tmp_path / "big.pcapng"
+    write_pcapng(path, packets)
+    return path
+
+
+def test_jobs_give_the_same_output_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dump_module, "PARALLEL_CHUNK", 16 << 10)  # many segments
+    path = big_capture(tmp_path)
+    settings = DumpSettings(format="jsonl", dois=(PASS3,), stats=True)
+    serial, parallel = io.StringIO(), io.StringIO()
+    one = dump(path, serial, settings)
+    two = dump(path, parallel, settings, jobs=2)
+    assert serial.getvalue() == parallel.getvalue()
+    assert one.written == two.written > 2000
+    assert one.stats == two.stats
+
+
+def test_truncated_capture_with_jobs_writes_everything_before_the_break(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dump_module, "PARALLEL_CHUNK", 16 << 10)
+    data = big_capture(tmp_path).read_bytes()
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(data[: len(data) * 2 // 3 + 5])
+    outputs = []
+    for jobs in (1, 2):
+        out = io.StringIO()
+        with pytest.raises(CaptureError, match="truncated") as caught:
+            dump(cut, out, DumpSettings(format="csv"), jobs=jobs)
+        outputs.append((out.getvalue(), caught.value.packet))
+    assert outputs[0] == outputs[1]
+    last = int(outputs[0][0].splitlines()[-1].split(",")[0])
+    assert outputs[0][1] is not None and last < outputs[0][1]
+
+
+def test_small_caches_give_the_same_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = big_capture(tmp_path, 600)
+    expected = run(path, dois=(PASS3,))
+    monkeypatch.setattr(dump_module, "CACHE_LIMIT", 3)
+    assert run(path, dois=(PASS3,)) == expected
+
+
+def test_mixed_link_types_and_stdin_style_stream(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.pcapng"
+    v4 = ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s2"))
+    v6 = ipv6("::1", "::2", calipso_header(2, "s2"))
+    write_pcapng(path, [(0, 0, v4), (1, 1, ethernet(v6))], (LinkType.RAW, LinkType.ETHERNET))
+    out = io.StringIO()
+    with path.open("rb") as stream:
+        dump(stream, out, DumpSettings(format="csv"))
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [(r["protocol"], r["label"]) for r in rows] == [("cipso", "s2"), ("calipso", "s2")]
