@@ -60,6 +60,8 @@ __all__ = [
 ]
 
 _levels = st.integers(0, MAX_LEVEL)
+#: Largest host category the DOI strategy maps (the kernel allows up to 2**31 - 1).
+MAX_HOST_CATEGORY = 65535
 _alignments = st.one_of(st.just(0), st.integers(0, 255))
 
 
@@ -130,16 +132,17 @@ def tags(
 ) -> st.SearchStrategy[Tag]:
     """Any tag that fits ``max_length`` bytes, of the given types (None: every type; any
     number outside :class:`TagType` stands for the generic tags)."""
-    makers: dict[int, st.SearchStrategy[Tag]] = {
-        TagType.RESTRICTED_BITMAP: bitmap_tags(max_length=max_length),
-        TagType.ENUMERATED: enumerated_tags(max_length=max_length),
-        TagType.RANGED: ranged_tags(max_length=max_length),
-        TagType.PERMISSIVE_BITMAP: permissive_bitmap_tags(max_length=max_length),
-        TagType.FREE_FORM: free_form_tags(max_length=max_length),
-        0: generic_tags(max_length=max_length),
-    }
+    makers: dict[int, st.SearchStrategy[Tag]] = {}
+    if max_length >= TAG_BASE_LENGTH:
+        makers[TagType.RESTRICTED_BITMAP] = bitmap_tags(max_length=max_length)
+        makers[TagType.ENUMERATED] = enumerated_tags(max_length=max_length)
+        makers[TagType.RANGED] = ranged_tags(max_length=max_length)
+        makers[TagType.PERMISSIVE_BITMAP] = permissive_bitmap_tags(max_length=max_length)
     if max_length >= LOCAL_TAG_LENGTH:
         makers[TagType.LOCAL] = local_tags()
+    if max_length >= 2:
+        makers[TagType.FREE_FORM] = free_form_tags(max_length=max_length)
+        makers[0] = generic_tags(max_length=max_length)
     wanted = list(makers) if tag_types is None else list(tag_types)
     chosen = [makers[kind if kind in KNOWN_TAG_TYPES else 0] for kind in wanted if kind in makers]
     if not chosen and any(kind not in KNOWN_TAG_TYPES for kind in wanted):
@@ -165,7 +168,10 @@ def options(
     for index in range(max_tags):
         if index and (room < 2 or not draw(st.booleans())):
             break
-        tag = draw(tags(max_length=room, tag_types=tag_types))
+        choices = tags(max_length=room, tag_types=tag_types)
+        if index and choices.is_empty:
+            break
+        tag = draw(choices)
         drawn.append(tag)
         room -= tag.length
     return CipsoOption(doi, tuple(drawn))
@@ -192,7 +198,8 @@ def dois(
     if map_type is not MapType.TRANS:
         return CipsoDoi(number, map_type, tuple(tag_list))
     levels = draw(_table((1, 16), (0x7FFFFFFF, MAX_LEVEL), one_to_one))
-    categories = draw(_table((0, 40), (0x7FFFFFFF, MAX_REMOTE_CATEGORY), one_to_one))
+    # Host categories stay small: a set holding category 2**31 - 1 is a 256 MiB integer.
+    categories = draw(_table((0, 40), (MAX_HOST_CATEGORY, MAX_REMOTE_CATEGORY), one_to_one))
     return CipsoDoi(number, map_type, tuple(tag_list), levels, categories)
 
 
