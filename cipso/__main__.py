@@ -232,10 +232,10 @@ def _describe_option(raw: bytes | None, out: list[str], *, have_dois: bool) -> i
 
 
 def _ipv4_options(data: bytes, out: list[str]) -> tuple[bytes, int]:
-    if len(data) < _IPV4_BASE_HEADER:
-        raise UsageError(f"{len(data)} bytes is shorter than an IPv4 header (20)")
     if data[0] >> 4 != 4:
         raise UsageError(f"IP version {data[0] >> 4}, not 4")
+    if len(data) < _IPV4_BASE_HEADER:
+        raise UsageError(f"{len(data)} bytes is shorter than an IPv4 header (20)")
     header_length = (data[0] & 0x0F) * 4
     if header_length < _IPV4_BASE_HEADER:
         raise UsageError(f"IPv4 header length {header_length} is below 20")

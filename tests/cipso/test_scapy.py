@@ -1,0 +1,291 @@
+"""cipso.scapy: IP(raw) dissects option 134 after a bare import; builds equal cipso.encode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("scapy")
+
+from hypothesis import given
+from hypothesis import strategies as st
+from scapy.layers.inet import ICMP, IP, IPOption, IPOption_EOL, IPOption_NOP
+
+import cipso
+from cipso.scapy import (
+    CIPSOTag,
+    CIPSOTag_Enumerated,
+    CIPSOTag_FreeForm,
+    CIPSOTag_Local,
+    CIPSOTag_PermissiveBitmap,
+    CIPSOTag_Ranged,
+    CIPSOTag_RestrictedBitmap,
+    IPOption_CIPSO,
+)
+from cipso.strategies import labels, mutants, options
+from mls import Level
+
+VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+EXAMPLE = bytes.fromhex("860b000000100105000384")  # cipso.md §8
+
+
+def packet_with(area: bytes) -> bytes:
+    """An IPv4 echo request whose options area is ``area`` (padded with EOL)."""
+    area += bytes(-len(area) % 4)
+    return bytes(
+        IP(src="192.0.2.1", dst="192.0.2.2", ihl=5 + len(area) // 4, options=area) / ICMP()
+    )
+
+
+def to_scapy(option: cipso.CipsoOption) -> IPOption_CIPSO:
+    """Build the scapy option field by field from the model (never from its bytes)."""
+    tags: list[CIPSOTag] = []
+    for tag in option.tags:
+        if isinstance(tag, cipso.RestrictedBitmapTag):
+            tags.append(
+                CIPSOTag_RestrictedBitmap(
+                    level=tag.level, bitmap=tag.bitmap, alignment=tag.alignment
+                )
+            )
+        elif isinstance(tag, cipso.PermissiveBitmapTag):
+            tags.append(
+                CIPSOTag_PermissiveBitmap(
+                    level=tag.level, bitmap=tag.bitmap, alignment=tag.alignment
+                )
+            )
+        elif isinstance(tag, cipso.EnumeratedTag):
+            tags.append(
+                CIPSOTag_Enumerated(
+                    level=tag.level, categories=list(tag.category_list), alignment=tag.alignment
+                )
+            )
+        elif isinstance(tag, cipso.RangedTag):
+            tags.append(
+                CIPSOTag_Ranged(level=tag.level, bounds=list(tag.bounds), alignment=tag.alignment)
+            )
+        elif isinstance(tag, cipso.LocalTag):
+            if tag.byteorder != sys.byteorder:
+                tags.append(CIPSOTag(type=128, data=tag.secid.to_bytes(4, tag.byteorder)))
+            else:
+                tags.append(CIPSOTag_Local(secid=tag.secid))
+        elif isinstance(tag, cipso.FreeFormTag):
+            tags.append(CIPSOTag_FreeForm(data=tag.data))
+        else:
+            tags.append(CIPSOTag(type=tag.tag_type, data=tag.data))
+    return IPOption_CIPSO(doi=option.doi, tags=tags)
+
+
+def assert_same(scapy_option: IPOption_CIPSO, option: cipso.CipsoOption) -> None:
+    """The scapy dissection's fields equal the model's, tag by tag."""
+    assert scapy_option.doi == option.doi
+    assert scapy_option.length == option.length
+    assert len(scapy_option.tags) == len(option.tags)
+    for ours, theirs in zip(option.tags, scapy_option.tags, strict=True):
+        assert theirs.type == ours.tag_type
+        assert theirs.length == ours.length
+        if isinstance(ours, (cipso.RestrictedBitmapTag, cipso.PermissiveBitmapTag)):
+            assert (theirs.level, theirs.bitmap, theirs.alignment) == (
+                ours.level,
+                ours.bitmap,
+                ours.alignment,
+            )
+            assert theirs.mls_level == ours.mls_level
+        elif isinstance(ours, cipso.EnumeratedTag):
+            assert (theirs.level, tuple(theirs.categories)) == (ours.level, ours.category_list)
+            assert theirs.mls_level == ours.mls_level
+        elif isinstance(ours, cipso.RangedTag):
+            assert (theirs.level, tuple(theirs.bounds)) == (ours.level, ours.bounds)
+            assert theirs.mls_level == ours.mls_level
+        elif isinstance(ours, cipso.LocalTag):
+            assert bytes(theirs)[2:] == ours.secid.to_bytes(4, ours.byteorder)
+        else:
+            assert theirs.data == ours.data
+
+
+# --- dissection ---------------------------------------------------------------------------------
+
+
+def test_registered_for_option_134() -> None:
+    assert IPOption.registered_ip_options[134 & 0x1F] is IPOption_CIPSO
+    # Scapy's option 130 (RFC 1108 Basic Security) is a different option and stays as it is.
+    assert IPOption.registered_ip_options[130 & 0x1F].__name__ == "IPOption_Security"
+
+
+def test_plain_import_is_enough() -> None:
+    code = (
+        "import cipso.scapy\n"
+        "from scapy.layers.inet import IP\n"
+        f"p = IP(bytes.fromhex('{packet_with(EXAMPLE).hex()}'))\n"
+        "o = p.options[0]\n"
+        "print(type(o).__name__, o.doi, o.tags[0].level, o.label)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["IPOption_CIPSO", "16", "3", "doi", "16", "s3:c0,c5"]
+
+
+def test_dissect_worked_example() -> None:
+    packet = IP(packet_with(EXAMPLE))
+    option, pad = packet.options
+    assert isinstance(option, IPOption_CIPSO) and isinstance(pad, IPOption_EOL)
+    assert (option.copy_flag, option.optclass, option.option) == (1, 0, 6)
+    assert (option.length, option.doi) == (11, 16)
+    (tag,) = option.tags
+    assert isinstance(tag, CIPSOTag_RestrictedBitmap)
+    assert (tag.type, tag.length, tag.alignment, tag.level, tag.bitmap) == (1, 5, 0, 3, b"\x84")
+    assert tag.mls_level == Level.parse("s3:c0,c5")
+    assert option.label == "doi 16 s3:c0,c5"
+    assert option.to_option() == cipso.decode(EXAMPLE)
+    assert isinstance(packet.payload, ICMP)
+
+
+def test_dissect_after_nops() -> None:
+    packet = IP(packet_with(b"\x01\x01" + EXAMPLE))
+    assert isinstance(packet.options[0], IPOption_NOP)
+    assert isinstance(packet.options[2], IPOption_CIPSO)
+    assert packet.options[2].to_option() == cipso.decode(EXAMPLE)
+
+
+@pytest.mark.parametrize(
+    ("hex_option", "cls"),
+    [
+        ("860e000000640208000300010005", CIPSOTag_Enumerated),
+        ("861000000064050a0003000c000a0003", CIPSOTag_Ranged),
+        ("860c00000005800601020304", CIPSOTag_Local),
+        ("860a0000006406040003", CIPSOTag_PermissiveBitmap),
+        ("860a0000006407040003", CIPSOTag_FreeForm),
+        ("860a0000006403040003", CIPSOTag),
+        # Lengths that do not fit the type's format: kept as a raw tag.
+        ("860a0000001001030003", CIPSOTag),
+        ("860d0000006402070003000100", CIPSOTag),
+        ("860d0000000580070102030405", CIPSOTag),
+    ],
+)
+def test_tag_classes(hex_option: str, cls: type[CIPSOTag]) -> None:
+    data = bytes.fromhex(hex_option)
+    option = IP(packet_with(data)).options[0]
+    assert type(option.tags[0]) is cls
+    assert bytes(option) == data
+
+
+@pytest.mark.parametrize("vector", VECTORS["options"] + VECTORS["areas"], ids=lambda v: v["name"])
+def test_vectors_round_trip_and_decode(vector: dict[str, object]) -> None:
+    data = bytes.fromhex(str(vector["hex"]))
+    raw = packet_with(data)
+    packet = IP(raw)
+    assert bytes(packet) == raw
+    if "decode_offset" not in vector and data[:1] == b"\x86" and "cipso_start" not in vector:
+        assert_same(packet.options[0], cipso.decode(data))
+
+
+def test_short_option_keeps_its_bytes() -> None:
+    packet = IP(packet_with(bytes.fromhex("8604aabb")))
+    option = packet.options[0]
+    assert (option.length, option.value) == (4, b"\xaa\xbb")
+    assert option.label is None
+    assert bytes(option) == bytes.fromhex("8604aabb")
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def test_build_equals_encode() -> None:
+    option = IPOption_CIPSO(doi=16, tags=[CIPSOTag_RestrictedBitmap(level=3, bitmap=b"\x84")])
+    assert bytes(option) == EXAMPLE
+    packet = IP(bytes(IP(dst="192.0.2.2", options=[option]) / ICMP()))
+    assert packet.ihl == 8  # 11 option bytes padded with one EOL to 12
+    assert bytes(packet)[20:32] == EXAMPLE + b"\x00"
+
+
+def test_tags_as_raw_bytes() -> None:
+    assert bytes(IPOption_CIPSO(doi=16, tags=EXAMPLE[6:])) == EXAMPLE
+    mixed = IPOption_CIPSO(doi=16, tags=[EXAMPLE[6:], CIPSOTag_Enumerated(level=1, categories=[3])])
+    assert bytes(mixed) == EXAMPLE[:1] + b"\x11" + EXAMPLE[2:] + bytes.fromhex("020600010003")
+
+
+def test_length_override_for_bad_packets() -> None:
+    option = IPOption_CIPSO(doi=16, length=7, tags=[CIPSOTag_RestrictedBitmap(level=3, length=3)])
+    assert bytes(option) == bytes.fromhex("86070000001001030003")
+    with pytest.raises(cipso.CipsoValidationError) as caught:
+        cipso.validate(bytes(option), [cipso.CipsoDoi.pass_through(16)])
+    assert caught.value.offset == 1
+
+
+def test_from_label_uses_the_kernel_tag_choice() -> None:
+    assert bytes(IPOption_CIPSO.from_label("s3:c0,c5", doi=16)) == EXAMPLE
+    doi = "pass doi:9 tags:2,5"
+    option = IPOption_CIPSO.from_label("s3:c0.c3,c10.c12", doi=doi)
+    assert bytes(option) == cipso.CipsoDoi.from_netlabelctl(doi).encode_label(
+        Level.parse("s3:c0.c3,c10.c12")
+    )
+    assert isinstance(option.tags[0], CIPSOTag_Enumerated)  # 7 categories fit tag 2
+    ranged = IPOption_CIPSO.from_label("s3:c0.c100", doi=doi)  # 101 do not: tag 5
+    assert isinstance(ranged.tags[0], CIPSOTag_Ranged)
+    assert list(ranged.tags[0].bounds) == [100]
+    with pytest.raises(cipso.CipsoLabelError):
+        IPOption_CIPSO.from_label("s3:c300", doi=16)
+
+
+def test_show_prints_the_label() -> None:
+    packet = IP(packet_with(bytes.fromhex("861000000064050a0003000c000a0003")))
+    text = packet.show(dump=True)
+    assert "IP Option CIPSO" in text
+    assert "doi       = 100" in text
+    assert "type      = ranged" in text
+    assert "level     = 3" in text
+    assert "bounds    = [12, 10, 3]" in text
+    assert "mls       = s3:c0.c3,c10.c12" in text
+    assert "mls       = doi 100 s3:c0.c3,c10.c12" in text
+    assert packet.options[0].mysummary() == "CIPSO doi 100 s3:c0.c3,c10.c12"
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+
+@given(options())
+def test_scapy_build_equals_encode(option: cipso.CipsoOption) -> None:
+    assert bytes(to_scapy(option)) == cipso.encode(option)
+
+
+@given(options())
+def test_scapy_dissect_equals_decode(option: cipso.CipsoOption) -> None:
+    data = cipso.encode(option)
+    raw = packet_with(data)
+    packet = IP(raw)
+    assert bytes(packet) == raw
+    assert_same(packet.options[0], cipso.decode(data))
+
+
+#: DOIs for from_label: every PASS tag order, and TRANS tables with small local numbers
+#: (cipso.strategies.dois draws local categories up to 2**31 - 1, whose CategorySets take
+#: hundreds of megabytes).
+FROM_LABEL_DOIS = [
+    cipso.CipsoDoi.from_netlabelctl(text)
+    for text in (
+        "pass doi:16 tags:1",
+        "pass doi:17 tags:2,5,1",
+        "pass doi:18 tags:5",
+        "trans doi:19 tags:1 levels:0=0,1=3,7=200 categories:0=1,1=0,2=239,5=100,900=17",
+    )
+]
+
+
+@given(st.sampled_from(FROM_LABEL_DOIS).flatmap(lambda doi: st.tuples(st.just(doi), labels(doi))))
+def test_from_label_equals_encode_label(doi_and_level: tuple[cipso.CipsoDoi, Level]) -> None:
+    doi, level = doi_and_level
+    try:
+        expected = doi.encode_label(level)
+    except cipso.CipsoLabelError:
+        return
+    assert bytes(IPOption_CIPSO.from_label(level, doi=doi)) == expected
+
+
+@given(mutants(options().map(cipso.encode)) | st.binary(max_size=40))
+def test_any_options_area_round_trips(data: bytes) -> None:
+    raw = packet_with(data[:40])
+    assert bytes(IP(raw)) == raw
