@@ -43,7 +43,7 @@ from __future__ import annotations
 import enum
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
@@ -472,8 +472,7 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     interface = segment.interfaces[0]
     linktype = interface.linktype
     unpack = struct.Struct(("<" if segment.little else ">") + "IIII").unpack_from
-    timefmt = "{}.{:09d}" if interface.digits == 9 else "{}.{:06d}"
-    time_format = timefmt.format
+    nanoseconds = interface.digits == 9
     locate = _LOCATORS[linktype]
     ethernet = linktype == LinkType.ETHERNET
     number = segment.first_packet - 1
@@ -484,12 +483,33 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
         start = pos + 16
         pos = start + caplen
         number += 1
-        # The common cases inline: untagged Ethernet, then an IPv4 header without options or
-        # an IPv6 header not followed by a hop-by-hop header is not labeled.
-        if ethernet and caplen >= 34:
+        # The common cases inline: untagged Ethernet carrying IPv4 with options (CIPSO sits
+        # in the options area) or IPv6 followed by a hop-by-hop header. An IPv4 header without
+        # options (0x45) or an IPv6 header with another next header is not labeled.
+        if ethernet and caplen >= 54:
             kind = data[start + 12 : start + 14]
             if kind == b"\x08\x00":
-                if data[start + 14] == 0x45:
+                first = data[start + 14]
+                if first == 0x45:
+                    continue
+                area_end = start + 14 + (first & 0x0F) * 4
+                if first >> 4 == 4 and area_end <= pos:
+                    area = data[start + 34 : area_end]
+                    if 0x86 in area:
+                        time = (
+                            f"{seconds}.{fraction:09d}"
+                            if nanoseconds
+                            else f"{seconds}.{fraction:06d}"
+                        )
+                        yield (
+                            number,
+                            time,
+                            4,
+                            data[start + 26 : start + 30],
+                            data[start + 30 : start + 34],
+                            area,
+                            False,
+                        )
                     continue
                 ip = start + 14
             elif kind == b"\x86\xdd":
@@ -504,7 +524,8 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             continue
         found = _label_area(data, ip, pos)
         if found is not None:
-            yield (number, time_format(seconds, fraction), *found)
+            time = f"{seconds}.{fraction:09d}" if nanoseconds else f"{seconds}.{fraction:06d}"
+            yield (number, time, *found)
 
 
 def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
@@ -672,7 +693,7 @@ _LOCATORS: dict[int, Callable[[bytes, int, int], int]] = {
 
 def write_pcap(
     path: str | os.PathLike[str],
-    packets: list[tuple[float | tuple[int, int], bytes]],
+    packets: Iterable[tuple[float | tuple[int, int], bytes]],
     linktype: int = LinkType.ETHERNET,
     *,
     nanoseconds: bool = False,
@@ -703,7 +724,7 @@ def _split_time(stamp: float | tuple[int, int], scale: int) -> tuple[int, int]:
 
 def write_pcapng(
     path: str | os.PathLike[str],
-    packets: list[tuple[int, float | tuple[int, int], bytes]],
+    packets: Iterable[tuple[int, float | tuple[int, int], bytes]],
     linktypes: tuple[int, ...] = (LinkType.ETHERNET,),
     *,
     big_endian: bool = False,

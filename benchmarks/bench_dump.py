@@ -1,0 +1,166 @@
+"""``labelnet dump`` against ``tshark -T fields`` on one generated capture, in packets/s.
+
+The capture (generated into a temporary directory when the cases are built) holds 200,000
+labeled packets on Ethernet: CIPSO tag 1 and tag 5 in two DOIs and CALIPSO, 300 address pairs,
+40 labels per option type. Every implementation runs as a command, start-up included, with its
+text output sent to /dev/null:
+
+* labelnet: ``python -m labelnet dump FILE``
+* tshark: ``tshark -n -r FILE -T fields`` with the frame number, the addresses and the CIPSO
+  and CALIPSO fields
+* labelnet --jobs N: the same dump spread over every core
+
+Targets: 3x tshark's packets/s on one core, 5x with --jobs (measured once when the cases are
+built). ``python benchmarks/bench_dump.py`` prints one timed run of each.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from _bench import OURS, Case
+
+import calipso
+import cipso
+from labelnet.capture import write_pcap
+from mls import CategorySet, Level
+
+PACKETS = 200_000
+PAIRS = 300
+ROOT = Path(__file__).resolve().parent.parent
+TSHARK_FIELDS = (
+    "frame.number",
+    "ip.src",
+    "ip.dst",
+    "ipv6.src",
+    "ipv6.dst",
+    "ip.cipso.doi",
+    "ip.cipso.tag_type",
+    "ip.cipso.sensitivity_level",
+    "ip.cipso.categories",
+    "ipv6.opt.calipso.doi",
+    "ipv6.opt.calipso.sens_level",
+    "ipv6.opt.calipso.cmpt_bitmap",
+)
+GROUP = f"dump {PACKETS // 1000}k labeled packets (CIPSO tags 1, 5, CALIPSO), text to /dev/null"
+
+
+def _labeled_frames(count: int, seed: int = 1) -> Iterator[tuple[tuple[int, int], bytes]]:
+    rng = random.Random(seed)
+    levels = [
+        Level(rng.randrange(16), CategorySet.of(*rng.sample(range(120), rng.randrange(6))))
+        for _ in range(40)
+    ]
+    tag1 = cipso.CipsoDoi(3, cipso.MapType.PASS, (cipso.TagType.RESTRICTED_BITMAP,))
+    tag5 = cipso.CipsoDoi(5, cipso.MapType.PASS, (cipso.TagType.RANGED,))
+    v4_options = [doi.encode_label(level, pad=True) for doi in (tag1, tag5) for level in levels]
+    v6_headers = [calipso.CalipsoDoi(2).encode_header(level, next_header=17) for level in levels]
+    v4_pairs = [
+        (bytes((10, 0, n >> 4, n & 15)), bytes((10, 1, n % 7, n % 13))) for n in range(PAIRS)
+    ]
+    v6_pairs = [
+        (
+            b"\x20\x01\x0d\xb8" + bytes(10) + n.to_bytes(2, "big"),
+            b"\xfe\x80" + bytes(13) + bytes((n % 9,)),
+        )
+        for n in range(PAIRS)
+    ]
+    payload = struct.pack("!HHHH", 4000, 5000, 24, 0) + bytes(16)
+    mac = bytes.fromhex("020000000002020000000001")
+    for number in range(count):
+        pair = rng.randrange(PAIRS)
+        if number % 3 == 2:
+            hop = v6_headers[rng.randrange(len(v6_headers))]
+            src, dst = v6_pairs[pair]
+            body = hop + payload
+            ip = struct.pack("!IHBB", 0x60000000, len(body), 0, 64) + src + dst + body
+            frame = mac + b"\x86\xdd" + ip
+        else:
+            options = v4_options[(number % 3) * 40 + rng.randrange(40)]
+            src, dst = v4_pairs[pair]
+            ihl = 5 + len(options) // 4
+            ip = struct.pack(
+                "!BBHHHBBH", 0x40 | ihl, 0, ihl * 4 + len(payload), number & 0xFFFF, 0, 64, 17, 0
+            )
+            frame = mac + b"\x08\x00" + ip + src + dst + options + payload
+        yield (1_700_000_000 + number // 1000, number % 1000 * 1000), frame
+
+
+def make_capture(directory: Path, count: int = PACKETS) -> Path:
+    path = directory / "labels.pcap"
+    write_pcap(path, _labeled_frames(count))
+    return path
+
+
+def _command(args: list[str]) -> None:
+    with open(os.devnull, "wb") as devnull:
+        subprocess.run(args, stdout=devnull, stderr=subprocess.DEVNULL, check=True, cwd=ROOT)
+
+
+def _commands(path: Path) -> dict[str, list[str]]:
+    ours = [sys.executable, "-m", "labelnet", "dump", str(path)]
+    cores = os.cpu_count() or 1
+    commands = {OURS: ours, f"{OURS} --jobs {cores}": [*ours, "--jobs", str(cores)]}
+    tshark = shutil.which("tshark")
+    if tshark is not None:
+        fields = [arg for name in TSHARK_FIELDS for arg in ("-e", name)]
+        commands["tshark"] = [tshark, "-n", "-r", str(path), "-T", "fields", *fields]
+    return commands
+
+
+def _timed(args: list[str]) -> float:
+    started = time.perf_counter()
+    _command(args)
+    return PACKETS / (time.perf_counter() - started)
+
+
+def cases() -> list[Case]:
+    directory = Path(tempfile.mkdtemp(prefix="labelnet-bench-dump-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = make_capture(directory)
+    commands = _commands(path)
+    one_core_target = jobs_target = None
+    if "tshark" in commands:
+        tshark_rate = _timed(commands["tshark"])
+        one_core_target, jobs_target = 3 * tshark_rate, 5 * tshark_rate
+    else:
+        print("# bench_dump: tshark is not installed, no reference", file=sys.stderr)
+    targets = {OURS: one_core_target, "tshark": None}
+    return [
+        Case(
+            GROUP, impl, functools.partial(_command, args), targets.get(impl, jobs_target), PACKETS
+        )
+        for impl, args in commands.items()
+    ]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="labelnet-bench-dump-") as tmp:
+        started = time.perf_counter()
+        path = make_capture(Path(tmp))
+        print(
+            f"capture: {PACKETS} labeled packets, {path.stat().st_size >> 20} MiB, "
+            f"written in {time.perf_counter() - started:.1f} s"
+        )
+        rates = {
+            impl: max(_timed(args) for _ in range(3)) for impl, args in _commands(path).items()
+        }
+    reference = rates.get("tshark")
+    for impl, rate in rates.items():
+        ratio = f"  {rate / reference:.2f}x tshark" if reference else ""
+        print(f"{impl:>20}: {rate:>10,.0f} packets/s{ratio}")
+
+
+if __name__ == "__main__":
+    main()
