@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from netlabel import _cli_peer
+
 if TYPE_CHECKING:
     from netlabel.client import NetLabel
 
@@ -323,6 +325,22 @@ MODULES: list[Module] = [
         description=(f"{_CTL_HELP[name]}.\n\nexamples:\n{_CTL_EXAMPLES[name]}"),
     )
     for name in _CTL_COMMANDS
+]
+
+# The peer-label demo: a client that labels its socket, a server that prints the peer's label.
+MODULES += [
+    Module(
+        "peer-server",
+        _cli_peer.SERVER_HELP,
+        _cli_peer.configure_server,
+        description=_cli_peer.SERVER_DESCRIPTION,
+    ),
+    Module(
+        "send",
+        _cli_peer.SEND_HELP,
+        _cli_peer.configure_send,
+        description=_cli_peer.SEND_DESCRIPTION,
+    ),
 ]
 
 _DESCRIPTION = """\
