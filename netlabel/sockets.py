@@ -184,13 +184,14 @@ class PeerLabel:
 
     ``level`` is the host level: for CIPSO read through the DOI's definition (a PASS reading
     when none was given), for CALIPSO the wire level (Linux CALIPSO DOIs are all PASS).
-    ``option`` is the option's bytes as received, from its type byte to its end.
+    ``option`` is the option's bytes as received, from its type byte to its end; it is not
+    compared (two encodings of one label, e.g. CIPSO tags 1 and 5, are the same label).
     """
 
     protocol: Protocol
     doi: int
     level: Level
-    option: bytes = field(default=b"", repr=False)
+    option: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def context(self) -> Context:
