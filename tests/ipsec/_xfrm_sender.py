@@ -28,7 +28,7 @@ def send(sock: socket.socket, sequence: int, msg_type: int, payload: bytes) -> i
         answer = sock.recv(65536)
         _, answer_type, _, answer_sequence, _ = struct.unpack_from("=IHHII", answer)
         if answer_type == NLMSG_ERROR and answer_sequence == sequence:
-            (error,) = struct.unpack_from("=i", answer, 16)
+            error: int = struct.unpack_from("=i", answer, 16)[0]
             return -error
 
 
