@@ -45,7 +45,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
 __all__ = [
     "CaptureError",
@@ -277,6 +277,8 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
     buf = head
     little = True
     interfaces: tuple[Interface, ...] = ()
+    usable: list[bool] = []  # per interface: is its link type one we walk
+    type_and_length, u32 = _framing_readers(little)
     at_eof = False
     stalled = True
     while True:
@@ -305,37 +307,58 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
                         position + pos + 8,
                         number + count,
                     )
+                type_and_length, u32 = _framing_readers(little)
                 interfaces = ()
-            order: Literal["little", "big"] = "little" if little else "big"
-            block_type = int.from_bytes(buf[pos : pos + 4], order)
-            length = int.from_bytes(buf[pos + 4 : pos + 8], order)
-            packet_here = number + count
+                usable = []
+            block_type, length = type_and_length(buf, pos)
             if length < 12 or length % 4 or length > _ABSOLUTE_MAX_RECORD:
                 raise CaptureError(
                     f"block length {length} is impossible (blocks are 12 bytes or more, a "
                     "multiple of 4): corrupt block header",
                     position + pos + 4,
-                    packet_here,
+                    number + count,
                 )
             stop = pos + length
             if stop > end:
                 if pos == 0:  # the section header is read again with the rest of the block
                     little, interfaces = start_little, start_interfaces
+                    usable = [i.linktype in _LINKTYPES for i in interfaces]
+                    type_and_length, u32 = _framing_readers(little)
                 break
-            trailer = int.from_bytes(buf[stop - 4 : stop], order)
+            trailer = u32(buf, stop - 4)[0]
             if trailer != length:
                 raise CaptureError(
                     f"block of type {block_type:#x} has length {length} at its start but "
                     f"{trailer} at its end: corrupt block",
                     position + pos,
-                    packet_here,
+                    number + count,
                 )
-            if block_type == _IDB:
+            if block_type == _EPB:
+                index = u32(buf, pos + 8)[0]
+                if (
+                    length < 32
+                    or index >= len(usable)
+                    or not usable[index]
+                    or 32 + u32(buf, pos + 20)[0] > length
+                ):
+                    _check_packet_block(
+                        buf,
+                        pos=pos,
+                        length=length,
+                        block_type=block_type,
+                        little=little,
+                        interfaces=interfaces,
+                        position=position,
+                        packet=number + count,
+                    )
+                count += 1
+            elif block_type == _IDB:
                 interface = _parse_idb(
-                    buf, pos, length, little=little, position=position, packet=packet_here
+                    buf, pos, length, little=little, position=position, packet=number + count
                 )
                 interfaces = (*interfaces, interface)
-            elif block_type in (_EPB, _PB, _SPB):
+                usable.append(interface.linktype in _LINKTYPES)
+            elif block_type in (_PB, _SPB):
                 _check_packet_block(
                     buf,
                     pos=pos,
@@ -344,7 +367,7 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
                     little=little,
                     interfaces=interfaces,
                     position=position,
-                    packet=packet_here,
+                    packet=number + count,
                 )
                 count += 1
             pos = stop
@@ -362,6 +385,11 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
             position,
             number,
         )
+
+
+def _framing_readers(little: bool) -> tuple[Any, Any]:
+    prefix = "<" if little else ">"
+    return struct.Struct(prefix + "II").unpack_from, struct.Struct(prefix + "I").unpack_from
 
 
 def _parse_idb(
@@ -437,14 +465,18 @@ def _check_packet_block(
 
 
 def _pcapng_time(raw: int, interface: Interface) -> str:
+    digits = interface.digits
     if interface.binary:
         # 2**-digits units: show nanoseconds, exactly when digits <= 9, rounded down otherwise.
-        seconds, rest = divmod(raw, 1 << interface.digits)
-        return f"{seconds + interface.offset}.{(rest * 10**9) >> interface.digits:09d}"
-    if interface.digits == 0:
+        seconds, rest = divmod(raw, 1 << digits)
+        return f"{seconds + interface.offset}.{(rest * 10**9) >> digits:09d}"
+    if digits == 6:
+        seconds, rest = divmod(raw, 1_000_000)
+        return f"{seconds + interface.offset}.{rest:06d}"
+    if digits == 0:
         return str(raw + interface.offset)
-    seconds, rest = divmod(raw, 10**interface.digits)
-    return f"{seconds + interface.offset}.{rest:0{interface.digits}d}"
+    seconds, rest = divmod(raw, 10**digits)
+    return f"{seconds + interface.offset}.{rest:0{digits}d}"
 
 
 def labeled_packets(segment: Segment) -> Iterator[LabeledPacket]:
@@ -532,29 +564,66 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     data = segment.data
     little = segment.little
     epb, pb, u32 = _block_readers(little)
+    type_and_length = struct.Struct(("<" if little else ">") + "II").unpack_from
     interfaces = list(segment.interfaces)
+    locators = [_LOCATORS[i.linktype] for i in interfaces]
     number = segment.first_packet - 1
     pos = 0
     end = len(data)
     while pos < end:
         block = pos
+        block_type, length = type_and_length(data, block)
+        if block_type == _EPB:
+            pos += length
+            _t, _l, index, high, low, caplen = epb(data, block)
+            number += 1
+            start = block + 28
+            stop = start + caplen
+            locate = locators[index]
+            if (
+                locate is _ethernet
+                and caplen >= 54
+                and data[start + 12 : start + 14] == b"\x08\x00"
+            ):
+                # The common case inline, as in _pcap_labeled.
+                first = data[start + 14]
+                if first == 0x45:
+                    continue
+                area_end = start + 14 + (first & 0x0F) * 4
+                if first >> 4 == 4 and area_end <= stop:
+                    area = data[start + 34 : area_end]
+                    if 0x86 in area:
+                        yield (
+                            number,
+                            _pcapng_time(high << 32 | low, interfaces[index]),
+                            4,
+                            data[start + 26 : start + 30],
+                            data[start + 30 : start + 34],
+                            area,
+                            False,
+                        )
+                    continue
+            ip = locate(data, start, stop)
+            if ip < 0:
+                continue
+            found = _label_area(data, ip, stop)
+            if found is not None:
+                yield (number, _pcapng_time(high << 32 | low, interfaces[index]), *found)
+            continue
         if data[block : block + 4] == _SHB_BYTES:
             little = int.from_bytes(data[block + 8 : block + 12], "little") == _PCAPNG_BYTE_ORDER
             epb, pb, u32 = _block_readers(little)
+            type_and_length = struct.Struct(("<" if little else ">") + "II").unpack_from
             interfaces = []
+            locators = []
             pos += u32(data, block + 4)[0]
             continue
-        block_type, length = u32(data, block)[0], u32(data, block + 4)[0]
         pos += length
-        raw = -1
-        if block_type == _EPB:
-            _t, _l, index, high, low, caplen = epb(data, block)
-            start = block + 28
-            raw = high << 32 | low
-        elif block_type == _PB:
+        time = ""  # simple packet blocks carry no timestamp
+        if block_type == _PB:
             _t, _l, index, _drops, high, low, caplen = pb(data, block)
             start = block + 28
-            raw = high << 32 | low
+            time = _pcapng_time(high << 32 | low, interfaces[index])
         elif block_type == _SPB:
             index = 0
             caplen = min(u32(data, block + 8)[0], length - 16)
@@ -563,20 +632,19 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             start = block + 12
         else:
             if block_type == _IDB:
-                interfaces.append(
-                    _parse_idb(data, block, length, little=little, position=0, packet=number + 1)
+                interface = _parse_idb(
+                    data, block, length, little=little, position=0, packet=number
                 )
+                interfaces.append(interface)
+                locators.append(_LOCATORS[interface.linktype])
             continue
         number += 1
-        interface = interfaces[index]
         stop = start + caplen
-        ip = _LOCATORS[interface.linktype](data, start, stop)
+        ip = locators[index](data, start, stop)
         if ip < 0:
             continue
         found = _label_area(data, ip, stop)
         if found is not None:
-            # Simple packet blocks carry no timestamp: their time is empty.
-            time = "" if raw < 0 else _pcapng_time(raw, interface)
             yield (number, time, *found)
 
 

@@ -285,6 +285,7 @@ def test_broken_pcapng_blocks() -> None:
         "interface 0, but only 0": shb + epb,
         "does not fit": shb + idb + _block(6, struct.pack("<IIIII", 0, 0, 0, 5000, 5000) + packet),
         "byte-order magic": _block(0x0A0D0D0A, struct.pack("<IHHq", 0x12345678, 1, 0, -1)),
+        "link type 147": shb + _block(1, struct.pack("<HHI", 147, 0, 0)) + epb,
     }
     for message, data in cases.items():
         with pytest.raises(CaptureError, match=message):
