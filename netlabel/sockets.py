@@ -256,7 +256,9 @@ def label_socket(
         try:
             sock.setsockopt(socket.IPPROTO_IP, IP_OPTIONS, options)
         except OSError as exc:
-            raise _cipso_refusal(exc, doi.doi, options) from exc
+            if exc.errno != errno.EINVAL:
+                raise
+            raise _cipso_refusal(doi.doi, options) from exc
         return options
     if isinstance(doi, calipso.CalipsoDoi):
         _require_family(sock, socket.AF_INET6, "a CALIPSO label")
@@ -309,9 +311,7 @@ def _set_hop_by_hop(sock: socket.socket, header: bytes) -> None:
         ) from exc
 
 
-def _cipso_refusal(exc: OSError, doi: int, options: bytes) -> OSError:
-    if exc.errno != errno.EINVAL:
-        return exc
+def _cipso_refusal(doi: int, options: bytes) -> OptionRefused:
     tag = options[6] if len(options) > 6 else None
     return OptionRefused(
         errno.EINVAL,
@@ -478,6 +478,11 @@ def recv_labeled(
     """
     if sock.family not in (socket.AF_INET, socket.AF_INET6):
         raise FamilyMismatch(f"labels travel on AF_INET and AF_INET6 sockets, not {sock.family!r}")
+    if sock.type != socket.SOCK_DGRAM:
+        raise FamilyMismatch(
+            "recv_labeled reads datagrams; for a TCP connection use peer_label on the "
+            "accepted socket"
+        )
     if not label_reception_enabled(sock):
         raise LabelNotReceived(
             "label reception is off on this socket: call enable_label_reception(sock) first"

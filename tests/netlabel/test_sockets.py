@@ -221,6 +221,11 @@ def test_wrong_family_is_refused_before_the_kernel() -> None:
             peer_label(v4)
         with pytest.raises(LabelNotReceived):
             recv_labeled(v4, 10)
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as stream,
+        pytest.raises(FamilyMismatch, match="peer_label"),
+    ):
+        recv_labeled(stream, 10)
     assert issubclass(OptionRefused, SocketLabelError)
     assert issubclass(OptionRefused, OSError)
 
@@ -569,6 +574,8 @@ def test_ipv6_reception_must_be_on_before_connect(net: Net) -> None:
             conn, peer = server.accept()
             with conn:
                 assert peer[0] == A_IPV6
+                # The kernel recorded nothing, so "no label" would be a guess.
+                assert conn.getsockopt(socket.IPPROTO_IPV6, 6, 1024) == b""
                 with pytest.raises(LabelNotReceived):
                     peer_label(conn)
 
@@ -595,7 +602,9 @@ def test_labels_need_cap_net_raw(net: Net) -> None:
     header = socket_option(Level.parse(LEVELS[0]), net.dois.calipso_doi).hex()
     code = (
         "import socket\n"
-        f"for family, level, name, data in ((2, 0, 4, {cipso_area!r}), (10, 41, 54, {header!r})):\n"
+        "for family, level, name, data in (\n"
+        f"    (2, 0, 4, {cipso_area!r}), (10, 41, 54, {header!r}), (10, 41, 54, '')\n"
+        "):\n"
         "    s = socket.socket(family, socket.SOCK_DGRAM)\n"
         "    try:\n"
         "        s.setsockopt(level, name, bytes.fromhex(data)); print('ok')\n"
@@ -609,7 +618,8 @@ def test_labels_need_cap_net_raw(net: Net) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [str(errno.EINVAL), str(errno.EPERM)]
+    # CIPSO: EINVAL, as for an invalid option. IPV6_HOPOPTS: EPERM, even to clear it.
+    assert proc.stdout.split() == [str(errno.EINVAL), str(errno.EPERM), str(errno.EPERM)]
 
 
 # --- the demo, as a user runs it ----------------------------------------------------------------
