@@ -21,6 +21,7 @@ import io
 import ipaddress
 import json
 import os
+import signal
 import socket
 import sys
 from collections import Counter, deque
@@ -715,6 +716,9 @@ _worker_renderer: Renderer | None = None
 
 def _start_worker(settings: DumpSettings) -> None:
     global _worker_renderer
+    # Ctrl-C is the main process's to handle; it stops handing out segments and the pool
+    # winds down, instead of every worker printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_renderer = Renderer(settings)
 
 

@@ -86,7 +86,9 @@ def test_progress_goes_to_stderr(labels: Path, capsys: pytest.CaptureFixture[str
     assert main(["dump", str(labels), "--progress", "--jobs", "2", "-q"]) == 0
     out, err = capsys.readouterr()
     assert out == ""
-    assert "[" in err or err == ""  # a bar is drawn at most every 0.2 s, and cleared
+    # drawn at once (then at most every 0.2 s) and cleared at the end
+    assert "[##############################] 100% 3 packets" in err
+    assert err.endswith("\r\x1b[K")
 
 
 @pytest.mark.parametrize(
@@ -147,3 +149,18 @@ def test_the_command_runs_as_a_program(labels: Path) -> None:
     )
     assert proc.returncode == 2
     assert b"Traceback" not in proc.stderr and proc.stderr.count(b"\n") == 1
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    path = tmp_path / "many.pcap"
+    packet = ethernet(ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s3")))
+    write_pcap(path, [(i, packet) for i in range(20000)])
+    for jobs in ("1", "2"):
+        proc = subprocess.run(
+            f"{sys.executable} -m labelnet dump {path} --jobs {jobs} | head -n 2",
+            shell=True,
+            capture_output=True,
+            check=False,
+        )
+        assert len(proc.stdout.splitlines()) == 2
+        assert proc.stderr == b""
