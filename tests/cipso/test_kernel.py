@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import errno
 import json
+import select
 import socket
+import struct
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -359,6 +362,132 @@ def test_mutants_match_the_kernel(kernel: Kernel, data: st.DataObject) -> None:
     assert kernel.verdict(area) == kernel.predicted(area), area.hex()
 
 
+# --- loopback: tag 128 ---------------------------------------------------------------------------
+
+
+def _checksum(data: bytes) -> int:
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _loopback_echo(area: bytes, ident: int, seq: int) -> bytes:
+    """An ICMP echo request from 127.0.0.1 to itself with options ``area``."""
+    icmp = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+    icmp = icmp[:2] + _checksum(icmp).to_bytes(2, "big") + icmp[4:]
+    ihl = 5 + len(area) // 4
+    header = struct.pack(
+        "!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + 8, seq, 0x4000, 64, 1, 0, LOCALHOST, LOCALHOST
+    )
+    header += area
+    return header[:10] + _checksum(header).to_bytes(2, "big") + header[12:] + icmp
+
+
+LOCALHOST = socket.inet_aton("127.0.0.1")
+
+
+class Loopback:
+    """Sends echo requests to 127.0.0.1 inside B through a raw socket, so B receives them on
+    ``lo`` (the only device where tag 128 is accepted), and reads the answer from a packet
+    socket on ``lo``, which sees it being sent (B's own receive path would drop a Parameter
+    Problem that quotes a rejected option)."""
+
+    def __init__(self, namespace: str) -> None:
+        from netlabel import _netns
+
+        with _netns.entered(namespace):
+            self.tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+            self.tap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+            self.tap.bind(("lo", 0x0800))
+        self.tap.setblocking(False)
+        self.seq = 0
+
+    def close(self) -> None:
+        self.tx.close()
+        self.tap.close()
+
+    def verdict(self, area: bytes) -> tuple[str, int | None]:
+        self.seq = (self.seq + 1) & 0xFFFF
+        ident, seq = 0x4C4F, self.seq
+        while True:  # drop left-overs
+            try:
+                self.tap.recv(65536)
+            except BlockingIOError:
+                break
+        self.tx.sendto(_loopback_echo(area, ident, seq), ("127.0.0.1", 0))
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            select.select([self.tap], [], [], 0.01)
+            while True:
+                try:
+                    frame = self.tap.recv(65536)
+                except BlockingIOError:
+                    break
+                found = _loopback_answer(frame, ident, seq)
+                if found is not None:
+                    return found
+        return ("no-answer", None)
+
+
+def _loopback_answer(frame: bytes, ident: int, seq: int) -> tuple[str, int | None] | None:
+    if len(frame) < 28 or frame[9] != 1:
+        return None
+    icmp = frame[(frame[0] & 0x0F) * 4 :]
+    if icmp[0] == 0 and struct.unpack_from("!HH", icmp, 4) == (ident, seq):
+        return ("accepted", None)
+    if icmp[0] == 12 and len(icmp) >= 28:
+        quoted = icmp[8:]
+        at = (quoted[0] & 0x0F) * 4 + 4
+        if len(quoted) >= at + 4 and struct.unpack_from("!HH", quoted, at) == (ident, seq):
+            return ("parameter-problem", icmp[4])
+    return None
+
+
+@pytest.fixture(scope="module")
+def loopback(kernel: Kernel) -> Iterator[Loopback]:
+    lo = Loopback(kernel.harness.ns_b)
+    try:
+        yield lo
+    finally:
+        lo.close()
+
+
+LOOPBACK_VECTORS = [v for v in VECTORS["options"] if v.get("strict_bitmap", True)]
+
+
+@pytest.mark.parametrize("vector", LOOPBACK_VECTORS, ids=lambda v: v["name"])
+def test_vector_on_loopback(kernel: Kernel, loopback: Loopback, vector: dict[str, Any]) -> None:
+    data = kernel.rewrite(bytes.fromhex(vector["hex"]))
+    area = pad_ipv4_options(data)
+    observed = loopback.verdict(area)
+    verdict = cipso.check_options(area, kernel.dois, loopback=True)
+    assert observed == (
+        ("accepted", None) if verdict.accepted else ("parameter-problem", verdict.pointer)
+    )
+    if vector.get("loopback") and len(data) == data[1]:
+        expected = vector["offset"]
+        assert observed[1] == (None if expected is None else 20 + expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_local_tag_mutants_on_loopback(
+    kernel: Kernel, loopback: Loopback, data: st.DataObject
+) -> None:
+    local = kernel.by_name["local5"].doi
+    valid = st.one_of(
+        st.integers(0, 0xFFFFFFFF).map(
+            lambda secid: cipso.encode(cipso.CipsoOption(local, (cipso.LocalTag(secid),)))
+        ),
+        _valid_options(kernel),
+    )
+    area = _area(data.draw(mutants(valid), label="mutant"))
+    verdict = cipso.check_options(area, kernel.dois, loopback=True)
+    predicted = ("accepted", None) if verdict.accepted else ("parameter-problem", verdict.pointer)
+    assert loopback.verdict(area) == predicted, area.hex()
+
+
 # --- net.ipv4.cipso_rbm_strictvalid=0 -----------------------------------------------------------
 
 
@@ -436,3 +565,13 @@ def test_setsockopt_agrees_with_the_wire(kernel: Kernel) -> None:
         if _setsockopt_accepts(area) != wire:
             disagreements.append(area.hex())
     assert disagreements == []
+
+
+def test_setsockopt_refuses_tag_128(kernel: Kernel, loopback: Loopback) -> None:
+    """The one difference between setsockopt and the wire (kernel-testing.md): tag 128 has no
+    skb, hence no loopback device, so setsockopt refuses what lo accepts."""
+    local = kernel.by_name["local5"].doi
+    area = pad_ipv4_options(cipso.encode(cipso.CipsoOption(local, (cipso.LocalTag(7),))))
+    assert loopback.verdict(area) == ("accepted", None)
+    assert kernel.verdict(area) == ("parameter-problem", 26)
+    assert not _setsockopt_accepts(area)
