@@ -129,6 +129,15 @@ def _check_u(value: object, bits: int, what: str, offset: int | None) -> None:
         raise IpsecEncodeError(f"{what} is a {bits}-bit unsigned int, not {value!r}", offset)
 
 
+def _plain_ints(obj: object, *names: str) -> None:
+    """Store IntEnum members (the defaults) as plain ints, as the decoders do, so that equal
+    values also print alike."""
+    for name in names:
+        value = getattr(obj, name)
+        if type(value) is not int and isinstance(value, int) and not isinstance(value, bool):
+            object.__setattr__(obj, name, int(value))
+
+
 def _check_bytes(value: object, what: str, offset: int | None) -> bytes:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise IpsecEncodeError(f"{what} must be bytes, not {type(value).__name__}", offset)
@@ -183,6 +192,7 @@ class XfrmSecCtx(_ContextOctets):
         _check_u(self.doi, 8, "ctx_doi", 5)
         _check_u(self.alg, 8, "ctx_alg", 4)
         _check_u(self.exttype, 16, "exttype", 2)
+        _plain_ints(self, "doi", "alg", "exttype")
         if len(context) > MAX_XFRM_CTX_LEN:
             raise IpsecEncodeError(
                 f"a context of {len(context)} bytes does not fit an XFRMA_SEC_CTX attribute "
@@ -231,6 +241,7 @@ class SadbSecCtx(_ContextOctets):
             object.__setattr__(self, "context", context)
         _check_u(self.doi, 8, "sadb_x_ctx_doi", 5)
         _check_u(self.alg, 8, "sadb_x_ctx_alg", 4)
+        _plain_ints(self, "doi", "alg")
         if len(context) > MAX_SADB_CTX_LEN:
             raise IpsecEncodeError(
                 f"the kernel refuses a PF_KEY context of {len(context)} bytes "
@@ -281,6 +292,7 @@ class SecLabelSelector:
         if type(self.label) is not bytes:
             object.__setattr__(self, "label", label)
         _check_u(self.reserved, 8, "the reserved byte", 1)
+        _plain_ints(self, "reserved")
         if not label:
             raise IpsecEncodeError("a TS_SECLABEL must not be empty (RFC 9478)", 4)
         if len(label) > MAX_SECLABEL_LENGTH:
@@ -332,6 +344,7 @@ class AddressRangeSelector:
                 "start and end address must both be IPv4Address or both IPv6Address", 8
             )
         _check_u(self.ip_protocol, 8, "IP Protocol ID", 1)
+        _plain_ints(self, "ip_protocol", "start_port", "end_port")
         _check_u(self.start_port, 16, "Start Port", 4)
         _check_u(self.end_port, 16, "End Port", 6)
 
@@ -358,6 +371,7 @@ class UnknownSelector:
             object.__setattr__(self, "data", data)
         _check_u(self.ts_type, 8, "TS Type", 0)
         _check_u(self.byte1, 8, "byte 1", 1)
+        _plain_ints(self, "ts_type", "byte1")
         if self.ts_type in (TsType.IPV4_ADDR_RANGE, TsType.IPV6_ADDR_RANGE, TsType.SECLABEL):
             raise IpsecEncodeError(
                 f"TS type {self.ts_type} has its own class; UnknownSelector is for the others", 0
@@ -403,6 +417,7 @@ class TrafficSelectorPayload:
                 f"Number of TSs is one byte and at least 1, not {len(selectors)}", 4
             )
         _check_u(self.next_payload, 8, "Next Payload", 0)
+        _plain_ints(self, "next_payload")
         if not isinstance(self.critical, bool):
             raise IpsecEncodeError(f"critical must be a bool, not {self.critical!r}", 1)
         _check_u(self.flags, 7, "the reserved header bits", 1)

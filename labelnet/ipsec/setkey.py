@@ -69,6 +69,7 @@ class SetkeyCtx:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
                 raise IpsecEncodeError(f"{name} is 0..255 (an 8-bit field), not {value!r}")
+            object.__setattr__(self, name, int(value))
 
     def __str__(self) -> str:
         return f'-ctx {self.doi} {self.alg} "{self.context}"'
