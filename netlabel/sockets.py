@@ -443,12 +443,14 @@ def enable_label_reception(sock: socket.socket) -> None:
 
     AF_INET: ``IP_RECVOPTS`` (for :func:`recv_labeled`; TCP needs nothing). AF_INET6:
     ``IPV6_RECVHOPOPTS``, for datagrams and, on a listening socket, for the connections it
-    accepts afterwards (:func:`peer_label`).
+    accepts afterwards (:func:`peer_label`); and ``IP_RECVOPTS`` as well, for the IPv4
+    datagrams a dual-stack socket (``IPV6_V6ONLY`` off) receives from IPv4-mapped peers.
     """
     if sock.family == socket.AF_INET:
         sock.setsockopt(socket.IPPROTO_IP, IP_RECVOPTS, 1)
     elif sock.family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPOPTS, 1)
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVOPTS, 1)
     else:
         raise FamilyMismatch(f"labels travel on AF_INET and AF_INET6 sockets, not {sock.family!r}")
 
@@ -458,7 +460,10 @@ def label_reception_enabled(sock: socket.socket) -> bool:
     if sock.family == socket.AF_INET:
         return bool(sock.getsockopt(socket.IPPROTO_IP, IP_RECVOPTS))
     if sock.family == socket.AF_INET6:
-        return bool(sock.getsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPOPTS))
+        return bool(
+            sock.getsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPOPTS)
+            and sock.getsockopt(socket.IPPROTO_IP, IP_RECVOPTS)
+        )
     return False
 
 

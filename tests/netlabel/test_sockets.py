@@ -581,6 +581,31 @@ def test_ipv6_reception_must_be_on_before_connect(net: Net) -> None:
 
 
 @pytest.mark.kernel
+@pytest.mark.parametrize("kind", KINDS)
+def test_dual_stack_socket_reads_cipso_from_ipv4_mapped_peers(net: Net, kind: int) -> None:
+    level = Level.parse(LEVELS[1])
+    with make(net.harness.ns_b, socket.AF_INET6, kind) as server:
+        server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        server.bind(("::", 0))
+        enable_label_reception(server)
+        port = server.getsockname()[1]
+        with make(net.harness.ns_a, socket.AF_INET, kind) as client:
+            label_socket(client, level, net.dois.cipso_doi)
+            if kind == socket.SOCK_DGRAM:
+                client.sendto(b"ping", (B_IPV4, port))
+                _, peer, label = recv_labeled(server, 100)
+            else:
+                server.listen(1)
+                client.connect((B_IPV4, port))
+                conn, peer = server.accept()
+                with conn:
+                    label = peer_label(conn)
+    assert peer[0] == f"::ffff:{A_IPV4}"
+    assert label is not None
+    assert (label.protocol, label.level) == (Protocol.CIPSOV4, level)
+
+
+@pytest.mark.kernel
 def test_accepted_ipv4_socket_answers_with_the_peers_option(net: Net) -> None:
     """The kernel keeps the SYN's CIPSO option on the accepted socket and sends it back."""
     server, address = receiver(net, socket.AF_INET, socket.SOCK_STREAM)
