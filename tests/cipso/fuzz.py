@@ -133,7 +133,7 @@ def check_one(data: bytes, stats: Counter[str], with_schema: bool) -> None:
             stats["accepted"] += not loopback
             if option is None and len(data) >= 2 and data[1] == len(data):
                 raise Violation("the validator accepted an option the decoder refused")
-            if option is not None:
+            if isinstance(option, cipso.CipsoOption):
                 cipso.validate(option, DOIS, loopback=loopback)
     verdict = guarded(
         "check_options", lambda: cipso.check_options(data[:40], DOIS), cipso.CipsoError
