@@ -11,18 +11,22 @@ from __future__ import annotations
 from functools import partial
 
 from _bench import Case
+from bench_cipso import TAG1_LABEL, TAG1_MCS_LABEL, TAG5_LABEL
 
 from cipso import CipsoOption, RangedTag, RestrictedBitmapTag
 from mls import Level
 
-#: The typical labels, one per tag the kernel sends for them (tag 1 under "pass doi:16
-#: tags:1", tag 5 under "pass doi:16 tags:5").
-TAG1_LABEL = Level.parse("s3:c0,c5")
-TAG5_LABEL = Level.parse("s3:c0.c3,c10.c12")
-
 
 def _group(action: str, tag: int, label: Level) -> str:
+    # The same names as bench_cipso.py's groups, so that the runner shows them side by side.
     return f"cipso {action} tag {tag} {label}"
+
+
+def _decode_level(data: bytes) -> Level:
+    from cipso.scapy import IPOption_CIPSO
+
+    level: Level = IPOption_CIPSO(data).tags[0].mls_level
+    return level
 
 
 def cases() -> list[Case]:
@@ -32,7 +36,7 @@ def cases() -> list[Case]:
     from cipso.scapy import IPOption_CIPSO
 
     found: list[Case] = []
-    for tag, label in ((1, TAG1_LABEL), (5, TAG5_LABEL)):
+    for tag, label in ((1, TAG1_LABEL), (1, TAG1_MCS_LABEL), (5, TAG5_LABEL)):
         data = cipso.CipsoDoi.pass_through(16, (tag,)).encode_label(label)
         packet = bytes(IP(src="192.0.2.1", dst="192.0.2.2", options=IPOption_CIPSO(data)) / ICMP())
         decode_group = _group("decode", tag, label)
@@ -40,6 +44,7 @@ def cases() -> list[Case]:
             Case(decode_group, "scapy", partial(IPOption_CIPSO, data)),
             Case(decode_group, "scapy IP packet", partial(IP, packet)),
             Case(_group("encode", tag, label), "scapy", partial(_build, cipso.decode(data))),
+            Case(_group("decode + level", tag, label), "scapy", partial(_decode_level, data)),
         ]
     return found
 
