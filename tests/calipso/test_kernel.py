@@ -1,0 +1,536 @@
+"""Our hop-by-hop verdicts against the live kernel's (calipso.md §3, kernel-testing.md).
+
+Every packet is an ICMPv6 echo request sent over veth between the harness's namespaces with a
+scratch CALIPSO PASS DOI configured. B's kernel answers (echo reply), drops it silently
+(Ip6InHdrErrors rises, no ICMPv6) or sends an ICMPv6 Parameter Problem; each observation must
+equal what :func:`calipso.hop_by_hop_verdict` predicts for the same header bytes: the kind, and
+for a Parameter Problem its code and pointer.
+
+The kernel gives no reason for a silent drop, so each malformed class is checked twice: the
+header with the fault is dropped, and the same header with only that fault repaired is
+accepted; our verdict must name the class (:class:`calipso.Check`) and the byte at fault.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import calipso
+from calipso import Check, VerdictKind
+from calipso.strategies import encodable_levels, hop_by_hop_headers, near_valid_options
+from mls import Level
+from netlabel.harness import (
+    SCRATCH_DOI_BASE,
+    CalipsoVerdict,
+    DoiInUse,
+    KernelHarness,
+    calipso_doi,
+    list_calipso_dois,
+    wrap_hop_by_hop,
+)
+from netlabel.harness import VerdictKind as KernelKind
+from tests.kernel import conftest as kernel_conftest
+
+pytestmark = pytest.mark.kernel
+
+# The session fixture of tests/kernel, shared with this folder.
+kernel_harness = kernel_conftest.kernel_harness
+
+VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+RECORDED = VECTORS["verdicts"]
+
+#: The hop-by-hop header of the packets the harness sends has next header 58 (ICMPv6).
+ICMPV6 = 58
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """The harness, the DOI configured for this module and one configured nowhere."""
+
+    harness: KernelHarness
+    doi: int
+    unknown: int
+
+    @property
+    def model(self) -> calipso.CalipsoDoi:
+        return calipso.CalipsoDoi(self.doi)
+
+    def observe(self, header: bytes) -> tuple[str, int | None, int | None]:
+        """B's verdict on a packet carrying ``header``: kind, Parameter Problem code and
+        pointer (counted from the start of the IPv6 header)."""
+        verdict: CalipsoVerdict = self.harness.calipso_verdict(header)
+        assert verdict.delivered, "B did not receive the packet as sent"
+        assert verdict.kind in (
+            KernelKind.ACCEPTED,
+            KernelKind.DROPPED,
+            KernelKind.PARAMETER_PROBLEM,
+        ), verdict
+        if verdict.kind is KernelKind.PARAMETER_PROBLEM:
+            assert verdict.icmp_type == 4
+            return verdict.kind.value, verdict.icmp_code, verdict.pointer
+        return verdict.kind.value, None, None
+
+    def predict(self, header: bytes) -> calipso.HopByHopVerdict:
+        # The harness sends the header with its first byte set to 58; that byte is not judged.
+        return calipso.hop_by_hop_verdict(header, [self.doi])
+
+    def compare(self, header: bytes) -> calipso.HopByHopVerdict:
+        """Assert that our verdict on ``header`` is the kernel's; return ours."""
+        ours = self.predict(header)
+        expected = (ours.kind.value, ours.code, ours.pointer)
+        assert self.observe(header) == expected, f"header {header.hex()}: we say {ours}"
+        return ours
+
+
+@pytest.fixture(scope="module")
+def kernel(kernel_harness: KernelHarness) -> Iterator[Kernel]:
+    with calipso_doi() as doi:
+        taken = list_calipso_dois()
+        unknown = SCRATCH_DOI_BASE - 1
+        while unknown in taken:
+            unknown -= 1
+        yield Kernel(kernel_harness, doi, unknown)
+
+
+def option(doi: int, level: str = "s3:c0,c5", **changes: Any) -> bytes:
+    """The option the kernel sends for ``level`` with DOI number ``doi`` (0 too), with field
+    changes (checksum recomputed unless ``bad_checksum`` is given)."""
+    base = calipso.CalipsoDoi(1).encode_label(Level.parse(level))
+    return calipso.encode(dataclasses.replace(base, doi=doi, **changes))
+
+
+def with_checksum(data: bytes) -> bytes:
+    """``data`` (one option, any lengths) with the checksum the kernel would compute."""
+    crc = calipso.crc16_x25(data[:8] + b"\0\0" + data[10 : data[1] + 2])
+    return data[:8] + bytes((crc & 0xFF, crc >> 8)) + data[10:]
+
+
+def header(*options: bytes) -> bytes:
+    """A hop-by-hop header holding ``options`` back to back from offset 2, padded to 8."""
+    return wrap_hop_by_hop(b"".join(options))
+
+
+# --- options the kernel sends are accepted --------------------------------------------------
+
+
+LEVELS = [
+    "s0",
+    "s3",
+    "s255",
+    "s3:c0,c5",
+    "s1:c31",
+    "s1:c32",
+    "s7:c0.c1023",
+    "s255:c0.c1951",
+    "s2:c1951",
+    "s15:c1,c5,c40,c100.c120",
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_kernel_encoded_labels_are_accepted(kernel: Kernel, level: str) -> None:
+    built = kernel.model.encode_header(Level.parse(level), next_header=ICMPV6)
+    assert kernel.compare(built).accepted
+    # Exactly what the receiving kernel reads back with this DOI.
+    assert kernel.model.decode_header(built) == Level.parse(level)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(level=encodable_levels())
+def test_random_labels_are_accepted(kernel: Kernel, level: Level) -> None:
+    built = kernel.model.encode_header(level, next_header=ICMPV6)
+    assert kernel.compare(built).accepted
+
+
+def test_empty_bitmap_word_is_accepted(kernel: Kernel) -> None:
+    built = kernel.model.encode_header(Level(4), empty_bitmap_word=True)
+    assert built[2 + 6] == 1  # one all-zero word
+    assert kernel.compare(built).accepted
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_headers_built_by_insertion_are_accepted(kernel: Kernel, data: st.DataObject) -> None:
+    # Router Alerts and skippable unknown options before and after, CALIPSO inserted (and
+    # sometimes replaced) as calipso_opt_insert does.
+    built = data.draw(hop_by_hop_headers(doi=kernel.doi))
+    assert kernel.compare(built).accepted
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "05020000",  # Router Alert, then CALIPSO at 6
+        "1e00",  # a skippable unknown option ending at 4: PadN(2) before CALIPSO
+        "1e01aa",  # ending at 5: Pad1
+        "1e02aaaa",  # ending at 6: no pad
+        "1e03aaaaaa",  # ending at 7: PadN(3)
+        "050200001e0400000000",  # two options
+    ],
+)
+def test_insertion_into_existing_headers(kernel: Kernel, before: str) -> None:
+    existing = header(bytes.fromhex(before))
+    level = Level.parse("s9:c3,c70")
+    built = kernel.model.encode_header(level, existing)
+    offset = calipso.find_calipso(built)
+    assert offset is not None and offset % 4 == 2
+    assert kernel.compare(built).accepted
+    # Replacing the label keeps the header acceptable.
+    replaced = kernel.model.encode_header(Level.parse("s1"), built)
+    assert kernel.compare(replaced).accepted
+    assert kernel.model.decode_header(replaced) == Level(1)
+
+
+def test_trailing_options_keep_alignment_and_are_accepted(kernel: Kernel) -> None:
+    # CALIPSO first, a Router Alert after it; a longer label moves the RA by a multiple of 8.
+    existing = bytes.fromhex("3a01") + option(kernel.doi, "s0") + bytes.fromhex("05020000")
+    assert kernel.compare(existing).accepted
+    for level in ("s0:c40", "s0:c100", "s0:c0.c300"):
+        built = kernel.model.encode_header(Level.parse(level), existing)
+        assert kernel.compare(built).accepted
+
+
+# --- each rejection class: dropped, and accepted once repaired --------------------------------
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    faulty: bytes  # hop-by-hop header with the fault
+    repaired: bytes  # the same header with only the fault repaired
+    check: Check | None  # the CALIPSO check our verdict must name (None: not a CALIPSO check)
+    offset: int  # header offset of the byte at fault
+    kind: VerdictKind = VerdictKind.DROPPED
+
+
+def faults(doi: int, unknown: int) -> list[Fault]:
+    good = option(doi)  # 14 bytes: 07 0c DOI 01 03 ck ck 84 00 00 00
+    flipped = bytearray(good)
+    flipped[8] ^= 0x01
+    swapped = good[:8] + good[9:10] + good[8:9] + good[10:]
+    plain = option(doi, "s3")  # 10 bytes: no bitmap
+    short7 = bytes((0x07, 7)) + plain[2:9]
+    short0 = bytes((0x07, 0))
+    overrun = with_checksum(good[:6] + b"\x02" + good[7:])
+    overrun255 = with_checksum(good[:6] + b"\xff" + good[7:])
+    extra = option(doi, extra=b"\xde\xad")
+    bad_extra = bytearray(extra)
+    bad_extra[-1] ^= 0xFF  # extra bytes are covered by the checksum
+    return [
+        Fault("checksum bit", header(bytes(flipped)), header(good), Check.CHECKSUM, 10),
+        Fault("checksum swapped", header(swapped), header(good), Check.CHECKSUM, 10),
+        Fault(
+            "unknown doi",
+            header(option(unknown)),
+            header(option(doi)),
+            Check.UNKNOWN_DOI,
+            4,
+        ),
+        Fault("doi 0", header(option(0)), header(option(doi)), Check.UNKNOWN_DOI, 4),
+        Fault(
+            "data length 7",
+            header(short7),
+            header(plain),
+            Check.DATA_LENGTH,
+            3,
+        ),
+        Fault("data length 0", header(short0), header(short0[:0]), Check.DATA_LENGTH, 3),
+        Fault("cmpt length 2 of 1", header(overrun), header(good), Check.COMPARTMENT_LENGTH, 8),
+        Fault("cmpt length 255", header(overrun255), header(good), Check.COMPARTMENT_LENGTH, 8),
+        Fault(
+            "extra data, checksum not covering it",
+            header(bytes(bad_extra)),
+            header(extra),
+            Check.CHECKSUM,
+            10,
+        ),
+        Fault(
+            "valid then bad copy",
+            header(good, bytes(flipped)),
+            header(good, good),
+            Check.CHECKSUM,
+            2 + len(good) + 8,
+        ),
+        Fault(
+            "bad copy then valid",
+            header(bytes(flipped), good),
+            header(good, good),
+            Check.CHECKSUM,
+            10,
+        ),
+        Fault(
+            "valid then unknown doi",
+            header(good, option(unknown)),
+            header(good, good),
+            Check.UNKNOWN_DOI,
+            2 + len(good) + 2,
+        ),
+        Fault(
+            "stray 0x5e (action 01) after valid",
+            header(good, bytes((0x5E, 0))),
+            header(good, bytes((0x1E, 0))),
+            None,
+            2 + len(good),
+        ),
+        Fault(
+            "stray 0x7e (action 01) after valid",
+            header(good, bytes((0x7E, 2, 0xAA, 0xBB))),
+            header(good, bytes((0x3E, 2, 0xAA, 0xBB))),
+            None,
+            2 + len(good),
+        ),
+        Fault(
+            "stray 0x9e (action 10) after valid",
+            header(good, bytes((0x9E, 0))),
+            header(good, bytes((0x1E, 0))),
+            None,
+            2 + len(good),
+            VerdictKind.PARAMETER_PROBLEM,
+        ),
+        Fault(
+            "stray 0xbe (action 10) after valid",
+            header(good, bytes((0xBE, 1, 0xAA))),
+            header(good, bytes((0x3E, 1, 0xAA))),
+            None,
+            2 + len(good),
+            VerdictKind.PARAMETER_PROBLEM,
+        ),
+        Fault(
+            "stray 0xde (action 11, unicast) after valid",
+            header(good, bytes((0xDE, 0))),
+            header(good, bytes((0x1E, 0))),
+            None,
+            2 + len(good),
+            VerdictKind.PARAMETER_PROBLEM,
+        ),
+        Fault(
+            "stray 0x9e before an unknown doi",
+            header(bytes((0x9E, 0)), option(unknown)),
+            header(bytes((0x1E, 0)), option(doi)),
+            None,
+            2,
+            VerdictKind.PARAMETER_PROBLEM,
+        ),
+        Fault(
+            "option running past the header",
+            # PadN(6), then a 14-byte CALIPSO option of which 8 bytes fit.
+            bytes((0, 1, 0x01, 4, 0, 0, 0, 0)) + good[:8],
+            header(good),
+            None,
+            9,
+        ),
+    ]
+
+
+FAULT_NAMES = [f.name for f in faults(1, 2)]
+
+
+@pytest.mark.parametrize("index", range(len(FAULT_NAMES)), ids=FAULT_NAMES)
+def test_each_fault_class(kernel: Kernel, index: int) -> None:
+    fault = faults(kernel.doi, kernel.unknown)[index]
+    ours = kernel.compare(fault.faulty)
+    assert ours.kind is fault.kind, ours
+    assert ours.check is fault.check, ours
+    assert ours.offset == fault.offset, ours
+    if fault.kind is VerdictKind.PARAMETER_PROBLEM:
+        assert ours.code == 2
+    repaired = kernel.compare(fault.repaired)
+    assert repaired.accepted, f"the repaired header {fault.repaired.hex()} is not accepted"
+
+
+def test_extra_data_covered_by_the_checksum_is_accepted(kernel: Kernel) -> None:
+    for extra in (b"\x01", b"\xde\xad", bytes(9)):
+        data = option(kernel.doi, extra=extra)
+        assert data[1] > 8 + 4 * data[6]
+        assert kernel.compare(header(data)).accepted
+        # validate() judges a bare option: its extra data is part of it, not trailing bytes.
+        calipso.validate(data, [kernel.doi])
+
+
+def test_duplicate_valid_options_are_accepted(kernel: Kernel) -> None:
+    first = option(kernel.doi, "s3:c0,c5")
+    second = option(kernel.doi, "s9:c100")
+    assert kernel.compare(header(first, first)).accepted
+    built = header(first, second)
+    assert kernel.compare(built).accepted
+    # The kernel reads the label from the first option.
+    assert kernel.model.decode_header(built) == Level.parse("s3:c0,c5")
+
+
+def test_alignment_and_level_are_not_checked(kernel: Kernel) -> None:
+    good = option(kernel.doi, "s255:c0.c63")
+    for lead in (b"\x00", b"\x01\x00", b"\x01\x01\x00", b"\x01\x02\x00\x00"):
+        built = header(lead, good)
+        assert (calipso.find_calipso(built) or 0) % 4 != 2 or lead == b"\x01\x02\x00\x00"
+        assert kernel.compare(built).accepted
+
+
+def test_validate_agrees_with_the_kernel_on_bare_options(kernel: Kernel) -> None:
+    """validate() on one option and the kernel on a header holding only it (then padding)."""
+    for fault in faults(kernel.doi, kernel.unknown):
+        tlvs = [t for t in _tlvs(fault.faulty) if not t.is_padding]
+        if len(tlvs) != 1 or tlvs[0].type != calipso.OPTION_TYPE:
+            continue
+        raw = fault.faulty[tlvs[0].offset : tlvs[0].end]
+        with pytest.raises(calipso.CalipsoValidationError) as caught:
+            calipso.validate(raw, [kernel.doi])
+        assert caught.value.check is fault.check
+        assert kernel.observe(fault.faulty)[0] == "dropped"
+
+
+def _tlvs(data: bytes) -> list[calipso.Tlv]:
+    try:
+        return list(calipso.iter_options(data))
+    except calipso.HopByHopError:
+        return []
+
+
+# --- random near-valid mutants ----------------------------------------------------------------
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_near_valid_mutants_verdicts_equal_the_kernels(kernel: Kernel, data: st.DataObject) -> None:
+    mutant = data.draw(near_valid_options(doi=kernel.doi))
+    kernel.compare(header(mutant))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_valid_option_then_mutant_equal_the_kernels(kernel: Kernel, data: st.DataObject) -> None:
+    # Every CALIPSO option in the header is checked, wherever it stands.
+    mutant = data.draw(near_valid_options(doi=kernel.doi))
+    kernel.compare(header(option(kernel.doi, "s1:c2"), mutant))
+
+
+# --- the verdicts recorded in vectors.json, replayed with the same DOI -------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded_doi(kernel: Kernel) -> Iterator[int]:
+    number = RECORDED["doi"]
+    if number + 1 in list_calipso_dois():
+        pytest.skip(f"DOI {number + 1} (the recorded unknown DOI) is configured here")
+    try:
+        with calipso_doi(number) as doi:
+            yield doi
+    except DoiInUse:
+        pytest.skip(f"DOI {number} is configured already; the recorded verdicts need it")
+
+
+@pytest.mark.parametrize("case", RECORDED["cases"], ids=lambda c: c["name"])
+def test_recorded_verdicts(kernel: Kernel, recorded_doi: int, case: dict[str, Any]) -> None:
+    data = bytes.fromhex(case["hex"])
+    observed = kernel.observe(data)
+    assert observed == (case["kind"], case["code"], case["pointer"])
+    ours = calipso.hop_by_hop_verdict(data, [recorded_doi])
+    assert observed == (ours.kind.value, ours.code, ours.pointer)
+
+
+# --- scapy-built packets -------------------------------------------------------------------------
+
+
+def test_scapy_built_headers_are_accepted(kernel: Kernel) -> None:
+    pytest.importorskip("scapy")
+    from scapy.layers.inet6 import IPv6ExtHdrHopByHop, RouterAlert
+
+    from calipso.scapy import CALIPSO
+
+    for options in (
+        [CALIPSO.from_label("s3:c0,c5", doi=kernel.doi)],
+        [RouterAlert(value=0), CALIPSO.from_label("s200:c1.c90", doi=kernel.doi)],
+        [CALIPSO.from_label("s0", doi=kernel.doi), RouterAlert(value=0)],
+    ):
+        built = bytes(IPv6ExtHdrHopByHop(nh=ICMPV6, options=options))
+        assert kernel.compare(built).accepted
+    bad = CALIPSO.from_label("s3:c0,c5", doi=kernel.doi)
+    bad.chksum = 0x1234
+    built = bytes(IPv6ExtHdrHopByHop(nh=ICMPV6, options=[bad]))
+    assert kernel.compare(built).check is Check.CHECKSUM
+
+
+# --- random mixed headers ---------------------------------------------------------------------
+
+
+def _random_tlv(rng: random.Random, doi: int) -> bytes:
+    """One TLV of a random header: CALIPSO (often damaged), padding, Router Alert, IOAM,
+    Jumbo, or an unknown type of any action."""
+    roll = rng.random()
+    if roll < 0.35:
+        words = rng.choice([0, 0, 1, 2, 3, 61])
+        data = bytearray(
+            calipso.encode(
+                calipso.CalipsoOption(
+                    doi,
+                    rng.randint(0, 255),
+                    rng.randbytes(4 * words),
+                    rng.randbytes(rng.choice([0, 0, 0, 1, 3])),
+                )
+            )
+        )
+        damage = rng.random()
+        if damage < 0.1:
+            data[8] ^= 1 << rng.randint(0, 7)
+        elif damage < 0.15:
+            data[6] = rng.randint(0, 255)
+        elif damage < 0.2:
+            data[1] = rng.randint(0, 12)
+        elif damage < 0.25:
+            data[2:6] = rng.randbytes(4)
+        return bytes(data)
+    if roll < 0.5:
+        return bytes(rng.randint(1, 3))  # Pad1s
+    if roll < 0.6:
+        count = rng.randint(0, 5)
+        filler = bytes(count) if rng.random() < 0.9 else rng.randbytes(count)
+        return bytes((1, count)) + filler
+    if roll < 0.7:
+        return bytes((5, rng.choice([2, 2, 2, 0, 3]))) + bytes(2)
+    if roll < 0.75:
+        count = rng.randint(0, 6)
+        return bytes((0x31, count)) + bytes(count)
+    if roll < 0.78:
+        return bytes((0xC2, 4)) + rng.randbytes(4)
+    kind = rng.choice([0x1E, 0x3E, 0x5E, 0x7E, 0x9E, 0xBE, 0xDE, 0xFE, rng.randint(2, 255)])
+    count = rng.randint(0, 6)
+    return bytes((kind, count)) + rng.randbytes(count)
+
+
+def test_random_mixed_headers_verdicts_equal_the_kernels(kernel: Kernel) -> None:
+    rng = random.Random(20261123)
+    kinds: set[VerdictKind] = set()
+    for _ in range(600):
+        body = b"".join(_random_tlv(rng, kernel.doi) for _ in range(rng.randint(1, 5)))
+        if rng.random() < 0.8:
+            built = wrap_hop_by_hop(body)
+        else:  # zero-filled to a multiple of 8: the last TLV may run past the end
+            body += bytes(-(len(body) + 2) % 8)
+            built = bytes((ICMPV6, (len(body) + 2) // 8 - 1)) + body
+        kinds.add(kernel.compare(built).kind)
+    assert kinds == set(VerdictKind)
