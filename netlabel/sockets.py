@@ -315,11 +315,11 @@ def _cipso_refusal(doi: int, options: bytes) -> OptionRefused:
     tag = options[6] if len(options) > 6 else None
     return OptionRefused(
         errno.EINVAL,
-        f"the kernel refused the CIPSO option {options.hex()} (DOI {doi}, tag {tag}): the "
-        "kernel's CIPSO validator rejects it for the DOIs configured there. Either DOI "
-        f"{doi} is not a configured CIPSO DOI, or it does not list tag {tag}, or (TRANS) it "
-        "does not map the level or a category, or the process lacks CAP_NET_RAW. "
-        f"Compare 'python -m netlabel cipso list doi:{doi}' with the definition used here",
+        f"the kernel refused the CIPSO option for DOI {doi} (tag {tag}), invalid for the DOIs "
+        f"configured there: DOI {doi} is not a CIPSO DOI, does not list tag {tag}, or (TRANS) "
+        "does not map the level or a category; or the process lacks CAP_NET_RAW. Compare "
+        f"'python -m netlabel cipso list doi:{doi}' with the definition used. Option: "
+        f"{options.hex()}",
     )
 
 
