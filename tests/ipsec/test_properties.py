@@ -29,6 +29,7 @@ from labelnet.ipsec import (
     encode_xfrm_attr,
     encode_xfrm_sec_ctx,
     find_setkey_ctx,
+    find_xfrm_sec_ctx,
     parse_label,
     parse_setkey_ctx,
     schema,
@@ -172,3 +173,21 @@ def test_setkey_text_raises_only_our_errors(text: str) -> None:
             parse(text)
         except IpsecError as error:
             assert error.offset is not None and 0 <= error.offset <= len(text)
+
+
+@given(st.binary(max_size=300), st.sampled_from([16, 19, 20, 21, 23, 25, 26, 0, 2]), ORDERS)
+def test_message_walk_raises_only_our_errors(tail: bytes, msg_type: int, order: Any) -> None:
+    length = 16 + len(tail)
+    header = length.to_bytes(4, order) + msg_type.to_bytes(2, order) + bytes(10)
+    try:
+        find_xfrm_sec_ctx(header + tail, byteorder=order)
+    except IpsecDecodeError as error:
+        assert error.offset is not None and 0 <= error.offset <= length
+
+
+@given(xfrm_sec_ctxs(), st.sampled_from([19, 25]))
+def test_message_walk_finds_the_attribute_after_others(ctx: XfrmSecCtx, msg_type: int) -> None:
+    mark = (12).to_bytes(2, "little") + (21).to_bytes(2, "little") + bytes(8)
+    payload = bytes(168) + mark + encode_xfrm_attr(ctx, byteorder="little")
+    header = (16 + len(payload)).to_bytes(4, "little") + msg_type.to_bytes(2, "little")
+    assert find_xfrm_sec_ctx(header + bytes(10) + payload, byteorder="little") == ctx
