@@ -7,6 +7,7 @@ compared here; verdicts are the kernel's business (cipso.validate / calipso.vali
 from __future__ import annotations
 
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ FIELDS = (
     "ipv6.opt.calipso.doi",
     "ipv6.opt.calipso.sens_level",
     "ipv6.opt.calipso.cmpt_bitmap",
+    "frame.time_epoch",
 )
 
 
@@ -95,6 +97,7 @@ def compare(ours: list[Record], theirs: dict[int, list[str]]) -> None:
     assert [r.packet for r in ours] == sorted(theirs)
     for record in ours:
         row = theirs[record.packet]
+        assert Decimal(record.time) == Decimal(row[12])
         option = record.option
         assert option.wire_level is not None
         if option.protocol == "cipso":
@@ -119,7 +122,13 @@ def test_same_fields_as_tshark_for_every_link_type(tmp_path: Path, linktype: int
     elif linktype == LinkType.IPV6:
         packets = [p for p in packets if p[0] >> 4 == 6]
     path = tmp_path / "labels.pcap"
-    write_pcap(path, [(i, frame(linktype, p)) for i, p in enumerate(packets)], linktype)
+    stamps = [(1700000000 + i, i * 1_000_003 % 10**9) for i in range(len(packets))]
+    write_pcap(
+        path,
+        [(t, frame(linktype, p)) for t, p in zip(stamps, packets, strict=True)],
+        linktype,
+        nanoseconds=True,
+    )
     ours = list(records(path))
     assert len(ours) == len(packets) // 2  # every other packet is labeled
     compare(ours, tshark_rows(path))
