@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import struct
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from .errors import CipsoDecodeError
 from .model import (
@@ -46,8 +48,10 @@ _U16 = [struct.Struct(f">{n}H") for n in range(16)]
 _new = object.__new__
 
 
-def _setter(cls: type, name: str):  # type: ignore[no-untyped-def]
-    return cls.__dict__[name].__set__
+def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    # The slot descriptor's setter: writes a frozen instance's field without __setattr__.
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
 
 
 _set_option_doi = _setter(CipsoOption, "doi")

@@ -250,13 +250,14 @@ class CipsoDoi:
 
     def label_option(
         self,
-        level: Level | None,
+        level: Level | str | None,
         *,
         secid: int | None = None,
         optimized_bitmap: bool = False,
         categories_flag: bool | None = None,
     ) -> CipsoOption:
-        """The option the kernel builds for a socket labelled ``level`` (a host label).
+        """The option the kernel builds for a socket labelled ``level`` (a host label, as an
+        :class:`mls.Level` or its text such as ``"s3:c0,c5"``).
 
         The DOI's tags are tried in order and the first that can carry the label wins
         (cipso.md §3): a tag fails when the label has no level (``level=None``), when a TRANS
@@ -272,6 +273,8 @@ class CipsoDoi:
         unset for an empty set). Set with no categories, tag 1 gets a bitmap of one zero
         byte, as in the kernel.
         """
+        if isinstance(level, str):
+            level = Level.parse(level)
         attempts: list[tuple[int, str, str]] = []
         tag: Tag | None = None
         for tag_type in self.tags:
@@ -292,7 +295,7 @@ class CipsoDoi:
 
     def encode_label(
         self,
-        level: Level | None,
+        level: Level | str | None,
         *,
         secid: int | None = None,
         optimized_bitmap: bool = False,
