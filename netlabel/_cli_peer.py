@@ -236,6 +236,9 @@ def _serve(family: int, kind: int, address: str, port: int, count: int | None) -
                         label = sockets.peer_label(conn)
                     except sockets.UnreadableLabel as exc:
                         _unreadable(peer, exc)
+                    except OSError as exc:
+                        # The peer went away between accept and the question (a reset).
+                        _unreadable(peer, exc)
                     else:
                         _print_peer(peer, label)
                     _drain(conn)
@@ -258,7 +261,7 @@ def _print_peer(peer: object, label: object) -> None:
 
 
 def _unreadable(peer: object, error: Exception) -> None:
-    print(f"{NAME}: peer {_host(peer)}: unreadable label: {error}", file=sys.stderr, flush=True)
+    print(f"{NAME}: peer {_host(peer)}: no label read: {error}", file=sys.stderr, flush=True)
 
 
 def _drain(conn: socket.socket) -> None:
