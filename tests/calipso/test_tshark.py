@@ -1,0 +1,174 @@
+"""Our decoder against Wireshark's CALIPSO dissector (tshark 4.0), all packets in one tshark run.
+
+Each packet is the ICMPv6 echo request the kernel tests send, its hop-by-hop header holding one
+or more CALIPSO options. tshark shows the data length, DOI, compartment length, level, the
+checksum as a big-endian number (Linux stores the CRC low byte first, so the two wire bytes are
+compared) and the bitmap raw. It verifies no checksum and knows no DOI.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import calipso
+from mls import CategorySet, Level
+from netlabel.harness import ipv6_echo_request, wrap_hop_by_hop
+from tests.refs.tshark import CalipsoFields, Dissection, dissect
+from tests.support import need_program
+
+pytestmark = pytest.mark.tshark
+
+VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+DOI = calipso.CalipsoDoi(2)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    header: bytes  # the hop-by-hop header sent
+
+    @property
+    def packet(self) -> bytes:
+        return ipv6_echo_request(self.header)
+
+    def options(self) -> list[bytes]:
+        """The CALIPSO options of the header, in order, as bytes."""
+        return [
+            self.header[t.offset : t.end]
+            for t in calipso.iter_options(self.header)
+            if t.type == calipso.OPTION_TYPE
+        ]
+
+
+def _random_level(rng: random.Random) -> Level:
+    top = rng.choice([31, 63, 255, 1023, 1951])
+    count = rng.randint(0, 20)
+    return Level(rng.randint(0, 255), CategorySet(rng.sample(range(top + 1), count)))
+
+
+def well_formed_cases() -> list[Case]:
+    """Options that decode: vectors, labels encoded as the kernel does, bad checksums, extra
+    data, two options in one header, DOIs nobody configures."""
+    cases = []
+    for vector in VECTORS["options"]:
+        data = bytes.fromhex(vector["hex"])
+        try:
+            calipso.decode(data)
+        except calipso.CalipsoDecodeError:
+            continue
+        cases.append(Case(vector["name"], wrap_hop_by_hop(data)))
+    rng = random.Random(20261123)
+    for number in range(200):
+        level = _random_level(rng)
+        doi = calipso.CalipsoDoi(rng.choice([1, 2, 16, 65535, 3_000_000, 0xFFFFFFFF]))
+        option = doi.encode_label(level)
+        roll = rng.random()
+        if roll < 0.15:
+            option = calipso.CalipsoOption(
+                option.doi, option.sensitivity, option.bitmap, bad_checksum=rng.getrandbits(16)
+            )
+        elif roll < 0.25:
+            room = 255 - option.data_length
+            extra = rng.randbytes(rng.randint(1, min(room, 9))) if room else b""
+            option = calipso.CalipsoOption(option.doi, option.sensitivity, option.bitmap, extra)
+        elif roll < 0.3:
+            option = calipso.CalipsoOption(0, option.sensitivity, option.bitmap)
+        data = calipso.encode(option)
+        if roll > 0.9:
+            second = calipso.encode(DOI.encode_label(_random_level(rng)))
+            cases.append(Case(f"two options {number}", wrap_hop_by_hop(data + second)))
+        elif roll > 0.8:
+            cases.append(
+                Case(f"inserted after a Router Alert {number}", DOI.encode_header(level, RA))
+            )
+        else:
+            cases.append(Case(f"{level} {number}", wrap_hop_by_hop(data)))
+    return cases
+
+
+RA = bytes.fromhex("0000050200000100")  # a header holding a Router Alert
+GOOD = bytes.fromhex("070c000000020103980f84000000")
+#: Malformed options: tshark's view differs from the kernel's (see the tests below).
+OVERRUN = bytes.fromhex("070c000000020203980f84000000")  # compartment length 2, 1 word present
+SHORT = bytes.fromhex("0707000000020000cf")  # option data length 7
+
+CASES = well_formed_cases()
+SPECIAL = [Case("overrun", wrap_hop_by_hop(OVERRUN)), Case("short", wrap_hop_by_hop(SHORT))]
+
+
+@pytest.fixture(scope="module")
+def dissections() -> Iterator[dict[str, Dissection]]:
+    need_program("tshark")
+    everything = CASES + SPECIAL
+    results = dissect([case.packet for case in everything])
+    yield {case.name: result for case, result in zip(everything, results, strict=True)}
+
+
+def assert_fields_equal_decode(raw: bytes, fields: CalipsoFields) -> None:
+    option = calipso.decode(raw)
+    assert fields.length == option.data_length == raw[1]
+    assert fields.doi == option.doi
+    assert fields.cmpt_length == option.words
+    assert fields.sens_level == option.sensitivity
+    # tshark prints bytes 8-9 big-endian; the kernel's CRC is stored low byte first.
+    assert (
+        fields.checksum_bytes == raw[8:10] == bytes((option.checksum & 0xFF, option.checksum >> 8))
+    )
+    assert fields.bitmap == option.bitmap
+
+
+def test_enough_cases() -> None:
+    assert len(CASES) >= 200
+    assert sum(len(case.options()) for case in CASES) > len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_fields_equal_our_decode(dissections: dict[str, Dissection], case: Case) -> None:
+    found = dissections[case.name].calipso
+    ours = case.options()
+    assert len(found) == len(ours)
+    for raw, fields in zip(ours, found, strict=True):
+        assert_fields_equal_decode(raw, fields)
+        assert not any("Invalid Length" in message for message in fields.expert)
+
+
+def test_checksum_is_shown_big_endian(dissections: dict[str, Dissection]) -> None:
+    (fields,) = dissections["doi2-s3-c0-c5"].calipso
+    # The CRC is 0x0f98, on the wire 98 0f; tshark shows 0x980f.
+    assert calipso.decode(GOOD).checksum == 0x0F98
+    assert fields.checksum == 0x980F
+
+
+def test_compartment_overrun_bitmap_runs_into_the_next_bytes(
+    dissections: dict[str, Dissection],
+) -> None:
+    # The kernel drops this option (compartment length 2 needs 16 data bytes, there are 12);
+    # our decoder refuses it; tshark reads 8 bytes of bitmap: the option's 4 and 4 more past
+    # the end of the 16-byte header, from the ICMPv6 message that follows it.
+    with pytest.raises(calipso.CalipsoDecodeError) as caught:
+        calipso.decode(OVERRUN)
+    assert caught.value.offset == 6
+    (fields,) = dissections["overrun"].calipso
+    packet = SPECIAL[0].packet
+    assert fields.cmpt_length == 2
+    assert fields.bitmap == packet[40 + 12 : 40 + 20]
+    assert fields.bitmap[4:] == packet[56:60]  # ICMPv6 type 128, code 0, checksum
+    assert not fields.expert
+
+
+def test_short_option_is_flagged(dissections: dict[str, Dissection]) -> None:
+    with pytest.raises(calipso.CalipsoDecodeError) as caught:
+        calipso.decode(SHORT)
+    assert caught.value.offset == 1
+    (fields,) = dissections["short"].calipso
+    assert fields.length == 7
+    assert "CALIPSO: Invalid Length (7 bytes)" in fields.expert
+    # It still shows a "checksum" made of the option's last byte and the next one.
+    header = wrap_hop_by_hop(SHORT)
+    assert fields.checksum_bytes == header[10:12]
