@@ -173,7 +173,8 @@ def configure_server(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address",
         metavar="ADDRESS",
-        help="address to listen on (default 127.0.0.1, or ::1 with --ipv6); its family wins",
+        help="address to listen on (default 127.0.0.1, or ::1 with --ipv6); IPv4 or IPv6 "
+        "follows from it",
     )
     parser.add_argument(
         "--count",
@@ -216,7 +217,15 @@ def _serve(family: int, kind: int, address: str, port: int, count: int | None) -
             server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if kind == socket.SOCK_STREAM:
             server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((address, port))
+        try:
+            server.bind((address, port))
+        except OSError as exc:
+            print(
+                f"{NAME}: error, peer-server: cannot listen on {address} port {port}: "
+                f"{exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return 1
         sockets.enable_label_reception(server)
         if kind == socket.SOCK_STREAM:
             server.listen(16)

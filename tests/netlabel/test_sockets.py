@@ -248,6 +248,10 @@ def test_server_usage_errors() -> None:
     assert ours("peer-server", "0", "--ipv4", "--address", "::1").status == 2
     assert ours("peer-server", "0", "--count", "0").status == 2
     assert ours("peer-server", "70000").status == 2
+    # 192.0.2.1 (TEST-NET-1) is on no interface here: bind fails with a one-line error.
+    run = ours("peer-server", "0", "--address", "192.0.2.1")
+    assert run.status == 1
+    assert run.err.startswith("netlabel: error, peer-server: cannot listen on 192.0.2.1 port 0")
 
 
 # --- helpers for the kernel tests ------------------------------------------------------------
