@@ -2,8 +2,10 @@
 
 Reads a JSON list of ``[message_type, payload_hex]`` from stdin, sends each as one request
 (NLM_F_REQUEST | NLM_F_ACK) on a NETLINK_XFRM socket of the namespace it runs in, and prints
-a JSON list of the errno of each answer (0 = accepted). Used by test_kernel.py through
-``ip netns exec``, so that the test process itself never changes namespace.
+a JSON list of the errno of each answer (0 = accepted). With ``--dump TYPE`` it sends one
+dump request of that type instead and prints the hex of every message of the answer. Used by
+test_kernel.py through ``ip netns exec``, so that the test process itself never changes
+namespace.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import sys
 NETLINK_XFRM = 6
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
+NLMSG_DONE = 3
 
 
 def send(sock: socket.socket, sequence: int, msg_type: int, payload: bytes) -> int:
@@ -32,10 +36,27 @@ def send(sock: socket.socket, sequence: int, msg_type: int, payload: bytes) -> i
             return -error
 
 
+def dump(sock: socket.socket, msg_type: int) -> list[str]:
+    sock.send(struct.pack("=IHHII", 16, msg_type, NLM_F_REQUEST | NLM_F_DUMP, 1, 0))
+    messages: list[str] = []
+    while True:
+        answer = sock.recv(65536)
+        position = 0
+        while position + 16 <= len(answer):
+            length, answer_type = struct.unpack_from("=IH", answer, position)
+            if answer_type in (NLMSG_DONE, NLMSG_ERROR):
+                return messages
+            messages.append(answer[position : position + length].hex())
+            position += (length + 3) & ~3
+
+
 def main() -> None:
-    requests = json.load(sys.stdin)
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_XFRM) as sock:
         sock.bind((0, 0))
+        if sys.argv[1:2] == ["--dump"]:
+            json.dump(dump(sock, int(sys.argv[2])), sys.stdout)
+            return
+        requests = json.load(sys.stdin)
         answers = [
             send(sock, number + 1, msg_type, bytes.fromhex(payload))
             for number, (msg_type, payload) in enumerate(requests)

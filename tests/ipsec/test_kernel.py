@@ -243,3 +243,30 @@ def test_kernel_checks_sa_contexts_the_same_way(namespace: str, strace: str) -> 
     for (name, _, kernel_errno, _), answer in zip(cases, answers[1:], strict=True):
         expected = answers[0] if kernel_errno == 0 else kernel_errno
         assert answer == expected, name
+
+
+def test_kernel_dump_reports_policies_as_stored(namespace: str) -> None:
+    context = CONTEXTS[1]
+    assert _ip(namespace, "xfrm", "policy", "add", *SELECTOR, "ctx", context).returncode == 0
+    try:
+        proc = subprocess.run(
+            [
+                "ip", "netns", "exec", namespace, sys.executable, "-m",
+                "tests.ipsec._xfrm_sender", "--dump", str(int(XfrmMsgType.GETPOLICY)),
+            ],
+            capture_output=True, text=True, cwd=ROOT, check=True,
+        )  # fmt: skip
+        listing = _ip(namespace, "xfrm", "policy", "list").stdout
+    finally:
+        _ip(namespace, "xfrm", "policy", "flush")
+    messages = [bytes.fromhex(text) for text in json.loads(proc.stdout)]
+    assert len(messages) == 1
+    # The kernel answers a dump with NEWPOLICY messages: xfrm_userpolicy_info, attributes.
+    assert struct.unpack_from("=H", messages[0], 4)[0] == XfrmMsgType.NEWPOLICY
+    reported = find_xfrm_sec_ctx(messages[0])
+    if "security context" in listing:
+        # An active LSM reports the context it stored, ctx_len counting the NUL.
+        assert reported == XfrmSecCtx.from_context(context)
+    else:
+        # No LSM: the policy was stored without a context and is reported without one.
+        assert reported is None
