@@ -64,6 +64,8 @@ from tests.support import need, need_program, need_root
 ROOT = Path(__file__).resolve().parents[2]
 DOI_BASE = 3_200_000
 LEVELS = ("s0:c1,c2,c5,c7.c300", "s0:c1.c300,c400.c500")
+# Also the edges: no categories at all, and the highest level with tag 1's last category.
+EDGE_LEVELS = ("s0", "s255:c0,c239")
 PEER = "system_u:object_r:netlabel_peer_t"
 T = cipso.TagType
 
@@ -434,7 +436,7 @@ def ipv4_in_hdr_errors(net: Net) -> int:
 
 @pytest.mark.kernel
 @pytest.mark.parametrize("path", ["loopback", "veth"])
-@pytest.mark.parametrize("text", LEVELS)
+@pytest.mark.parametrize("text", LEVELS + EDGE_LEVELS)
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_label_round_trip(net: Net, family: int, kind: int, text: str, path: str) -> None:
@@ -449,7 +451,7 @@ def test_label_round_trip(net: Net, family: int, kind: int, text: str, path: str
     if family == socket.AF_INET:
         assert label.protocol is Protocol.CIPSOV4
         assert set_bytes == label.option + bytes(len(set_bytes) - len(label.option))
-        assert label.option[6] == T.RANGED
+        assert label.option[6] == (T.RANGED if text in LEVELS else T.RESTRICTED_BITMAP)
     else:
         assert label.protocol is Protocol.CALIPSO
         assert isinstance(doi, calipso.CalipsoDoi)
