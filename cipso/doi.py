@@ -79,6 +79,8 @@ class CipsoDoi:
     can carry a label, and accepts only listed tag types). For a TRANS DOI, ``levels`` and
     ``categories`` are ``(local, wire)`` pairs; as in the kernel, a later pair overrides an
     earlier one for the same local number (outgoing) or the same wire number (incoming).
+    Host categories may go up to 2**31 - 1 as in the kernel, but a label holding such a
+    category is a set of that many bits: keep them to what the policy uses.
     """
 
     doi: int
