@@ -206,6 +206,8 @@ class Analyzer:
         error, error_offset = "", None
         if size < 2:
             error, error_offset = "the option has no length byte", 1
+        elif length < 2:
+            error, error_offset = f"option length {length} is below 2", 1
         elif length > size:
             cut = " (the capture's snapshot length cut it)" if truncated else ""
             error = f"option length {length} runs past the options area{cut}"
@@ -282,10 +284,10 @@ class Analyzer:
                 reason = judged.reason or ""
                 pointer = None if judged.offset is None else _IPV6_HEADER + judged.offset
                 offset = None
-                if judged.check is not None and judged.offset is not None:
-                    offset = judged.offset - position
-                    # The verdict's reason names the option's place; ours is in the offset.
-                    prefix = f"CALIPSO option at {position}: "
+                prefix = f"CALIPSO option at {position}: "
+                if judged.check is not None and reason.startswith(prefix):
+                    # This option failed (not a later CALIPSO option): say where inside it.
+                    offset = (judged.offset or position) - position
                     reason = reason.removeprefix(prefix)
         return LabelOption(
             "calipso", doi, None, wire, wire, verdict, reason, offset, pointer, error, error_offset

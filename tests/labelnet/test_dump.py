@@ -129,6 +129,21 @@ def test_calipso_failures_are_silent_drops_with_offsets() -> None:
     assert bad.level is not None  # decoded anyway: the label is shown beside the verdict
 
 
+def test_a_bad_second_calipso_option_is_not_blamed_on_the_first() -> None:
+    # The kernel checks every CALIPSO option (calipso.md section 3); the label is the first.
+    first = calipso_header(2, "s3")
+    option = first[2 : 2 + 2 + first[3]]
+    second = bytearray(option)
+    second[8] ^= 0xFF  # bad checksum
+    body = option + bytes(second)
+    body += bytes(-(len(body) + 2) % 8)
+    header = bytes([17, (len(body) + 2) // 8 - 1]) + body
+    found = analyse6(header, CALIPSO2)
+    assert found.verdict is Verdict.DROP
+    assert found.offset is None and found.pointer == 40 + 2 + len(option) + 8
+    assert str(found.level) == "s3" and "checksum" in found.reason
+
+
 def test_calipso_verdict_agrees_with_calipso_validate() -> None:
     header = calipso_header(2, "s3:c0,c100")
     option = header[2 : 2 + 2 + header[3]]
@@ -153,6 +168,7 @@ def test_calipso_verdict_agrees_with_calipso_validate() -> None:
         (bytes.fromhex("8604000000030000"), 1),  # option length 4 below the header
         (bytes.fromhex("0101010101010186"), 1),  # no length byte
         (bytes.fromhex("860900000003020300"), 7),  # tag 2 with a 3-byte tag
+        (bytes.fromhex("8600000000030000"), 1),  # option length 0
     ],
 )
 def test_malformed_cipso_is_reported_with_its_offset(options: bytes, error_offset: int) -> None:
