@@ -8,6 +8,7 @@ import sys
 import time
 from typing import TextIO
 
+from labelnet.__main__ import CommandError
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 
 DESCRIPTION = """\
@@ -165,7 +166,9 @@ class ProgressBar:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    if args.jobs < 0:
+        raise CommandError(f"--jobs {args.jobs}: give a number of processes, or 0 for one per core")
+    jobs = args.jobs or os.cpu_count() or 1
     bar = None
     if args.progress or sys.stderr.isatty():
         total = None

@@ -730,7 +730,7 @@ def _work(segment: Segment) -> SegmentResult:
 
 
 #: Segment size for workers: big enough that sending it costs little next to the work.
-PARALLEL_CHUNK = 2 << 20
+PARALLEL_CHUNK = 1 << 20
 
 
 def _parallel(stream: BinaryIO, settings: DumpSettings, jobs: int) -> Iterator[SegmentResult]:

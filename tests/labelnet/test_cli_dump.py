@@ -99,6 +99,7 @@ def test_progress_goes_to_stderr(labels: Path, capsys: pytest.CaptureFixture[str
         (["--dominates", "s3:c9.c1"], ""),
         (["--address", "nowhere"], "not an IP address"),
         (["--doi-file", "/nonexistent/dois"], "No such file"),
+        (["--jobs", "-1"], "--jobs -1"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(
