@@ -48,20 +48,25 @@ examples:
       the option's fields, its tag and the label it carries (s3:c0,c5)
   python -m cipso decode '86 0b 00 00 00 11 01 05 00 03 84' --doi 'pass doi:16 tags:1'
       also the kernel's verdict: rejected at option byte 2 (DOI 17 is not configured)
+  python -m cipso decode 01860a000000110104000300 --doi 16
+      an options area (NOP, CIPSO, EOL): the ICMP Parameter Problem pointer is 23
   python -m cipso decode 4800002800010000400100000a0000010a000002860b000000100105000384000800f7ff00000000 --doi 16
-      a whole IPv4 packet: finds the option, gives the ICMP Parameter Problem pointer
+      a whole IPv4 packet: finds the option in the header, judges every option
   python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1'
       prints 860b000000100105000384, the option the kernel sends for s3:c0,c5
   python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1' --padded
       prints 860b00000010010500038400 (EOL-padded options area, for IP_OPTIONS)
 
 exit status: 0 decoded (and accepted by the kernel when --doi is given); 1 the kernel would
-reject it; 2 bad input (not hex, not a CIPSO option or IPv4 packet, a bad DOI or label, or
-an option too malformed to decode when no --doi is given), printed as one line on stderr.
+reject it; 2 bad input (not hex, no CIPSO option, a bad DOI or label, or an option too
+malformed to decode when no --doi is given), printed as one line on stderr.
 """  # noqa: E501
 
 _HEX_SEPARATORS = str.maketrans("", "", " :\t\n-")
 _IPV4_BASE_HEADER = 20
+MAX_OPTIONS_LENGTH = 40
+_IPOPT_END = 0
+_IPOPT_NOOP = 1
 
 
 class UsageError(Exception):
@@ -141,70 +146,75 @@ def _host_label(option: CipsoOption, dois: Mapping[int, CipsoDoi]) -> str | None
         return f"(cannot be read: {exc.reason})"
 
 
+def _guess_kind(data: bytes) -> str:
+    first = data[0]
+    if first == OPTION_TYPE:
+        # A CIPSO option followed by more bytes (EOL padding, other options) is an options area.
+        return "options" if len(data) >= 2 and 2 <= data[1] < len(data) else "option"
+    if first >> 4 == 4:
+        return "ipv4"
+    if first in (_IPOPT_END, _IPOPT_NOOP):
+        return "options"
+    raise UsageError(
+        f"the first byte {first:#04x} starts neither a CIPSO option (0x86), an options area "
+        "(0x00, 0x01) nor an IPv4 header (0x4_); use --as to say which"
+    )
+
+
 def _decode(args: argparse.Namespace) -> int:
     data = _parse_hex(args.hex)
     dois = doi_table([_parse_doi(text) for text in args.doi])
-    kind = args.kind
-    if kind is None:
-        if data[0] == OPTION_TYPE:
-            kind = "option"
-        elif data[0] >> 4 == 4:
-            kind = "ipv4"
-        else:
-            raise UsageError(
-                f"the first byte {data[0]:#04x} starts neither a CIPSO option (0x86) nor an "
-                "IPv4 header (0x4_); use --as to say which"
-            )
+    kind = args.kind or _guess_kind(data)
     out: list[str] = []
-    if kind == "ipv4":
-        options, start = _ipv4_options(data, out)
+    if kind == "option":
+        options, raw = data, data
+    else:
+        if kind == "ipv4":
+            options = _ipv4_options(data, out)
+        else:
+            options = data
+            out.append(f"options  {len(data)} bytes (after a 20-byte IPv4 header)")
+        if len(options) > MAX_OPTIONS_LENGTH:
+            raise UsageError(f"{len(options)} bytes of options: an IPv4 header holds at most 40")
         at = find_option(options)
         if at is None:
             if not dois:
-                raise UsageError("the IPv4 header carries no CIPSO option")
+                raise UsageError("no CIPSO option in the options area")
             out.append("cipso    (none)")
             raw = None
         else:
-            out.append(f"cipso    at header byte {start + at}")
+            out.append(f"cipso    at header byte {_IPV4_BASE_HEADER + at}")
             raw = options[at : at + options[at + 1]]
-    else:
-        options, start, raw = data, 0, data
     status = _describe_option(raw, out, have_dois=bool(dois))
     if dois:
-        if kind == "ipv4":
-            verdict = check_options(
-                options,
-                dois,
-                strict_bitmap=not args.no_strict_bitmap,
-                loopback=args.loopback,
-                header_length=start,
-            )
+        strict = not args.no_strict_bitmap
+        if kind == "option":
+            try:
+                validate(data, dois, strict_bitmap=strict, loopback=args.loopback)
+            except CipsoError as exc:
+                out.append(
+                    f"kernel   rejected at option byte {exc.offset} (ICMP parameter problem "
+                    f"pointer {_IPV4_BASE_HEADER + (exc.offset or 0)} as the first option): "
+                    f"{exc.reason}"
+                )
+                status = 1
+            else:
+                out.append("kernel   accepted")
+                status = 0
+        else:
+            verdict = check_options(options, dois, strict_bitmap=strict, loopback=args.loopback)
             if verdict.accepted:
                 out.append("kernel   accepted")
                 status = 0
             else:
                 where = ""
                 if verdict.in_cipso and verdict.cipso_start is not None:
-                    where = f", option byte {verdict.pointer - verdict.cipso_start}"  # type: ignore[operator]
+                    where = f", option byte {(verdict.pointer or 0) - verdict.cipso_start}"
                 out.append(
                     f"kernel   rejected: ICMP parameter problem, pointer {verdict.pointer}"
                     f"{where}: {verdict.reason}"
                 )
                 status = 1
-        else:
-            try:
-                validate(
-                    data, dois, strict_bitmap=not args.no_strict_bitmap, loopback=args.loopback
-                )
-            except CipsoError as exc:
-                out.append(
-                    f"kernel   rejected at option byte {exc.offset} (ICMP parameter problem "
-                    f"pointer {20 + (exc.offset or 0)} as the first option): {exc.reason}"
-                )
-                status = 1
-            else:
-                out.append("kernel   accepted")
-                status = 0
         if status == 0 and raw is not None:
             host = _host_label(decode(raw), dois)
             if host is not None:
@@ -231,7 +241,7 @@ def _describe_option(raw: bytes | None, out: list[str], *, have_dois: bool) -> i
     return 0
 
 
-def _ipv4_options(data: bytes, out: list[str]) -> tuple[bytes, int]:
+def _ipv4_options(data: bytes, out: list[str]) -> bytes:
     if data[0] >> 4 != 4:
         raise UsageError(f"IP version {data[0] >> 4}, not 4")
     if len(data) < _IPV4_BASE_HEADER:
@@ -246,7 +256,7 @@ def _ipv4_options(data: bytes, out: list[str]) -> tuple[bytes, int]:
     out.append(
         f"ipv4     header {header_length} bytes, options {header_length - _IPV4_BASE_HEADER} bytes"
     )
-    return data[_IPV4_BASE_HEADER:header_length], _IPV4_BASE_HEADER
+    return data[_IPV4_BASE_HEADER:header_length]
 
 
 def _encode(args: argparse.Namespace) -> int:
@@ -287,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     dec = commands.add_parser(
         "decode",
         help="show an option's fields and label; with --doi, the kernel's verdict",
-        description="Decode a CIPSO option, or the IPv4 header/packet carrying one. With "
+        description="Decode a CIPSO option, an IPv4 options area, or the IPv4 header/packet "
+        "carrying one. With "
         "--doi, judge it as the kernel's cipso_v4_validate does: accepted, or rejected with "
         "the offending byte (and the ICMP Parameter Problem pointer).",
         epilog=EPILOG,
@@ -299,8 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument(
         "--as",
         dest="kind",
-        choices=("option", "ipv4"),
-        help="what the bytes are (default: 0x86 first means an option, 0x4_ an IPv4 header)",
+        choices=("option", "options", "ipv4"),
+        help="what the bytes are: one option, an options area (what follows the 20-byte "
+        "header), or an IPv4 header/packet (default: guessed from the first byte: 0x86 an "
+        "option, or an options area when more bytes follow it; 0x00/0x01 an options area; "
+        "0x4_ an IPv4 header)",
     )
     dec.add_argument(
         "--doi",

@@ -167,6 +167,47 @@ def test_decode_ipv4_second_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert "pointer 31: a second CIPSO option" in out.splitlines()[-1]
 
 
+def test_decode_options_area(capsys: pytest.CaptureFixture[str]) -> None:
+    """An option followed by more bytes, or bytes starting with NOP or EOL, are an options
+    area; the pointer counts from the IPv4 header that would precede it."""
+    status, out, _ = run(capsys, "decode", EXAMPLE + "00", "--doi", PASS16)
+    assert status == 0
+    assert out.splitlines()[:2] == [
+        "options  12 bytes (after a 20-byte IPv4 header)",
+        "cipso    at header byte 20",
+    ]
+    status, out, _ = run(capsys, "decode", "01860a000000110104000300", "--doi", PASS16)
+    assert status == 1
+    assert out.splitlines()[-1] == (
+        "kernel   rejected: ICMP parameter problem, pointer 23, option byte 2: "
+        "DOI 17 is not configured"
+    )
+    # Another option after CIPSO: its type byte is the pointer, not inside CIPSO.
+    status, out, _ = run(capsys, "decode", EXAMPLE + "fe", "--doi", PASS16)
+    assert status == 1
+    assert out.splitlines()[-1] == (
+        "kernel   rejected: ICMP parameter problem, pointer 31: option 254 has no length byte"
+    )
+    # Without a DOI, only the option is decoded; with --as option the bytes must be exact.
+    assert run(capsys, "decode", "0000" + EXAMPLE)[0] == 2
+    assert run(capsys, "decode", EXAMPLE + "00", "--as", "option")[0] == 2
+
+
+@pytest.mark.parametrize("vector", VECTORS["areas"], ids=lambda v: v["name"])
+def test_decode_area_vectors(capsys: pytest.CaptureFixture[str], vector: dict[str, object]) -> None:
+    args = ["decode", str(vector["hex"]), "--as", "options"]
+    for name in vector["dois"]:  # type: ignore[attr-defined]
+        args += ["--doi", VECTORS["dois"][name]]
+    status, out, err = run(capsys, *args)
+    assert err == ""
+    if vector["pointer"] is None:
+        assert status == 0
+        assert "kernel   accepted" in out.splitlines()
+    else:
+        assert status == 1
+        assert f"pointer {vector['pointer']}" in out.splitlines()[-1]
+
+
 def test_decode_as_forces_the_reading(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "decode", EXAMPLE, "--as", "ipv4")
     assert status == 2
@@ -212,12 +253,20 @@ def test_encode_round_trips_through_decode(capsys: pytest.CaptureFixture[str]) -
         (["decode", "zz"], "'z' is not a hex digit"),
         (["decode", "860"], "3 hex digits: an odd number cannot be whole bytes"),
         (["decode", " "], "no bytes given"),
-        (["decode", "12"], "the first byte 0x12 starts neither a CIPSO option (0x86) nor an IPv4"),
+        (
+            ["decode", "12"],
+            "the first byte 0x12 starts neither a CIPSO option (0x86), an options area",
+        ),
         (["decode", "86070000001001"], "malformed CIPSO option: a tag type with no room for"),
         (["decode", "4500"], "2 bytes is shorter than an IPv4 header (20)"),
         (["decode", "4f" + "00" * 19], "IPv4 header length 60 runs past the 20 bytes given"),
         (["decode", "44" + "00" * 19], "IPv4 header length 16 is below 20"),
-        (["decode", "45" + "00" * 19], "the IPv4 header carries no CIPSO option"),
+        (["decode", "45" + "00" * 19], "no CIPSO option in the options area"),
+        (["decode", "0101"], "no CIPSO option in the options area"),
+        (
+            ["decode", "01" * 41, "--doi", "16"],
+            "41 bytes of options: an IPv4 header holds at most 40",
+        ),
         (["decode", EXAMPLE, "--doi", "pass doi:0 tags:1"], "DOI 0 is not usable"),
         (["decode", EXAMPLE, "--doi", "16", "--doi", "16"], "DOI 16 is defined twice"),
         (["decode", EXAMPLE, "--doi", "pass doi:16"], "missing tags:"),
@@ -267,7 +316,7 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         assert text in out
     status, out, _ = run_exit(capsys, "decode", "--help")
     assert status == 0
-    assert "--doi SPEC" in out and "--as {option,ipv4}" in out
+    assert "--doi SPEC" in out and "--as {option,options,ipv4}" in out
 
 
 def test_module_runs_without_netlabel() -> None:
