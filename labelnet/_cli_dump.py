@@ -8,7 +8,6 @@ import sys
 import time
 from typing import TextIO
 
-from labelnet.__main__ import CommandError
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 
 DESCRIPTION = """\
@@ -167,7 +166,9 @@ class ProgressBar:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.jobs < 0:
-        raise CommandError(f"--jobs {args.jobs}: give a number of processes, or 0 for one per core")
+        # A ValueError, not labelnet.__main__.CommandError: under ``python -m labelnet`` that
+        # module runs as __main__, and a class imported from labelnet.__main__ is another one.
+        raise ValueError(f"--jobs {args.jobs}: give a number of processes, or 0 for one per core")
     jobs = args.jobs or os.cpu_count() or 1
     bar = None
     if args.progress or sys.stderr.isatty():

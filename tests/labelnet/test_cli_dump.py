@@ -142,14 +142,15 @@ def test_the_command_runs_as_a_program(labels: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 3
-    proc = subprocess.run(
-        [sys.executable, "-m", "labelnet", "dump", "-"],
-        input=labels.read_bytes()[:-3],
-        capture_output=True,
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert b"Traceback" not in proc.stderr and proc.stderr.count(b"\n") == 1
+    for args, data in ((["-"], labels.read_bytes()[:-3]), ([str(labels), "--jobs", "-1"], b"")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "labelnet", "dump", *args],
+            input=data,
+            capture_output=True,
+            check=False,
+        )
+        assert proc.returncode == 2
+        assert b"Traceback" not in proc.stderr and proc.stderr.count(b"\n") == 1
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
