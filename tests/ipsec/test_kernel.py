@@ -270,3 +270,45 @@ def test_kernel_dump_reports_policies_as_stored(namespace: str) -> None:
     else:
         # No LSM: the policy was stored without a context and is reported without one.
         assert reported is None
+
+
+def test_kernel_acquire_for_a_labeled_policy(namespace: str) -> None:
+    from netlabel.harness import A_IPV4, B_IPV4
+
+    flow = ["src", f"{A_IPV4}/32", "dst", f"{B_IPV4}/32", "dir", "out"]
+    added = _ip(
+        namespace, "xfrm", "policy", "add", *flow, "ctx", CONTEXTS[1],
+        "tmpl", "proto", "esp", "mode", "transport",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    try:
+        proc = subprocess.run(
+            [
+                "ip", "netns", "exec", namespace, sys.executable, "-m",
+                "tests.ipsec._xfrm_sender", "--acquire", B_IPV4,
+            ],
+            capture_output=True, text=True, cwd=ROOT, check=True,
+        )  # fmt: skip
+        listing = _ip(namespace, "xfrm", "policy", "list").stdout
+    finally:
+        _ip(namespace, "xfrm", "policy", "flush")
+        _ip(namespace, "xfrm", "state", "flush")
+    message = bytes.fromhex(json.loads(proc.stdout))
+    length, msg_type = struct.unpack_from("=IH", message)
+    assert msg_type == XfrmMsgType.ACQUIRE and length == len(message)
+    # struct xfrm_user_acquire is 280 bytes here: the attributes after it fill the message.
+    position = 16 + XFRM_FIXED_HEADER_SIZE[XfrmMsgType.ACQUIRE]
+    types = []
+    while position < length:
+        nla_len, nla_type = struct.unpack_from("=HH", message, position)
+        assert nla_len >= 4
+        types.append(nla_type)
+        position += (nla_len + 3) & ~3
+    assert position == length
+    assert types[0] == 5  # XFRMA_TMPL
+    reported = find_xfrm_sec_ctx(message)
+    if "security context" in listing:
+        # An active LSM labels the larval SA with the flow's full context (the sender's).
+        assert reported is not None and reported.nul_terminated
+    else:
+        assert reported is None and 8 not in types
