@@ -231,7 +231,7 @@ def _tlv_name(tlv: Tlv) -> str:
 
 
 def _describe_header(header: bytes, out: list[str], *, strict: bool) -> list[Tlv]:
-    out.append(f"hop-by-hop {len(header)} bytes, next header {header[0]}")
+    out.append(f"header    hop-by-hop, {len(header)} bytes, next header {header[0]}")
     try:
         tlvs = list(iter_options(header))
     except HopByHopError as exc:
