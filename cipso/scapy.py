@@ -1,6 +1,6 @@
 """Scapy layers for CIPSO: ``import cipso.scapy`` and ``IP(raw_bytes)`` dissects option 134.
 
-Scapy (2.5 to 2.8) picks the class of an IPv4 option by the option *number*, the low five
+Scapy (2.8; likewise since 2.5) picks the class of an IPv4 option by the option *number*, the low five
 bits of the type byte, through ``IPOption.registered_ip_options``. CIPSO is type 134: copied
 flag 1, class 0, number 6. Scapy ships no class for number 6 (its ``IPOption_Security`` is
 number 2, type 130, the RFC 1108 Basic Security Option, which is a different option and is
@@ -16,7 +16,6 @@ when building; set them to craft bad packets::
 
     >>> import cipso.scapy
     >>> from cipso.scapy import IPOption_CIPSO, CIPSOTag_RestrictedBitmap
-    >>> from scapy.layers.inet import IP
     >>> option = IPOption_CIPSO(doi=16, tags=[CIPSOTag_RestrictedBitmap(level=3, bitmap=b"\\x84")])
     >>> bytes(option).hex(" ")
     '86 0b 00 00 00 10 01 05 00 03 84'

@@ -26,7 +26,7 @@ from cipso.scapy import (
     CIPSOTag_RestrictedBitmap,
     IPOption_CIPSO,
 )
-from cipso.strategies import labels, mutants, options
+from cipso.strategies import doi_labels, mutants, options
 from mls import Level
 
 VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
@@ -261,21 +261,7 @@ def test_scapy_dissect_equals_decode(option: cipso.CipsoOption) -> None:
     assert_same(packet.options[0], cipso.decode(data))
 
 
-#: DOIs for from_label: every PASS tag order, and TRANS tables with small local numbers
-#: (cipso.strategies.dois draws local categories up to 2**31 - 1, whose CategorySets take
-#: hundreds of megabytes).
-FROM_LABEL_DOIS = [
-    cipso.CipsoDoi.from_netlabelctl(text)
-    for text in (
-        "pass doi:16 tags:1",
-        "pass doi:17 tags:2,5,1",
-        "pass doi:18 tags:5",
-        "trans doi:19 tags:1 levels:0=0,1=3,7=200 categories:0=1,1=0,2=239,5=100,900=17",
-    )
-]
-
-
-@given(st.sampled_from(FROM_LABEL_DOIS).flatmap(lambda doi: st.tuples(st.just(doi), labels(doi))))
+@given(doi_labels())
 def test_from_label_equals_encode_label(doi_and_level: tuple[cipso.CipsoDoi, Level]) -> None:
     doi, level = doi_and_level
     try:
