@@ -19,6 +19,7 @@ import csv
 import enum
 import io
 import ipaddress
+import itertools
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ import sys
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, TextIO
 
 import calipso
@@ -339,6 +340,11 @@ def _find_calipso(header: bytes) -> int | None:
 # -- settings and filters -----------------------------------------------------------------------
 
 
+#: Address column widths of the text format: an IPv4 address, the longest IPv6 address.
+MIN_ADDRESS_WIDTH = 15
+MAX_ADDRESS_WIDTH = 39
+
+
 class Format(str, enum.Enum):
     """Output formats."""
 
@@ -371,6 +377,9 @@ class DumpSettings:
     loopback: bool = False
     stats: bool = False
     show_records: bool = True
+    #: Width of the address columns of the text format (:func:`dump` fits it to the addresses
+    #: at the start of the capture).
+    address_width: int = MIN_ADDRESS_WIDTH
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", Format(self.format))
@@ -437,10 +446,13 @@ FIELDS = (
     "error_offset",
 )
 
-_TEXT_HEADER = (
-    f"{'PACKET':>8} {'TIME':<20} {'SOURCE':<15} {'DESTINATION':<15} "
-    f"{'OPTION':<7} {'DOI':>5} {'TAG':>3} {'LABEL':<20} VERDICT\n"
-)
+
+def _text_header(address_width: int) -> str:
+    return (
+        f"{'PACKET':>8} {'TIME':<20} {'SOURCE':<{address_width}} "
+        f"{'DESTINATION':<{address_width}} {'OPTION':<7} {'DOI':>5} {'TAG':>3} {'LABEL':<20} "
+        "VERDICT\n"
+    )
 
 
 def _text(value: object) -> str:
@@ -486,9 +498,9 @@ def _tail(option: LabelOption, output: Format) -> str:
 _STYLES = {Format.TEXT: 0, Format.JSONL: 1, Format.CSV: 2}
 
 
-def _header(output: Format) -> str:
+def _header(output: Format, address_width: int) -> str:
     if output is Format.TEXT:
-        return _TEXT_HEADER
+        return _text_header(address_width)
     if output is Format.CSV:
         return ",".join(FIELDS) + "\n"
     return ""
@@ -564,7 +576,8 @@ class Renderer:
         text = _address(raw)
         address = ipaddress.ip_address(raw)
         matches = not self.networks or any(address in net for net in self.networks)
-        shown = f"{text:<15}" if self.settings.format is Format.TEXT else text
+        width = self.settings.address_width
+        shown = f"{text:<{width}}" if self.settings.format is Format.TEXT else text
         self.address_cache[raw] = entry = (text, matches, shown)
         return entry
 
@@ -687,12 +700,20 @@ def dump(
     break has been written.
     """
     settings = settings or DumpSettings()
-    if settings.show_records:
-        out.write(_header(settings.format))
     total: Counter[StatsKey] = Counter()
     written = 0
     with _open(capture) as stream:
-        results = _parallel(stream, settings, jobs) if jobs > 1 else _serial(stream, settings)
+        segments = read_segments(stream, PARALLEL_CHUNK if jobs > 1 else SERIAL_CHUNK)
+        if settings.show_records:
+            if settings.format is Format.TEXT:
+                # Columns wide enough for the addresses at the start of the capture (later
+                # longer ones push the line out): one look at the first segment.
+                first = next(segments, None)
+                if first is not None:
+                    settings = replace(settings, address_width=_address_width([first]))
+                    segments = itertools.chain([first], segments)
+            out.write(_header(settings.format, settings.address_width))
+        results = _parallel(segments, settings, jobs) if jobs > 1 else _serial(segments, settings)
         for result in results:
             if result.text:
                 out.write(result.text)
@@ -706,9 +727,15 @@ def dump(
     return DumpSummary(written, total)
 
 
-def _serial(stream: BinaryIO, settings: DumpSettings) -> Iterator[SegmentResult]:
+def _address_width(segments: Iterable[Segment]) -> int:
+    seen = {raw for s in segments for p in iter_labeled(s) for raw in (p[3], p[4])}
+    longest = max((len(_address(raw)) for raw in seen), default=0)
+    return min(max(longest, MIN_ADDRESS_WIDTH), MAX_ADDRESS_WIDTH)
+
+
+def _serial(segments: Iterable[Segment], settings: DumpSettings) -> Iterator[SegmentResult]:
     renderer = Renderer(settings)
-    for segment in read_segments(stream):
+    for segment in segments:
         yield renderer.render(segment)
 
 
@@ -729,11 +756,15 @@ def _work(segment: Segment) -> SegmentResult:
     return _worker_renderer.render(segment)
 
 
-#: Segment size for workers: big enough that sending it costs little next to the work.
+#: Segment sizes: for one process, and for workers (big enough that sending a segment costs
+#: little next to the work, small enough to keep every worker busy).
+SERIAL_CHUNK = 1 << 20
 PARALLEL_CHUNK = 1 << 20
 
 
-def _parallel(stream: BinaryIO, settings: DumpSettings, jobs: int) -> Iterator[SegmentResult]:
+def _parallel(
+    segments: Iterable[Segment], settings: DumpSettings, jobs: int
+) -> Iterator[SegmentResult]:
     # The parent frames the file (fast, and the only place a broken file is noticed) and
     # sends whole segments; at most 2 * jobs are in flight, so memory stays bounded, and
     # results come back in capture order.
@@ -741,7 +772,7 @@ def _parallel(stream: BinaryIO, settings: DumpSettings, jobs: int) -> Iterator[S
         pending: deque[Future[SegmentResult]] = deque()
         failure: CaptureError | None = None
         try:
-            for segment in read_segments(stream, PARALLEL_CHUNK):
+            for segment in segments:
                 pending.append(pool.submit(_work, segment))
                 if len(pending) >= 2 * jobs:
                     yield pending.popleft().result()

@@ -285,6 +285,21 @@ def test_text_output_is_aligned(tmp_path: Path) -> None:
     assert "malformed at 7" in malformed and "tag length 16" in malformed
 
 
+def test_text_columns_fit_long_ipv6_addresses(tmp_path: Path) -> None:
+    path = tmp_path / "v6.pcap"
+    long = "2001:db8:85a3:1234:5678:8a2e:370:7334"
+    packets = [
+        ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s1")),
+        ipv6(long, "fe80::1", calipso_header(2, "s2:c1")),
+    ]
+    write_pcap(path, [(i, ethernet(p)) for i, p in enumerate(packets)])
+    lines = run(path).splitlines()
+    assert lines[2].split()[2] == long
+    for column in ("DESTINATION", "OPTION", "LABEL"):
+        at = lines[0].index(column)
+        assert all(line[at - 1] == " " and line[at] != " " for line in lines[1:])
+
+
 def test_jsonl_has_every_field(tmp_path: Path) -> None:
     text = run(capture(tmp_path), format="jsonl", dois=(PASS3, CALIPSO2))
     rows = [json.loads(line) for line in text.splitlines()]
