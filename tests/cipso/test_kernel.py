@@ -9,6 +9,7 @@ are sent with their DOI numbers replaced by scratch DOIs configured for this mod
 from __future__ import annotations
 
 import errno
+import importlib.util
 import json
 import select
 import socket
@@ -39,6 +40,7 @@ from netlabel.harness import (
     pad_ipv4_options,
 )
 from tests.kernel import conftest as kernel_conftest
+from tests.support import need
 
 pytestmark = pytest.mark.kernel
 
@@ -577,3 +579,53 @@ def test_setsockopt_refuses_tag_128(kernel: Kernel, loopback: Loopback) -> None:
     assert loopback.verdict(area) == ("accepted", None)
     assert kernel.verdict(area) == ("parameter-problem", 26)
     assert not _setsockopt_accepts(area)
+
+
+# --- a LOCAL DOI that also lists tag 1 (only netlink can define one) ---------------------------
+
+
+@pytest.fixture
+def local_with_bitmap(kernel: Kernel) -> Iterator[cipso.CipsoDoi]:
+    """``netlabelctl cipso add local`` always lists tag 128 alone, but the kernel lets any DOI
+    list tag 1; the NetLabel client sends such a tag list."""
+    need(importlib.util.find_spec("pyroute2") is not None, "needs pyroute2 (NetLabel client)")
+    from netlabel.client import NetLabel
+
+    with netlabel_lock():
+        taken = list_cipso_dois()
+        number = kernel.unknown - 1
+        while number in taken:
+            number -= 1
+        doi = cipso.CipsoDoi(number, cipso.MapType.LOCAL, (128, 1))  # type: ignore[arg-type]
+        with NetLabel() as client:
+            client.add_cipso_doi(doi)
+            try:
+                assert client.get_cipso_doi(number) == doi
+                yield doi
+            finally:
+                client.remove_cipso_doi(number)
+
+
+def test_local_doi_with_tag_1(
+    kernel: Kernel, loopback: Loopback, local_with_bitmap: cipso.CipsoDoi
+) -> None:
+    """A LOCAL DOI maps no level: tag 1 is refused at its level byte (29) when strict, on veth
+    and loopback alike, and accepted with cipso_rbm_strictvalid=0."""
+    doi = local_with_bitmap
+    dois = [*kernel.dois, doi]
+    areas = [pad_ipv4_options(_option(doi.doi, tags)) for tags in ("01040003", "0105000384")]
+    for area in areas:
+        assert kernel.verdict(area) == ("parameter-problem", 29)
+        assert loopback.verdict(area) == ("parameter-problem", 29)
+        assert kernel.predicted(area, dois=dois) == ("parameter-problem", 29)
+    tag128 = pad_ipv4_options(_option(doi.doi, "800601000000"))
+    assert loopback.verdict(tag128) == ("accepted", None)
+    with netlabel_lock():
+        before = Path(STRICTVALID).read_text().strip()
+        try:
+            Path(STRICTVALID).write_text("0\n")
+            loose = [kernel.verdict(area) for area in areas]
+        finally:
+            Path(STRICTVALID).write_text(before + "\n")
+    assert loose == [("accepted", None)] * 2
+    assert [kernel.predicted(a, dois=dois, strict_bitmap=False) for a in areas] == loose
