@@ -4,7 +4,9 @@ schema; malformed input with the offset of the fault."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -200,6 +202,30 @@ def test_find_xfrm_sec_ctx_in_a_policy_message() -> None:
     with pytest.raises(IpsecDecodeError) as caught:
         find_xfrm_sec_ctx(broken, byteorder="little")
     assert caught.value.offset == 16 + 168
+
+
+# -- the shared corpus (tests/ipsec/vectors.json, also sent to the kernel) -------------------
+
+VECTORS = json.loads(Path(__file__).with_name("vectors.json").read_text())["xfrm_attr"]
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_xfrm_attr_vectors(impl: str, vector: dict[str, Any]) -> None:
+    data = bytes.fromhex(vector["hex"])
+    decode = CODECS[impl]["xfrm_attr"]
+    if "decoded" in vector:
+        fields = vector["decoded"]
+        expected = XfrmSecCtx(
+            bytes.fromhex(fields["context"]), fields["doi"], fields["alg"], fields["exttype"]
+        )
+        assert decode(data, byteorder="little") == expected
+        assert BUILDERS[impl]["xfrm_attr"](expected, byteorder="little") == data
+    else:
+        with pytest.raises(IpsecDecodeError) as caught:
+            decode(data, byteorder="little")
+        if impl == "codec":
+            assert caught.value.offset == vector["error_offset"]
 
 
 # -- malformed input: (bytes, kind, offset) -------------------------------------------------
