@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import calipso
+import cipso
+from labelnet._cli_demo import CALIPSO_PACKET, CIPSO_PACKET, run_demo
+from mls import Level
+from netlabel import harness
+
+
+def test_demo_prints_both_labels_and_peer_contexts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_demo() == 0
+    out = capsys.readouterr().out
+    assert "label    s3:c1,c2,c5,c7.c300" in out
+    assert "label     s0:c1.c300,c400.c500" in out
+    assert "system_u:object_r:netlabel_peer_t:s3:c1,c2,c5,c7.c300" in out
+    assert "system_u:object_r:netlabel_peer_t:s0:c1.c300,c400.c500" in out
+    assert out.count("accepted") == 2
+
+
+def test_recorded_options_are_what_our_encoders_write() -> None:
+    # The packets were written by the kernel from these very labels; our encoders must agree.
+    doi16 = cipso.CipsoDoi.from_netlabelctl("pass doi:16 tags:1,2,5")
+    options_area = CIPSO_PACKET[20:44]
+    assert doi16.encode_label(Level.parse("s3:c1,c2,c5,c7.c300"), pad=True) == options_area
+    header = CALIPSO_PACKET[40:120]
+    built = calipso.CalipsoDoi(2).encode_header(Level.parse("s0:c1.c300,c400.c500"))
+    assert built[2:] == header[2:]  # the next-header byte is the packet's own (UDP)
+
+
+@pytest.mark.kernel
+def test_recorded_options_are_accepted_by_the_live_kernel() -> None:
+    from tests.kernel.conftest import need_kernel_harness
+
+    need_kernel_harness()
+    with harness.KernelHarness() as live:
+        with harness.cipso_doi(tags=(1, 2, 5)) as number:
+            area = bytearray(CIPSO_PACKET[20:44])
+            area[2:6] = number.to_bytes(4, "big")  # the same option under a scratch DOI
+            assert live.cipso_verdict(bytes(area)).accepted
+        with harness.calipso_doi() as number:
+            header = CALIPSO_PACKET[40:120]
+            rebuilt = calipso.CalipsoDoi(number).encode_header(
+                calipso.CalipsoDoi(2).decode_header(header)
+            )
+            assert live.calipso_verdict(rebuilt).accepted
+
+
+def test_labelnet_demo_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "labelnet", "demo"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "s3:c1,c2,c5,c7.c300" in done.stdout
