@@ -11,7 +11,8 @@ text output sent to /dev/null:
 * labelnet --jobs N: the same dump spread over every core
 
 Targets: 3x tshark's packets/s on one core, 5x with --jobs (tshark's speed is measured when
-the cases are built, the faster of two runs). ``python benchmarks/bench_dump.py`` prints one timed run of each.
+the cases are built, the faster of two runs). ``python benchmarks/bench_dump.py`` prints the
+best of three timed runs of each.
 """
 
 from __future__ import annotations
