@@ -346,7 +346,9 @@ MODULES += [
 _DESCRIPTION = """\
 Configure the kernel's NetLabel subsystem (CIPSO, CALIPSO, domain mappings, unlabeled
 traffic) over generic netlink. The commands and their output are netlabelctl's: the
-same syntax, the same terse output and, with -p, the same pretty output.
+same syntax, the same terse output and, with -p, the same pretty output. Two more
+commands show labeled sockets end to end: peer-server prints the label of every peer,
+send sends from a socket labeled with CIPSO or CALIPSO.
 
 Arguments after the command are key:value words, as in netlabelctl:
   doi:16                a number
@@ -363,6 +365,8 @@ examples:
   python -m netlabel cipso add pass doi:16 tags:1,2,5
   python -m netlabel map add domain:httpd_t protocol:cipso,16
   python -m netlabel -p map list
+  python -m netlabel peer-server 4242 --ipv6 --count 1 &
+  python -m netlabel send --level s0:c1,c2,c5,c7.c300 --doi 2 ::1 4242
   python -m netlabel <module> --help     (a module's commands, with examples)
 """
 
