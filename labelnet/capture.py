@@ -29,13 +29,15 @@ file (``read(16)``,
 1 MB chunks
 ============================  ================
 
-dpkt alone would spend 2.2 µs (pcap) or 4.2 µs (pcapng) per packet before any label work,
-more than half of the whole per-packet budget the dump has to beat tshark three times, and it
-reads one file object from the front, so it cannot hand self-contained pieces to worker
-processes. The reader here frames in memory chunks (slower per record than buffered reads
-alone, but it needs no per-record system call when records are looked at inside the chunk,
-and the chunks go to workers unchanged). dpkt's writers are used by the tests to produce
-captures this reader has to agree with.
+dpkt alone would spend 2.2 µs (pcap) or 4.2 µs (pcapng) per packet before any label work:
+40 % to 76 % of the 5.5 µs per packet that three times tshark's speed allows (tshark
+``-T fields`` manages about 60,000 labeled packets/s here). It also reads one file object from
+the front, so it cannot hand self-contained pieces to worker processes. Framing in memory
+chunks is slower than buffered ``read`` calls when framing is all there is, but the packet walk
+then looks at each packet in place inside the chunk (no copy of the packets that carry no
+label), and the same chunks go to worker processes unchanged. The whole dump (framing,
+walking, labels, verdicts, text) runs at 350,000 to 550,000 packets/s on one core. dpkt's
+writers are used by the tests to produce captures this reader has to agree with.
 """
 
 from __future__ import annotations
