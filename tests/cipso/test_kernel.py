@@ -629,3 +629,30 @@ def test_local_doi_with_tag_1(
             Path(STRICTVALID).write_text(before + "\n")
     assert loose == [("accepted", None)] * 2
     assert [kernel.predicted(a, dois=dois, strict_bitmap=False) for a in areas] == loose
+
+
+def test_trans_tables_limited_by_allocation() -> None:
+    """The kernel sizes a TRANS DOI's host-side tables by the largest host number + 1, in u32s,
+    with one kcalloc: beyond 2**20 - 1 (4 MiB, the largest kmalloc with 4 KiB pages) adding
+    the DOI fails with ENOMEM, although CIPSO_V4_MAX_LOC_LVLS / _CATS allow 2**31 - 2.
+    CipsoDoi models the coded limit and accepts both."""
+    kernel_conftest.need_kernel_harness()
+    from netlabel._netns import CommandError
+
+    for host in (1048575, 1048576):
+        for levels, categories in (({host: 1}, None), ({0: 0}, {host: 1})):
+            added = cipso_doi(mapping=CipsoMapping.TRANS, levels=levels, categories=categories)
+            if host < 1 << 20:
+                with added:
+                    pass
+            else:
+                with pytest.raises(CommandError, match="out of memory"), added:
+                    pass
+            # The model accepts both sizes (no exception).
+            cipso.CipsoDoi(
+                9,
+                cipso.MapType.TRANS,
+                (cipso.TagType.RESTRICTED_BITMAP,),
+                tuple(levels.items()),
+                tuple((categories or {}).items()),
+            )
