@@ -1,12 +1,12 @@
 """Scapy layers for CIPSO: ``import cipso.scapy`` and ``IP(raw_bytes)`` dissects option 134.
 
-Scapy (2.8; likewise since 2.5) picks the class of an IPv4 option by the option *number*, the low five
-bits of the type byte, through ``IPOption.registered_ip_options``. CIPSO is type 134: copied
-flag 1, class 0, number 6. Scapy ships no class for number 6 (its ``IPOption_Security`` is
-number 2, type 130, the RFC 1108 Basic Security Option, which is a different option and is
-left alone), so defining :class:`IPOption_CIPSO` registers it. Like every scapy option class
-it then also dissects the unassigned types that share number 6 (6, 38, 70, ...); the type
-byte is kept as sent, so those bytes round-trip unchanged too.
+Scapy picks the class of an IPv4 option by the option *number*, the low five bits of the
+type byte, through ``IPOption.registered_ip_options`` (scapy/layers/inet.py, 2.5 to 2.8).
+CIPSO is type 134: copied flag 1, class 0, number 6. Scapy ships no class for number 6 (its
+``IPOption_Security`` is number 2, type 130, the RFC 1108 Basic Security Option, a different
+option, left alone), so defining :class:`IPOption_CIPSO` registers it. Like every scapy
+option class it then also dissects the unassigned types that share number 6 (6, 38, 70, ...);
+the type byte is kept as sent, so those bytes round-trip unchanged too.
 
 Every option dissects and rebuilds byte for byte, including the malformed ones a fuzzer or a
 kernel test crafts: a tag whose length byte does not fit its type's format is dissected as a
