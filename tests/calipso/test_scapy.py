@@ -361,3 +361,14 @@ def test_kernel_built_headers_round_trip(header: bytes) -> None:
     assert first is not None
     option = next(o for o in dissected[IPv6ExtHdrHopByHop].options if isinstance(o, CALIPSO))
     assert option.mls_level == DOI.decode_header(header)
+
+
+def test_module_docstring_examples_run() -> None:
+    import doctest
+
+    import calipso.scapy
+
+    result = doctest.testmod(
+        calipso.scapy, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 0 and result.failed == 0
