@@ -517,6 +517,10 @@ CACHE_LIMIT = 65_536
 
 #: (source, destination, protocol, DOI, label) -> packets.
 StatsKey = tuple[str, str, str, int | None, str]
+#: The same counts as the hot loop keeps them: (source, destination, (protocol, DOI, label)).
+PairCounts = dict[tuple[str, str, tuple[str, int | None, str]], int]
+#: A cached option: (option, kept by the filters, output tail, (protocol, DOI, label)).
+_Entry = tuple[LabelOption, bool, str, tuple[str, int | None, str]]
 
 
 @dataclass(slots=True)
@@ -525,7 +529,7 @@ class SegmentResult:
 
     text: str
     written: int
-    stats: Counter[StatsKey]
+    stats: PairCounts
     end: int
     last_packet: int
 
@@ -538,8 +542,8 @@ class Renderer:
         self.analyzer = Analyzer(DoiConfig.parse(settings.dois), loopback=settings.loopback)
         self.keep = _label_filter(settings)
         self.networks = _networks(settings.addresses)
-        # area -> (option, kept, tail, stats label) or None for "no label option".
-        self.options: dict[tuple[int, bytes], tuple[LabelOption, bool, str, str] | None] = {}
+        # area -> (option, kept, tail, (protocol, DOI, label)) or None for "no label option".
+        self.options: dict[tuple[int, bytes], _Entry | None] = {}
         # address bytes -> (text, matches the address filter, text as the line shows it)
         self.address_cache: dict[bytes, tuple[str, bool, str]] = {}
 
@@ -547,9 +551,7 @@ class Renderer:
         found = self._option_entry(version, area, truncated)
         return None if found is None else found[0]
 
-    def _option_entry(
-        self, version: int, area: bytes, truncated: bool
-    ) -> tuple[LabelOption, bool, str, str] | None:
+    def _option_entry(self, version: int, area: bytes, truncated: bool) -> _Entry | None:
         key = (version, area) if not truncated else (-version, area)
         try:
             return self.options[key]
@@ -562,7 +564,9 @@ class Renderer:
         entry = None
         if option is not None:
             label = "-" if option.level is None else str(option.level)
-            entry = (option, self.keep(option), _tail(option, self.settings.format), label)
+            kept = self.keep(option)
+            tail = _tail(option, self.settings.format)
+            entry = (option, kept, tail, (option.protocol, option.doi, label))
         self.options[key] = entry
         return entry
 
@@ -592,8 +596,9 @@ class Renderer:
             if source_kept or destination_kept:
                 yield Record(number, time, source, destination, entry[0])
 
-    def render(self, segment: Segment) -> SegmentResult:
-        """The output lines of one segment (the hot loop of the dump)."""
+    def render(self, segment: Segment, stats: PairCounts | None = None) -> SegmentResult:
+        """The output lines of one segment (the hot loop of the dump). Label counts go to
+        ``stats`` when given (and settings ask for them), else to a new dict."""
         lines: list[str] = []
         append = lines.append
         entries = self.options
@@ -602,7 +607,9 @@ class Renderer:
         address = self._address
         show = self.settings.show_records
         counting = self.settings.stats
-        stats: Counter[StatsKey] = Counter()
+        if stats is None:
+            stats = {}
+        count = stats.get
         style = _STYLES[self.settings.format]
         written = 0
         last = segment.first_packet - 1
@@ -632,8 +639,8 @@ class Renderer:
                 else:
                     append(f"{number},{time},{source[0]},{destination[0]},{entry[2]}")
             if counting:
-                option = entry[0]
-                stats[(source[0], destination[0], option.protocol, option.doi, entry[3])] += 1
+                key = (source[0], destination[0], entry[3])
+                stats[key] = count(key, 0) + 1
         return SegmentResult("".join(lines), written, stats, segment.end, last)
 
 
@@ -700,7 +707,7 @@ def dump(
     break has been written.
     """
     settings = settings or DumpSettings()
-    total: Counter[StatsKey] = Counter()
+    total: PairCounts = {}
     written = 0
     with _open(capture) as stream:
         segments = read_segments(stream, PARALLEL_CHUNK if jobs > 1 else SERIAL_CHUNK)
@@ -713,18 +720,28 @@ def dump(
                     settings = replace(settings, address_width=_address_width([first]))
                     segments = itertools.chain([first], segments)
             out.write(_header(settings.format, settings.address_width))
-        results = _parallel(segments, settings, jobs) if jobs > 1 else _serial(segments, settings)
+        if jobs > 1:
+            results = _parallel(segments, settings, jobs)
+        else:
+            results = _serial(segments, settings, total)
         for result in results:
             if result.text:
                 out.write(result.text)
             written += result.written
-            if settings.stats:
-                total.update(result.stats)
+            if result.stats is not total:
+                for key, packets in result.stats.items():
+                    total[key] = total.get(key, 0) + packets
             if progress is not None:
                 progress(result.end, result.last_packet)
+    stats: Counter[StatsKey] = Counter(
+        {
+            (source, destination, *label): packets
+            for (source, destination, label), packets in total.items()
+        }
+    )
     if settings.stats:
-        out.write(format_stats(total, settings.format))
-    return DumpSummary(written, total)
+        out.write(format_stats(stats, settings.format))
+    return DumpSummary(written, stats)
 
 
 def _address_width(segments: Iterable[Segment]) -> int:
@@ -733,10 +750,12 @@ def _address_width(segments: Iterable[Segment]) -> int:
     return min(max(longest, MIN_ADDRESS_WIDTH), MAX_ADDRESS_WIDTH)
 
 
-def _serial(segments: Iterable[Segment], settings: DumpSettings) -> Iterator[SegmentResult]:
+def _serial(
+    segments: Iterable[Segment], settings: DumpSettings, stats: PairCounts
+) -> Iterator[SegmentResult]:
     renderer = Renderer(settings)
     for segment in segments:
-        yield renderer.render(segment)
+        yield renderer.render(segment, stats)
 
 
 # Each worker process keeps one renderer (and so its caches) for all its segments.
