@@ -15,7 +15,13 @@ from mls import Level, MlsError
 from ._checksum import checksum_bytes, option_checksum
 from ._codec import decode, encode
 from .doi import CalipsoDoi
-from .errors import CalipsoDecodeError, CalipsoError, HopByHopError
+from .errors import (
+    CalipsoDecodeError,
+    CalipsoError,
+    CalipsoValidationError,
+    Check,
+    HopByHopError,
+)
 from .hopbyhop import IPV6_HEADER_LENGTH, OptionType, Tlv, build_header, iter_options
 from .model import MIN_DATA_LENGTH, OPTION_TYPE
 from .validate import VerdictKind, hop_by_hop_verdict, validate
@@ -64,6 +70,8 @@ _OPTION_NAMES: dict[int, str] = {
     OptionType.JUMBO: "Jumbo Payload",
 }
 _KINDS = ("option", "hbh", "ipv6")
+#: validate() failures that say the bytes are not one option, not that the kernel drops it.
+_NOT_ONE_OPTION = frozenset({Check.NOT_CALIPSO, Check.TRUNCATED, Check.TRAILING_DATA})
 
 
 class UsageError(Exception):
@@ -269,7 +277,13 @@ def _decode(args: argparse.Namespace) -> int:
             _describe_malformed(data, out)
             try:
                 validate(data, dois)
-            except CalipsoError as exc:
+            except CalipsoValidationError as exc:
+                if exc.check in _NOT_ONE_OPTION:
+                    # In a header, such bytes would be read as other options: say so.
+                    raise UsageError(
+                        f"not one whole CALIPSO option: {exc.reason} (option byte {exc.offset}); "
+                        "give the whole hop-by-hop header (--as hbh) for the kernel's verdict"
+                    ) from None
                 out.append(f"kernel    dropped silently at option byte {exc.offset}: {exc.reason}")
                 print("\n".join(out))
                 return 1

@@ -347,3 +347,18 @@ def test_does_not_import_netlabel_or_labelnet() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().endswith("[]")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [GOOD + "00", GOOD[:-2], "3aff" + GOOD],
+    ids=["trailing byte", "truncated", "not type 7"],
+)
+def test_bytes_that_are_not_one_option_are_not_a_kernel_drop(
+    capsys: pytest.CaptureFixture[str], data: str
+) -> None:
+    # In a header such bytes would be read as further options; only the header has a verdict.
+    status, out, err = run(capsys, "decode", data, "--as", "option", "--doi", "2")
+    assert status == 2 and out == ""
+    assert err.startswith("python -m calipso: error: not one whole CALIPSO option: ")
+    assert "--as hbh" in err and err.count("\n") == 1
