@@ -568,7 +568,7 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     epb, pb, u32 = _block_readers(little)
     type_and_length = struct.Struct(("<" if little else ">") + "II").unpack_from
     interfaces = list(segment.interfaces)
-    locators = [_LOCATORS[i.linktype] for i in interfaces]
+    locators = [_locator(i.linktype) for i in interfaces]
     number = segment.first_packet - 1
     pos = 0
     end = len(data)
@@ -638,7 +638,7 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
                     data, block, length, little=little, position=0, packet=number
                 )
                 interfaces.append(interface)
-                locators.append(_LOCATORS[interface.linktype])
+                locators.append(_locator(interface.linktype))
             continue
         number += 1
         stop = start + caplen
@@ -648,6 +648,15 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
         found = _label_area(data, ip, stop)
         if found is not None:
             yield (number, time, *found)
+
+
+def _locator(linktype: int) -> Callable[[bytes, int, int], int]:
+    # An interface of another link type may be described; read_segments refuses its packets.
+    return _LOCATORS.get(linktype, _no_ip)
+
+
+def _no_ip(data: bytes, start: int, stop: int) -> int:
+    return -1
 
 
 def _block_readers(little: bool) -> tuple[Any, Any, Any]:

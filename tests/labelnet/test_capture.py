@@ -299,3 +299,16 @@ def test_options_cut_by_the_snapshot_length_are_marked(tmp_path: Path) -> None:
     write_pcap(path, [(0, packet)], snaplen=14 + 20 + 8)
     (found,) = read_all(path)
     assert found.truncated and len(found.area) == 8
+
+
+def test_an_interface_of_another_link_type_without_packets_is_fine() -> None:
+    # Regression: describing a USB interface (link type 189) used to break the packet walk.
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    usb = _block(1, struct.pack("<HHI", 189, 0, 0))
+    ether = _block(1, struct.pack("<HHI", 1, 0, 0))
+    packet = ethernet(ipv4("10.0.0.1", "10.0.0.2", CIPSO))
+    epb = _block(6, struct.pack("<IIIII", 1, 0, 0, len(packet), len(packet)) + packet)
+    assert [f.number for f in read_all(shb + usb + ether + epb)] == [1]
+    on_usb = _block(6, struct.pack("<IIIII", 0, 0, 0, len(packet), len(packet)) + packet)
+    with pytest.raises(CaptureError, match="link type 189"):
+        read_all(shb + usb + ether + epb + on_usb)

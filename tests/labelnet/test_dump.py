@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -460,3 +462,28 @@ def test_mixed_link_types_and_stdin_style_stream(tmp_path: Path) -> None:
         dump(stream, out, DumpSettings(format="csv"))
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [(r["protocol"], r["label"]) for r in rows] == [("cipso", "s2"), ("calipso", "s2")]
+
+
+def test_mutated_captures_raise_only_capture_errors(tmp_path: Path) -> None:
+    # Any byte of a capture may be wrong: the dump either works or stops with CaptureError.
+    rng = random.Random(11)
+    pcap = capture(tmp_path).read_bytes()
+    ng_path = tmp_path / "seed.pcapng"
+    write_pcapng(
+        ng_path,
+        [
+            (0, 0, ethernet(ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s3:c0,c5")))),
+            (0, 1, ethernet(ipv6("::1", "::2", calipso_header(2, "s1")))),
+        ],
+    )
+    seeds = [pcap, ng_path.read_bytes()]
+    settings = DumpSettings(dois=(PASS3, CALIPSO2), stats=True)
+    for _ in range(1500):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randrange(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            del data[rng.randrange(len(data)) :]
+        for format_ in ("text", "jsonl"):
+            with contextlib.suppress(CaptureError):
+                dump(io.BytesIO(bytes(data)), io.StringIO(), replace(settings, format=format_))
