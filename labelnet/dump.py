@@ -257,6 +257,7 @@ class Analyzer:
         size = len(header) - position
         length = header[position + 1] + 2 if size > 1 else 0
         raw = header[position : position + length]
+        end = position + max(length, 2)
         option: calipso.CalipsoOption | None = None
         error, error_offset = "", None
         if size < 2:
@@ -285,11 +286,12 @@ class Analyzer:
                 reason = judged.reason or ""
                 pointer = None if judged.offset is None else _IPV6_HEADER + judged.offset
                 offset = None
-                prefix = f"CALIPSO option at {position}: "
-                if judged.check is not None and reason.startswith(prefix):
-                    # This option failed (not a later CALIPSO option): say where inside it.
-                    offset = (judged.offset or position) - position
-                    reason = reason.removeprefix(prefix)
+                at = judged.offset
+                if judged.check is not None and at is not None and position <= at < end:
+                    # This option failed (not a later CALIPSO option): say where inside it;
+                    # the verdict's reason starts with the option's place, which is ours.
+                    offset = at - position
+                    reason = reason.removeprefix(f"CALIPSO option at {position}: ")
         return LabelOption(
             "calipso", doi, None, wire, wire, verdict, reason, offset, pointer, error, error_offset
         )
