@@ -723,7 +723,7 @@ def dump(
                     segments = itertools.chain([first], segments)
             out.write(_header(settings.format, settings.address_width))
         if jobs > 1:
-            results = _parallel(segments, settings, jobs)
+            results = _parallel(segments, settings, jobs, _regular_file(capture))
         else:
             results = _serial(segments, settings, total)
         for result in results:
@@ -744,6 +744,14 @@ def dump(
     if settings.stats:
         out.write(format_stats(stats, settings.format))
     return DumpSummary(written, stats)
+
+
+def _regular_file(capture: str | os.PathLike[str] | BinaryIO) -> str | None:
+    """The path of ``capture`` when workers can read it themselves (a regular file)."""
+    if not isinstance(capture, (str, os.PathLike)) or str(capture) == "-":
+        return None
+    path = os.path.abspath(capture)
+    return path if os.path.isfile(path) else None
 
 
 def _address_width(segments: Iterable[Segment]) -> int:
@@ -777,6 +785,22 @@ def _work(segment: Segment) -> SegmentResult:
     return _worker_renderer.render(segment)
 
 
+# Each worker keeps the capture file open; segments of a regular file are sent as a place in
+# it rather than as bytes (saves copying every byte through a pipe twice).
+_worker_files: dict[str, int] = {}
+
+
+def _work_at(path: str, start: int, segment: Segment) -> SegmentResult:
+    fd = _worker_files.get(path)
+    if fd is None:
+        fd = _worker_files[path] = os.open(path, os.O_RDONLY)
+    length = segment.end - start
+    data = os.pread(fd, length, start)
+    if len(data) != length:
+        raise OSError(f"{path} changed while it was being read")
+    return _work(replace(segment, data=data))
+
+
 #: Segment sizes: for one process, and for workers (big enough that sending a segment costs
 #: little next to the work, small enough to keep every worker busy).
 SERIAL_CHUNK = 1 << 20
@@ -784,17 +808,22 @@ PARALLEL_CHUNK = 1 << 20
 
 
 def _parallel(
-    segments: Iterable[Segment], settings: DumpSettings, jobs: int
+    segments: Iterable[Segment], settings: DumpSettings, jobs: int, path: str | None = None
 ) -> Iterator[SegmentResult]:
     # The parent frames the file (fast, and the only place a broken file is noticed) and
-    # sends whole segments; at most 2 * jobs are in flight, so memory stays bounded, and
-    # results come back in capture order.
+    # sends whole segments, or their place in the file at ``path``; at most 2 * jobs are in
+    # flight, so memory stays bounded, and results come back in capture order.
     with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
         pending: deque[Future[SegmentResult]] = deque()
         failure: CaptureError | None = None
         try:
             for segment in segments:
-                pending.append(pool.submit(_work, segment))
+                if path is None:
+                    pending.append(pool.submit(_work, segment))
+                else:
+                    start = segment.end - len(segment.data)
+                    bare = replace(segment, data=b"")
+                    pending.append(pool.submit(_work_at, path, start, bare))
                 if len(pending) >= 2 * jobs:
                     yield pending.popleft().result()
         except CaptureError as exc:

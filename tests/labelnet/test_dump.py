@@ -425,6 +425,11 @@ def test_jobs_give_the_same_output_in_order(
     assert serial.getvalue() == parallel.getvalue()
     assert one.written == two.written > 2000
     assert one.stats == two.stats
+    # A stream (standard input) cannot be reopened by the workers: its bytes are sent instead.
+    streamed = io.StringIO()
+    with path.open("rb") as stream:
+        dump(stream, streamed, settings, jobs=2)
+    assert streamed.getvalue() == serial.getvalue()
 
 
 def test_truncated_capture_with_jobs_writes_everything_before_the_break(
