@@ -15,8 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
+import re
+import select
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,7 @@ from netlabel.harness import (
 )
 from netlabel.harness import VerdictKind as KernelKind
 from tests.kernel import conftest as kernel_conftest
+from tests.support import need, need_program
 
 pytestmark = pytest.mark.kernel
 
@@ -534,3 +540,109 @@ def test_random_mixed_headers_verdicts_equal_the_kernels(kernel: Kernel) -> None
             built = bytes((ICMPV6, (len(body) + 2) // 8 - 1)) + body
         kinds.add(kernel.compare(built).kind)
     assert kinds == set(VerdictKind)
+
+
+# --- why the kernel dropped: its drop reason and drop site ------------------------------------
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One skb:kfree_skb event: the drop site (function+offset) and the drop reason."""
+
+    location: str
+    reason: str
+
+    @property
+    def function(self) -> str:
+        return self.location.split("+", 1)[0]
+
+
+@contextmanager
+def recorded_drops(directory: Path) -> Iterator[list[Drop]]:
+    """Record the skb:kfree_skb tracepoint for this process while the block runs.
+
+    The veth transmit runs B's receive path in this process's context (docs/kernel.md), so
+    B's drops of our packets are this process's events. perf starts with the event disabled
+    and acknowledges "enable" once recording, so no early drop is missed. The list is filled
+    when the block ends, in the order of the drops, IPv6 receive-path sites only.
+    """
+    perf = need_program("perf")
+    data = directory / "drops.data"
+    ctl_read, ctl_write = os.pipe()
+    ack_read, ack_write = os.pipe()
+    command = [perf, "record", "-q", "-D", "-1", "--control", f"fd:{ctl_read},{ack_write}"]
+    command += ["-e", "skb:kfree_skb", "-p", str(os.getpid()), "-o", str(data)]
+    process = subprocess.Popen(
+        command, pass_fds=(ctl_read, ack_write), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    os.close(ctl_read)
+    os.close(ack_write)
+    drops: list[Drop] = []
+    try:
+        os.write(ctl_write, b"enable\n")
+        ready, _, _ = select.select([ack_read], [], [], 10)
+        need(bool(ready) and os.read(ack_read, 16).startswith(b"ack"), "perf cannot record")
+        yield drops
+        os.write(ctl_write, b"disable\n")
+        os.read(ack_read, 16)
+        os.write(ctl_write, b"stop\n")
+        process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(ctl_write)
+        os.close(ack_read)
+    script = subprocess.run(
+        [perf, "script", "-i", str(data), "-F", "trace"], capture_output=True, text=True, check=True
+    ).stdout
+    for location, reason in re.findall(r"location=(\S+) reason: (\S+)", script):
+        if location.startswith(("ip6_", "ipv6_", "icmpv6_")):
+            drops.append(Drop(location, reason))
+
+
+def our_reason_class(verdict: calipso.HopByHopVerdict) -> str:
+    """What our verdict blames: a CALIPSO check, an unknown option type, or the TLV framing
+    or another known option (the reason text without its numbers)."""
+    if verdict.check is not None:
+        return "calipso"
+    reason = verdict.reason or ""
+    if reason.startswith("unknown option type"):
+        return f"unknown option, {verdict.kind}"
+    return re.sub(r"0x[0-9a-f]+|\d+", "N", reason)
+
+
+def test_drop_reasons_and_sites_match_our_reason_classes(kernel: Kernel, tmp_path: Path) -> None:
+    """Each drop's kernel reason and site against the class our verdict names.
+
+    CALIPSO failures are dropped with reason IP_INHDR in ipv6_hop_calipso (inlined into
+    ip6_parse_tlv on Linux 6.18), all four checks at one site; unknown option types with UNHANDLED_PROTO in
+    ip6_tlvopt_unknown. Every class of ours must map to exactly one kernel drop site.
+    """
+    rng = random.Random(5)
+    headers = [fault.faulty for fault in faults(kernel.doi, kernel.unknown)]
+    for _ in range(500):
+        body = b"".join(_random_tlv(rng, kernel.doi) for _ in range(rng.randint(1, 5)))
+        headers.append(wrap_hop_by_hop(body))
+    expected: list[tuple[bytes, str]] = []
+    with recorded_drops(tmp_path) as drops:
+        for built in headers:
+            verdict = kernel.compare(built)
+            if not verdict.accepted:
+                expected.append((built, our_reason_class(verdict)))
+    assert len(drops) == len(expected)
+    sites: dict[str, set[str]] = {}
+    for drop, (built, blamed) in zip(drops, expected, strict=True):
+        sites.setdefault(blamed, set()).add(drop.location)
+        if blamed == "calipso":
+            assert drop.reason == "IP_INHDR", built.hex()
+            assert drop.function in ("ip6_parse_tlv", "ipv6_hop_calipso"), drop
+        elif blamed.startswith("unknown option"):
+            assert (drop.reason, drop.function) == ("UNHANDLED_PROTO", "ip6_tlvopt_unknown")
+        else:
+            assert drop.reason == "IP_INHDR", (built.hex(), blamed, drop)
+    assert {"calipso", "unknown option, dropped", "unknown option, parameter-problem"} <= set(sites)
+    for blamed, locations in sites.items():
+        assert len(locations) == 1, f"{blamed}: dropped at {sorted(locations)}"
+    # The silent and the answered unknown-option drops happen at different sites.
+    assert sites["unknown option, dropped"] != sites["unknown option, parameter-problem"]
