@@ -17,6 +17,13 @@ from __future__ import annotations
 
 from ._checksum import crc16_x25
 from ._codec import decode, encode
+from ._vectors import (
+    CalipsoDecoded,
+    CalipsoInsertion,
+    CalipsoKernelVerdict,
+    CalipsoVector,
+    vectors,
+)
 from .doi import CalipsoDoi
 from .errors import (
     CalipsoChecksumError,
@@ -53,12 +60,16 @@ __all__ = [
     "OPTION_TYPE",
     "CalipsoChecksumError",
     "CalipsoDecodeError",
+    "CalipsoDecoded",
     "CalipsoDoi",
     "CalipsoDoiError",
     "CalipsoEncodeError",
     "CalipsoError",
+    "CalipsoInsertion",
+    "CalipsoKernelVerdict",
     "CalipsoOption",
     "CalipsoValidationError",
+    "CalipsoVector",
     "Check",
     "HopByHopError",
     "HopByHopVerdict",
@@ -77,4 +88,5 @@ __all__ = [
     "iter_options",
     "remove_calipso",
     "validate",
+    "vectors",
 ]

@@ -13,6 +13,7 @@ a label, read a label back, and judge an option exactly as ``cipso_v4_validate``
 from __future__ import annotations
 
 from ._codec import decode, encode
+from ._vectors import CipsoDecoded, CipsoKernelVerdict, CipsoVector, vectors
 from .doi import CipsoDoi
 from .errors import (
     CipsoDecodeError,
@@ -42,14 +43,17 @@ from .validate import OptionsVerdict, check_options, find_option, validate
 
 __all__ = [
     "CipsoDecodeError",
+    "CipsoDecoded",
     "CipsoDoi",
     "CipsoDoiError",
     "CipsoEncodeError",
     "CipsoError",
+    "CipsoKernelVerdict",
     "CipsoLabelError",
     "CipsoLocalError",
     "CipsoOption",
     "CipsoValidationError",
+    "CipsoVector",
     "CipsoWireError",
     "EnumeratedTag",
     "FreeFormTag",
@@ -68,4 +72,5 @@ __all__ = [
     "encode",
     "find_option",
     "validate",
+    "vectors",
 ]
