@@ -38,13 +38,17 @@ from mls import Level
 from netlabel.ctl import parse_calipso_add, parse_cipso_add
 
 __all__ = [
+    "Analyzer",
     "DoiConfig",
     "DumpSettings",
     "DumpSummary",
+    "Format",
     "LabelOption",
     "Record",
     "Verdict",
     "dump",
+    "format_stats",
+    "read_doi_file",
     "records",
 ]
 
@@ -182,7 +186,6 @@ _IPOPT_END = 0
 _IPOPT_NOOP = 1
 _CIPSO = cipso.model.OPTION_TYPE
 _CALIPSO = calipso.OPTION_TYPE
-_IPV4_HEADER = 20
 _IPV6_HEADER = 40
 
 
@@ -548,10 +551,6 @@ class Renderer:
         self.options: dict[tuple[int, bytes], _Entry | None] = {}
         # address bytes -> (text, matches the address filter, text as the line shows it)
         self.address_cache: dict[bytes, tuple[str, bool, str]] = {}
-
-    def option(self, version: int, area: bytes, truncated: bool) -> LabelOption | None:
-        found = self._option_entry(version, area, truncated)
-        return None if found is None else found[0]
 
     def _option_entry(self, version: int, area: bytes, truncated: bool) -> _Entry | None:
         key = (version, area) if not truncated else (-version, area)
