@@ -51,9 +51,11 @@ from typing import Any, BinaryIO
 
 __all__ = [
     "CaptureError",
+    "Interface",
     "LabeledPacket",
     "LinkType",
     "Segment",
+    "iter_labeled",
     "labeled_packets",
     "read_segments",
     "write_pcap",
