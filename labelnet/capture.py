@@ -1,7 +1,7 @@
 """Read pcap and pcapng captures as a stream and find the labeled IP packets in them.
 
-A capture is read in *segments*: a run of whole records (pcap) or blocks (pcapng) a few hundred
-kilobytes long, with what is needed to read them on their own (byte order, link type,
+A capture is read in *segments*: a run of whole records (pcap) or blocks (pcapng) about a
+megabyte long, with what is needed to read them on their own (byte order, link type,
 timestamp resolution, the first packet's number). :func:`read_segments` frames a file into
 segments and is the only place that can fail on a broken file: a record that runs past the end
 of the file or a length no capture writer produces raises :class:`CaptureError` with the packet
@@ -69,8 +69,8 @@ class LinkType(enum.IntEnum):
     NULL = 0  #: BSD loopback: 4-byte address family in the writer's byte order
     ETHERNET = 1  #: IEEE 802.3 Ethernet, possibly with 802.1Q / 802.1ad VLAN tags
     RAW = 101  #: raw IP, version in the first nibble
-    LINUX_SLL = 113  #: Linux cooked capture v1: 16-byte header, protocol at offset 14
     LOOP = 108  #: OpenBSD loopback: 4-byte address family, big-endian
+    LINUX_SLL = 113  #: Linux cooked capture v1: 16-byte header, protocol at offset 14
     IPV4 = 228  #: raw IPv4
     IPV6 = 229  #: raw IPv6
     LINUX_SLL2 = 276  #: Linux cooked capture v2: 20-byte header, protocol at offset 0
@@ -107,8 +107,8 @@ _SHB_BYTES = b"\x0a\x0d\x0d\x0a"  # the same in either byte order
 
 _ETHERTYPE_IPV4 = 0x0800
 _ETHERTYPE_IPV6 = 0x86DD
-#: 802.1Q customer tag, 802.1ad service tag, and the pre-standard QinQ 0x9100.
 _IP_TYPES = frozenset((_ETHERTYPE_IPV4, _ETHERTYPE_IPV6))
+#: 802.1Q customer tag, 802.1ad service tag, and the pre-standard QinQ 0x9100.
 _VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100))
 #: BSD address families for IPv6 (NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30); IPv4 is 2.
 _AF_INET6 = frozenset((24, 28, 30))
