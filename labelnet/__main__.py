@@ -8,6 +8,8 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 
+from labelnet.errors import CommandError
+
 DESCRIPTION = """\
 labelnet works with labeled IP traffic: the CIPSO IPv4 option, the CALIPSO IPv6 option and the
 SELinux MLS labels they carry, byte for byte as the Linux kernel's NetLabel writes and checks
@@ -30,10 +32,6 @@ _COMMAND_MODULES = (
     "labelnet._cli_dump",
     "labelnet._cli_conformance",
 )
-
-
-class CommandError(Exception):
-    """A failure to report as one line on stderr with exit status 2 (bad input, missing file)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

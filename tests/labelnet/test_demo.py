@@ -56,3 +56,20 @@ def test_labelnet_demo_command() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "s3:c1,c2,c5,c7.c300" in done.stdout
+
+
+def test_command_errors_raised_by_subcommands_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Regression: CommandError once lived in labelnet/__main__.py, which under
+    # ``python -m labelnet`` is a different module object from the one subcommands import.
+    import labelnet._cli_demo as demo
+    from labelnet.__main__ import main
+    from labelnet.errors import CommandError
+
+    def broken() -> int:
+        raise CommandError("no such capture")
+
+    monkeypatch.setattr(demo, "run_demo", broken)
+    assert main(["demo"]) == 2
+    assert capsys.readouterr().err == "labelnet demo: error: no such capture\n"
