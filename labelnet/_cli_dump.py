@@ -9,6 +9,7 @@ import time
 from typing import TextIO
 
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
+from labelnet.errors import CommandError
 
 DESCRIPTION = """\
 Print every packet of a pcap or pcapng capture that carries a CIPSO option (IPv4) or a CALIPSO
@@ -166,9 +167,7 @@ class ProgressBar:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.jobs < 0:
-        # A ValueError, not labelnet.__main__.CommandError: under ``python -m labelnet`` that
-        # module runs as __main__, and a class imported from labelnet.__main__ is another one.
-        raise ValueError(f"--jobs {args.jobs}: give a number of processes, or 0 for one per core")
+        raise CommandError(f"--jobs {args.jobs}: give a number of processes, or 0 for one per core")
     jobs = args.jobs or os.cpu_count() or 1
     bar = None
     if args.progress or sys.stderr.isatty():
