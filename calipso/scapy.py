@@ -24,8 +24,8 @@ Pad1/PadN to a multiple of 8, byte for byte as :func:`calipso.build_header`::
     's3:c0,c5'
 
 Every option dissects and rebuilds byte for byte, the malformed ones included: an option whose
-length byte is below 8 keeps its data bytes in ``value``; a compartment length that overruns the
-data gives a bitmap cut at the end of the data.
+length byte is below 8, or whose bytes end before its checksum, keeps its data bytes in
+``value``; a compartment length that overruns the data gives a bitmap cut at the end of the data.
 """
 
 from __future__ import annotations
@@ -63,7 +63,10 @@ _CMPT_LEN_OFFSET = 6
 
 
 def _has_fields(pkt: Packet) -> bool:
-    """Whether the option is long enough for DOI, lengths, level and checksum."""
+    """Whether the option is long enough for DOI, lengths, level and checksum (by its length
+    byte, and when dissected, by the bytes there were)."""
+    if pkt.getfieldval("truncated"):
+        return False
     return pkt.optlen is None or pkt.optlen >= MIN_DATA_LENGTH
 
 
@@ -90,6 +93,27 @@ class _ChecksumField(XLEShortField):
         if x == expected:
             return f"{x:#06x} (ok)"
         return f"{x:#06x} (bad, expected {expected:#06x})"
+
+
+class _TruncatedField(Field[bool, None]):
+    """Takes no bytes on the wire; set (by dissection) when the bytes ended before the
+    checksum, so the option keeps them whole in ``value``. A field, not an attribute, so that
+    scapy's copies keep it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, False)
+
+    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
+        return s
+
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, bool]:
+        return s, True
+
+    def i2repr(self, pkt: Packet | None, x: Any) -> str:
+        return "yes: the bytes end before the checksum" if x else "no"
+
+    def i2len(self, pkt: Packet | None, x: Any) -> int:
+        return 0
 
 
 class _LabelField(Field[None, None]):
@@ -127,6 +151,7 @@ class CALIPSO(Packet):
     fields_desc: ClassVar[list[Any]] = [
         inet6._OTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
         ByteField("optlen", None),
+        ConditionalField(_TruncatedField("truncated"), lambda pkt: pkt.getfieldval("truncated")),
         ConditionalField(IntField("doi", 0), _has_fields),
         ConditionalField(ByteField("cmpt_len", None), _has_fields),
         ConditionalField(ByteField("level", 0), _has_fields),
@@ -144,6 +169,13 @@ class CALIPSO(Packet):
         """Padding needed before the option at header offset ``curpos``: CALIPSO sits at 4n+2,
         so that its DOI is 4-byte aligned (calipso.md §4)."""
         return (2 - curpos) % 4
+
+    def pre_dissect(self, s: bytes) -> bytes:
+        # Bytes that end inside the fixed fields are kept whole in ``value`` (they could not be
+        # dissected field by field), so that they rebuild unchanged.
+        if len(s) < _CHECKSUM_OFFSET + 2 and (len(s) < 2 or s[1] >= MIN_DATA_LENGTH):
+            self.fields["truncated"] = True
+        return s
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         # What follows the option is the next option, not a payload.
@@ -212,6 +244,8 @@ class CALIPSO(Packet):
         return decode(bytes(self))
 
     def mysummary(self) -> str:
+        if self.truncated:
+            return f"CALIPSO optlen={self.optlen} (truncated: {len(self.value or b'')} data bytes)"
         if not _has_fields(self):
             return f"CALIPSO optlen={self.optlen} (too short)"
         status = "" if self.checksum_ok else " bad checksum"

@@ -154,6 +154,23 @@ def test_compartment_overrun_cuts_the_bitmap_at_the_data() -> None:
     assert bytes(IPv6ExtHdrHopByHop(header)) == header
 
 
+@pytest.mark.parametrize("hex_option", ["0708", "070c0000", "0708000000020000", "07ff00000002"])
+def test_bytes_ending_before_the_checksum_dissect_and_rebuild(hex_option: str) -> None:
+    # Regression: these raised struct.error when given to CALIPSO() directly.
+    data = bytes.fromhex(hex_option)
+    option = CALIPSO(data)
+    assert option.truncated is True
+    assert option.value == data[2:]
+    assert bytes(option) == data
+    assert bytes(option.copy()) == data
+    assert "truncated" in option.summary()
+    assert "truncated = yes" in shown(option)
+    assert option.mls_level is None and option.checksum_ok is None
+    changed: CALIPSO = option.copy()
+    changed.value = b"\x01"
+    assert bytes(changed) == data[:2] + b"\x01"
+
+
 def test_option_running_past_the_header_does_not_break_dissection() -> None:
     header = bytes((0, 1, 0x01, 4, 0, 0, 0, 0)) + GOOD[:8]
     dissected = IPv6ExtHdrHopByHop(header)
