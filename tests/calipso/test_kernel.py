@@ -616,8 +616,9 @@ def test_drop_reasons_and_sites_match_our_reason_classes(kernel: Kernel, tmp_pat
     """Each drop's kernel reason and site against the class our verdict names.
 
     CALIPSO failures are dropped with reason IP_INHDR in ipv6_hop_calipso (inlined into
-    ip6_parse_tlv on Linux 6.18), all four checks at one site; unknown option types with UNHANDLED_PROTO in
-    ip6_tlvopt_unknown. Every class of ours must map to exactly one kernel drop site.
+    ip6_parse_tlv on Linux 6.18), all four checks at one site; unknown option types with
+    UNHANDLED_PROTO in ip6_tlvopt_unknown. Every class of ours must map to exactly one kernel
+    drop site.
     """
     rng = random.Random(5)
     headers = [fault.faulty for fault in faults(kernel.doi, kernel.unknown)]
