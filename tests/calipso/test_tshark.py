@@ -19,6 +19,7 @@ import pytest
 import calipso
 from mls import CategorySet, Level
 from netlabel.harness import ipv6_echo_request, wrap_hop_by_hop
+from tests.calipso.test_kernel import faults
 from tests.refs.tshark import CalipsoFields, Dissection, dissect
 from tests.support import need_program
 
@@ -100,12 +101,14 @@ SHORT = bytes.fromhex("0707000000020000cf")  # option data length 7
 
 CASES = well_formed_cases()
 SPECIAL = [Case("overrun", wrap_hop_by_hop(OVERRUN)), Case("short", wrap_hop_by_hop(SHORT))]
+#: The fault classes the kernel tests send (test_kernel.py), with arbitrary DOI numbers.
+FAULTS = [Case(f"fault: {f.name}", f.faulty) for f in faults(3_000_000, 2_999_999)]
 
 
 @pytest.fixture(scope="module")
 def dissections() -> Iterator[dict[str, Dissection]]:
     need_program("tshark")
-    everything = CASES + SPECIAL
+    everything = CASES + SPECIAL + FAULTS
     results = dissect([case.packet for case in everything])
     yield {case.name: result for case, result in zip(everything, results, strict=True)}
 
@@ -172,3 +175,45 @@ def test_short_option_is_flagged(dissections: dict[str, Dissection]) -> None:
     # It still shows a "checksum" made of the option's last byte and the next one.
     header = wrap_hop_by_hop(SHORT)
     assert fields.checksum_bytes == header[10:12]
+
+
+#: Fault packets whose CALIPSO option does not decode, and what tshark makes of them.
+UNDECODABLE = {
+    # Opt Data Len 7: flagged; the "checksum" is the option's last byte and the next one.
+    "fault: data length 7": "CALIPSO: Invalid Length (7 bytes)",
+    # Opt Data Len 0: flagged; DOI and the rest are read from the padding and beyond.
+    "fault: data length 0": "CALIPSO: Invalid Length (0 bytes)",
+    # Compartment length 2 with one word: 8 bitmap bytes read, 4 from the ICMPv6 message.
+    "fault: cmpt length 2 of 1": "",
+    # Compartment length 255: the bitmap would run past the packet; no field, an exception.
+    "fault: cmpt length 255": "",
+    # The option runs past the end of the header: read on into the ICMPv6 message, no warning.
+    "fault: option running past the header": "",
+}
+
+
+@pytest.mark.parametrize("case", FAULTS, ids=lambda c: c.name)
+def test_kernel_fault_packets(dissections: dict[str, Dissection], case: Case) -> None:
+    found = dissections[case.name].calipso
+    if case.name in UNDECODABLE:
+        (fields,) = found
+        message = UNDECODABLE[case.name]
+        assert message in fields.expert if message else not fields.expert
+        return
+    ours = case.options()
+    assert len(found) == len(ours) >= 1
+    for raw, fields in zip(ours, found, strict=True):
+        assert_fields_equal_decode(raw, fields)
+
+
+def test_option_running_past_the_header_is_read_from_the_next_header(
+    dissections: dict[str, Dissection],
+) -> None:
+    (case,) = [c for c in FAULTS if c.name == "fault: option running past the header"]
+    (fields,) = dissections[case.name].calipso
+    packet = case.packet
+    # The 16-byte header ends 8 bytes into the option; its checksum and bitmap come from the
+    # ICMPv6 echo request (type 0x80, code 0, checksum ...), as tshark reads them.
+    assert fields.length == 12 and fields.cmpt_length == 1
+    assert fields.checksum_bytes == packet[56:58]
+    assert fields.bitmap == packet[58:62]
