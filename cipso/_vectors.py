@@ -49,15 +49,25 @@ class CipsoDecoded:
 class CipsoKernelVerdict:
     """What the receiving Linux kernel does with a packet carrying the vector's options area.
 
-    ``pointer`` is the ICMP Parameter Problem pointer (type 12, code 0), counted from the start
-    of the IPv4 header, None when the packet is accepted. ``recorded`` says the verdict was
-    observed on a live kernel; False marks the few that a veth pair cannot show (tag 128 is
-    accepted only on loopback), which follow cipso.md §4.
+    ``verdict`` is ``accepted``, ``rejected`` (ICMP Parameter Problem, type 12 code 0, with
+    ``pointer`` counted from the start of the IPv4 header) or ``dropped`` (silently, without a
+    header error: a source route option while ``accept_source_route`` is 0, the default; the
+    options themselves passed validation). ``recorded`` says the verdict was observed on a live
+    kernel; False marks the few that a veth pair cannot show (tag 128 is accepted only on
+    loopback), which follow cipso.md §4.
     """
 
-    accepted: bool
+    verdict: str
     pointer: int | None
     recorded: bool
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == "accepted"
+
+    @property
+    def dropped(self) -> bool:
+        return self.verdict == "dropped"
 
     @property
     def offset(self) -> int | None:
@@ -123,7 +133,7 @@ def _vector(item: dict[str, Any], dois: dict[str, str]) -> CipsoVector:
         validate_offset=item.get("validate_offset"),
         cipso_start=item.get("cipso_start"),
         kernel=CipsoKernelVerdict(
-            accepted=kernel["verdict"] == "accepted",
+            verdict=kernel["verdict"],
             pointer=kernel["pointer"],
             recorded=kernel["recorded"],
         ),

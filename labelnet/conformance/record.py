@@ -1,0 +1,191 @@
+"""Record the Linux kernel's verdicts for the shipped vector corpora.
+
+``labelnet conformance record`` (or ``python -m labelnet conformance record``) sends every
+vector of ``cipso/vectors/*.json`` and ``calipso/vectors/*.json`` through a live kernel with
+:class:`netlabel.harness.KernelHarness`, with the vector's DOIs configured as scratch DOIs, and
+writes the observed verdict into the vector's ``kernel`` entry. NetLabel is left as it was
+found: the scratch DOIs are removed, and the one sysctl touched for the vectors that need it
+(``net.ipv4.cipso_rbm_strictvalid``) is set back, also on errors and Ctrl-C.
+
+CIPSO vectors for a loopback device (tag 128 is accepted only there) cannot be sent over the
+harness's veth pair; they keep the verdict cipso.md §4 gives and ``"recorded": false``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import cipso
+from netlabel.harness import HarnessError, KernelHarness, VerdictKind, netlabel_lock
+
+from ._dois import (
+    calipso_doi_number,
+    configure_calipso,
+    configure_cipso,
+    renumber_calipso_header,
+    renumber_cipso_area,
+)
+
+__all__ = ["STRICTVALID", "Change", "RecordResult", "corpus_files", "record", "strictvalid"]
+
+STRICTVALID = "/proc/sys/net/ipv4/cipso_rbm_strictvalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A vector whose recorded verdict differs from the one the file held."""
+
+    path: Path
+    name: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@dataclass(slots=True)
+class RecordResult:
+    """What :func:`record` did: vectors sent, vectors left unrecorded, verdicts changed."""
+
+    sent: int = 0
+    skipped: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+
+def corpus_files(protocol: str) -> list[Path]:
+    """The corpus files of ``cipso`` or ``calipso`` in this installation."""
+    if protocol not in ("cipso", "calipso"):
+        raise ValueError(f"no corpus for protocol {protocol!r} (cipso or calipso)")
+    folder = resources.files(protocol).joinpath("vectors")
+    return sorted(Path(str(folder)).glob("*.json"))
+
+
+@contextmanager
+def strictvalid(value: bool) -> Iterator[None]:
+    """Set ``net.ipv4.cipso_rbm_strictvalid`` for the block and restore it afterwards (it is
+    global to the kernel: callers hold :func:`netlabel.harness.netlabel_lock`)."""
+    path = Path(STRICTVALID)
+    old = path.read_text().strip()
+    wanted = "1" if value else "0"
+    if old == wanted:
+        yield
+        return
+    path.write_text(wanted)
+    try:
+        yield
+    finally:
+        interrupted = False
+        while True:
+            try:
+                path.write_text(old)
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+        if interrupted:
+            raise KeyboardInterrupt
+
+
+def _groups(items: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for item in items:
+        groups.setdefault(tuple(item["dois"]), []).append(item)
+    return groups
+
+
+def _cipso_kernel(harness: KernelHarness, area: bytes) -> dict[str, Any]:
+    verdict = harness.cipso_verdict(area)
+    if verdict.delivered and verdict.kind is VerdictKind.ACCEPTED:
+        return {"verdict": "accepted", "pointer": None, "recorded": True}
+    if verdict.delivered and verdict.kind is VerdictKind.PARAMETER_PROBLEM:
+        return {"verdict": "rejected", "pointer": verdict.pointer, "recorded": True}
+    if verdict.delivered and verdict.kind is VerdictKind.NO_ANSWER and not verdict.hdr_errors:
+        # Dropped after validation without a trace (a source route while
+        # accept_source_route is 0): no answer within the timeout, no header error.
+        return {"verdict": "dropped", "pointer": None, "recorded": True}
+    raise HarnessError(f"no clear verdict for options area {area.hex()}: {verdict}")
+
+
+def _record_cipso(
+    harness: KernelHarness, corpus: dict[str, Any], result: RecordResult
+) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    texts: dict[str, str] = corpus["dois"]
+    recorded: dict[int, dict[str, Any]] = {}
+    for names, items in _groups(corpus["vectors"]).items():
+        wire = [item for item in items if not item.get("loopback", False)]
+        result.skipped += len(items) - len(wire)
+        if not wire:
+            continue
+        with ExitStack() as stack:
+            definitions = [cipso.CipsoDoi.from_netlabelctl(texts[name]) for name in names]
+            renumber = configure_cipso(stack, definitions)
+            for item in wire:
+                area = renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
+                with strictvalid(item.get("strict_bitmap", True)):
+                    recorded[id(item)] = _cipso_kernel(harness, area)
+                result.sent += 1
+    return lambda item: recorded.get(id(item))
+
+
+def _record_calipso(
+    harness: KernelHarness, corpus: dict[str, Any], result: RecordResult
+) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    texts: dict[str, str] = corpus["dois"]
+    recorded: dict[int, dict[str, Any]] = {}
+    for names, items in _groups(corpus["vectors"]).items():
+        with ExitStack() as stack:
+            renumber = configure_calipso(stack, [calipso_doi_number(texts[n]) for n in names])
+            for item in items:
+                header = renumber_calipso_header(bytes.fromhex(item["header"]), renumber)
+                verdict = harness.calipso_verdict(header)
+                if not verdict.delivered or verdict.kind not in (
+                    VerdictKind.ACCEPTED,
+                    VerdictKind.DROPPED,
+                    VerdictKind.PARAMETER_PROBLEM,
+                ):
+                    raise HarnessError(f"no clear verdict for header {header.hex()}: {verdict}")
+                recorded[id(item)] = {
+                    "verdict": verdict.kind.value,
+                    "pointer": verdict.pointer,
+                    "code": verdict.icmp_code if verdict.pointer is not None else None,
+                    "recorded": True,
+                }
+                result.sent += 1
+    return lambda item: recorded.get(id(item))
+
+
+def record(
+    harness: KernelHarness,
+    protocol: str,
+    *,
+    paths: list[Path] | None = None,
+    write: bool = True,
+    kernel: str | None = None,
+) -> RecordResult:
+    """Send every vector of ``protocol``'s corpus files (or ``paths``) through ``harness`` and
+    store the verdicts (``write=False``: only compare). ``kernel`` names the kernel in the
+    files' ``kernel`` field."""
+    recorder = {"cipso": _record_cipso, "calipso": _record_calipso}[protocol]
+    result = RecordResult()
+    for path in paths if paths is not None else corpus_files(protocol):
+        corpus = json.loads(path.read_text(encoding="utf-8"))
+        with netlabel_lock():
+            lookup = recorder(harness, corpus, result)
+        for item in corpus["vectors"]:
+            new = lookup(item)
+            if new is None:
+                continue
+            old = item["kernel"]
+            if {k: v for k, v in old.items() if k != "recorded"} != {
+                k: v for k, v in new.items() if k != "recorded"
+            }:
+                result.changes.append(Change(path, item["name"], old, new))
+            item["kernel"] = new
+        if write:
+            if kernel is not None:
+                corpus["kernel"] = kernel
+            path.write_text(json.dumps(corpus, indent=1) + "\n", encoding="utf-8")
+    return result

@@ -1,0 +1,177 @@
+"""The shipped CIPSO corpus (cipso.vectors()): our decoder and validators against every vector,
+and the live kernel against every recorded verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+import cipso
+from cipso.model import OPTION_TYPE
+from labelnet.conformance._dois import configure_cipso, renumber_cipso_area
+from labelnet.conformance.fuzz import source_routed
+from labelnet.conformance.record import strictvalid
+from netlabel.harness import KernelHarness, VerdictKind, netlabel_lock
+from tests.kernel import conftest as kernel_conftest
+
+VECTORS = cipso.vectors()
+
+kernel_harness = kernel_conftest.kernel_harness
+
+
+def _dois(vector: cipso.CipsoVector) -> list[cipso.CipsoDoi]:
+    return [cipso.CipsoDoi.from_netlabelctl(text) for text in vector.dois]
+
+
+def test_loader_types_and_names() -> None:
+    assert VECTORS is cipso.vectors()  # read once
+    assert len(VECTORS) >= 80
+    names = [vector.name for vector in VECTORS]
+    assert len(names) == len(set(names))
+    for vector in VECTORS:
+        assert isinstance(vector, cipso.CipsoVector)
+        assert len(vector.area) % 4 == 0 and len(vector.area) <= 40
+        assert vector.description
+        with pytest.raises(AttributeError):
+            vector.name = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_decode(vector: cipso.CipsoVector) -> None:
+    if vector.option is None:
+        assert vector.decoded is None
+        return
+    if vector.decoded is None:
+        with pytest.raises(cipso.CipsoDecodeError) as caught:
+            cipso.decode(vector.option)
+        assert caught.value.offset == vector.decode_error_offset
+        return
+    option = cipso.decode(vector.option)
+    assert cipso.encode(option) == vector.option
+    expected = vector.decoded
+    assert option.doi == expected.doi
+    assert len(option.tags) == expected.tag_count
+    assert (None if option.tag is None else int(option.tag.tag_type)) == expected.tag_type
+    assert option.mls_level == expected.level
+    if expected.level is not None:
+        assert expected.sensitivity == expected.level.sensitivity
+        assert expected.categories == expected.level.categories
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_validate(vector: cipso.CipsoVector) -> None:
+    if vector.option is None:
+        assert vector.validate_offset is None
+        return
+    flags = {"strict_bitmap": vector.strict_bitmap, "loopback": vector.loopback}
+    if vector.validate_offset is None:
+        cipso.validate(vector.option, _dois(vector), **flags)
+    else:
+        with pytest.raises(cipso.CipsoValidationError) as caught:
+            cipso.validate(vector.option, _dois(vector), **flags)
+        assert caught.value.offset == vector.validate_offset
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_options_area_verdict(vector: cipso.CipsoVector) -> None:
+    verdict = cipso.check_options(
+        vector.area,
+        _dois(vector),
+        strict_bitmap=vector.strict_bitmap,
+        loopback=vector.loopback,
+    )
+    if vector.kernel.dropped:
+        # Dropped after validation by the source-route policy (docs/conformance.md): the
+        # options themselves pass.
+        assert verdict.accepted and source_routed(vector.area)
+    else:
+        assert verdict.accepted == vector.kernel.accepted
+        assert not (verdict.accepted and source_routed(vector.area))
+    assert verdict.pointer == vector.kernel.pointer
+    assert verdict.cipso_start == vector.cipso_start
+    if vector.kernel.pointer is not None:
+        assert vector.kernel.offset == vector.kernel.pointer - 20
+
+
+def test_coverage() -> None:
+    """Every tag type, every validator check, every DOI mapping type, both sysctl settings,
+    loopback, and areas with other options are in the corpus."""
+    tag_types = {v.decoded.tag_type for v in VECTORS if v.decoded is not None}
+    assert {0, 1, 2, 5, 6, 7, 128} <= tag_types
+    names = " ".join(vector.name for vector in VECTORS)
+    for check in ("1", "2", "3", "4", "5", "6a", "6b", "6c", "7a", "7c", "8a", "8c", "9a", "9b"):
+        assert f"check {check}:" in names
+    kinds = {text.split()[0] for vector in VECTORS for text in vector.dois}
+    assert kinds == {"pass", "trans", "local"}
+    assert any(not vector.strict_bitmap for vector in VECTORS)
+    assert any(vector.loopback and vector.kernel.accepted for vector in VECTORS)
+    assert any(vector.option is None and vector.kernel.accepted for vector in VECTORS)
+    assert sum(vector.kernel.verdict == "rejected" for vector in VECTORS) >= 40
+    assert any(vector.kernel.dropped for vector in VECTORS)
+    # Padding: options of every length modulo 4, and one that fills the whole area.
+    lengths = {
+        vector.option[1] % 4 for vector in VECTORS if vector.option and len(vector.option) > 1
+    }
+    assert lengths == {0, 1, 2, 3}
+    assert any(vector.option is not None and len(vector.option) == 40 for vector in VECTORS)
+    # Only loopback verdicts are not recorded from the kernel.
+    assert all(vector.kernel.recorded != vector.loopback for vector in VECTORS)
+
+
+# --- the live kernel ----------------------------------------------------------------------------
+
+
+def _groups() -> dict[tuple[str, ...], list[cipso.CipsoVector]]:
+    groups: dict[tuple[str, ...], list[cipso.CipsoVector]] = {}
+    for vector in VECTORS:
+        if vector.kernel.recorded:
+            groups.setdefault(vector.dois, []).append(vector)
+    return groups
+
+
+@pytest.fixture(scope="module")
+def observed(kernel_harness: KernelHarness) -> Iterator[dict[str, tuple[str, int | None]]]:
+    """The kernel's verdict on every recorded vector, DOIs configured under scratch numbers."""
+    found: dict[str, tuple[str, int | None]] = {}
+    with netlabel_lock():
+        for texts, vectors in _groups().items():
+            with ExitStack() as stack:
+                definitions = [cipso.CipsoDoi.from_netlabelctl(text) for text in texts]
+                renumber = configure_cipso(stack, definitions)
+                for vector in vectors:
+                    area = renumber_cipso_area(vector.area, renumber)
+                    with strictvalid(vector.strict_bitmap):
+                        verdict = kernel_harness.cipso_verdict(area)
+                    assert verdict.delivered
+                    found[vector.name] = (verdict.kind.value, verdict.pointer)
+    yield found
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.kernel.recorded], ids=lambda v: v.name)
+def test_kernel_verdict(
+    observed: dict[str, tuple[str, int | None]], vector: cipso.CipsoVector
+) -> None:
+    kind = {
+        "accepted": VerdictKind.ACCEPTED,
+        "rejected": VerdictKind.PARAMETER_PROBLEM,
+        "dropped": VerdictKind.NO_ANSWER,
+    }[vector.kernel.verdict]
+    assert observed[vector.name] == (kind.value, vector.kernel.pointer)
+
+
+def test_renumbering_keeps_everything_but_the_doi() -> None:
+    from labelnet.conformance._dois import Renumbering
+
+    renumber = Renumbering({16: 3_000_016}, 2_999_999)
+    area = bytes.fromhex("01860a000000100104000300")
+    moved = renumber_cipso_area(area, renumber)
+    assert moved == bytes.fromhex("01860a002dc6d00104000300")
+    # An unknown DOI stays unknown (a number configured nowhere); DOI 0 stays 0.
+    assert renumber(17) == 2_999_999 and renumber(0) == 0
+    assert renumber_cipso_area(bytes.fromhex("860a00000000010400030000"), renumber)[2:6] == bytes(4)
+    # After EOL nothing is rewritten.
+    assert renumber_cipso_area(b"\0" + area[1:], renumber) == b"\0" + area[1:]
+    assert moved[0] == 1 and moved[1] == OPTION_TYPE
