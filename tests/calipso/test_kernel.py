@@ -570,7 +570,9 @@ def recorded_drops(directory: Path) -> Iterator[list[Drop]]:
     data = directory / "drops.data"
     ctl_read, ctl_write = os.pipe()
     ack_read, ack_write = os.pipe()
-    command = [perf, "record", "-q", "-D", "-1", "--control", f"fd:{ctl_read},{ack_write}"]
+    # -B -N: no build-id collection and no ~/.debug cache; only the tracepoint is wanted.
+    command = [perf, "record", "-q", "-B", "-N", "-D", "-1"]
+    command += ["--control", f"fd:{ctl_read},{ack_write}"]
     command += ["-e", "skb:kfree_skb", "-p", str(os.getpid()), "-o", str(data)]
     process = subprocess.Popen(
         command, pass_fds=(ctl_read, ack_write), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -594,7 +596,11 @@ def recorded_drops(directory: Path) -> Iterator[list[Drop]]:
         os.close(ctl_write)
         os.close(ack_read)
     script = subprocess.run(
-        [perf, "script", "-i", str(data), "-F", "trace"], capture_output=True, text=True, check=True
+        [perf, "script", "-i", str(data), "-F", "trace"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     for location, reason in re.findall(r"location=(\S+) reason: (\S+)", script):
         if location.startswith(("ip6_", "ipv6_", "icmpv6_")):
