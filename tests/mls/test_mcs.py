@@ -30,6 +30,11 @@ from mls.mcs import (
 class ScriptedRandom(random.Random):
     """Hands out a fixed sequence from randrange, to follow the drawing step by step."""
 
+    def __new__(cls, draws: list[int]) -> ScriptedRandom:
+        # Python 3.10's Random.__new__ seeds itself from the constructor's arguments, and a
+        # list cannot seed; 3.11 and later ignore them.
+        return super().__new__(cls, 0)
+
     def __init__(self, draws: list[int]) -> None:
         super().__init__(0)
         self.draws = list(draws)
