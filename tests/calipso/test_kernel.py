@@ -653,3 +653,23 @@ def test_drop_reasons_and_sites_match_our_reason_classes(kernel: Kernel, tmp_pat
         assert len(locations) == 1, f"{blamed}: dropped at {sorted(locations)}"
     # The silent and the answered unknown-option drops happen at different sites.
     assert sites["unknown option, dropped"] != sites["unknown option, parameter-problem"]
+
+
+def test_command_line_verdicts_are_the_kernels(
+    kernel: Kernel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """python -m calipso decode --doi: exit status 0 exactly when the kernel accepts."""
+    from calipso.__main__ import main
+
+    for fault in faults(kernel.doi, kernel.unknown):
+        for built in (fault.faulty, fault.repaired):
+            kind = kernel.observe(built)[0]
+            status = main(["decode", built.hex(), "--as", "hbh", "--doi", str(kernel.doi)])
+            out = capsys.readouterr().out
+            assert status == (0 if kind == "accepted" else 1), (fault.name, out)
+            last = out.splitlines()[-1]
+            assert last.startswith("kernel    " + ("accepted" if kind == "accepted" else "dropped"))
+            if kind == "parameter-problem":
+                assert "ICMPv6 Parameter Problem code 2" in last
+            elif kind == "dropped":
+                assert "dropped silently" in last
