@@ -10,7 +10,6 @@ flag) in ``finally`` blocks.
 from __future__ import annotations
 
 import contextlib
-import io
 import ipaddress
 import os
 import secrets
@@ -18,7 +17,6 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -37,10 +35,12 @@ from netlabel import (
     PermissionDenied,
     Protocol,
 )
-from netlabel.__main__ import main
 from netlabel.client import NetLabel
 from netlabel.harness import KernelHarness, VerdictKind, netlabel_lock, unavailable_reason
 from tests.support import need, need_program, need_root
+
+from . import support
+from .support import ours
 
 pytestmark = pytest.mark.kernel
 
@@ -61,24 +61,6 @@ def ctl(*args: str) -> str:
 
 def ctl_status(*args: str) -> int:
     return subprocess.run(["netlabelctl", *args], capture_output=True, check=False).returncode
-
-
-@dataclass
-class Run:
-    status: int
-    out: str
-    err: str
-
-
-def ours(*args: str) -> Run:
-    """Run ``python -m netlabel`` in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(list(args))
-        except SystemExit as exc:
-            status = int(exc.code or 0)
-    return Run(status, out.getvalue(), err.getvalue())
 
 
 def same_text(*args: str) -> str:
@@ -117,14 +99,7 @@ def parse_map_list(text: str) -> list[str]:
 
 
 def unused_dois(client: NetLabel, count: int) -> list[int]:
-    taken = {d.doi for d in client.list_cipso_dois()} | {d.doi for d in client.list_calipso_dois()}
-    doi = DOI_BASE + (os.getpid() % 1000) * 16
-    found: list[int] = []
-    while len(found) < count:
-        if doi not in taken:
-            found.append(doi)
-        doi += 1
-    return found
+    return support.unused_dois(client, count, DOI_BASE)
 
 
 def unused_domain(client: NetLabel, tag: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib.util
-import io
 import os
 import select
 import socket
@@ -36,7 +35,6 @@ import calipso
 import cipso
 from mls import Context, Level
 from netlabel import _netns
-from netlabel.__main__ import main
 from netlabel.harness import A_IPV4, A_IPV6, B_IPV4, B_IPV6, KernelHarness, netlabel_lock
 from netlabel.model import Protocol
 from netlabel.sockets import (
@@ -60,6 +58,8 @@ from netlabel.sockets import (
     socket_option,
 )
 from tests.support import need, need_program, need_root
+
+from .support import ours, unused_dois
 
 ROOT = Path(__file__).resolve().parents[2]
 DOI_BASE = 3_200_000
@@ -259,24 +259,6 @@ def test_server_usage_errors() -> None:
 # --- helpers for the kernel tests ------------------------------------------------------------
 
 
-@dataclass
-class Run:
-    status: int
-    out: str
-    err: str
-
-
-def ours(*args: str) -> Run:
-    """Run ``python -m netlabel`` in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(list(args))
-        except SystemExit as exc:
-            status = int(exc.code or 0)
-    return Run(status, out.getvalue(), err.getvalue())
-
-
 def need_kernel() -> None:
     need_root()
     need(sys.platform.startswith("linux"), "needs Linux")
@@ -307,10 +289,7 @@ def net() -> Iterator[Net]:
         added: list[tuple[str, int]] = []
         try:
             with netlabel_lock():
-                taken = {d.doi for d in client.list_cipso_dois()}
-                taken |= {d.doi for d in client.list_calipso_dois()}
-                start = DOI_BASE + (os.getpid() % 1000) * 16
-                free = [n for n in range(start, start + 64) if n not in taken][:4]
+                free = unused_dois(client, 4, DOI_BASE)
                 dois = Dois(
                     cipso.CipsoDoi.pass_through(
                         free[0], (T.RESTRICTED_BITMAP, T.ENUMERATED, T.RANGED)
