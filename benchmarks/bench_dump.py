@@ -34,26 +34,13 @@ from _bench import OURS, Case
 
 import calipso
 import cipso
+from labelnet._tshark import fields_command
 from labelnet.capture import write_pcap
 from mls import CategorySet, Level
 
 PACKETS = 200_000
 PAIRS = 300
 ROOT = Path(__file__).resolve().parent.parent
-TSHARK_FIELDS = (
-    "frame.number",
-    "ip.src",
-    "ip.dst",
-    "ipv6.src",
-    "ipv6.dst",
-    "ip.cipso.doi",
-    "ip.cipso.tag_type",
-    "ip.cipso.sensitivity_level",
-    "ip.cipso.categories",
-    "ipv6.opt.calipso.doi",
-    "ipv6.opt.calipso.sens_level",
-    "ipv6.opt.calipso.cmpt_bitmap",
-)
 GROUP = f"dump {PACKETS // 1000}k labeled packets (CIPSO tags 1, 5, CALIPSO), text to /dev/null"
 
 
@@ -115,8 +102,7 @@ def _commands(path: Path) -> dict[str, list[str]]:
     commands = {OURS: ours, f"{OURS} --jobs {cores}": [*ours, "--jobs", str(cores)]}
     tshark = shutil.which("tshark")
     if tshark is not None:
-        fields = [arg for name in TSHARK_FIELDS for arg in ("-e", name)]
-        commands["tshark"] = [tshark, "-n", "-r", str(path), "-T", "fields", *fields]
+        commands["tshark"] = fields_command(tshark, path)
     return commands
 
 

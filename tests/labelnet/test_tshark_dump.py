@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from labelnet._tshark import LABEL_FIELDS, fields_command
 from labelnet.capture import LinkType, write_pcap, write_pcapng
 from labelnet.dump import Record, records
 from mls import CategorySet
@@ -21,21 +22,7 @@ from .packets import calipso_header, cipso_option, frame, ipv4, ipv6
 
 pytestmark = pytest.mark.tshark
 
-FIELDS = (
-    "frame.number",
-    "ip.src",
-    "ip.dst",
-    "ipv6.src",
-    "ipv6.dst",
-    "ip.cipso.doi",
-    "ip.cipso.tag_type",
-    "ip.cipso.sensitivity_level",
-    "ip.cipso.categories",
-    "ipv6.opt.calipso.doi",
-    "ipv6.opt.calipso.sens_level",
-    "ipv6.opt.calipso.cmpt_bitmap",
-    "frame.time_epoch",
-)
+FIELDS = (*LABEL_FIELDS, "frame.time_epoch")
 
 
 def labeled_packets() -> list[bytes]:
@@ -61,20 +48,7 @@ def labeled_packets() -> list[bytes]:
 
 def tshark_rows(path: Path) -> dict[int, list[str]]:
     program = need_program("tshark")
-    args = [
-        program,
-        "-n",
-        "-r",
-        str(path),
-        "-T",
-        "fields",
-        "-E",
-        "separator=|",
-        "-E",
-        "occurrence=f",
-    ]
-    for name in FIELDS:
-        args += ["-e", name]
+    args = fields_command(program, path, FIELDS, ["-E", "separator=|", "-E", "occurrence=f"])
     proc = subprocess.run(args, capture_output=True, text=True, check=True)
     rows = {}
     for line in proc.stdout.splitlines():
