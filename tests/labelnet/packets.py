@@ -115,3 +115,13 @@ def frame(linktype: int, packet: bytes) -> bytes:
         LinkType.LOOP: loop,
     }.get(LinkType(linktype))
     return packet if wrap is None else wrap(packet)
+
+
+def carried_by(linktype: int, packets: list[bytes]) -> list[bytes]:
+    """The ``packets`` a capture of ``linktype`` can hold: raw IPv4 and raw IPv6 captures
+    hold only their own IP version, every other link type holds both."""
+    if linktype == LinkType.IPV4:
+        return [p for p in packets if p[0] >> 4 == 4]
+    if linktype == LinkType.IPV6:
+        return [p for p in packets if p[0] >> 4 == 6]
+    return packets

@@ -23,6 +23,7 @@ from labelnet.capture import (
 
 from .packets import (
     calipso_header,
+    carried_by,
     cipso_option,
     ethernet,
     frame,
@@ -61,11 +62,7 @@ def read_all(path: Path | bytes, chunk_size: int = 1 << 20) -> list[LabeledPacke
 
 @pytest.mark.parametrize("linktype", [int(t) for t in LinkType])
 def test_every_link_type_finds_the_labeled_packets(tmp_path: Path, linktype: int) -> None:
-    packets = mixed_packets()
-    if linktype == LinkType.IPV4:
-        packets = [p for p in packets if p[0] >> 4 == 4]
-    elif linktype == LinkType.IPV6:
-        packets = [p for p in packets if p[0] >> 4 == 6]
+    packets = carried_by(linktype, mixed_packets())
     path = tmp_path / "c.pcap"
     write_pcap(path, [(i, frame(linktype, p)) for i, p in enumerate(packets)], linktype)
     found = read_all(path)

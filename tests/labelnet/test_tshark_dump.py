@@ -18,7 +18,7 @@ from labelnet.dump import Record, records
 from mls import CategorySet
 from tests.support import need_program
 
-from .packets import calipso_header, cipso_option, frame, ipv4, ipv6
+from .packets import calipso_header, carried_by, cipso_option, frame, ipv4, ipv6
 
 pytestmark = pytest.mark.tshark
 
@@ -90,11 +90,7 @@ def compare(ours: list[Record], theirs: dict[int, list[str]]) -> None:
 
 @pytest.mark.parametrize("linktype", [int(t) for t in LinkType])
 def test_same_fields_as_tshark_for_every_link_type(tmp_path: Path, linktype: int) -> None:
-    packets = labeled_packets()
-    if linktype == LinkType.IPV4:
-        packets = [p for p in packets if p[0] >> 4 == 4]
-    elif linktype == LinkType.IPV6:
-        packets = [p for p in packets if p[0] >> 4 == 6]
+    packets = carried_by(linktype, labeled_packets())
     path = tmp_path / "labels.pcap"
     stamps = [(1700000000 + i, i * 1_000_003 % 10**9) for i in range(len(packets))]
     write_pcap(
