@@ -138,10 +138,16 @@ def _plain_ints(obj: object, *names: str) -> None:
             object.__setattr__(obj, name, int(value))
 
 
-def _check_bytes(value: object, what: str, offset: int | None) -> bytes:
+def _bytes_field(obj: object, name: str, offset: int | None) -> bytes:
+    """The value of the bytes field ``name``, stored back as plain bytes when it was given as
+    a bytearray or memoryview."""
+    value = getattr(obj, name)
     if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise IpsecEncodeError(f"{what} must be bytes, not {type(value).__name__}", offset)
-    return bytes(value)
+        raise IpsecEncodeError(f"{name} must be bytes, not {type(value).__name__}", offset)
+    if type(value) is not bytes:
+        value = bytes(value)
+        object.__setattr__(obj, name, value)
+    return value
 
 
 class _ContextOctets:
@@ -186,9 +192,7 @@ class XfrmSecCtx(_ContextOctets):
     exttype: int = XfrmAttrType.SEC_CTX
 
     def __post_init__(self) -> None:
-        context = _check_bytes(self.context, "context", 8)
-        if type(self.context) is not bytes:
-            object.__setattr__(self, "context", context)
+        context = _bytes_field(self, "context", 8)
         _check_u(self.doi, 8, "ctx_doi", 5)
         _check_u(self.alg, 8, "ctx_alg", 4)
         _check_u(self.exttype, 16, "exttype", 2)
@@ -236,9 +240,7 @@ class SadbSecCtx(_ContextOctets):
     alg: int = Algorithm.SELINUX
 
     def __post_init__(self) -> None:
-        context = _check_bytes(self.context, "context", 8)
-        if type(self.context) is not bytes:
-            object.__setattr__(self, "context", context)
+        context = _bytes_field(self, "context", 8)
         _check_u(self.doi, 8, "sadb_x_ctx_doi", 5)
         _check_u(self.alg, 8, "sadb_x_ctx_alg", 4)
         _plain_ints(self, "doi", "alg")
@@ -288,9 +290,7 @@ class SecLabelSelector:
     reserved: int = 0
 
     def __post_init__(self) -> None:
-        label = _check_bytes(self.label, "label", 4)
-        if type(self.label) is not bytes:
-            object.__setattr__(self, "label", label)
+        label = _bytes_field(self, "label", 4)
         _check_u(self.reserved, 8, "the reserved byte", 1)
         _plain_ints(self, "reserved")
         if not label:
@@ -366,9 +366,7 @@ class UnknownSelector:
     byte1: int = 0
 
     def __post_init__(self) -> None:
-        data = _check_bytes(self.data, "data", 4)
-        if type(self.data) is not bytes:
-            object.__setattr__(self, "data", data)
+        data = _bytes_field(self, "data", 4)
         _check_u(self.ts_type, 8, "TS Type", 0)
         _check_u(self.byte1, 8, "byte 1", 1)
         _plain_ints(self, "ts_type", "byte1")
@@ -421,11 +419,9 @@ class TrafficSelectorPayload:
         if not isinstance(self.critical, bool):
             raise IpsecEncodeError(f"critical must be a bool, not {self.critical!r}", 1)
         _check_u(self.flags, 7, "the reserved header bits", 1)
-        reserved = _check_bytes(self.reserved, "reserved", 5)
+        reserved = _bytes_field(self, "reserved", 5)
         if len(reserved) != 3:
             raise IpsecEncodeError(f"reserved is 3 bytes, not {len(reserved)}", 5)
-        if type(self.reserved) is not bytes:
-            object.__setattr__(self, "reserved", reserved)
         size = self.length
         if size > 0xFFFF:
             raise IpsecEncodeError(f"a payload of {size} bytes overflows Payload Length", 2)
