@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,16 +159,22 @@ _STATE_ADD = (
 # -- the kernel's verdict on attributes we build and on malformed ones -----------------------
 
 
-def _verdicts(namespace: str, requests: list[tuple[int, bytes]]) -> list[int]:
+def _sender(namespace: str, *args: str, requests: str | None = None) -> Any:
+    """Run ``tests.ipsec._xfrm_sender ARGS`` inside ``namespace``; the JSON it prints."""
     proc = subprocess.run(
-        ["ip", "netns", "exec", namespace, sys.executable, "-m", "tests.ipsec._xfrm_sender"],
-        input=json.dumps([[msg_type, payload.hex()] for msg_type, payload in requests]),
+        ["ip", "netns", "exec", namespace, sys.executable, "-m", "tests.ipsec._xfrm_sender", *args],
+        input=requests,
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=True,
     )
-    answers: list[int] = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+def _verdicts(namespace: str, requests: list[tuple[int, bytes]]) -> list[int]:
+    sent = json.dumps([[msg_type, payload.hex()] for msg_type, payload in requests])
+    answers: list[int] = _sender(namespace, requests=sent)
     return answers
 
 
@@ -231,17 +238,11 @@ def test_kernel_dump_reports_policies_as_stored(namespace: str) -> None:
     context = CONTEXTS[1]
     assert _ip(namespace, "xfrm", "policy", "add", *SELECTOR, "ctx", context).returncode == 0
     try:
-        proc = subprocess.run(
-            [
-                "ip", "netns", "exec", namespace, sys.executable, "-m",
-                "tests.ipsec._xfrm_sender", "--dump", str(int(XfrmMsgType.GETPOLICY)),
-            ],
-            capture_output=True, text=True, cwd=ROOT, check=True,
-        )  # fmt: skip
+        dumped: list[str] = _sender(namespace, "--dump", str(int(XfrmMsgType.GETPOLICY)))
         listing = _ip(namespace, "xfrm", "policy", "list").stdout
     finally:
         _ip(namespace, "xfrm", "policy", "flush")
-    messages = [bytes.fromhex(text) for text in json.loads(proc.stdout)]
+    messages = [bytes.fromhex(text) for text in dumped]
     assert len(messages) == 1
     # The kernel answers a dump with NEWPOLICY messages: xfrm_userpolicy_info, attributes.
     assert struct.unpack_from("=H", messages[0], 4)[0] == XfrmMsgType.NEWPOLICY
@@ -264,18 +265,12 @@ def test_kernel_acquire_for_a_labeled_policy(namespace: str) -> None:
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     try:
-        proc = subprocess.run(
-            [
-                "ip", "netns", "exec", namespace, sys.executable, "-m",
-                "tests.ipsec._xfrm_sender", "--acquire", B_IPV4,
-            ],
-            capture_output=True, text=True, cwd=ROOT, check=True,
-        )  # fmt: skip
+        acquired: str = _sender(namespace, "--acquire", B_IPV4)
         listing = _ip(namespace, "xfrm", "policy", "list").stdout
     finally:
         _ip(namespace, "xfrm", "policy", "flush")
         _ip(namespace, "xfrm", "state", "flush")
-    message = bytes.fromhex(json.loads(proc.stdout))
+    message = bytes.fromhex(acquired)
     length, msg_type = struct.unpack_from("=IH", message)
     assert msg_type == XfrmMsgType.ACQUIRE and length == len(message)
     # struct xfrm_user_acquire is 280 bytes here: the attributes after it fill the message.
