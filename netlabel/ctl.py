@@ -122,6 +122,17 @@ def _pairs(token: str, offset: int, text: str, what: str) -> tuple[tuple[int, in
     return tuple(pairs)
 
 
+def _domain(args: dict[str, str], token: str) -> str | None:
+    """The ``domain:<d>`` of a map command, or None for ``default``: exactly one of the two,
+    and a name that is not empty. ``token`` is the command's text for the first error."""
+    if ("default" in args) == ("domain" in args):
+        raise CtlSyntaxError(token, 0, "give exactly one of default or domain:<name>")
+    domain = args.get("domain")
+    if domain == "":
+        raise CtlSyntaxError("domain:", 7, "the domain name is empty")
+    return domain
+
+
 @dataclass(frozen=True, slots=True)
 class MapAddRequest:
     """``map add``: a domain (None for the default), its labeling and optional selector."""
@@ -145,11 +156,7 @@ def parse_map_add(tokens: Sequence[str]) -> MapAddRequest:
     """
     args = _split(tokens, ("domain", "address", "protocol"), ("default",))
     token = "map add " + " ".join(tokens)
-    if ("default" in args) == ("domain" in args):
-        raise CtlSyntaxError(token, 0, "give exactly one of default or domain:<name>")
-    domain = args.get("domain")
-    if domain == "":
-        raise CtlSyntaxError("domain:", 7, "the domain name is empty")
+    domain = _domain(args, token)
     if "protocol" not in args:
         raise CtlSyntaxError(token, 0, "protocol:<p>[,<extra>] is required")
     address = None
@@ -179,13 +186,7 @@ def parse_map_add(tokens: Sequence[str]) -> MapAddRequest:
 
 def parse_map_del(tokens: Sequence[str]) -> str | None:
     """Parse ``default|domain:<d>``; returns the domain, or None for the default."""
-    args = _split(tokens, ("domain",), ("default",))
-    if ("default" in args) == ("domain" in args):
-        raise CtlSyntaxError(" ".join(tokens), 0, "give exactly one of default or domain:<name>")
-    domain = args.get("domain")
-    if domain == "":
-        raise CtlSyntaxError("domain:", 7, "the domain name is empty")
-    return domain
+    return _domain(_split(tokens, ("domain",), ("default",)), " ".join(tokens))
 
 
 def parse_accept(tokens: Sequence[str]) -> bool:
