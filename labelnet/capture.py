@@ -104,6 +104,7 @@ _PCAPNG_SHB = 0x0A0D0D0A
 _PCAPNG_BYTE_ORDER = 0x1A2B3C4D
 _SHB, _IDB, _PB, _SPB, _EPB = _PCAPNG_SHB, 1, 2, 3, 6
 _SHB_BYTES = b"\x0a\x0d\x0d\x0a"  # the same in either byte order
+_PACKET_BLOCKS = frozenset((_EPB, _PB, _SPB))
 
 _ETHERTYPE_IPV4 = 0x0800
 _ETHERTYPE_IPV6 = 0x86DD
@@ -337,11 +338,12 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
                     position + pos,
                     number + count,
                 )
-            if block_type == _EPB:
-                index = u32(buf, pos + 8)[0]
-                if (
+            if block_type in _PACKET_BLOCKS:
+                # Nearly every block is an enhanced packet block of a known, walkable
+                # interface whose packet fits: those pass a quick test, the rest the full one.
+                if block_type != _EPB or (
                     length < 32
-                    or index >= len(usable)
+                    or (index := u32(buf, pos + 8)[0]) >= len(usable)
                     or not usable[index]
                     or 32 + u32(buf, pos + 20)[0] > length
                 ):
@@ -362,18 +364,6 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
                 )
                 interfaces = (*interfaces, interface)
                 usable.append(interface.linktype in _LINKTYPES)
-            elif block_type in (_PB, _SPB):
-                _check_packet_block(
-                    buf,
-                    pos=pos,
-                    length=length,
-                    block_type=block_type,
-                    little=little,
-                    interfaces=interfaces,
-                    position=position,
-                    packet=number + count,
-                )
-                count += 1
             pos = stop
         stalled = pos == 0
         if pos:
