@@ -617,9 +617,8 @@ class Translator:
                 return known
             low, dash, high = text.partition("-")
             if not dash:
-                name = self._compute_name(text, domain)
+                name = self._learn_name(text, domain)
                 if name is not None:
-                    domain.remember(text, name)
                     return name
                 continue
             # A range without a whole-range entry is settled in the first domain that gets
@@ -633,10 +632,14 @@ class Translator:
         known = domain.raw_to_name.get(half)
         if known is not None:
             return known
-        name = self._compute_name(half, domain)
-        if name is None:
-            return half
-        domain.remember(half, name)
+        name = self._learn_name(half, domain)
+        return half if name is None else name
+
+    def _learn_name(self, raw: str, domain: _Domain) -> str | None:
+        """The name computed for ``raw``, remembered with it; None when there is none."""
+        name = self._compute_name(raw, domain)
+        if name is not None:
+            domain.remember(raw, name)
         return name
 
     def _compute_name(self, text: str, domain: _Domain) -> str | None:
@@ -731,15 +734,10 @@ class Translator:
                 return known
             low, dash, high = text.partition("-")
             if not dash:
-                raw = self._compute_raw(text, domain)
-                if raw is None:
-                    continue
-                if raw not in domain.raw_to_name:
-                    canonical = self._compute_name(raw, domain)
-                    if canonical is not None and canonical != text:
-                        domain.remember(raw, canonical)
-                domain.remember(raw, text)
-                return raw
+                raw = self._learn_raw(text, domain, whole=True)
+                if raw is not None:
+                    return raw
+                continue
             low_raw = self._half_to_raw(low, domain)
             high_raw = self._half_to_raw(high, domain)
             return low_raw if low_raw == high_raw else f"{low_raw}-{high_raw}"
@@ -749,14 +747,25 @@ class Translator:
         known = domain.name_to_raw.get(half)
         if known is not None:
             return known
-        raw = self._compute_raw(half, domain)
+        raw = self._learn_raw(half, domain, whole=False)
+        return half if raw is None else raw
+
+    def _learn_raw(self, name: str, domain: _Domain, *, whole: bool) -> str | None:
+        """The raw level computed for ``name``, remembered with it; None when there is none.
+
+        A raw level without a name yet first gets its computed canonical name, so that the
+        canonical spelling answers raw -> name. For a ``whole`` request (not a range half)
+        mcstrans skips that when the canonical name is the request itself, which then counts
+        once rather than twice towards :data:`MAX_CACHE_ENTRIES`.
+        """
+        raw = self._compute_raw(name, domain)
         if raw is None:
-            return half
+            return None
         if raw not in domain.raw_to_name:
             canonical = self._compute_name(raw, domain)
-            if canonical is not None:
+            if canonical is not None and not (whole and canonical == name):
                 domain.remember(raw, canonical)
-        domain.remember(raw, half)
+        domain.remember(raw, name)
         return raw
 
     def _compute_raw(self, text: str, domain: _Domain) -> str | None:
