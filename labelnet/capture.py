@@ -382,6 +382,7 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
 
 
 def _framing_readers(little: bool) -> tuple[Any, Any]:
+    # A block's (type, length) and one u32, in the section's byte order.
     prefix = "<" if little else ">"
     return struct.Struct(prefix + "II").unpack_from, struct.Struct(prefix + "I").unpack_from
 
@@ -557,8 +558,8 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
 def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     data = segment.data
     little = segment.little
-    epb, pb, u32 = _block_readers(little)
-    type_and_length = struct.Struct(("<" if little else ">") + "II").unpack_from
+    type_and_length, u32 = _framing_readers(little)
+    epb, pb = _block_readers(little)
     interfaces = list(segment.interfaces)
     locators = [_locator(i.linktype) for i in interfaces]
     number = segment.first_packet - 1
@@ -606,8 +607,8 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             continue
         if data[block : block + 4] == _SHB_BYTES:
             little = int.from_bytes(data[block + 8 : block + 12], "little") == _PCAPNG_BYTE_ORDER
-            epb, pb, u32 = _block_readers(little)
-            type_and_length = struct.Struct(("<" if little else ">") + "II").unpack_from
+            type_and_length, u32 = _framing_readers(little)
+            epb, pb = _block_readers(little)
             interfaces = []
             locators = []
             pos += u32(data, block + 4)[0]
@@ -651,12 +652,11 @@ def _no_ip(data: bytes, start: int, stop: int) -> int:
     return -1
 
 
-def _block_readers(little: bool) -> tuple[Any, Any, Any]:
+def _block_readers(little: bool) -> tuple[Any, Any]:
     prefix = "<" if little else ">"
     return (
         struct.Struct(prefix + "IIIIII").unpack_from,  # type, length, interface, hi, lo, caplen
         struct.Struct(prefix + "IIHHIII").unpack_from,  # obsolete packet block
-        struct.Struct(prefix + "I").unpack_from,
     )
 
 
