@@ -183,6 +183,20 @@ def _enum_or_int(enum_type: Any, value: int) -> Any:
         return value
 
 
+def _doi_summaries(
+    replies: list[Any], prefix: str, map_types: Any, operation: str
+) -> tuple[DoiSummary, ...]:
+    """The DOI and mapping type of each reply to a CIPSO or CALIPSO LISTALL dump; the
+    attributes are ``{prefix}DOI`` and ``{prefix}MTYPE``."""
+    return tuple(
+        DoiSummary(
+            int(_attr(r, f"{prefix}DOI", operation)),
+            _enum_or_int(map_types, int(_attr(r, f"{prefix}MTYPE", operation))),
+        )
+        for r in replies
+    )
+
+
 class NetLabel:
     """A connection to the kernel's NetLabel configuration (generic netlink).
 
@@ -538,13 +552,7 @@ class NetLabel:
         """Every CIPSO DOI with its mapping type (a ``cipso.MapType``), in the kernel's order."""
         op = "cipso list"
         replies = self._cipso(_genl.CipsoCmd.LISTALL, operation=op, dump=True)
-        return tuple(
-            DoiSummary(
-                int(_attr(r, "NLBL_CIPSOV4_A_DOI", op)),
-                _enum_or_int(cipso.MapType, int(_attr(r, "NLBL_CIPSOV4_A_MTYPE", op))),
-            )
-            for r in replies
-        )
+        return _doi_summaries(replies, "NLBL_CIPSOV4_A_", cipso.MapType, op)
 
     # -- NLBL_CALIPSO ----------------------------------------------------------------------
 
@@ -586,13 +594,7 @@ class NetLabel:
         """Every CALIPSO DOI with its mapping type (a ``calipso.MapType``)."""
         op = "calipso list"
         replies = self._calipso(_genl.CalipsoCmd.LISTALL, operation=op, dump=True)
-        return tuple(
-            DoiSummary(
-                int(_attr(r, "NLBL_CALIPSO_A_DOI", op)),
-                _enum_or_int(calipso.MapType, int(_attr(r, "NLBL_CALIPSO_A_MTYPE", op))),
-            )
-            for r in replies
-        )
+        return _doi_summaries(replies, "NLBL_CALIPSO_A_", calipso.MapType, op)
 
     # -- NLBL_UNLBL ------------------------------------------------------------------------
 
