@@ -5,17 +5,11 @@ import sys
 
 import pytest
 
-from mls.__main__ import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+from .support import run_cli
 
 
 def test_canon_levels_ranges_and_contexts(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(
+    status, out, _ = run_cli(
         capsys, "canon", "s0:c3,c1,c2", "s0-s0", "sysadm_u:sysadm_r:sysadm_t:s0-s0:c1"
     )
     assert status == 0
@@ -34,13 +28,13 @@ def test_canon_levels_ranges_and_contexts(capsys: pytest.CaptureFixture[str]) ->
 def test_compare(
     capsys: pytest.CaptureFixture[str], first: str, second: str, relation: str
 ) -> None:
-    assert run(capsys, "compare", first, second)[1] == relation + "\n"
+    assert run_cli(capsys, "compare", first, second)[1] == relation + "\n"
 
 
 def test_bitmap_both_ways(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "bitmap", "s0:c0,c5")[1] == "84\n"
-    assert run(capsys, "bitmap", "--align", "4", "s0:c0,c5")[1] == "84000000\n"
-    assert run(capsys, "from-bitmap", "84", "-s", "3")[1] == "s3:c0,c5\n"
+    assert run_cli(capsys, "bitmap", "s0:c0,c5")[1] == "84\n"
+    assert run_cli(capsys, "bitmap", "--align", "4", "s0:c0,c5")[1] == "84000000\n"
+    assert run_cli(capsys, "from-bitmap", "84", "-s", "3")[1] == "s3:c0,c5\n"
 
 
 @pytest.mark.parametrize(
@@ -55,14 +49,14 @@ def test_bitmap_both_ways(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_input_is_one_line_and_status_2(
     capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
 ) -> None:
-    status, out, err = run(capsys, *argv)
+    status, out, err = run_cli(capsys, *argv)
     assert status == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and "error" in err
 
 
 def test_raised_limit_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "--max-category", "100000", "canon", "s0:c99999")[1] == "s0:c99999\n"
+    assert run_cli(capsys, "--max-category", "100000", "canon", "s0:c99999")[1] == "s0:c99999\n"
 
 
 def test_module_runs_as_a_program() -> None:

@@ -20,7 +20,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mls import Level, MlsSyntaxError, Range
-from mls.__main__ import main
 from mls.strategies import ranges
 from mls.translate import (
     MAX_INCLUDE_DEPTH,
@@ -31,6 +30,8 @@ from mls.translate import (
     _format_level,
 )
 from tests.support import need
+
+from .support import run_cli
 
 EXAMPLES = Path("/usr/share/doc/mcstrans/examples")
 MCSTRANSD = Path("/sbin/mcstransd")
@@ -507,12 +508,6 @@ def test_threads_share_a_translator() -> None:
 
 
 # -- command line --------------------------------------------------------------------------------
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_cli_translate_and_untranslate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
