@@ -29,17 +29,19 @@ examples:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``translate`` and ``untranslate`` subcommands."""
-    for command, summary, detail in (
+    for command, summary, detail, run in (
         (
             "translate",
             "raw levels or ranges to names (mcstrans raw -> translated)",
             "Print the setrans.conf name of each raw level or range, e.g. s0:c0.c1023 -> "
             "SystemHigh.",
+            _run_translate,
         ),
         (
             "untranslate",
             "names to raw levels or ranges (mcstrans translated -> raw)",
             "Print the raw level or range of each name, e.g. SystemHigh -> s0:c0.c1023.",
+            _run_untranslate,
         ),
     ):
         parser = subparsers.add_parser(
@@ -69,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             metavar="OLD=NEW",
             help="read Include= paths that start with OLD from NEW instead (repeatable)",
         )
-        parser.set_defaults(run=_run_translate if command == "translate" else _run_untranslate)
+        parser.set_defaults(run=run)
 
 
 def _run_translate(args: argparse.Namespace) -> int:
