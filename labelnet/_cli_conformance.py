@@ -267,8 +267,9 @@ def run_record(args: argparse.Namespace) -> int:
                     kernel=f"Linux {platform.release()}",
                 )
                 print(
-                    f"{protocol}: {result.sent} vectors sent, {result.skipped} not recordable "
-                    f"here (loopback), {len(result.changes)} verdicts changed"
+                    f"{protocol}: {result.sent} vectors sent, {result.skipped} for loopback not "
+                    f"sent, {result.unobservable} answers not observable (source route), "
+                    f"{len(result.changes)} verdicts changed"
                 )
                 for change in result.changes:
                     print(f"  {change.name}: {change.before} -> {change.after}")

@@ -24,7 +24,6 @@ from netlabel.harness import (
     VerdictKind,
     ipv4_echo_request,
     ipv6_echo_request,
-    netlabel_lock,
 )
 
 from ._dois import (
@@ -43,6 +42,7 @@ __all__ = [
     "Progress",
     "RunResult",
     "Verdict",
+    "reply_rerouted",
     "run",
     "source_routed",
     "summary",
@@ -57,16 +57,22 @@ _EXTRA_CIPSO_DOIS = (
 )
 _EXTRA_CALIPSO_DOIS = (1003,)
 _STRICTVALID = "/proc/sys/net/ipv4/cipso_rbm_strictvalid"
-#: Shrinking stops after this many kernel verdicts per disagreement.
+#: Shrinking stops after this many kernel verdicts, or this many seconds, per disagreement.
 _SHRINK_BUDGET = 600
+_SHRINK_SECONDS = 10.0
+#: How long to wait for an answer. The receiving kernel answers in softirq context before the
+#: sending call returns (docs/kernel.md), so a packet without an answer after this long got
+#: none; the harness's default is longer, for slower machines.
+_TIMEOUT = 0.05
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """A verdict in comparable form: ``kind`` is ``accepted``, ``rejected`` (CIPSO: ICMP
-    Parameter Problem), ``dropped`` (silently: every CALIPSO failure, and a source-routed IPv4
-    packet), ``parameter-problem`` (CALIPSO: ICMPv6) or, from the kernel only, ``no-answer``
-    (with a header error counted) / ``icmp-error``."""
+    Parameter Problem), ``dropped`` (silently: every CALIPSO failure, and an accepted IPv4
+    packet with a source route), ``unanswered`` (CIPSO: rejected, but the answer follows the
+    packet's source route away from the sender), ``parameter-problem`` (CALIPSO: ICMPv6) or,
+    from the kernel only, ``no-answer`` / ``icmp-error``."""
 
     kind: str
     pointer: int | None = None
@@ -200,7 +206,7 @@ class _Cipso(_Target):
         self.generate = CipsoGenerator(rng, self.models, renumber.unknown, areas)
 
     def kernel(self, data: bytes) -> Verdict:
-        answer = self.harness.cipso_verdict(data)
+        answer = self.harness.cipso_verdict(data, timeout=_TIMEOUT)
         if answer.kind is VerdictKind.ACCEPTED:
             return Verdict("accepted")
         if answer.kind is VerdictKind.PARAMETER_PROBLEM and answer.icmp_code == 0:
@@ -208,12 +214,19 @@ class _Cipso(_Target):
         if answer.kind is VerdictKind.NO_ANSWER and not answer.hdr_errors:
             return Verdict("dropped")
         if answer.kind in (VerdictKind.DROPPED, VerdictKind.NO_ANSWER):
-            return Verdict(answer.kind.value)
+            # A header error was counted and no answer came back: sent elsewhere, or not
+            # sent for want of a route.
+            return Verdict("unanswered")
         return Verdict(answer.kind.value, answer.pointer, answer.icmp_code)
 
     def ours(self, data: bytes) -> Verdict:
         verdict = cipso.check_options(data, self.models, strict_bitmap=self.strict)
         if not verdict.accepted:
+            assert verdict.pointer is not None
+            if reply_rerouted(data, verdict.pointer - 20):
+                # The Parameter Problem is sent back along the reversed source route
+                # (ip_options_echo), to the route's last address instead of the sender.
+                return Verdict("unanswered")
             return Verdict("rejected", verdict.pointer)
         if source_routed(data):
             # ip_rcv_options drops a source-routed packet after the options passed
@@ -248,6 +261,28 @@ def source_routed(area: bytes) -> bool:
     return False
 
 
+def reply_rerouted(area: bytes, before: int) -> bool:
+    """Whether the kernel's ICMP answer to a packet with this options area, rejected at area
+    offset ``before``, goes elsewhere than the sender: a source route option that passed (it
+    ends by ``before``) and holds an address before its pointer, which ``ip_options_echo``
+    turns into the answer's first hop."""
+    position = 0
+    while position < min(before, len(area)):
+        kind = area[position]
+        if kind == 0:
+            return False
+        if kind == 1:
+            position += 1
+            continue
+        if position + 1 >= len(area) or area[position + 1] < 2:
+            return False
+        length = area[position + 1]
+        if kind in _SOURCE_ROUTES and length >= 3 and position + length <= before:
+            return min(area[position + 2], length + 1) >= 8
+        position += length
+    return False
+
+
 def _renumbered(doi: cipso.CipsoDoi, renumber: Renumbering) -> cipso.CipsoDoi:
     return cipso.CipsoDoi(renumber(doi.doi), doi.map_type, doi.tags, doi.levels, doi.categories)
 
@@ -265,7 +300,7 @@ class _Calipso(_Target):
         self.generate = CalipsoGenerator(rng, self.numbers, renumber.unknown, headers)
 
     def kernel(self, data: bytes) -> Verdict:
-        answer = self.harness.calipso_verdict(data)
+        answer = self.harness.calipso_verdict(data, timeout=_TIMEOUT)
         if answer.kind in (VerdictKind.ACCEPTED, VerdictKind.DROPPED, VerdictKind.NO_ANSWER):
             return Verdict(answer.kind.value)
         return Verdict(answer.kind.value, answer.pointer, answer.icmp_code)
@@ -304,7 +339,6 @@ def run(
     seen: set[bytes] = set()
     try:
         with ExitStack() as stack:
-            stack.enter_context(netlabel_lock())
             target: _Target = (_Cipso if protocol == "cipso" else _Calipso)(harness, stack, rng)
             while count is None or result.sent < count:
                 now = time.monotonic()
@@ -341,11 +375,13 @@ def _shrink(
     current, kernel, ours = data, theirs, mine
     steps = 0
     budget = _SHRINK_BUDGET
+    deadline = time.monotonic() + _SHRINK_SECONDS
     improved = True
     while improved and budget > 0:
         improved = False
         for candidate in target.smaller(current):
-            if budget <= 0:
+            if budget <= 0 or time.monotonic() > deadline:
+                budget = 0
                 break
             if (len(candidate), candidate) >= (len(current), current):
                 continue

@@ -8,7 +8,9 @@ found: the scratch DOIs are removed, and the one sysctl touched for the vectors 
 (``net.ipv4.cipso_rbm_strictvalid``) is set back, also on errors and Ctrl-C.
 
 CIPSO vectors for a loopback device (tag 128 is accepted only there) cannot be sent over the
-harness's veth pair; they keep the verdict cipso.md §4 gives and ``"recorded": false``.
+harness's veth pair, and the answer to a rejected packet that carries a source route goes to
+the route's last address instead of the sender; such vectors keep the verdict cipso.md §4
+gives and ``"recorded": false``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ._dois import (
     renumber_calipso_header,
     renumber_cipso_area,
 )
+from .fuzz import reply_rerouted
 
 __all__ = ["STRICTVALID", "Change", "RecordResult", "corpus_files", "record", "strictvalid"]
 
@@ -49,10 +52,12 @@ class Change:
 
 @dataclass(slots=True)
 class RecordResult:
-    """What :func:`record` did: vectors sent, vectors left unrecorded, verdicts changed."""
+    """What :func:`record` did: vectors sent, vectors not sent (loopback), vectors whose answer
+    cannot be seen (it follows a source route elsewhere), verdicts changed."""
 
     sent: int = 0
     skipped: int = 0
+    unobservable: int = 0
     changes: list[Change] = field(default_factory=list)
 
 
@@ -96,7 +101,7 @@ def _groups(items: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str,
     return groups
 
 
-def _cipso_kernel(harness: KernelHarness, area: bytes) -> dict[str, Any]:
+def _cipso_kernel(harness: KernelHarness, area: bytes) -> dict[str, Any] | None:
     verdict = harness.cipso_verdict(area)
     if verdict.delivered and verdict.kind is VerdictKind.ACCEPTED:
         return {"verdict": "accepted", "pointer": None, "recorded": True}
@@ -106,6 +111,13 @@ def _cipso_kernel(harness: KernelHarness, area: bytes) -> dict[str, Any]:
         # Dropped after validation without a trace (a source route while
         # accept_source_route is 0): no answer within the timeout, no header error.
         return {"verdict": "dropped", "pointer": None, "recorded": True}
+    rejected_unseen = (
+        verdict.kind in (VerdictKind.NO_ANSWER, VerdictKind.DROPPED) and verdict.hdr_errors > 0
+    )
+    if verdict.delivered and rejected_unseen and reply_rerouted(area, len(area)):
+        # Rejected (a header error was counted), but the Parameter Problem follows the
+        # packet's reversed source route away from the sender: the pointer cannot be seen.
+        return None
     raise HarnessError(f"no clear verdict for options area {area.hex()}: {verdict}")
 
 
@@ -125,8 +137,12 @@ def _record_cipso(
             for item in wire:
                 area = renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
                 with strictvalid(item.get("strict_bitmap", True)):
-                    recorded[id(item)] = _cipso_kernel(harness, area)
+                    verdict = _cipso_kernel(harness, area)
                 result.sent += 1
+                if verdict is None:
+                    result.unobservable += 1
+                    verdict = dict(item["kernel"], recorded=False)
+                recorded[id(item)] = verdict
     return lambda item: recorded.get(id(item))
 
 

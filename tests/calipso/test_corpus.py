@@ -1,0 +1,158 @@
+"""The shipped CALIPSO corpus (calipso.vectors()): our decoder, validators and header builder
+against every vector, and the live kernel against every recorded verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+import calipso
+from labelnet.conformance._dois import (
+    Renumbering,
+    calipso_doi_number,
+    configure_calipso,
+    renumber_calipso_header,
+)
+from netlabel.harness import KernelHarness, netlabel_lock
+from tests.kernel import conftest as kernel_conftest
+
+VECTORS = calipso.vectors()
+
+kernel_harness = kernel_conftest.kernel_harness
+
+
+def _numbers(vector: calipso.CalipsoVector) -> list[int]:
+    return [calipso_doi_number(text) for text in vector.dois]
+
+
+def test_loader_types_and_names() -> None:
+    assert VECTORS is calipso.vectors()
+    assert len(VECTORS) >= 90
+    names = [vector.name for vector in VECTORS]
+    assert len(names) == len(set(names))
+    for vector in VECTORS:
+        assert isinstance(vector, calipso.CalipsoVector)
+        assert len(vector.header) % 8 == 0 and vector.header[1] == len(vector.header) // 8 - 1
+        assert vector.kernel.verdict in ("accepted", "dropped", "parameter-problem")
+        assert vector.kernel.recorded
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_decode(vector: calipso.CalipsoVector) -> None:
+    if vector.option is None:
+        assert vector.decoded is None
+        return
+    if vector.decoded is None:
+        with pytest.raises(calipso.CalipsoDecodeError) as caught:
+            calipso.decode(vector.option)
+        assert caught.value.offset == vector.decode_error_offset
+        return
+    option = calipso.decode(vector.option)
+    assert calipso.encode(option) == vector.option
+    expected = vector.decoded
+    assert (option.doi, option.sensitivity) == (expected.doi, expected.sensitivity)
+    assert (option.bitmap, option.extra) == (expected.bitmap, expected.extra)
+    assert vector.option[8:10] == expected.checksum
+    assert (option.bad_checksum is None) == expected.checksum_ok
+    assert option.level == expected.level
+    assert option.categories == expected.categories
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.option], ids=lambda v: v.name)
+def test_validate(vector: calipso.CalipsoVector) -> None:
+    assert vector.option is not None
+    if vector.validate_check is None:
+        calipso.validate(vector.option, _numbers(vector))
+        return
+    with pytest.raises(calipso.CalipsoValidationError) as caught:
+        calipso.validate(vector.option, _numbers(vector))
+    assert str(caught.value.check) == vector.validate_check
+    assert caught.value.offset == vector.validate_offset
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_header_verdict(vector: calipso.CalipsoVector) -> None:
+    verdict = calipso.hop_by_hop_verdict(vector.header, _numbers(vector))
+    assert verdict.kind.value == vector.kernel.verdict
+    assert verdict.pointer == vector.kernel.pointer
+    assert verdict.code == vector.kernel.code
+    assert verdict.accepted == vector.kernel.accepted
+    assert verdict.dropped == vector.kernel.dropped
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v.insertion], ids=lambda v: v.name)
+def test_insertion(vector: calipso.CalipsoVector) -> None:
+    insertion = vector.insertion
+    assert insertion is not None
+    (number,) = _numbers(vector)
+    header = calipso.CalipsoDoi(number).encode_header(insertion.level, insertion.before)
+    assert header == vector.header
+    assert calipso.remove_calipso(header) == insertion.removed
+
+
+def test_coverage() -> None:
+    """Every receive check, both outcomes of the checksum, every drop and Parameter Problem
+    class and the kernel's header layouts are in the corpus."""
+    checks = {vector.validate_check for vector in VECTORS if vector.option}
+    assert {None, "data-length", "compartment-length", "checksum", "unknown-doi"} <= checks
+    assert {"not-calipso", "truncated"} <= checks
+    verdicts = {vector.kernel.verdict for vector in VECTORS}
+    assert verdicts == {"accepted", "dropped", "parameter-problem"}
+    assert {vector.kernel.code for vector in VECTORS} == {None, 0, 2}
+    assert any(v.decoded is not None and not v.decoded.checksum_ok for v in VECTORS)
+    assert any(v.decoded is not None and v.decoded.extra for v in VECTORS)
+    assert any(v.option is not None and len(v.option) == 254 for v in VECTORS)
+    assert sum(vector.insertion is not None for vector in VECTORS) >= 6
+
+
+# --- the live kernel ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def observed(
+    kernel_harness: KernelHarness,
+) -> Iterator[dict[str, tuple[str, int | None, int | None]]]:
+    """The kernel's verdict on every vector, DOIs configured under scratch numbers."""
+    groups: dict[tuple[str, ...], list[calipso.CalipsoVector]] = {}
+    for vector in VECTORS:
+        groups.setdefault(vector.dois, []).append(vector)
+    found: dict[str, tuple[str, int | None, int | None]] = {}
+    with netlabel_lock():
+        for texts, vectors in groups.items():
+            with ExitStack() as stack:
+                renumber = configure_calipso(stack, [calipso_doi_number(t) for t in texts])
+                for vector in vectors:
+                    header = renumber_calipso_header(vector.header, renumber)
+                    verdict = kernel_harness.calipso_verdict(header)
+                    assert verdict.delivered
+                    code = verdict.icmp_code if verdict.pointer is not None else None
+                    found[vector.name] = (verdict.kind.value, verdict.pointer, code)
+    yield found
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
+def test_kernel_verdict(
+    observed: dict[str, tuple[str, int | None, int | None]], vector: calipso.CalipsoVector
+) -> None:
+    kernel = vector.kernel
+    assert observed[vector.name] == (kernel.verdict, kernel.pointer, kernel.code)
+
+
+def test_renumbering_keeps_the_checksum_right_or_wrong() -> None:
+    renumber = Renumbering({2: 3_000_002}, 2_999_999)
+    good = calipso.CalipsoDoi(2).encode_header(calipso.CalipsoOption(2, 3).level)
+    moved = renumber_calipso_header(good, renumber)
+    option = calipso.decode(moved[2 : 2 + 2 + moved[3]])
+    assert (option.doi, option.bad_checksum) == (3_000_002, None)
+    bad = bytearray(good)
+    bad[10] ^= 0x40
+    moved_bad = renumber_calipso_header(bytes(bad), renumber)
+    option = calipso.decode(moved_bad[2 : 2 + 2 + moved_bad[3]])
+    assert option.doi == 3_000_002
+    assert option.bad_checksum is not None
+    assert option.bad_checksum ^ option.correct_checksum == 0x40
+    # DOI 0 stays 0; other numbers become one configured nowhere.
+    assert renumber(0) == 0 and renumber(3) == 2_999_999
