@@ -438,23 +438,25 @@ def _smaller_area(area: bytes) -> Iterator[bytes]:
         length = area[start + 1]
         option = area[start : start + length]
         yield _pad4(option)
-        # Tags out (the option length follows), then single bytes out of the tag area.
+        # Tags out, then data off the end of each tag (the tag and option lengths follow),
+        # then single bytes out of the tag area.
         position = 6
         while position + 1 < len(option) and option[position + 1] >= 2:
             end = position + option[position + 1]
             if end > len(option):
                 break
-            shorter = option[:position] + option[end:]
-            yield _pad4(
-                area[:start] + bytes((0x86, len(shorter))) + shorter[2:] + area[start + length :]
-            )
+            yield _replace_option(area, start, length, option[:position] + option[end:])
+            for cut in (4, 2, 1):
+                if end - cut >= position + 2:
+                    tag = option[position : position + 1] + bytes((end - cut - position,))
+                    shorter = option[:position] + tag + option[position + 2 : end - cut]
+                    yield _replace_option(area, start, length, shorter + option[end:])
             position = end
         for index in range(len(option) - 1, 5, -1):
-            shorter = option[:index] + option[index + 1 :]
-            yield _pad4(
-                area[:start] + bytes((0x86, len(shorter))) + shorter[2:] + area[start + length :]
-            )
-    # Bytes set to zero or lowered, from the end.
+            yield _replace_option(area, start, length, option[:index] + option[index + 1 :])
+    # Four bytes out anywhere, then bytes set to zero or lowered, from the end.
+    for index in range(len(area) - 4, -1, -1):
+        yield area[:index] + area[index + 4 :]
     for index in range(len(area) - 1, -1, -1):
         if area[index]:
             yield area[:index] + b"\0" + area[index + 1 :]

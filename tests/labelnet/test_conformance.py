@@ -1,0 +1,225 @@
+"""``labelnet conformance``: the differential fuzzer and the corpus recorder against the live
+kernel, an injected validator bug caught and shrunk, and clean-up after Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import calipso
+import cipso
+from labelnet.__main__ import main
+from labelnet.conformance import Verdict, fuzz
+from labelnet.conformance._generate import CalipsoGenerator, CipsoGenerator
+from netlabel.harness import SCRATCH_DOI_BASE, list_calipso_dois, list_cipso_dois
+from tests.kernel.conftest import need_kernel_harness
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _namespaces(pid: int) -> list[str]:
+    try:
+        names = os.listdir("/run/netns")
+    except FileNotFoundError:
+        return []
+    return [name for name in names if name.startswith(f"labelnet-{pid}-")]
+
+
+def _scratch_dois(pid: int) -> set[int]:
+    """The DOIs a process with this pid would have picked as scratch DOIs."""
+    first = SCRATCH_DOI_BASE + (pid % 100_000) * 16
+    taken = list_cipso_dois() | list_calipso_dois()
+    return {doi for doi in taken if first <= doi < first + 16}
+
+
+@pytest.fixture
+def kernel() -> Iterator[None]:
+    need_kernel_harness()
+    yield
+    # Nothing of this process is left behind.
+    assert not _namespaces(os.getpid())
+    assert not _scratch_dois(os.getpid())
+
+
+# --- without a kernel ----------------------------------------------------------------------------
+
+
+def test_generators_are_deterministic_and_fit_the_kernel() -> None:
+    dois = [
+        cipso.CipsoDoi.from_netlabelctl(text)
+        for text in ("pass doi:1 tags:1,2,5", "trans doi:2 tags:1 levels:0=0 categories:0=1")
+    ]
+    areas = [CipsoGenerator(random.Random(7), dois, 9, [bytes(12)])() for _ in range(2)]
+    again = [CipsoGenerator(random.Random(7), dois, 9, [bytes(12)])() for _ in range(2)]
+    assert areas == again
+    generate = CipsoGenerator(random.Random(8), dois, 9, [bytes.fromhex("860a000000010104000300")])
+    origins = set()
+    for _ in range(3000):
+        origin, area = generate()
+        origins.add(origin)
+        assert len(area) % 4 == 0 and len(area) <= 40
+        cipso.check_options(area, dois)  # never raises
+    assert origins == {"label", "option", "mutant", "area", "corpus"}
+    headers = CalipsoGenerator(random.Random(9), [2], 9, [bytes(8)])
+    origins = set()
+    for _ in range(3000):
+        origin, header = headers()
+        origins.add(origin)
+        assert len(header) % 8 == 0 and header[1] == len(header) // 8 - 1
+        calipso.hop_by_hop_verdict(header, [2])
+    assert origins == {"label", "option", "near-valid", "header", "corpus"}
+
+
+def test_source_route_rules() -> None:
+    assert fuzz.source_routed(bytes.fromhex("860a000000640104000383030400"))
+    assert not fuzz.source_routed(bytes.fromhex("0083030400000000"))  # after EOL
+    # An address before the pointer: the answer goes to it.
+    assert fuzz.reply_rerouted(bytes.fromhex("01010189086c000000000002"), 11)
+    # No address before the pointer (pointer 5), or the failure inside the source route.
+    assert not fuzz.reply_rerouted(bytes.fromhex("0101018908050000c7000002"), 11)
+    assert not fuzz.reply_rerouted(bytes.fromhex("01010189086c000000000002"), 5)
+
+
+def test_shrinking_keeps_the_disagreement() -> None:
+    class Fake(fuzz._Target):
+        """A 'kernel' that rejects every area holding byte 0x42."""
+
+        dois = ("pass doi:1 tags:1",)
+
+        def kernel(self, data: bytes) -> Verdict:
+            return Verdict("rejected", 20) if 0x42 in data else Verdict("accepted")
+
+        def ours(self, data: bytes) -> Verdict:
+            return Verdict("accepted")
+
+        def smaller(self, data: bytes) -> Iterator[bytes]:
+            yield from fuzz._smaller_area(data)
+
+    area = bytes.fromhex("0101860c00000001010600034284940400000000")
+    found = fuzz._shrink(
+        Fake(), "cipso", "test", area, theirs=Verdict("rejected", 20), mine=Verdict("accepted")
+    )
+    assert 0x42 in found.minimal and len(found.minimal) == 4
+    assert found.original == area and found.shrink_steps > 0
+    text = found.report()
+    assert found.minimal.hex() in text and "netlabelctl cipso add pass doi:1 tags:1" in text
+    assert "IP packet: " + found.packet.hex() in text
+
+
+def test_bad_bounds_are_set_up_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conformance", "cipso", "--count", "-1"]) == 2
+    assert main(["conformance", "calipso", "--count", "0"]) == 2
+    assert "--seconds" in capsys.readouterr().err
+
+
+# --- the live kernel ------------------------------------------------------------------------------
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("protocol", ["cipso", "calipso"])
+def test_short_run_agrees(
+    kernel: None, protocol: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "run.json"
+    status = main(["conformance", protocol, "--count", "300", "--seed", "1", "--json", str(report)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "100.0000%" in out and "--seed 1 --count 300" in out
+    result = json.loads(report.read_text())
+    assert (result["sent"], result["agreed"], result["disagreements"]) == (300, 300, [])
+    assert set(result["origins"]) >= {"label", "corpus"}
+
+
+@pytest.mark.kernel
+def test_injected_cipso_bug_is_reported(
+    kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = cipso.check_options
+
+    def wrong(area: bytes, dois: object, **flags: bool) -> cipso.OptionsVerdict:
+        # A validator that forgets the ascending-order rule of tag 2.
+        verdict = real(area, dois, **flags)  # type: ignore[arg-type]
+        if verdict.in_cipso and "does not ascend" in verdict.reason:
+            return cipso.OptionsVerdict(True, cipso_start=verdict.cipso_start)
+        return verdict
+
+    monkeypatch.setattr(cipso, "check_options", wrong)
+    status = main(["conformance", "cipso", "--count", "400", "--seed", "3", "--max-reports", "2"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "disagreement 1 of " in out
+    assert "labelnet: accepted" in out and "kernel:   rejected, pointer " in out
+    minimal = out.split("shrunk in")[1].splitlines()[1].strip()
+    data = bytes.fromhex(minimal)
+    # Shrunk to one tag-2 option with two categories out of order, padded.
+    assert len(data) <= 16 and data[0] == 0x86 and data[6] == 2
+    assert "check:    python3 -c" in out and "IP packet: " in out
+
+
+@pytest.mark.kernel
+def test_injected_calipso_bug_is_reported(
+    kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = calipso.hop_by_hop_verdict
+
+    def wrong(header: bytes, dois: object, **flags: object) -> calipso.HopByHopVerdict:
+        # A validator that does not check the checksum.
+        verdict = real(header, dois, **flags)  # type: ignore[arg-type]
+        if verdict.check is calipso.Check.CHECKSUM:
+            return calipso.HopByHopVerdict(calipso.VerdictKind.ACCEPTED)
+        return verdict
+
+    monkeypatch.setattr(calipso, "hop_by_hop_verdict", wrong)
+    status = main(["conformance", "calipso", "--count", "400", "--seed", "3", "--max-reports", "1"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "kernel:   dropped" in out and "labelnet: accepted" in out
+    minimal = bytes.fromhex(out.split("shrunk in")[1].splitlines()[1].strip())
+    assert len(minimal) == 16 and minimal[2] == 0x07  # one short option with a bad checksum
+
+
+@pytest.mark.kernel
+def test_recorded_corpus_matches_the_kernel(
+    kernel: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["conformance", "record", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "cipso: " in out and "calipso: " in out and "0 verdicts changed" in out
+
+
+@pytest.mark.kernel
+def test_ctrl_c_cleans_up(kernel: None) -> None:
+    command = [sys.executable, "-m", "labelnet", "conformance", "cipso", "--count", "0"]
+    proc = subprocess.Popen(
+        [*command, "--seconds", "60"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (_namespaces(proc.pid) and _scratch_dois(proc.pid)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never set up"
+            time.sleep(0.05)
+        time.sleep(0.3)  # well into the run
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "cipso" in out
+    assert not _namespaces(proc.pid)
+    assert not _scratch_dois(proc.pid)
