@@ -42,6 +42,7 @@ __all__ = [
     "Progress",
     "RunResult",
     "Verdict",
+    "agree",
     "reply_rerouted",
     "run",
     "source_routed",
@@ -225,8 +226,9 @@ class _Cipso(_Target):
             assert verdict.pointer is not None
             if reply_rerouted(data, verdict.pointer - 20):
                 # The Parameter Problem is sent back along the reversed source route
-                # (ip_options_echo), to the route's last address instead of the sender.
-                return Verdict("unanswered")
+                # (ip_options_echo), to the route's last address; whether it reaches the
+                # sender depends on where that address leads (see agree()).
+                return Verdict("unanswered", verdict.pointer)
             return Verdict("rejected", verdict.pointer)
         if source_routed(data):
             # ip_rcv_options drops a source-routed packet after the options passed
@@ -281,6 +283,15 @@ def reply_rerouted(area: bytes, before: int) -> bool:
             return min(area[position + 2], length + 1) >= 8
         position += length
     return False
+
+
+def agree(kernel: Verdict, ours: Verdict) -> bool:
+    """Whether the kernel's verdict is the one labelnet predicts. A rejection whose answer
+    follows a source route (``unanswered``) agrees with no answer at all and with the answer
+    labelnet predicts arriving after all."""
+    if ours.kind == "unanswered":
+        return kernel in (Verdict("unanswered"), Verdict("rejected", ours.pointer))
+    return kernel == ours
 
 
 def _renumbered(doi: cipso.CipsoDoi, renumber: Renumbering) -> cipso.CipsoDoi:
@@ -351,7 +362,7 @@ def run(
                 mine = target.ours(data)
                 result.sent += 1
                 result.origins[origin] = result.origins.get(origin, 0) + 1
-                if theirs == mine:
+                if agree(theirs, mine):
                     result.agreed += 1
                 else:
                     result.disagreeing += 1
@@ -388,7 +399,7 @@ def _shrink(
             budget -= 1
             candidate_kernel = target.kernel(candidate)
             candidate_ours = target.ours(candidate)
-            if candidate_kernel != candidate_ours:
+            if not agree(candidate_kernel, candidate_ours):
                 current, kernel, ours = candidate, candidate_kernel, candidate_ours
                 steps += 1
                 improved = True
