@@ -1,10 +1,8 @@
-"""The shared CIPSO vectors (vectors.json): decoder, schema and validator against the offsets
+"""The shared CIPSO vectors (the shipped corpus): decoder, schema and validator against the offsets
 read from the kernel source (cipso.md §4)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +10,9 @@ import pytest
 import cipso
 from cipso import schema
 from mls import Level
+from tests.cipso import corpus
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 DOIS = {name: cipso.CipsoDoi.from_netlabelctl(text) for name, text in VECTORS["dois"].items()}
 
 
