@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import cipso
 from cipso.__main__ import main
+from tests.cipso import corpus
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 EXAMPLE = "860b000000100105000384"  # cipso.md §8
 PASS16 = "pass doi:16 tags:1"
 # The example in an ICMP echo request: 20-byte header, 12 bytes of options, 8 of ICMP.
