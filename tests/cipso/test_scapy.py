@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -28,8 +26,9 @@ from cipso.scapy import (
 )
 from cipso.strategies import doi_labels, mutants, options
 from mls import Level
+from tests.cipso import corpus
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 EXAMPLE = bytes.fromhex("860b000000100105000384")  # cipso.md §8
 
 
