@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from calipso import (
@@ -21,9 +18,10 @@ from calipso import (
 )
 from calipso.hopbyhop import pad
 from mls import Level
+from tests.calipso import corpus
 
 DOI = CalipsoDoi(2)
-OPTIONS = json.loads((Path(__file__).parent / "vectors.json").read_text())["options"]
+OPTIONS = corpus.VECTORS["options"]
 GOOD = bytes.fromhex("070c000000020103980f84000000")
 
 
@@ -247,13 +245,13 @@ def test_bytes_after_the_header_are_not_judged() -> None:
 
 # -- verdicts observed on the live kernel ---------------------------------------------------
 
-OBSERVED = json.loads((Path(__file__).parent / "vectors.json").read_text())["verdicts"]
+OBSERVED = corpus.VECTORS["verdicts"]
 
 
 @pytest.mark.parametrize("case", OBSERVED["cases"], ids=[c["name"] for c in OBSERVED["cases"]])
 def test_verdicts_observed_on_linux(case: dict[str, object]) -> None:
     """Headers sent to a Linux 6.18 receiver with DOI ``OBSERVED["doi"]`` configured (the
-    kernel's answers are recorded in vectors.json); ours must be the same."""
+    kernel's answers are recorded in the shipped corpus); ours must be the same."""
     verdict = hop_by_hop_verdict(bytes.fromhex(str(case["hex"])), [OBSERVED["doi"]])
     assert verdict.kind.value == case["kind"]
     assert verdict.pointer == case["pointer"]
