@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 import calipso
@@ -19,8 +16,9 @@ from calipso import (
     schema,
 )
 from mls import CategorySet, Level
+from tests.calipso import corpus
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 OPTION_VECTORS = VECTORS["options"]
 DECODABLE = [v for v in OPTION_VECTORS if "decode" in v]
 UNDECODABLE = [v for v in OPTION_VECTORS if "decode_error_offset" in v]
