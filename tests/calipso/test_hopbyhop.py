@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from calipso import (
@@ -23,9 +20,10 @@ from calipso import (
 )
 from calipso.hopbyhop import check_header, pad
 from mls import Level
+from tests.calipso import corpus
 
 DOI = CalipsoDoi(2)
-HEADERS = json.loads((Path(__file__).parent / "vectors.json").read_text())["headers"]
+HEADERS = corpus.VECTORS["headers"]
 ROUTER_ALERT = bytes.fromhex("00 00 05 02 00 00 01 00")
 
 
