@@ -3,10 +3,8 @@ and hop-by-hop builder byte for byte."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -30,8 +28,9 @@ import calipso
 from calipso.scapy import CALIPSO
 from calipso.strategies import encodable_levels, hop_by_hop_headers, options
 from mls import Level
+from tests.calipso import corpus
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 GOOD = bytes.fromhex("070c000000020103980f84000000")  # calipso.md §2: DOI 2, s3:c0,c5
 DOI = calipso.CalipsoDoi(2)
 
