@@ -8,21 +8,20 @@ categories field for a tag without category data, and nothing but the type for t
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 import pytest
 
 import cipso
 from mls import CategorySet, Level
 from netlabel.harness import ipv4_echo_request, pad_ipv4_options
+from tests.cipso import corpus
 from tests.refs.tshark import CipsoFields, Dissection, dissect
 from tests.support import need_program
 
 pytestmark = pytest.mark.tshark
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 
 #: DOIs whose tag choice yields each tag type.
 LABEL_DOIS = [
