@@ -2,7 +2,7 @@
 
 Every packet is an ICMP echo request sent over veth between the harness's namespaces: the
 kernel accepts it (echo reply) or sends a Parameter Problem whose pointer must be the one
-:func:`cipso.check_options` predicts for the same options area. The vectors of vectors.json
+:func:`cipso.check_options` predicts for the same options area. The vectors of the shipped corpus
 are sent with their DOI numbers replaced by scratch DOIs configured for this module.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import importlib.util
-import json
 import select
 import socket
 import struct
@@ -39,6 +38,7 @@ from netlabel.harness import (
     netlabel_lock,
     pad_ipv4_options,
 )
+from tests.cipso import corpus
 from tests.kernel import conftest as kernel_conftest
 from tests.support import need
 
@@ -47,10 +47,10 @@ pytestmark = pytest.mark.kernel
 # The session fixture of tests/kernel, shared with this folder.
 kernel_harness = kernel_conftest.kernel_harness
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 
 #: DOIs configured for this module, by name; the vectors' DOIs keep their names from
-#: vectors.json. Numbers are replaced by scratch numbers when configured.
+#: the shipped corpus. Numbers are replaced by scratch numbers when configured.
 DOI_TEXTS: dict[str, str] = {
     **VECTORS["dois"],
     "enum_first": "pass doi:1 tags:2,5,1",
@@ -75,7 +75,7 @@ class Kernel:
 
     harness: KernelHarness
     by_name: dict[str, cipso.CipsoDoi]
-    renumber: dict[int, int]  # vectors.json DOI number -> configured number
+    renumber: dict[int, int]  # corpus DOI number -> configured number
     unknown: int  # a DOI number that is configured nowhere
 
     @property
@@ -165,7 +165,7 @@ def _on_wire(vector: dict[str, Any]) -> bool:
 WIRE_VECTORS = [v for v in VECTORS["options"] if _on_wire(v)]
 
 
-# --- vectors.json ---------------------------------------------------------------------------
+# --- the shipped corpus (cipso.vectors()) ------------------------------------------------
 
 
 @pytest.mark.parametrize("vector", WIRE_VECTORS, ids=lambda v: v["name"])
