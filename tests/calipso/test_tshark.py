@@ -8,24 +8,23 @@ compared) and the bitmap raw. It verifies no checksum and knows no DOI.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 import calipso
 from mls import CategorySet, Level
 from netlabel.harness import ipv6_echo_request, wrap_hop_by_hop
+from tests.calipso import corpus
 from tests.calipso.test_kernel import faults
 from tests.refs.tshark import CalipsoFields, Dissection, dissect
 from tests.support import need_program
 
 pytestmark = pytest.mark.tshark
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 DOI = calipso.CalipsoDoi(2)
 
 
