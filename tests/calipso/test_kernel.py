@@ -14,7 +14,6 @@ accepted; our verdict must name the class (:class:`calipso.Check`) and the byte 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import random
 import re
@@ -44,6 +43,7 @@ from netlabel.harness import (
     wrap_hop_by_hop,
 )
 from netlabel.harness import VerdictKind as KernelKind
+from tests.calipso import corpus
 from tests.kernel import conftest as kernel_conftest
 from tests.support import need, need_program
 
@@ -52,7 +52,7 @@ pytestmark = pytest.mark.kernel
 # The session fixture of tests/kernel, shared with this folder.
 kernel_harness = kernel_conftest.kernel_harness
 
-VECTORS = json.loads((Path(__file__).parent / "vectors.json").read_text())
+VECTORS = corpus.VECTORS
 RECORDED = VECTORS["verdicts"]
 
 #: The hop-by-hop header of the packets the harness sends has next header 58 (ICMPv6).
@@ -435,7 +435,7 @@ def test_valid_option_then_mutant_equal_the_kernels(kernel: Kernel, data: st.Dat
     kernel.compare(header(option(kernel.doi, "s1:c2"), mutant))
 
 
-# --- the verdicts recorded in vectors.json, replayed with the same DOI -------------------------
+# --- the verdicts recorded in the shipped corpus, replayed with the same DOI ----------------
 
 
 @pytest.fixture(scope="module")
