@@ -93,6 +93,9 @@ class CalipsoVector:
     ``validate_check`` and ``validate_offset`` name the check :func:`calipso.validate` fails
     for ``option`` alone and its offset (both None: accepted). ``insertion`` is set for
     headers built by inserting a label. ``kernel`` is the kernel's verdict on ``header``.
+    ``tshark`` holds the ``(field, value)`` pairs Wireshark's tshark shows for the packet
+    (``ipv6.opt.calipso.*``; the checksum as a big-endian number, the bitmap as hex) when the
+    option decodes.
     """
 
     name: str
@@ -106,6 +109,7 @@ class CalipsoVector:
     validate_offset: int | None
     insertion: CalipsoInsertion | None
     kernel: CalipsoKernelVerdict
+    tshark: tuple[tuple[str, str], ...] = ()
 
 
 def _hex(value: str | None) -> bytes | None:
@@ -150,6 +154,7 @@ def _vector(item: dict[str, Any], dois: dict[str, str]) -> CalipsoVector:
             code=kernel["code"],
             recorded=kernel["recorded"],
         ),
+        tshark=tuple(item.get("tshark", {}).items()),
     )
 
 

@@ -92,7 +92,10 @@ class CipsoVector:
     ``validate_offset`` is the offset of :class:`cipso.CipsoValidationError` that
     :func:`cipso.validate` raises for ``option`` alone (None: accepted). ``cipso_start`` is
     where the first CIPSO option of ``area`` starts, from the IPv4 header's first byte.
-    ``kernel`` is the kernel's verdict on ``area``.
+    ``kernel`` is the kernel's verdict on ``area``. ``tshark`` holds the ``(field, value)``
+    pairs Wireshark's tshark shows for the packet (``ip.cipso.doi``, ``ip.cipso.tag_type``,
+    ``ip.cipso.sensitivity_level``, ``ip.cipso.categories``; one value per tag, joined with
+    ``;``) when the option decodes; tshark decodes but does not judge.
     """
 
     name: str
@@ -107,6 +110,7 @@ class CipsoVector:
     validate_offset: int | None
     cipso_start: int | None
     kernel: CipsoKernelVerdict
+    tshark: tuple[tuple[str, str], ...] = ()
 
 
 def _vector(item: dict[str, Any], dois: dict[str, str]) -> CipsoVector:
@@ -137,6 +141,7 @@ def _vector(item: dict[str, Any], dois: dict[str, str]) -> CipsoVector:
             pointer=kernel["pointer"],
             recorded=kernel["recorded"],
         ),
+        tshark=tuple(item.get("tshark", {}).items()),
     )
 
 

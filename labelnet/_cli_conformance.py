@@ -95,7 +95,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "record",
         help="record the kernel's verdicts for the shipped vector corpus",
         description="Send every vector of cipso/vectors/*.json and calipso/vectors/*.json "
-        "through the live kernel and write the observed verdicts into the files.",
+        "through the live kernel and write the observed verdicts into the files, with the "
+        "fields tshark shows for each decodable option when tshark is installed.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -269,11 +270,14 @@ def run_record(args: argparse.Namespace) -> int:
                 print(
                     f"{protocol}: {result.sent} vectors sent, {result.skipped} for loopback not "
                     f"sent, {result.unobservable} answers not observable (source route), "
-                    f"{len(result.changes)} verdicts changed"
+                    f"{len(result.changes)} verdicts changed, "
+                    f"{len(result.tshark_changes)} tshark readings new or changed"
                 )
                 for change in result.changes:
                     print(f"  {change.name}: {change.before} -> {change.after}")
-                changed += len(result.changes)
+                for name in result.tshark_changes:
+                    print(f"  {name}: tshark fields new or changed")
+                changed += len(result.changes) + len(result.tshark_changes)
         except (HarnessError, CommandError) as exc:
             print(f"labelnet conformance: {exc}", file=sys.stderr)
             return 2

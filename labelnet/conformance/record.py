@@ -16,6 +16,7 @@ gives and ``"recorded": false``.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -24,8 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import cipso
-from netlabel.harness import HarnessError, KernelHarness, VerdictKind, netlabel_lock
+from netlabel.harness import (
+    HarnessError,
+    KernelHarness,
+    VerdictKind,
+    ipv4_echo_request,
+    ipv6_echo_request,
+    netlabel_lock,
+)
 
+from . import _tshark
 from ._dois import (
     calipso_doi_number,
     configure_calipso,
@@ -53,12 +62,14 @@ class Change:
 @dataclass(slots=True)
 class RecordResult:
     """What :func:`record` did: vectors sent, vectors not sent (loopback), vectors whose answer
-    cannot be seen (it follows a source route elsewhere), verdicts changed."""
+    cannot be seen (it follows a source route elsewhere), verdicts changed, and the vectors
+    whose tshark fields changed."""
 
     sent: int = 0
     skipped: int = 0
     unobservable: int = 0
     changes: list[Change] = field(default_factory=list)
+    tshark_changes: list[str] = field(default_factory=list)
 
 
 def corpus_files(protocol: str) -> list[Path]:
@@ -173,6 +184,27 @@ def _record_calipso(
     return lambda item: recorded.get(id(item))
 
 
+def _tshark_available() -> bool:
+    return shutil.which("tshark") is not None
+
+
+def _record_tshark(protocol: str, corpus: dict[str, Any], result: RecordResult) -> None:
+    """Store tshark's fields for every vector whose option decodes."""
+    items = [item for item in corpus["vectors"] if item.get("decode") is not None]
+    names: tuple[str, ...]
+    if protocol == "cipso":
+        packets = [ipv4_echo_request(bytes.fromhex(item["area"])) for item in items]
+        names = _tshark.CIPSO_FIELDS
+    else:
+        packets = [ipv6_echo_request(bytes.fromhex(item["header"])) for item in items]
+        names = _tshark.CALIPSO_FIELDS
+    for item, found in zip(items, _tshark.fields(packets, names), strict=True):
+        if item.get("tshark") != found:
+            result.tshark_changes.append(item["name"])
+        item["tshark"] = found
+    corpus["tshark"] = _tshark.version()
+
+
 def record(
     harness: KernelHarness,
     protocol: str,
@@ -190,6 +222,8 @@ def record(
         corpus = json.loads(path.read_text(encoding="utf-8"))
         with netlabel_lock():
             lookup = recorder(harness, corpus, result)
+        if _tshark_available():
+            _record_tshark(protocol, corpus, result)
         for item in corpus["vectors"]:
             new = lookup(item)
             if new is None:

@@ -10,11 +10,13 @@ import pytest
 
 import cipso
 from cipso.model import OPTION_TYPE
+from labelnet.conformance import _tshark
 from labelnet.conformance._dois import configure_cipso, renumber_cipso_area
 from labelnet.conformance.fuzz import reply_rerouted, source_routed
 from labelnet.conformance.record import strictvalid
-from netlabel.harness import KernelHarness, VerdictKind, netlabel_lock
+from netlabel.harness import KernelHarness, VerdictKind, ipv4_echo_request, netlabel_lock
 from tests.kernel import conftest as kernel_conftest
+from tests.support import need_program
 
 VECTORS = cipso.vectors()
 
@@ -178,3 +180,32 @@ def test_renumbering_keeps_everything_but_the_doi() -> None:
     # After EOL nothing is rewritten.
     assert renumber_cipso_area(b"\0" + area[1:], renumber) == b"\0" + area[1:]
     assert moved[0] == 1 and moved[1] == OPTION_TYPE
+
+
+# --- tshark ---------------------------------------------------------------------------------------
+
+
+def test_tshark_fields_agree_with_the_decode() -> None:
+    """tshark's stored reading has our DOI, first tag type and level for every vector it
+    decodes (it prints one value per tag, joined with ';')."""
+    for vector in VECTORS:
+        if vector.decoded is None:
+            assert not vector.tshark, vector.name
+            continue
+        shown = dict(vector.tshark)
+        assert shown, vector.name
+        assert int(shown["ip.cipso.doi"]) == vector.decoded.doi, vector.name
+        if vector.decoded.tag_type in (1, 2, 5):
+            first_type = shown["ip.cipso.tag_type"].split(";")[0]
+            assert int(first_type) == vector.decoded.tag_type, vector.name
+            level = shown["ip.cipso.sensitivity_level"].split(";")[0]
+            assert int(level) == vector.decoded.sensitivity, vector.name
+
+
+@pytest.mark.tshark
+def test_tshark_still_reads_the_corpus_so() -> None:
+    need_program("tshark")
+    decodable = [vector for vector in VECTORS if vector.decoded is not None]
+    packets = [ipv4_echo_request(vector.area) for vector in decodable]
+    found = _tshark.fields(packets, _tshark.CIPSO_FIELDS)
+    assert [dict(vector.tshark) for vector in decodable] == found
