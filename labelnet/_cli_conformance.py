@@ -236,8 +236,8 @@ def run_fuzz(args: argparse.Namespace) -> int:
         print(file=out)
     if result.disagreeing > len(result.disagreements):
         print(
-            f"({result.disagreeing - len(result.disagreements)} more disagreeing inputs not "
-            "shown, or shrunk to a reproducer shown above)",
+            f"({result.disagreeing - len(result.disagreements)} more disagreeing inputs: "
+            "beyond --max-reports, or shrunk to a reproducer shown above)",
             file=out,
         )
     print(summary([result]), file=out)
