@@ -18,9 +18,9 @@ LARGEST = Level.parse("s255:c0.c1951")
 
 def cases() -> list[Case]:
     doi = calipso.CalipsoDoi(2)
-    typical = doi.encode_label(TYPICAL)
+    typical = doi.label_option(TYPICAL)
     typical_bytes = calipso.encode(typical)
-    largest = doi.encode_label(LARGEST)
+    largest = doi.label_option(LARGEST)
     largest_bytes = calipso.encode(largest)
     decode = calipso.decode
     encode = calipso.encode

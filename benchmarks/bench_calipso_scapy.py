@@ -28,7 +28,7 @@ def _build(option: CalipsoOption) -> bytes:
     """Build the scapy option from its fields (a dissected one would return cached bytes)."""
     from calipso.scapy import CALIPSO
 
-    return bytes(CALIPSO(doi=option.doi, level=option.sensitivity, bitmap=option.bitmap))
+    return bytes(CALIPSO(doi=option.doi, level=option.level, bitmap=option.bitmap))
 
 
 def _build_header(option: CalipsoOption) -> bytes:
@@ -36,7 +36,7 @@ def _build_header(option: CalipsoOption) -> bytes:
 
     from calipso.scapy import CALIPSO
 
-    layer = CALIPSO(doi=option.doi, level=option.sensitivity, bitmap=option.bitmap)
+    layer = CALIPSO(doi=option.doi, level=option.level, bitmap=option.bitmap)
     return bytes(IPv6ExtHdrHopByHop(nh=0, options=[layer]))
 
 
@@ -54,7 +54,7 @@ def cases() -> list[Case]:
     found: list[Case] = []
     # The same group names as bench_calipso.py, so that the runner shows them side by side.
     for name, level in ((str(TYPICAL), TYPICAL), ("61 words", LARGEST)):
-        option = doi.encode_label(level)
+        option = doi.label_option(level)
         data = calipso.encode(option)
         packet = bytes(
             IPv6(src="2001:db8::1", dst="2001:db8::2")
@@ -66,7 +66,7 @@ def cases() -> list[Case]:
             Case(f"calipso decode {name}", "scapy IPv6 packet", partial(IPv6, packet)),
             Case(f"calipso encode {name}", "scapy", partial(_build, option)),
         ]
-    typical = doi.encode_label(TYPICAL)
+    typical = doi.label_option(TYPICAL)
     typical_bytes = calipso.encode(typical)
     found += [
         Case(

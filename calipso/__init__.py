@@ -6,10 +6,10 @@ receive, map MLS levels through a PASS DOI and build the hop-by-hop header aroun
     >>> import calipso
     >>> from mls import Level
     >>> doi = calipso.CalipsoDoi(2)
-    >>> option = doi.encode_label(Level.parse("s3:c0,c5"))
+    >>> option = doi.label_option(Level.parse("s3:c0,c5"))
     >>> calipso.encode(option).hex(" ")
     '07 0c 00 00 00 02 01 03 98 0f 84 00 00 00'
-    >>> str(calipso.decode(bytes.fromhex("070c000000020103980f84000000")).level)
+    >>> str(calipso.decode(bytes.fromhex("070c000000020103980f84000000")).mls_level)
     's3:c0,c5'
 """
 

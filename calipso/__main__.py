@@ -202,7 +202,7 @@ def _describe_option(raw: bytes, out: list[str], indent: str = "") -> None:
     out.append(f"{indent}doi       {option.doi}")
     words = option.words
     out.append(f"{indent}cmpt len  {words} word{'' if words == 1 else 's'} of bitmap")
-    out.append(f"{indent}level     {option.sensitivity}")
+    out.append(f"{indent}level     {option.level}")
     if option.checksum_ok:
         out.append(f"{indent}checksum  ok {found:#06x} (bytes {raw[8:10].hex(' ')})")
     else:
@@ -214,7 +214,7 @@ def _describe_option(raw: bytes, out: list[str], indent: str = "") -> None:
     out.append(f"{indent}bitmap    {option.bitmap.hex(' ') or '(none)'}")
     if option.extra:
         out.append(f"{indent}extra     {option.extra.hex(' ')} (after the bitmap)")
-    out.append(f"{indent}label     {option.level}")
+    out.append(f"{indent}label     {option.mls_level}")
 
 
 def _describe_malformed(raw: bytes, out: list[str], indent: str = "") -> None:
@@ -322,7 +322,7 @@ def _decode(args: argparse.Namespace) -> int:
 def _encode(args: argparse.Namespace) -> int:
     doi: CalipsoDoi = args.doi
     level = Level.parse(args.level)
-    option = doi.encode_label(level)
+    option = doi.label_option(level)
     if args.hbh:
         print(build_header(option, next_header=args.next_header).hex())
     else:

@@ -21,7 +21,7 @@ from .model import (
     _set_bitmap,
     _set_doi,
     _set_extra,
-    _set_sensitivity,
+    _set_level,
 )
 
 _unpack_fixed = struct.Struct(">2xIBB").unpack_from  # DOI, compartment length, level
@@ -49,10 +49,10 @@ def decode(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Cal
     # bytes reversed the same way (calipso/_checksum.py).
     computed = crc_hqx((data[:8] + _ZERO_CHECKSUM + data[10:]).translate(BIT_REVERSED), 0xFFFF)
     received = BIT_REVERSED[data[8]] << 8 | BIT_REVERSED[data[9]]
-    doi, words, sensitivity = _unpack_fixed(data)
+    doi, words, level = _unpack_fixed(data)
     option: CalipsoOption = _new(CalipsoOption)
     _set_doi(option, doi)
-    _set_sensitivity(option, sensitivity)
+    _set_level(option, level)
     end = 10 + 4 * words
     if end == size:
         _set_bitmap(option, data[10:])
@@ -85,7 +85,7 @@ def encode(option: CalipsoOption) -> bytes:
         MIN_DATA_LENGTH + len(bitmap),
         option.doi,
         len(option.bitmap) >> 2,
-        option.sensitivity,
+        option.level,
     )
     bad = option.bad_checksum
     if bad is None:

@@ -47,7 +47,7 @@ class CalipsoDoi:
         if type(self.map_type) is not MapType:
             object.__setattr__(self, "map_type", MapType.PASS)
 
-    def encode_label(self, level: Level, *, empty_bitmap_word: bool = False) -> CalipsoOption:
+    def label_option(self, level: Level, *, empty_bitmap_word: bool = False) -> CalipsoOption:
         """The option calipso_genopt writes for ``level``.
 
         The bitmap is trimmed to the last 32-bit word holding a set bit (zero bytes inside that
@@ -75,6 +75,11 @@ class CalipsoDoi:
             bitmap = bytes(4)
         return CalipsoOption(self.doi, level.sensitivity, bitmap)
 
+    def encode_label(self, level: Level, *, empty_bitmap_word: bool = False) -> bytes:
+        """The bytes of :meth:`label_option`: the bare option (type byte first), as
+        calipso_genopt writes it."""
+        return encode(self.label_option(level, empty_bitmap_word=empty_bitmap_word))
+
     def decode_label(self, option: CalipsoOption | bytes) -> Level:
         """The MLS level the kernel reads from ``option`` with this DOI configured.
 
@@ -84,10 +89,10 @@ class CalipsoDoi:
         """
         if isinstance(option, CalipsoOption):
             check_option(encode(option), 0, option.size, (self.doi,))
-            return option.level
+            return option.mls_level
         data = bytes(option)
         check_single_option(data, (self.doi,))
-        return decode(data).level
+        return decode(data).mls_level
 
     def encode_header(
         self,
@@ -100,7 +105,7 @@ class CalipsoDoi:
         """The hop-by-hop header the kernel sends for ``level``: ``header`` (or a new header)
         with this DOI's option for ``level`` inserted as calipso_opt_insert does (see
         :func:`calipso.hopbyhop.insert_calipso`)."""
-        option = self.encode_label(level, empty_bitmap_word=empty_bitmap_word)
+        option = self.label_option(level, empty_bitmap_word=empty_bitmap_word)
         return insert_calipso(header, option, next_header=next_header)
 
     def decode_header(self, header: bytes) -> Level:
@@ -121,4 +126,4 @@ class CalipsoDoi:
                     raise CalipsoValidationError(
                         error.check, f"CALIPSO option at {tlv.offset}: {error.reason}", offset
                     ) from None
-        return decode(header[first : first + 2 + header[first + 1]]).level
+        return decode(header[first : first + 2 + header[first + 1]]).mls_level

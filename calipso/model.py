@@ -57,31 +57,29 @@ class _CategoryCache:
 class CalipsoOption(_CategoryCache):
     """One CALIPSO option, everything needed to re-encode it byte for byte.
 
-    ``sensitivity`` is the wire level byte (0..255), ``bitmap`` the compartment bitmap (whole
-    32-bit words; category N is bit ``0x80 >> N % 8`` of byte ``N // 8``, trailing zero words
-    are kept). ``extra`` holds data bytes beyond the bitmap, which the kernel tolerates and
-    covers only by the checksum. ``bad_checksum`` is None when the checksum is right (it is
-    computed when encoding) or the wrong value kept as received; a value that happens to be
-    right is stored as None, so that equal options encode equally.
+    ``level`` is the sensitivity level byte on the wire (0..255), ``bitmap`` the compartment
+    bitmap (whole 32-bit words; category N is bit ``0x80 >> N % 8`` of byte ``N // 8``, trailing
+    zero words are kept). ``extra`` holds data bytes beyond the bitmap, which the kernel
+    tolerates and covers only by the checksum. ``bad_checksum`` is None when the checksum is
+    right (it is computed when encoding) or the wrong value kept as received; a value that
+    happens to be right is stored as None, so that equal options encode equally.
 
     Build one from a category set with :meth:`from_categories`; read it back with
-    :attr:`categories` or :attr:`level`.
+    :attr:`categories` or :attr:`mls_level`.
     """
 
     doi: int
-    sensitivity: int
+    level: int
     bitmap: bytes = b""
     extra: bytes = b""
     bad_checksum: int | None = None
 
     def __post_init__(self) -> None:
-        doi, sensitivity, bitmap, extra = self.doi, self.sensitivity, self.bitmap, self.extra
+        doi, level, bitmap, extra = self.doi, self.level, self.bitmap, self.extra
         if not _is_int(doi) or not 0 <= doi <= MAX_DOI:
             raise CalipsoEncodeError(f"a DOI is a 32-bit unsigned int, not {doi!r}", 2)
-        if not _is_int(sensitivity) or not 0 <= sensitivity <= MAX_SENSITIVITY:
-            raise CalipsoEncodeError(
-                f"a CALIPSO sensitivity level is 0..255, not {sensitivity!r}", 7
-            )
+        if not _is_int(level) or not 0 <= level <= MAX_SENSITIVITY:
+            raise CalipsoEncodeError(f"a CALIPSO sensitivity level is 0..255, not {level!r}", 7)
         if not isinstance(bitmap, (bytes, bytearray, memoryview)):
             raise CalipsoEncodeError(f"bitmap must be bytes, not {type(bitmap).__name__}", 10)
         if not isinstance(extra, (bytes, bytearray, memoryview)):
@@ -114,7 +112,7 @@ class CalipsoOption(_CategoryCache):
     def from_categories(
         cls,
         doi: int,
-        sensitivity: int,
+        level: int,
         categories: CategorySet | Iterable[int] = EMPTY,
         *,
         words: int | None = None,
@@ -142,7 +140,7 @@ class CalipsoOption(_CategoryCache):
                     6,
                 )
             bitmap += bytes(4 * words - len(bitmap))
-        return cls(doi, sensitivity, bitmap, extra, bad_checksum)
+        return cls(doi, level, bitmap, extra, bad_checksum)
 
     # -- derived values -------------------------------------------------------------------
 
@@ -156,9 +154,10 @@ class CalipsoOption(_CategoryCache):
         return categories
 
     @property
-    def level(self) -> Level:
-        """Sensitivity and categories as an MLS level (PASS mapping: wire values unchanged)."""
-        return Level(self.sensitivity, self.categories)
+    def mls_level(self) -> Level:
+        """Wire level and categories as an :class:`mls.Level` (PASS mapping: wire values
+        unchanged)."""
+        return Level(self.level, self.categories)
 
     @property
     def words(self) -> int:
@@ -185,7 +184,7 @@ class CalipsoOption(_CategoryCache):
     def correct_checksum(self) -> int:
         """The CRC-16/X-25 the contents call for."""
         head = bytes((OPTION_TYPE, self.data_length)) + self.doi.to_bytes(4, "big")
-        head += bytes((len(self.bitmap) >> 2, self.sensitivity, 0, 0))
+        head += bytes((len(self.bitmap) >> 2, self.level, 0, 0))
         return option_checksum(head + self.bitmap + self.extra)
 
     @property
@@ -202,7 +201,7 @@ def _is_int(value: object) -> bool:
 # instances without running __init__ (its input has been checked already), and the category
 # set is stored on first use.
 _set_doi = CalipsoOption.__dict__["doi"].__set__
-_set_sensitivity = CalipsoOption.__dict__["sensitivity"].__set__
+_set_level = CalipsoOption.__dict__["level"].__set__
 _set_bitmap = CalipsoOption.__dict__["bitmap"].__set__
 _set_extra = CalipsoOption.__dict__["extra"].__set__
 _set_bad_checksum = CalipsoOption.__dict__["bad_checksum"].__set__

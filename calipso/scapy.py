@@ -259,7 +259,7 @@ class CALIPSO(Packet):
         unless the option keeps a bad one) left to be computed."""
         return cls(
             doi=option.doi,
-            level=option.sensitivity,
+            level=option.level,
             bitmap=option.bitmap,
             extra=option.extra,
             chksum=option.bad_checksum,
@@ -270,12 +270,12 @@ class CALIPSO(Packet):
         cls, label: str | Level, doi: int | CalipsoDoi, *, empty_bitmap_word: bool = False
     ) -> CALIPSO:
         """The option the kernel sends for ``label`` under a (PASS) ``doi``: the bitmap trimmed
-        to the last word holding a category (see :meth:`calipso.CalipsoDoi.encode_label`)."""
+        to the last word holding a category (see :meth:`calipso.CalipsoDoi.label_option`)."""
         if isinstance(label, str):
             label = Level.parse(label)
         if not isinstance(doi, CalipsoDoi):
             doi = CalipsoDoi(doi)
-        return cls.from_option(doi.encode_label(label, empty_bitmap_word=empty_bitmap_word))
+        return cls.from_option(doi.label_option(label, empty_bitmap_word=empty_bitmap_word))
 
 
 # Registration: HBHOptUnknown.dispatch_hook looks the type byte up in _hbhoptcls, and

@@ -6,9 +6,9 @@ definitions. ::
 
     >>> from calipso.schema import OPTION
     >>> parsed = OPTION.parse(bytes.fromhex("070c000000020103980f84000000"))
-    >>> parsed.doi, parsed.sensitivity, parsed.bitmap, parsed.checksum_ok
+    >>> parsed.doi, parsed.level, parsed.bitmap, parsed.checksum_ok
     (2, 3, b'\\x84\\x00\\x00\\x00', True)
-    >>> OPTION.build(dict(doi=2, sensitivity=0, bitmap=b"", extra=b"", checksum=None)).hex()
+    >>> OPTION.build(dict(doi=2, level=0, bitmap=b"", extra=b"", checksum=None)).hex()
     '0708000000020000cfce'
 
 The checksum is CRC-16/X-25 over the whole option with its own two bytes taken as zero.
@@ -48,7 +48,7 @@ FIELD_OFFSETS = {
     "length": 1,
     "doi": 2,
     "words": 6,
-    "sensitivity": 7,
+    "level": 7,
     "checksum": 8,
     "bitmap": 10,
 }
@@ -94,7 +94,7 @@ OPTION = OptionChecksum(
         "words" / Rebuild(Int8ub, lambda ctx: len(ctx.bitmap) // 4),
         Require(this.words * 4 + MIN_DATA_LENGTH <= this.length),
         # Sensitivity Level.
-        "sensitivity" / Int8ub,
+        "level" / Int8ub,
         # CRC-16/X-25 of the option with these two bytes as zero, low byte first.
         "checksum" / Int16ul,
         # Compartment Bitmap: category N is bit 0x80 >> N % 8 of byte N // 8.
@@ -123,7 +123,7 @@ def parse(data: bytes, *, strict: bool = False) -> CalipsoOption:
         raise CalipsoChecksumError(received, option_checksum(bytes(data)))
     else:
         bad = received
-    return CalipsoOption(parsed.doi, parsed.sensitivity, parsed.bitmap, parsed.extra, bad)
+    return CalipsoOption(parsed.doi, parsed.level, parsed.bitmap, parsed.extra, bad)
 
 
 def build(option: CalipsoOption) -> bytes:
@@ -134,7 +134,7 @@ def build(option: CalipsoOption) -> bytes:
 def _fields(option: CalipsoOption) -> Container:
     return Container(
         doi=option.doi,
-        sensitivity=option.sensitivity,
+        level=option.level,
         bitmap=option.bitmap,
         extra=option.extra,
         checksum=option.bad_checksum,

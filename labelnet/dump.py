@@ -274,7 +274,7 @@ class Analyzer:
             except calipso.CalipsoDecodeError as exc:
                 error, error_offset = exc.reason, exc.offset
         doi = option.doi if option is not None else _u32(raw, 2)
-        wire = option.level if option is not None else None
+        wire = option.mls_level if option is not None else None
         if not self.config.given:
             verdict, reason, offset, pointer = Verdict.NO_DOI_CONFIG, "", None, None
         elif truncated:

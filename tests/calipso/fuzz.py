@@ -44,10 +44,10 @@ _DOI = CalipsoDoi(2)
 def seeds(rng: random.Random) -> list[bytes]:
     """Valid options to mutate: kernel-made labels and odd but accepted shapes."""
     found = [
-        encode(_DOI.encode_label(Level.parse(text)))
+        _DOI.encode_label(Level.parse(text))
         for text in ("s0", "s3:c0,c5", "s0:c12,c345", "s15:c0.c1023", "s255:c1951")
     ]
-    found.append(encode(_DOI.encode_label(Level(1), empty_bitmap_word=True)))
+    found.append(_DOI.encode_label(Level(1), empty_bitmap_word=True))
     found.append(encode(CalipsoOption(2, 4, b"\x40\0\0\0", b"\xde\xad\xbe")))
     found.append(encode(CalipsoOption.from_categories(1, 7, CategorySet.of(3), words=3)))
     for _ in range(32):
@@ -81,9 +81,7 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
             try:
                 option = decode(bytes(buffer))
                 buffer = bytearray(
-                    encode(
-                        CalipsoOption(option.doi, option.sensitivity, option.bitmap, option.extra)
-                    )
+                    encode(CalipsoOption(option.doi, option.level, option.bitmap, option.extra))
                 )
             except CalipsoDecodeError:
                 pass

@@ -126,7 +126,7 @@ def test_decode_header(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_decode_header_with_two_options(capsys: pytest.CaptureFixture[str]) -> None:
-    second = calipso.encode(calipso.CalipsoDoi(2).encode_label(Level.parse("s9")))
+    second = calipso.CalipsoDoi(2).encode_label(Level.parse("s9"))
     both = bytes((0, 3)) + bytes.fromhex(GOOD) + second + bytes.fromhex("010400000000")
     assert len(both) == 32
     status, out, _ = run(capsys, "decode", both.hex(), "--doi", "2")
@@ -254,7 +254,7 @@ def test_encode_hop_by_hop_header(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "encode", "s3:c0,c5", "--doi", "2", "--hbh")
     assert (status, out) == (0, "0001" + GOOD + "\n")
     status, out, _ = run(capsys, "encode", "s3", "--doi", "2", "--hbh", "--next-header", "58")
-    level = calipso.CalipsoDoi(2).encode_label(Level(3))
+    level = calipso.CalipsoDoi(2).label_option(Level(3))
     assert out.strip() == calipso.build_header(level, next_header=58).hex()
     assert out.strip().endswith("01020000")  # PadN(4) to a multiple of 8
 
@@ -265,7 +265,7 @@ def test_encode_equals_encode_label_and_decodes_back(
 ) -> None:
     status, out, _ = run(capsys, "encode", level, "--doi", "4294967295")
     assert status == 0
-    expected = calipso.encode(calipso.CalipsoDoi(0xFFFFFFFF).encode_label(Level.parse(level)))
+    expected = calipso.CalipsoDoi(0xFFFFFFFF).encode_label(Level.parse(level))
     assert out.strip() == expected.hex()
     status, out, _ = run(capsys, "decode", out.strip(), "--doi", "4294967295")
     assert status == 0 and fields(out)["label"] == str(Level.parse(level))

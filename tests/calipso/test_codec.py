@@ -58,11 +58,11 @@ def test_spec_vectors_checksum(vector: bytes) -> None:
 def test_spec_vector_fields() -> None:
     option = decode(SPEC_S3)
     assert option.doi == 2
-    assert option.sensitivity == 3
+    assert option.level == 3
     assert option.words == 1
     assert option.bitmap == b"\x84\0\0\0"
     assert option.categories == CategorySet.of(0, 5)
-    assert option.level == Level.parse("s3:c0,c5")
+    assert option.mls_level == Level.parse("s3:c0,c5")
     assert option.checksum == 0x0F98
     assert option.checksum_ok
     assert option.data_length == 12
@@ -83,12 +83,12 @@ def test_vector_decodes(vector: dict[str, object]) -> None:
     for parse in (decode, schema.parse):
         option = parse(data)
         assert option.doi == expected["doi"]
-        assert option.sensitivity == expected["sensitivity"]
+        assert option.level == expected["sensitivity"]
         assert option.bitmap.hex() == expected["bitmap"]
         assert option.extra.hex() == expected["extra"]
         assert option.checksum_ok is expected["checksum_ok"]
         assert option.checksum.to_bytes(2, "little").hex() == expected["checksum_bytes"]
-        assert str(option.level) == expected["level"]
+        assert str(option.mls_level) == expected["level"]
         assert encode(option) == data
         assert schema.build(option) == data
 
@@ -132,7 +132,7 @@ def test_bad_checksum_is_kept_and_reported() -> None:
     assert option.bad_checksum == data[8] | data[9] << 8
     assert option.correct_checksum == 0x0F98
     assert encode(option) == bytes(data)
-    assert option.level == Level.parse("s3:c0,c5")
+    assert option.mls_level == Level.parse("s3:c0,c5")
 
 
 def test_strict_decode_raises_on_bad_checksum() -> None:
@@ -161,7 +161,7 @@ def test_a_correct_checksum_given_explicitly_is_normalised() -> None:
 def test_replace_recomputes_a_correct_checksum() -> None:
     import dataclasses
 
-    option = dataclasses.replace(decode(SPEC_S3), sensitivity=4)
+    option = dataclasses.replace(decode(SPEC_S3), level=4)
     assert decode(encode(option)).checksum_ok
 
 
@@ -200,16 +200,16 @@ def test_options_pickle() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "offset"),
     [
-        ({"doi": -1, "sensitivity": 0}, 2),
-        ({"doi": 1 << 32, "sensitivity": 0}, 2),
-        ({"doi": True, "sensitivity": 0}, 2),
-        ({"doi": 2, "sensitivity": 256}, 7),
-        ({"doi": 2, "sensitivity": -1}, 7),
-        ({"doi": 2, "sensitivity": 0, "bitmap": b"\0\0"}, 10),
-        ({"doi": 2, "sensitivity": 0, "bitmap": "x"}, 10),
-        ({"doi": 2, "sensitivity": 0, "bitmap": bytes(248)}, 1),
-        ({"doi": 2, "sensitivity": 0, "extra": bytes(248)}, 1),
-        ({"doi": 2, "sensitivity": 0, "bad_checksum": 0x10000}, 8),
+        ({"doi": -1, "level": 0}, 2),
+        ({"doi": 1 << 32, "level": 0}, 2),
+        ({"doi": True, "level": 0}, 2),
+        ({"doi": 2, "level": 256}, 7),
+        ({"doi": 2, "level": -1}, 7),
+        ({"doi": 2, "level": 0, "bitmap": b"\0\0"}, 10),
+        ({"doi": 2, "level": 0, "bitmap": "x"}, 10),
+        ({"doi": 2, "level": 0, "bitmap": bytes(248)}, 1),
+        ({"doi": 2, "level": 0, "extra": bytes(248)}, 1),
+        ({"doi": 2, "level": 0, "bad_checksum": 0x10000}, 8),
     ],
 )
 def test_model_refuses_what_the_wire_cannot_carry(kwargs: dict[str, object], offset: int) -> None:
@@ -244,7 +244,7 @@ def test_from_categories_with_words() -> None:
 
 def test_schema_reads_like_the_layout() -> None:
     parsed = schema.OPTION.parse(SPEC_S3)
-    assert (parsed.type, parsed.length, parsed.doi, parsed.words, parsed.sensitivity) == (
+    assert (parsed.type, parsed.length, parsed.doi, parsed.words, parsed.level) == (
         7,
         12,
         2,

@@ -43,7 +43,7 @@ def test_kernel_refuses_these_dois(doi: int, map_type: int) -> None:
 
 
 def test_largest_doi() -> None:
-    option = CalipsoDoi(0xFFFFFFFF).encode_label(Level(0))
+    option = CalipsoDoi(0xFFFFFFFF).label_option(Level(0))
     assert encode(option)[2:6] == b"\xff\xff\xff\xff"
 
 
@@ -59,10 +59,10 @@ def test_largest_doi() -> None:
     ],
 )
 def test_encode_label_trims_to_the_last_word_with_a_set_bit(level: str, bitmap_hex: str) -> None:
-    option = DOI.encode_label(Level.parse(level))
+    option = DOI.label_option(Level.parse(level))
     assert option.bitmap.hex() == bitmap_hex
     assert option.words == len(bitmap_hex) // 8
-    assert option.sensitivity == Level.parse(level).sensitivity
+    assert option.level == Level.parse(level).sensitivity
     assert option.doi == 2
     assert option.checksum_ok
     # calipso_genopt: [1] = total - 2, [6] = (total - 10) / 4
@@ -72,28 +72,28 @@ def test_encode_label_trims_to_the_last_word_with_a_set_bit(level: str, bitmap_h
 
 
 def test_empty_category_map_quirk() -> None:
-    option = DOI.encode_label(Level(1), empty_bitmap_word=True)
+    option = DOI.label_option(Level(1), empty_bitmap_word=True)
     assert option.bitmap == bytes(4)
     assert encode(option).hex() == "070c000000020101a16700000000"
     # With categories the flag changes nothing.
     with_cats = Level.parse("s1:c3")
-    assert DOI.encode_label(with_cats, empty_bitmap_word=True) == DOI.encode_label(with_cats)
+    assert DOI.label_option(with_cats, empty_bitmap_word=True) == DOI.label_option(with_cats)
 
 
 def test_encode_label_refuses_what_the_kernel_would_truncate() -> None:
     with pytest.raises(CalipsoEncodeError) as caught:
-        DOI.encode_label(Level(256))
+        DOI.label_option(Level(256))
     assert caught.value.offset == 7
     with pytest.raises(CalipsoEncodeError) as caught:
-        DOI.encode_label(Level(0, CategorySet.of(1952)))
+        DOI.label_option(Level(0, CategorySet.of(1952)))
     assert caught.value.offset == 10
-    assert DOI.encode_label(Level(255, CategorySet.of(1951))).words == 61
+    assert DOI.label_option(Level(255, CategorySet.of(1951))).words == 61
 
 
 def test_decode_label() -> None:
     data = bytes.fromhex("070c000000020103980f84000000")
     assert DOI.decode_label(data) == Level.parse("s3:c0,c5")
-    assert CalipsoDoi(2).decode_label(DOI.encode_label(Level.parse("s9:c1.c700"))) == Level.parse(
+    assert CalipsoDoi(2).decode_label(DOI.label_option(Level.parse("s9:c1.c700"))) == Level.parse(
         "s9:c1.c700"
     )
 
@@ -125,7 +125,7 @@ def test_encode_header_and_decode_header() -> None:
 
 
 def test_decode_header_checks_every_calipso_option() -> None:
-    good = DOI.encode_label(Level(3))
+    good = DOI.label_option(Level(3))
     bad = encode(good)[:8] + b"\0\0"  # same option, checksum zeroed
     header = bytes((0, 2)) + encode(good) + bad + b"\x01\x00"
     assert len(header) == 24
@@ -139,3 +139,13 @@ def test_decode_header_without_calipso() -> None:
     with pytest.raises(CalipsoValidationError) as caught:
         DOI.decode_header(bytes.fromhex("0000050200000100"))
     assert caught.value.check is Check.NOT_CALIPSO
+
+
+@pytest.mark.parametrize("level", ["s0", "s3:c0,c5", "s255:c1951"])
+def test_encode_label_is_the_bytes_of_label_option(level: str) -> None:
+    option = DOI.label_option(Level.parse(level))
+    assert DOI.encode_label(Level.parse(level)) == encode(option)
+    assert option.mls_level == Level.parse(level)
+    quirk = DOI.encode_label(Level(1), empty_bitmap_word=True)
+    assert quirk == encode(DOI.label_option(Level(1), empty_bitmap_word=True))
+    assert quirk[6] == 1  # one all-zero bitmap word

@@ -28,7 +28,7 @@ ROUTER_ALERT = bytes.fromhex("00 00 05 02 00 00 01 00")
 
 
 def option(level: str) -> CalipsoOption:
-    return DOI.encode_label(Level.parse(level))
+    return DOI.label_option(Level.parse(level))
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ def kernel(kernel_harness: KernelHarness) -> Iterator[Kernel]:
 def option(doi: int, level: str = "s3:c0,c5", **changes: Any) -> bytes:
     """The option the kernel sends for ``level`` with DOI number ``doi`` (0 too), with field
     changes (checksum recomputed unless ``bad_checksum`` is given)."""
-    base = calipso.CalipsoDoi(1).encode_label(Level.parse(level))
+    base = calipso.CalipsoDoi(1).label_option(Level.parse(level))
     return calipso.encode(dataclasses.replace(base, doi=doi, **changes))
 
 

@@ -79,8 +79,8 @@ def test_fast_crc_equals_bitwise_reference(data: bytes) -> None:
 
 @given(dois(), encodable_levels())
 def test_label_round_trip(doi: CalipsoDoi, level: Level) -> None:
-    option = doi.encode_label(level)
-    assert option.level == level
+    option = doi.label_option(level)
+    assert option.mls_level == level
     assert doi.decode_label(encode(option)) == level
     validate(option, [doi])
     # Trimmed to the last word with a set bit.
@@ -150,7 +150,7 @@ def test_insertion_keeps_other_options(header: bytes, option: CalipsoOption) -> 
         if not t.is_padding and t.type != 7 and t.offset > new_at
     ]
     assert after_new == after
-    assert CalipsoDoi(2).decode_header(result) == option.level
+    assert CalipsoDoi(2).decode_header(result) == option.mls_level
     assert hop_by_hop_verdict(result, [2]).accepted
     removed = remove_calipso(result)
     if removed is None:

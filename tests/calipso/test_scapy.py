@@ -114,12 +114,12 @@ def test_vectors_round_trip_and_decode(vector: dict[str, object]) -> None:
         return
     assert option.to_option() == ours
     assert option.doi == ours.doi
-    assert option.level == ours.sensitivity
+    assert option.level == ours.level
     assert option.bitmap == ours.bitmap
     assert option.extra == ours.extra
     assert option.chksum == ours.checksum
     assert option.checksum_ok is ours.checksum_ok
-    assert option.label == str(ours.level)
+    assert option.label == str(ours.mls_level)
 
 
 @pytest.mark.parametrize("vector", VECTORS["verdicts"]["cases"], ids=lambda v: v["name"])
@@ -235,7 +235,7 @@ def test_from_label() -> None:
     assert bytes(option) == GOOD
     assert option.label == "s3:c0,c5"
     assert bytes(CALIPSO.from_label(Level.parse("s7:c40"), DOI)) == calipso.encode(
-        DOI.encode_label(Level.parse("s7:c40"))
+        DOI.label_option(Level.parse("s7:c40"))
     )
     empty_word = CALIPSO.from_label("s4", doi=2, empty_bitmap_word=True)
     assert bytes(empty_word)[6] == 1
@@ -257,7 +257,7 @@ def test_from_option_keeps_a_bad_checksum() -> None:
     "level", ["s0", "s3:c5", "s3:c40", "s1:c0.c95", "s255:c0.c1951", "s2:c1,c200"]
 )
 def test_alone_in_a_header_equals_the_kernels_header(level: str) -> None:
-    option = DOI.encode_label(Level.parse(level))
+    option = DOI.label_option(Level.parse(level))
     built = bytes(IPv6ExtHdrHopByHop(nh=0, options=[CALIPSO.from_option(option)]))
     assert built == calipso.build_header(option)
 
@@ -267,7 +267,7 @@ def test_after_another_option_at_4n_plus_2_as_the_kernel_inserts(size: int) -> N
     # An unknown skippable option of 2 + size bytes, then CALIPSO: scapy's padding in front
     # and behind equals calipso_opt_insert's.
     other = HBHOptUnknown(otype=0x1E, optdata=bytes(size))
-    option = DOI.encode_label(Level.parse("s3:c0,c5"))
+    option = DOI.label_option(Level.parse("s3:c0,c5"))
     built = bytes(IPv6ExtHdrHopByHop(nh=0, options=[other, CALIPSO.from_option(option)]))
     existing = bytes(IPv6ExtHdrHopByHop(nh=0, options=[other]))
     assert built == calipso.insert_calipso(existing, option)
@@ -277,7 +277,7 @@ def test_after_another_option_at_4n_plus_2_as_the_kernel_inserts(size: int) -> N
 
 
 def test_after_a_router_alert() -> None:
-    option = DOI.encode_label(Level.parse("s9:c3,c70"))
+    option = DOI.label_option(Level.parse("s9:c3,c70"))
     built = bytes(IPv6ExtHdrHopByHop(options=[RouterAlert(value=0), CALIPSO.from_option(option)]))
     existing = bytes(IPv6ExtHdrHopByHop(options=[RouterAlert(value=0)]))
     assert built[2:] == calipso.insert_calipso(existing, option)[2:]
@@ -297,7 +297,7 @@ def test_kernel_style_headers_with_calipso_last_equal_scapy_builds(data: st.Data
     level = data.draw(encodable_levels())
     before = data.draw(st.lists(st.integers(0, 9), max_size=3))
     others = [HBHOptUnknown(otype=0x1E, optdata=bytes(n)) for n in before]
-    option = DOI.encode_label(level)
+    option = DOI.label_option(level)
     existing = bytes(IPv6ExtHdrHopByHop(options=others)) if others else None
     built = bytes(IPv6ExtHdrHopByHop(nh=0, options=[*others, CALIPSO.from_option(option)]))
     assert built == calipso.insert_calipso(existing, option, next_header=0)
@@ -358,7 +358,7 @@ def test_scapy_dissect_of_a_packet_gives_our_decode(option: calipso.CalipsoOptio
     found = [o for o in dissected[IPv6ExtHdrHopByHop].options if isinstance(o, CALIPSO)]
     assert len(found) == 1
     scapy_option = found[0]
-    assert (scapy_option.doi, scapy_option.level) == (option.doi, option.sensitivity)
+    assert (scapy_option.doi, scapy_option.level) == (option.doi, option.level)
     assert (scapy_option.bitmap, scapy_option.extra) == (option.bitmap, option.extra)
     assert scapy_option.cmpt_len == option.words
     assert scapy_option.optlen == option.data_length

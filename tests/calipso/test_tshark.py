@@ -67,21 +67,21 @@ def well_formed_cases() -> list[Case]:
     for number in range(200):
         level = _random_level(rng)
         doi = calipso.CalipsoDoi(rng.choice([1, 2, 16, 65535, 3_000_000, 0xFFFFFFFF]))
-        option = doi.encode_label(level)
+        option = doi.label_option(level)
         roll = rng.random()
         if roll < 0.15:
             option = calipso.CalipsoOption(
-                option.doi, option.sensitivity, option.bitmap, bad_checksum=rng.getrandbits(16)
+                option.doi, option.level, option.bitmap, bad_checksum=rng.getrandbits(16)
             )
         elif roll < 0.25:
             room = 255 - option.data_length
             extra = rng.randbytes(rng.randint(1, min(room, 9))) if room else b""
-            option = calipso.CalipsoOption(option.doi, option.sensitivity, option.bitmap, extra)
+            option = calipso.CalipsoOption(option.doi, option.level, option.bitmap, extra)
         elif roll < 0.3:
-            option = calipso.CalipsoOption(0, option.sensitivity, option.bitmap)
+            option = calipso.CalipsoOption(0, option.level, option.bitmap)
         data = calipso.encode(option)
         if roll > 0.9:
-            second = calipso.encode(DOI.encode_label(_random_level(rng)))
+            second = DOI.encode_label(_random_level(rng))
             cases.append(Case(f"two options {number}", wrap_hop_by_hop(data + second)))
         elif roll > 0.8:
             cases.append(
@@ -117,7 +117,7 @@ def assert_fields_equal_decode(raw: bytes, fields: CalipsoFields) -> None:
     assert fields.length == option.data_length == raw[1]
     assert fields.doi == option.doi
     assert fields.cmpt_length == option.words
-    assert fields.sens_level == option.sensitivity
+    assert fields.sens_level == option.level
     # tshark prints bytes 8-9 big-endian; the kernel's CRC is stored low byte first.
     assert (
         fields.checksum_bytes == raw[8:10] == bytes((option.checksum & 0xFF, option.checksum >> 8))

@@ -54,7 +54,7 @@ def test_unknown_doi() -> None:
 
 
 def test_validate_an_option_object() -> None:
-    validate(DOI.encode_label(Level.parse("s3:c0,c5")), [2])
+    validate(DOI.label_option(Level.parse("s3:c0,c5")), [2])
     with pytest.raises(CalipsoValidationError) as caught:
         validate(CalipsoOption(2, 3, bad_checksum=0), [2])
     assert caught.value.check is Check.CHECKSUM
@@ -139,14 +139,14 @@ def test_short_calipso_option_is_dropped_at_its_length_byte() -> None:
 
 
 def test_second_calipso_option_with_bad_checksum_drops() -> None:
-    good = encode(DOI.encode_label(Level(3)))
+    good = DOI.encode_label(Level(3))
     bad = good[:8] + b"\0\0"
     verdict = hop_by_hop_verdict(header(good, bad, pad(2)), [2])
     assert verdict.dropped and verdict.check is Check.CHECKSUM and verdict.offset == 12 + 8
 
 
 def test_second_good_calipso_option_is_accepted() -> None:
-    good = encode(DOI.encode_label(Level(3)))
+    good = DOI.encode_label(Level(3))
     assert hop_by_hop_verdict(header(good, good, pad(2)), [2]).accepted
 
 
@@ -160,7 +160,7 @@ def test_second_good_calipso_option_is_accepted() -> None:
     ],
 )
 def test_unknown_options_by_action_bits(kind: int, expected: VerdictKind, code: int) -> None:
-    calipso_header = build_header(DOI.encode_label(Level(3)))  # 16 bytes, PadN(4) at 12
+    calipso_header = build_header(DOI.label_option(Level(3)))  # 16 bytes, PadN(4) at 12
     data = calipso_header[:12] + bytes((kind, 2, 0, 0))
     verdict = hop_by_hop_verdict(data, [2])
     assert verdict.kind is expected
@@ -173,18 +173,18 @@ def test_unknown_options_by_action_bits(kind: int, expected: VerdictKind, code: 
 
 
 def test_action_11_to_a_multicast_destination_is_a_silent_drop() -> None:
-    data = build_header(DOI.encode_label(Level(3)))[:12] + bytes((0xDE, 2, 0, 0))
+    data = build_header(DOI.label_option(Level(3)))[:12] + bytes((0xDE, 2, 0, 0))
     assert hop_by_hop_verdict(data, [2], multicast_destination=True).dropped
 
 
 def test_negative_max_options_disallows_unknown_options() -> None:
-    data = build_header(DOI.encode_label(Level(3)))[:12] + bytes((0x1E, 2, 0, 0))
+    data = build_header(DOI.label_option(Level(3)))[:12] + bytes((0x1E, 2, 0, 0))
     assert hop_by_hop_verdict(data, [2]).accepted
     assert hop_by_hop_verdict(data, [2], max_options=-8).dropped
 
 
 def test_unknown_option_before_calipso_decides_first() -> None:
-    option = encode(DOI.encode_label(Level(3)))
+    option = DOI.encode_label(Level(3))
     data = header(bytes((0x9E, 0)), option, pad(2))  # bad DOI would come later
     verdict = hop_by_hop_verdict(data, [99])
     assert verdict.kind is VerdictKind.PARAMETER_PROBLEM and verdict.offset == 2
