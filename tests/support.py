@@ -33,3 +33,12 @@ def need_program(name: str) -> str:
     need(path is not None, f"needs the program {name!r} on PATH")
     assert path is not None
     return path
+
+
+def need_kernel_harness() -> None:
+    """Skip (or fail under CI=true) unless root, ip netns and netlabelctl are all here."""
+    from netlabel.harness import unavailable_reason
+
+    need_root()
+    reason = unavailable_reason()
+    need(reason is None, reason or "")

@@ -18,12 +18,9 @@ from labelnet.conformance._dois import (
 )
 from mls import Level
 from netlabel.harness import KernelHarness, ipv6_echo_request, netlabel_lock
-from tests.kernel import conftest as kernel_conftest
 from tests.support import need_program
 
 VECTORS = calipso.vectors()
-
-kernel_harness = kernel_conftest.kernel_harness
 
 
 def _numbers(vector: calipso.CalipsoVector) -> list[int]:

@@ -44,13 +44,10 @@ from netlabel.harness import (
 )
 from netlabel.harness import VerdictKind as KernelKind
 from tests.calipso import corpus
-from tests.kernel import conftest as kernel_conftest
 from tests.support import need, need_program
 
 pytestmark = pytest.mark.kernel
 
-# The session fixture of tests/kernel, shared with this folder.
-kernel_harness = kernel_conftest.kernel_harness
 
 VECTORS = corpus.VECTORS
 RECORDED = VECTORS["verdicts"]

@@ -15,12 +15,9 @@ from labelnet.conformance._dois import configure_cipso, renumber_cipso_area
 from labelnet.conformance.fuzz import reply_rerouted, source_routed
 from labelnet.conformance.record import strictvalid
 from netlabel.harness import KernelHarness, VerdictKind, ipv4_echo_request, netlabel_lock
-from tests.kernel import conftest as kernel_conftest
 from tests.support import need_program
 
 VECTORS = cipso.vectors()
-
-kernel_harness = kernel_conftest.kernel_harness
 
 
 def _dois(vector: cipso.CipsoVector) -> list[cipso.CipsoDoi]:

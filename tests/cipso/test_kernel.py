@@ -39,13 +39,10 @@ from netlabel.harness import (
     pad_ipv4_options,
 )
 from tests.cipso import corpus
-from tests.kernel import conftest as kernel_conftest
-from tests.support import need
+from tests.support import need, need_kernel_harness
 
 pytestmark = pytest.mark.kernel
 
-# The session fixture of tests/kernel, shared with this folder.
-kernel_harness = kernel_conftest.kernel_harness
 
 VECTORS = corpus.VECTORS
 
@@ -636,7 +633,7 @@ def test_trans_tables_limited_by_allocation() -> None:
     with one kcalloc: beyond 2**20 - 1 (4 MiB, the largest kmalloc with 4 KiB pages) adding
     the DOI fails with ENOMEM, although CIPSO_V4_MAX_LOC_LVLS / _CATS allow 2**31 - 2.
     CipsoDoi models the coded limit and accepts both."""
-    kernel_conftest.need_kernel_harness()
+    need_kernel_harness()
     from netlabel._netns import CommandError
 
     for host in (1048575, 1048576):

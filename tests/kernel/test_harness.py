@@ -31,9 +31,8 @@ from netlabel.harness import (
     pad_ipv4_options,
     wrap_hop_by_hop,
 )
-from tests.kernel.conftest import need_kernel_harness
 from tests.refs.tshark import dissect
-from tests.support import need_program
+from tests.support import need_kernel_harness, need_program
 
 pytestmark = pytest.mark.kernel
 

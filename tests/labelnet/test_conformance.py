@@ -21,7 +21,7 @@ from labelnet.__main__ import main
 from labelnet.conformance import Verdict, fuzz
 from labelnet.conformance._generate import CalipsoGenerator, CipsoGenerator
 from netlabel.harness import SCRATCH_DOI_BASE, list_calipso_dois, list_cipso_dois
-from tests.kernel.conftest import need_kernel_harness
+from tests.support import need_kernel_harness
 
 ROOT = Path(__file__).resolve().parents[2]
 

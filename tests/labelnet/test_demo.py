@@ -33,21 +33,19 @@ def test_recorded_options_are_what_our_encoders_write() -> None:
 
 
 @pytest.mark.kernel
-def test_recorded_options_are_accepted_by_the_live_kernel() -> None:
-    from tests.kernel.conftest import need_kernel_harness
-
-    need_kernel_harness()
-    with harness.KernelHarness() as live:
-        with harness.cipso_doi(tags=(1, 2, 5)) as number:
-            area = bytearray(CIPSO_PACKET[20:44])
-            area[2:6] = number.to_bytes(4, "big")  # the same option under a scratch DOI
-            assert live.cipso_verdict(bytes(area)).accepted
-        with harness.calipso_doi() as number:
-            header = CALIPSO_PACKET[40:120]
-            rebuilt = calipso.CalipsoDoi(number).encode_header(
-                calipso.CalipsoDoi(2).decode_header(header)
-            )
-            assert live.calipso_verdict(rebuilt).accepted
+def test_recorded_options_are_accepted_by_the_live_kernel(
+    kernel_harness: harness.KernelHarness,
+) -> None:
+    with harness.cipso_doi(tags=(1, 2, 5)) as number:
+        area = bytearray(CIPSO_PACKET[20:44])
+        area[2:6] = number.to_bytes(4, "big")  # the same option under a scratch DOI
+        assert kernel_harness.cipso_verdict(bytes(area)).accepted
+    with harness.calipso_doi() as number:
+        header = CALIPSO_PACKET[40:120]
+        rebuilt = calipso.CalipsoDoi(number).encode_header(
+            calipso.CalipsoDoi(2).decode_header(header)
+        )
+        assert kernel_harness.calipso_verdict(rebuilt).accepted
 
 
 def test_labelnet_demo_command() -> None:
