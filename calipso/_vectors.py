@@ -1,7 +1,7 @@
 """The CALIPSO vector corpus shipped with the package: options and hop-by-hop headers with the
 decode and the verdict of the Linux kernel recorded for them.
 
-The data lives in ``calipso/vectors/*.json``; :func:`vectors` reads it with the standard
+The data lives in ``calipso/corpus/*.json``; :func:`vectors` reads it with the standard
 library only. The kernel verdicts are recorded from a live kernel by
 ``labelnet conformance record`` (docs/conformance.md), not written by hand.
 """
@@ -167,7 +167,7 @@ def vectors() -> tuple[CalipsoVector, ...]:
     >>> first.option.hex(" "), first.kernel.verdict
     ('07 08 00 00 00 02 00 00 cf ce', 'accepted')
     """
-    folder = resources.files(__package__).joinpath("vectors")
+    folder = resources.files(__package__).joinpath("corpus")
     found: list[CalipsoVector] = []
     for entry in sorted(folder.iterdir(), key=lambda path: path.name):
         if not entry.name.endswith(".json"):

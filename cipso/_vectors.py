@@ -1,7 +1,7 @@
 """The CIPSO vector corpus shipped with the package: options and options areas with the decode
 and the verdict of the Linux kernel recorded for them.
 
-The data lives in ``cipso/vectors/*.json``; :func:`vectors` reads it with the standard
+The data lives in ``cipso/corpus/*.json``; :func:`vectors` reads it with the standard
 library only. The kernel verdicts are recorded from a live kernel by
 ``labelnet conformance record`` (docs/conformance.md), not written by hand.
 """
@@ -154,7 +154,7 @@ def vectors() -> tuple[CipsoVector, ...]:
     >>> first.option.hex(" "), first.kernel.accepted
     ('86 0b 00 00 00 10 01 05 00 03 84', True)
     """
-    folder = resources.files(__package__).joinpath("vectors")
+    folder = resources.files(__package__).joinpath("corpus")
     found: list[CipsoVector] = []
     for entry in sorted(folder.iterdir(), key=lambda path: path.name):
         if not entry.name.endswith(".json"):

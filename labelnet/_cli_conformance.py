@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     recorder = actions.add_parser(
         "record",
         help="record the kernel's verdicts for the shipped vector corpus",
-        description="Send every vector of cipso/vectors/*.json and calipso/vectors/*.json "
+        description="Send every vector of cipso/corpus/*.json and calipso/corpus/*.json "
         "through the live kernel and write the observed verdicts into the files, with the "
         "fields tshark shows for each decodable option when tshark is installed.",
         epilog=EPILOG,

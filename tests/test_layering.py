@@ -82,3 +82,18 @@ def test_the_fast_codecs_work_without_optional_dependencies() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("package", ["cipso", "calipso"])
+def test_corpus_folder_does_not_shadow_the_vectors_function(package: str) -> None:
+    # Regression: the corpus once lived in <package>/vectors/, a folder that
+    # ``import cipso.vectors`` would turn into a namespace package replacing cipso.vectors().
+    program = (
+        f"import importlib, {package}\n"
+        f"importlib.import_module('{package}.corpus')\n"
+        f"assert callable({package}.vectors) and len({package}.vectors()) > 50\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr

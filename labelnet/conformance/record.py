@@ -1,7 +1,7 @@
 """Record the Linux kernel's verdicts for the shipped vector corpora.
 
 ``labelnet conformance record`` (or ``python -m labelnet conformance record``) sends every
-vector of ``cipso/vectors/*.json`` and ``calipso/vectors/*.json`` through a live kernel with
+vector of ``cipso/corpus/*.json`` and ``calipso/corpus/*.json`` through a live kernel with
 :class:`netlabel.harness.KernelHarness`, with the vector's DOIs configured as scratch DOIs, and
 writes the observed verdict into the vector's ``kernel`` entry. NetLabel is left as it was
 found: the scratch DOIs are removed, and the one sysctl touched for the vectors that need it
@@ -76,7 +76,7 @@ def corpus_files(protocol: str) -> list[Path]:
     """The corpus files of ``cipso`` or ``calipso`` in this installation."""
     if protocol not in ("cipso", "calipso"):
         raise ValueError(f"no corpus for protocol {protocol!r} (cipso or calipso)")
-    folder = resources.files(protocol).joinpath("vectors")
+    folder = resources.files(protocol).joinpath("corpus")
     return sorted(Path(str(folder)).glob("*.json"))
 
 
