@@ -97,3 +97,8 @@ def test_corpus_folder_does_not_shadow_the_vectors_function(package: str) -> Non
         [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_every_package_declares_its_types(package: str) -> None:
+    assert (ROOT / package / "py.typed").is_file(), f"{package}/py.typed is missing (PEP 561)"
