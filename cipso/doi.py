@@ -187,65 +187,49 @@ class CipsoDoi:
     def level_to_wire(self, level: int) -> int | None:
         """The wire level for host ``level``, or None when the DOI cannot send it
         (cipso_v4_map_lvl_hton). PASS maps every level to itself; LOCAL maps none."""
-        if self.map_type is MapType.PASS:
-            return level
-        if self.map_type is MapType.TRANS:
-            return self._level_to_wire.get(level)
-        return None
+        return self._map(self._level_to_wire, level)
 
     def level_from_wire(self, level: int) -> int | None:
         """The host level for wire ``level``, or None when the DOI does not map it
         (cipso_v4_map_lvl_ntoh)."""
-        if self.map_type is MapType.PASS:
-            return level
-        if self.map_type is MapType.TRANS:
-            return self._level_from_wire.get(level)
-        return None
+        return self._map(self._level_from_wire, level)
 
     def category_to_wire(self, category: int) -> int | None:
         """The wire category for host ``category``, or None when it is not mapped."""
-        if self.map_type is MapType.PASS:
-            return category
-        if self.map_type is MapType.TRANS:
-            return self._category_to_wire.get(category)
-        return None
+        return self._map(self._category_to_wire, category)
 
     def category_from_wire(self, category: int) -> int | None:
         """The host category for wire ``category``, or None when it is not mapped."""
-        if self.map_type is MapType.PASS:
-            return category
-        if self.map_type is MapType.TRANS:
-            return self._category_from_wire.get(category)
-        return None
+        return self._map(self._category_from_wire, category)
 
     def categories_to_wire(self, categories: CategorySet) -> CategorySet | None:
         """All of ``categories`` mapped to the wire, or None if one of them is not mapped."""
-        if self.map_type is MapType.PASS:
-            return categories
-        if self.map_type is not MapType.TRANS:
-            return None if categories else categories
-        table = self._category_to_wire
-        bits = 0
-        for category in categories:
-            wire = table.get(category)
-            if wire is None:
-                return None
-            bits |= 1 << wire
-        return CategorySet.from_int(bits)
+        return self._map_categories(self._category_to_wire, categories)
 
     def categories_from_wire(self, categories: CategorySet) -> CategorySet | None:
         """All of wire ``categories`` mapped to the host, or None if one is not mapped."""
+        return self._map_categories(self._category_from_wire, categories)
+
+    def _map(self, table: dict[int, int], number: int) -> int | None:
+        # One direction of a level or category table; PASS maps everything to itself and
+        # LOCAL maps nothing.
+        if self.map_type is MapType.PASS:
+            return number
+        if self.map_type is MapType.TRANS:
+            return table.get(number)
+        return None
+
+    def _map_categories(self, table: dict[int, int], categories: CategorySet) -> CategorySet | None:
         if self.map_type is MapType.PASS:
             return categories
         if self.map_type is not MapType.TRANS:
             return None if categories else categories
-        table = self._category_from_wire
         bits = 0
         for category in categories:
-            host = table.get(category)
-            if host is None:
+            mapped = table.get(category)
+            if mapped is None:
                 return None
-            bits |= 1 << host
+            bits |= 1 << mapped
         return CategorySet.from_int(bits)
 
     # -- the kernel's tag choice (cipso_v4_genopt) ------------------------------------------
