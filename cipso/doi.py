@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -264,7 +264,14 @@ class CipsoDoi:
         attempts: list[tuple[int, str, str]] = []
         tag: Tag | None = None
         for tag_type in self.tags:
-            result = _GENERATORS[tag_type](self, level, secid, optimized_bitmap, categories_flag)
+            result = _generate(
+                self,
+                tag_type,
+                level,
+                secid=secid,
+                optimized=optimized_bitmap,
+                categories_flag=categories_flag,
+            )
             if isinstance(result, tuple):
                 attempts.append((int(tag_type), result[0], result[1]))
                 continue
@@ -368,7 +375,7 @@ class CipsoDoi:
 
 _MAP_WORDS = {MapType.TRANS: "trans", MapType.PASS: "pass", MapType.LOCAL: "local"}
 
-# A generator returns the tag, or (errno name, reason) when it cannot carry the label.
+# A tag for a label, or (errno name, reason) when the tag cannot carry it.
 _Attempt = Tag | tuple[str, str]
 
 
@@ -405,20 +412,9 @@ def _check_16_bits(categories: CategorySet, tag: int) -> None:
         )
 
 
-def _gen_bitmap(
-    doi: CipsoDoi,
-    level: Level | None,
-    secid: int | None,
-    optimized: bool,
-    categories_flag: bool | None,
+def _bitmap_categories(
+    doi: CipsoDoi, wire_level: int, categories: CategorySet, optimized: bool
 ) -> _Attempt:
-    wire_level = _wire_level(doi, level)
-    if isinstance(wire_level, tuple):
-        return wire_level
-    assert level is not None
-    if not _flag(level, categories_flag):
-        return RestrictedBitmapTag(wire_level)
-    categories = level.categories
     if doi.map_type is MapType.TRANS:
         bits = 0
         table = doi._category_to_wire
@@ -441,40 +437,18 @@ def _gen_bitmap(
     return RestrictedBitmapTag(wire_level, wire_categories.to_bitmap(min_length=length))
 
 
-def _gen_enumerated(
-    doi: CipsoDoi,
-    level: Level | None,
-    secid: int | None,
-    optimized: bool,
-    categories_flag: bool | None,
+def _enumerated_categories(
+    doi: CipsoDoi, wire_level: int, categories: CategorySet, optimized: bool
 ) -> _Attempt:
-    wire_level = _wire_level(doi, level)
-    if isinstance(wire_level, tuple):
-        return wire_level
-    assert level is not None
-    if not _flag(level, categories_flag):
-        return EnumeratedTag(wire_level)
-    categories = level.categories
     if len(categories) > MAX_BITMAP_LENGTH // 2:
         return ("ENOSPC", f"{len(categories)} categories, a tag 2 holds at most 15")
     _check_16_bits(categories, TagType.ENUMERATED)
     return EnumeratedTag(wire_level, tuple(categories))
 
 
-def _gen_ranged(
-    doi: CipsoDoi,
-    level: Level | None,
-    secid: int | None,
-    optimized: bool,
-    categories_flag: bool | None,
+def _ranged_categories(
+    doi: CipsoDoi, wire_level: int, categories: CategorySet, optimized: bool
 ) -> _Attempt:
-    wire_level = _wire_level(doi, level)
-    if isinstance(wire_level, tuple):
-        return wire_level
-    assert level is not None
-    if not _flag(level, categories_flag):
-        return RangedTag(wire_level)
-    categories = level.categories
     runs = list(categories.runs())
     # 4 bytes a range, 2 for the lowest range when it starts at category 0 (its low is left
     # out); cipso_v4_map_cat_rng_hton fails with ENOSPC beyond 30 bytes.
@@ -485,24 +459,41 @@ def _gen_ranged(
     return RangedTag.from_categories(wire_level, categories)
 
 
-def _gen_local(
+# For each tag that carries a level: the tag without a category map, and how the categories
+# go into it (the wire level is already mapped; ``optimized`` is the tag-1 bitmap format).
+_LEVEL_TAGS: dict[
+    TagType,
+    tuple[Callable[[int], Tag], Callable[[CipsoDoi, int, CategorySet, bool], _Attempt]],
+] = {
+    TagType.RESTRICTED_BITMAP: (RestrictedBitmapTag, _bitmap_categories),
+    TagType.ENUMERATED: (EnumeratedTag, _enumerated_categories),
+    TagType.RANGED: (RangedTag, _ranged_categories),
+}
+
+
+def _generate(
     doi: CipsoDoi,
+    tag_type: TagType,
     level: Level | None,
+    *,
     secid: int | None,
     optimized: bool,
     categories_flag: bool | None,
 ) -> _Attempt:
-    if secid is None:
-        return ("EPERM", "the label has no secid")
-    return LocalTag(secid)
-
-
-_GENERATORS = {
-    TagType.RESTRICTED_BITMAP: _gen_bitmap,
-    TagType.ENUMERATED: _gen_enumerated,
-    TagType.RANGED: _gen_ranged,
-    TagType.LOCAL: _gen_local,
-}
+    """The tag ``tag_type`` of ``doi`` for a label (cipso_v4_gentag_*), or why it cannot
+    carry it."""
+    if tag_type is TagType.LOCAL:
+        if secid is None:
+            return ("EPERM", "the label has no secid")
+        return LocalTag(secid)
+    wire_level = _wire_level(doi, level)
+    if isinstance(wire_level, tuple):
+        return wire_level
+    assert level is not None
+    bare_tag, with_categories = _LEVEL_TAGS[tag_type]
+    if not _flag(level, categories_flag):
+        return bare_tag(wire_level)
+    return with_categories(doi, wire_level, level.categories, optimized)
 
 
 # -- netlabelctl syntax ---------------------------------------------------------------------
