@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hypothesis import reject
 from hypothesis import strategies as st
 
 from mls import CategorySet, Level
@@ -222,7 +223,7 @@ def labels(draw: st.DrawFn, doi: CipsoDoi) -> Level:
     """Host levels that at least one tag of ``doi`` can carry (PASS and TRANS DOIs; a LOCAL
     DOI carries secids, not levels, and draws nothing)."""
     if doi.map_type is MapType.LOCAL:
-        return draw(st.nothing())
+        reject()  # LOCAL DOIs carry secids: this draw has no level to give
     tag = draw(st.sampled_from(doi.tags))
     if doi.map_type is MapType.TRANS:
         sensitivity = draw(st.sampled_from([local for local, _ in doi.levels]))
