@@ -49,8 +49,9 @@ _new = object.__new__
 
 
 def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    # The slot descriptor's setter: writes a frozen instance's field without __setattr__.
-    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    # The slot descriptor's setter: writes a frozen instance's field without __setattr__. The
+    # descriptor may be inherited (tags 1 and 6 share their fields), so look it up as reads do.
+    setter: Callable[[Any, Any], None] = getattr(cls, name).__set__
     return setter
 
 

@@ -106,39 +106,17 @@ def _check_bytes(owner: object, name: str, maximum: int) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class RestrictedBitmapTag:
-    """Tag 1: a sensitivity level and a category bitmap (category N is bit ``0x80 >> N % 8``
-    of byte ``N // 8``).
-
-    ``bitmap`` is kept exactly as sent, trailing zero bytes included (the kernel sends the
-    minimal bitmap, or 10 bytes in the optimised format). Build one from categories with
-    :meth:`from_categories`.
-    """
+class _BitmapTag:
+    # The layout tags 1 and 6 share: a level and a category bitmap after the tag base.
 
     level: int
     bitmap: bytes = b""
     alignment: int = 0
 
-    tag_type: ClassVar[TagType] = TagType.RESTRICTED_BITMAP
-
     def __post_init__(self) -> None:
         _check_int(self.level, "level", MAX_LEVEL)
         _check_int(self.alignment, "alignment", 0xFF)
         _check_bytes(self, "bitmap", MAX_BITMAP_LENGTH)
-
-    @classmethod
-    def from_categories(
-        cls, level: int, categories: CategorySet | Iterable[int], *, min_length: int = 0
-    ) -> Self:
-        """The tag for wire ``level`` and ``categories`` with the minimal bitmap, or at least
-        ``min_length`` bytes (10 gives the optimised format)."""
-        if not isinstance(categories, CategorySet):
-            categories = CategorySet(categories)
-        if categories.max is not None and categories.max >= MAX_BITMAP_LENGTH * 8:
-            raise CipsoEncodeError(
-                f"category {categories.max} does not fit a tag-1 bitmap (categories 0..239)"
-            )
-        return cls(level, categories.to_bitmap(min_length=min_length))
 
     @property
     def categories(self) -> CategorySet:
@@ -157,35 +135,38 @@ class RestrictedBitmapTag:
 
 
 @dataclass(frozen=True, slots=True)
-class PermissiveBitmapTag:
+class RestrictedBitmapTag(_BitmapTag):
+    """Tag 1: a sensitivity level and a category bitmap (category N is bit ``0x80 >> N % 8``
+    of byte ``N // 8``).
+
+    ``bitmap`` is kept exactly as sent, trailing zero bytes included (the kernel sends the
+    minimal bitmap, or 10 bytes in the optimised format). Build one from categories with
+    :meth:`from_categories`.
+    """
+
+    tag_type: ClassVar[TagType] = TagType.RESTRICTED_BITMAP
+
+    @classmethod
+    def from_categories(
+        cls, level: int, categories: CategorySet | Iterable[int], *, min_length: int = 0
+    ) -> Self:
+        """The tag for wire ``level`` and ``categories`` with the minimal bitmap, or at least
+        ``min_length`` bytes (10 gives the optimised format)."""
+        if not isinstance(categories, CategorySet):
+            categories = CategorySet(categories)
+        if categories.max is not None and categories.max >= MAX_BITMAP_LENGTH * 8:
+            raise CipsoEncodeError(
+                f"category {categories.max} does not fit a tag-1 bitmap (categories 0..239)"
+            )
+        return cls(level, categories.to_bitmap(min_length=min_length))
+
+
+@dataclass(frozen=True, slots=True)
+class PermissiveBitmapTag(_BitmapTag):
     """Tag 6 (FIPS-188 permissive bitmap): laid out like tag 1. Linux defines the number but
     refuses it in every DOI, so the kernel rejects any option carrying it."""
 
-    level: int
-    bitmap: bytes = b""
-    alignment: int = 0
-
     tag_type: ClassVar[TagType] = TagType.PERMISSIVE_BITMAP
-
-    def __post_init__(self) -> None:
-        _check_int(self.level, "level", MAX_LEVEL)
-        _check_int(self.alignment, "alignment", 0xFF)
-        _check_bytes(self, "bitmap", MAX_BITMAP_LENGTH)
-
-    @property
-    def categories(self) -> CategorySet:
-        """The wire categories whose bits are set."""
-        return CategorySet.from_bitmap(self.bitmap)
-
-    @property
-    def mls_level(self) -> Level:
-        """Wire level and categories as an :class:`mls.Level`."""
-        return Level(self.level, self.categories)
-
-    @property
-    def length(self) -> int:
-        """The tag length byte: 4 + bitmap length."""
-        return TAG_BASE_LENGTH + len(self.bitmap)
 
 
 @dataclass(frozen=True, slots=True)
