@@ -163,6 +163,23 @@ def _data_length(pkt: Packet, base: int) -> int:
     return 0 if length is None else max(0, length - base)
 
 
+def _category_data_length(pkt: Packet) -> int:
+    return _data_length(pkt, TAG_BASE_LENGTH)
+
+
+def _level_tag_fields(tag_type: TagType, category_data: Field[Any, Any]) -> list[Any]:
+    """The fields of a tag that carries a level: type, length, alignment octet, level, then
+    ``category_data`` to the end of the tag (its length from :func:`_category_data_length`)."""
+    return [
+        ByteEnumField("type", tag_type, TAG_TYPE_NAMES),
+        ByteField("length", None),
+        ByteField("alignment", 0),
+        ByteField("level", 0),
+        category_data,
+        _LabelField("mls"),
+    ]
+
+
 class _LevelTag(CIPSOTag):
     """Tags 1, 2, 5 and 6 start alike: type, length, alignment octet, sensitivity level."""
 
@@ -187,14 +204,10 @@ class CIPSOTag_RestrictedBitmap(_LevelTag):
     """Tag 1: level and category bitmap (category N is bit ``0x80 >> N % 8`` of byte N // 8)."""
 
     name = "CIPSO restricted bitmap tag"
-    fields_desc: ClassVar[list[Any]] = [
-        ByteEnumField("type", TagType.RESTRICTED_BITMAP, TAG_TYPE_NAMES),
-        ByteField("length", None),
-        ByteField("alignment", 0),
-        ByteField("level", 0),
-        StrLenField("bitmap", b"", length_from=lambda pkt: _data_length(pkt, TAG_BASE_LENGTH)),
-        _LabelField("mls"),
-    ]
+    fields_desc: ClassVar[list[Any]] = _level_tag_fields(
+        TagType.RESTRICTED_BITMAP,
+        StrLenField("bitmap", b"", length_from=_category_data_length),
+    )
 
     def _categories(self) -> CategorySet:
         return CategorySet.from_bitmap(bytes(self.bitmap))
@@ -220,19 +233,12 @@ class CIPSOTag_Enumerated(_EvenDataTag):
     """Tag 2: level and a list of 16-bit categories (the kernel wants them ascending)."""
 
     name = "CIPSO enumerated tag"
-    fields_desc: ClassVar[list[Any]] = [
-        ByteEnumField("type", TagType.ENUMERATED, TAG_TYPE_NAMES),
-        ByteField("length", None),
-        ByteField("alignment", 0),
-        ByteField("level", 0),
+    fields_desc: ClassVar[list[Any]] = _level_tag_fields(
+        TagType.ENUMERATED,
         FieldListField(
-            "categories",
-            [],
-            ShortField("category", 0),
-            length_from=lambda pkt: _data_length(pkt, TAG_BASE_LENGTH),
+            "categories", [], ShortField("category", 0), length_from=_category_data_length
         ),
-        _LabelField("mls"),
-    ]
+    )
 
     def _categories(self) -> CategorySet:
         return CategorySet(self.categories)
@@ -243,19 +249,10 @@ class CIPSOTag_Ranged(_EvenDataTag):
     last low may be left out when it is 0)."""
 
     name = "CIPSO ranged tag"
-    fields_desc: ClassVar[list[Any]] = [
-        ByteEnumField("type", TagType.RANGED, TAG_TYPE_NAMES),
-        ByteField("length", None),
-        ByteField("alignment", 0),
-        ByteField("level", 0),
-        FieldListField(
-            "bounds",
-            [],
-            ShortField("bound", 0),
-            length_from=lambda pkt: _data_length(pkt, TAG_BASE_LENGTH),
-        ),
-        _LabelField("mls"),
-    ]
+    fields_desc: ClassVar[list[Any]] = _level_tag_fields(
+        TagType.RANGED,
+        FieldListField("bounds", [], ShortField("bound", 0), length_from=_category_data_length),
+    )
 
     def _categories(self) -> CategorySet:
         return RangedTag(0, tuple(self.bounds)).categories
