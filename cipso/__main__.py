@@ -125,11 +125,8 @@ def _tag_lines(tag: Tag) -> str:
 def _describe(option: CipsoOption, out: list[str]) -> None:
     out.append(f"doi      {option.doi}")
     for number, tag in enumerate(option.tags):
-        out.append(
-            f"tag {tag.tag_type:<4} {_tag_lines(tag)}"
-            if number == 0
-            else f"tag {tag.tag_type:<4} {_tag_lines(tag)} (not read by the kernel)"
-        )
+        unread = "" if number == 0 else " (not read by the kernel)"
+        out.append(f"tag {tag.tag_type:<4} {_tag_lines(tag)}{unread}")
     level = option.mls_level
     out.append(f"label    {level if level is not None else '(none: the first tag has no level)'}")
 
