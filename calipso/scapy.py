@@ -30,7 +30,7 @@ length byte is below 8, or whose bytes end before its checksum, keeps its data b
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from scapy.fields import (
     ByteField,
@@ -95,45 +95,49 @@ class _ChecksumField(XLEShortField):
         return f"{x:#06x} (bad, expected {expected:#06x})"
 
 
-class _TruncatedField(Field[bool, None]):
-    """Takes no bytes on the wire; set (by dissection) when the bytes ended before the
-    checksum, so the option keeps them whole in ``value``. A field, not an attribute, so that
-    scapy's copies keep it."""
+_Value = TypeVar("_Value")
 
-    def __init__(self, name: str) -> None:
-        super().__init__(name, False)
+
+class _NoBytesField(Field[_Value, None]):
+    """A field that takes no bytes on the wire: builds nothing, and dissects to ``dissected``
+    (``default`` until then)."""
+
+    __slots__ = ("_dissected",)
+
+    def __init__(self, name: str, default: _Value, dissected: _Value) -> None:
+        super().__init__(name, default)
+        self._dissected = dissected
 
     def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
         return s
 
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, bool]:
-        return s, True
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, _Value]:
+        return s, self._dissected
+
+    def i2len(self, pkt: Packet | None, x: Any) -> int:
+        return 0
+
+
+class _TruncatedField(_NoBytesField[bool]):
+    """Set (by dissection) when the bytes ended before the checksum, so the option keeps them
+    whole in ``value``. A field, not an attribute, so that scapy's copies keep it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, False, True)
 
     def i2repr(self, pkt: Packet | None, x: Any) -> str:
         return "yes: the bytes end before the checksum" if x else "no"
 
-    def i2len(self, pkt: Packet | None, x: Any) -> int:
-        return 0
 
-
-class _LabelField(Field[None, None]):
-    """Takes no bytes on the wire; shows the level the option carries as MLS text."""
+class _LabelField(_NoBytesField[None]):
+    """Shows the level the option carries as MLS text."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, None)
-
-    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
-        return s
-
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, None]:
-        return s, None
+        super().__init__(name, None, None)
 
     def i2repr(self, pkt: Packet | None, x: Any) -> str:
         label = getattr(pkt, "label", None)
         return "(none)" if label is None else str(label)
-
-    def i2len(self, pkt: Packet | None, x: Any) -> int:
-        return 0
 
 
 class CALIPSO(Packet):
