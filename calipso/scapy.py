@@ -81,6 +81,13 @@ def _extra_length(pkt: Packet) -> int:
     return max(0, (pkt.optlen or 0) - MIN_DATA_LENGTH - len(pkt.bitmap or b""))
 
 
+def _expected_checksum(data: bytes) -> int | None:
+    """The checksum built option bytes ``data`` call for, or None when too short for one."""
+    if len(data) < _CHECKSUM_OFFSET + 2 or data[1] < MIN_DATA_LENGTH:
+        return None
+    return option_checksum(data[: data[1] + 2])
+
+
 class _ChecksumField(XLEShortField):
     """The checksum, low byte first, shown with its status: ok, or bad and the expected value."""
 
@@ -214,18 +221,15 @@ class CALIPSO(Packet):
     def expected_checksum(self) -> int | None:
         """The checksum the option's bytes call for (as the kernel computes it), or None when
         the option is too short to have one."""
-        data = bytes(self)
-        if len(data) < _CHECKSUM_OFFSET + 2 or data[1] < MIN_DATA_LENGTH:
-            return None
-        return option_checksum(data[: data[1] + 2])
+        return _expected_checksum(bytes(self))
 
     @property
     def checksum_ok(self) -> bool | None:
         """Whether the checksum on the wire matches (None when the option has none)."""
-        expected = self.expected_checksum
+        data = bytes(self)
+        expected = _expected_checksum(data)
         if expected is None:
             return None
-        data = bytes(self)
         return data[_CHECKSUM_OFFSET] | data[_CHECKSUM_OFFSET + 1] << 8 == expected
 
     @property
