@@ -15,6 +15,7 @@ Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from hypothesis import reject
 from hypothesis import strategies as st
@@ -66,26 +67,31 @@ MAX_HOST_CATEGORY = 65535
 _alignments = st.one_of(st.just(0), st.integers(0, 255))
 
 
-def bitmap_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[RestrictedBitmapTag]:
-    """Tag 1 with any bitmap, trailing zero bytes and all (``max_length`` bounds the tag)."""
+_BitmapTagT = TypeVar("_BitmapTagT", RestrictedBitmapTag, PermissiveBitmapTag)
+
+
+def _bitmap_layout_tags(
+    tag_class: type[_BitmapTagT], max_length: int
+) -> st.SearchStrategy[_BitmapTagT]:
+    # Tags 1 and 6: a level, any bitmap (trailing zero bytes and all), any alignment octet.
     return st.builds(
-        RestrictedBitmapTag,
+        tag_class,
         _levels,
         st.binary(max_size=max(0, max_length - TAG_BASE_LENGTH)),
         _alignments,
     )
+
+
+def bitmap_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[RestrictedBitmapTag]:
+    """Tag 1 with any bitmap, trailing zero bytes and all (``max_length`` bounds the tag)."""
+    return _bitmap_layout_tags(RestrictedBitmapTag, max_length)
 
 
 def permissive_bitmap_tags(
     *, max_length: int = MAX_TAG_LENGTH
 ) -> st.SearchStrategy[PermissiveBitmapTag]:
     """Tag 6, laid out like tag 1."""
-    return st.builds(
-        PermissiveBitmapTag,
-        _levels,
-        st.binary(max_size=max(0, max_length - TAG_BASE_LENGTH)),
-        _alignments,
-    )
+    return _bitmap_layout_tags(PermissiveBitmapTag, max_length)
 
 
 def enumerated_tags(
