@@ -20,6 +20,7 @@ from .errors import CipsoDecodeError, CipsoDoiError, CipsoLabelError
 from .model import (
     HEADER_LENGTH,
     MAX_BITMAP_LENGTH,
+    MAX_ENUMERATED,
     MAX_LEVEL,
     MAX_OPTION_LENGTH,
     MAX_REMOTE_CATEGORY,
@@ -440,8 +441,8 @@ def _bitmap_categories(
 def _enumerated_categories(
     doi: CipsoDoi, wire_level: int, categories: CategorySet, optimized: bool
 ) -> _Attempt:
-    if len(categories) > MAX_BITMAP_LENGTH // 2:
-        return ("ENOSPC", f"{len(categories)} categories, a tag 2 holds at most 15")
+    if len(categories) > MAX_ENUMERATED:
+        return ("ENOSPC", f"{len(categories)} categories, a tag 2 holds at most {MAX_ENUMERATED}")
     _check_16_bits(categories, TagType.ENUMERATED)
     return EnumeratedTag(wire_level, tuple(categories))
 
