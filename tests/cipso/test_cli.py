@@ -32,6 +32,16 @@ def run_exit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
     return int(caught.value.code or 0), out, err
 
 
+def run_vector(
+    capsys: pytest.CaptureFixture[str], vector: dict[str, object], kind: str
+) -> tuple[int, str, str]:
+    """``decode`` a corpus vector's bytes read as ``kind``, with the DOIs the vector names."""
+    args = ["decode", str(vector["hex"]), "--as", kind]
+    for name in vector["dois"]:  # type: ignore[attr-defined]
+        args += ["--doi", VECTORS["dois"][name]]
+    return run(capsys, *args)
+
+
 # --- decode -------------------------------------------------------------------------------------
 
 
@@ -108,10 +118,7 @@ def test_decode_with_doi_rejected(capsys: pytest.CaptureFixture[str]) -> None:
 def test_decode_verdicts_match_the_vectors(
     capsys: pytest.CaptureFixture[str], vector: dict[str, object]
 ) -> None:
-    args = ["decode", str(vector["hex"]), "--as", "option"]
-    for name in vector["dois"]:  # type: ignore[attr-defined]
-        args += ["--doi", VECTORS["dois"][name]]
-    status, out, err = run(capsys, *args)
+    status, out, err = run_vector(capsys, vector, "option")
     assert err == ""
     if vector["offset"] is None:
         assert status == 0
@@ -194,10 +201,7 @@ def test_decode_options_area(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("vector", VECTORS["areas"], ids=lambda v: v["name"])
 def test_decode_area_vectors(capsys: pytest.CaptureFixture[str], vector: dict[str, object]) -> None:
-    args = ["decode", str(vector["hex"]), "--as", "options"]
-    for name in vector["dois"]:  # type: ignore[attr-defined]
-        args += ["--doi", VECTORS["dois"][name]]
-    status, out, err = run(capsys, *args)
+    status, out, err = run_vector(capsys, vector, "options")
     assert err == ""
     if vector["pointer"] is None:
         assert status == 0
