@@ -23,7 +23,7 @@ from .errors import (
     HopByHopError,
 )
 from .hopbyhop import IPV6_HEADER_LENGTH, OptionType, Tlv, build_header, iter_options
-from .model import MIN_DATA_LENGTH, OPTION_TYPE
+from .model import MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
 from .validate import VerdictKind, hop_by_hop_verdict, validate
 
 DESCRIPTION = """\
@@ -188,14 +188,19 @@ def _header_of_packet(data: bytes, out: list[str]) -> bytes:
 
 
 def _describe_option(raw: bytes, out: list[str], indent: str = "") -> None:
-    """Fields, checksum status and label of one option (which may be malformed)."""
-    out.append(f"{indent}option    {raw.hex(' ')}")
+    """Fields, checksum status and label of one option; a malformed one is bad input."""
     try:
         option = decode(raw)
     except CalipsoDecodeError as exc:
         raise UsageError(
             f"malformed CALIPSO option: {exc.reason} (option byte {exc.offset})"
         ) from None
+    _describe_fields(raw, option, out, indent)
+
+
+def _describe_fields(raw: bytes, option: CalipsoOption, out: list[str], indent: str) -> None:
+    """Fields, checksum status and label of ``option``, decoded from ``raw``."""
+    out.append(f"{indent}option    {raw.hex(' ')}")
     expected = option.correct_checksum
     found = raw[8] | raw[9] << 8
     out.append(f"{indent}length    {raw[1]} data bytes")
@@ -220,7 +225,7 @@ def _describe_option(raw: bytes, out: list[str], indent: str = "") -> None:
 def _describe_malformed(raw: bytes, out: list[str], indent: str = "") -> None:
     """What can be said about an option that does not decode (with --doi, not an error)."""
     try:
-        decode(raw)
+        option = decode(raw)
     except CalipsoDecodeError as exc:
         out.append(f"{indent}option    {raw.hex(' ')}")
         out.append(f"{indent}malformed at option byte {exc.offset}: {exc.reason}")
@@ -230,7 +235,7 @@ def _describe_malformed(raw: bytes, out: list[str], indent: str = "") -> None:
             status = "ok" if found == expected else f"bad: expected {expected:#06x}"
             out.append(f"{indent}checksum  {status}, found {found:#06x}")
         return
-    _describe_option(raw, out, indent)
+    _describe_fields(raw, option, out, indent)
 
 
 def _tlv_name(tlv: Tlv) -> str:
