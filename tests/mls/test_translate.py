@@ -671,14 +671,24 @@ class LiveDaemon:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        # The socket file appears at bind(), before the daemon listens: wait until a connection
+        # is accepted, or an early request is refused (ECONNREFUSED, a start-up race).
         deadline = time.monotonic() + 10
-        while not self.socket_path.exists():
+        while not self._accepts_connections():
             if self.process.poll() is not None:
                 raise RuntimeError(f"mcstransd exited with {self.process.returncode}")
             if time.monotonic() > deadline:
                 self.close()
-                raise RuntimeError("mcstransd did not create its socket")
+                raise RuntimeError("mcstransd did not start listening on its socket")
             time.sleep(0.01)
+
+    def _accepts_connections(self) -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(str(self.socket_path))
+            except (FileNotFoundError, ConnectionRefusedError):
+                return False
+        return True
 
     def ask(self, function: int, context: str) -> str:
         request = context.encode() + b"\0"
