@@ -59,6 +59,8 @@ MAX_ENUMERATED = MAX_BITMAP_LENGTH // 2
 #: At most 8 ranges fit in 30 bytes, the last one with its zero low left out
 #: (CIPSO_V4_TAG_RNG_CAT_MAX).
 MAX_RANGES = 8
+#: So a tag 5 carries at most 15 16-bit bounds: 7 (high, low) pairs and a last high.
+MAX_RANGE_BOUNDS = 2 * MAX_RANGES - 1
 #: The optimised tag-1 format's fixed bitmap length (draft §3.4.2.6, sysctl cipso_rbm_optfmt).
 OPTIMIZED_BITMAP_LENGTH = 10
 
@@ -241,7 +243,7 @@ class RangedTag:
         _check_int(self.level, "level", MAX_LEVEL)
         _check_int(self.alignment, "alignment", 0xFF)
         _freeze_tuple(self, "bounds")
-        if len(self.bounds) > MAX_ENUMERATED:
+        if len(self.bounds) > MAX_RANGE_BOUNDS:
             raise CipsoEncodeError(
                 f"{len(self.bounds)} range bounds take {2 * len(self.bounds)} bytes, at most "
                 f"{MAX_BITMAP_LENGTH} fit"
