@@ -18,6 +18,7 @@ from .doi import CipsoDoi
 from .errors import (
     CipsoDecodeError,
     CipsoDoiError,
+    CipsoDroppedError,
     CipsoEncodeError,
     CipsoError,
     CipsoLabelError,
@@ -46,6 +47,7 @@ __all__ = [
     "CipsoDecoded",
     "CipsoDoi",
     "CipsoDoiError",
+    "CipsoDroppedError",
     "CipsoEncodeError",
     "CipsoError",
     "CipsoKernelVerdict",

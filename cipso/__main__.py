@@ -58,7 +58,8 @@ examples:
       prints 860b00000010010500038400 (EOL-padded options area, for IP_OPTIONS)
 
 exit status: 0 decoded (and accepted by the kernel when --doi is given); 1 the kernel would
-reject it; 2 bad input (not hex, no CIPSO option, a bad DOI or label, or an option too
+reject it, or drop it silently (an options area with a source route, unless
+--accept-source-route); 2 bad input (not hex, no CIPSO option, a bad DOI or label, or an option too
 malformed to decode when no --doi is given), printed as one line on stderr.
 """  # noqa: E501
 
@@ -199,10 +200,22 @@ def _decode(args: argparse.Namespace) -> int:
                 out.append("kernel   accepted")
                 status = 0
         else:
-            verdict = check_options(options, dois, strict_bitmap=strict, loopback=args.loopback)
+            verdict = check_options(
+                options,
+                dois,
+                strict_bitmap=strict,
+                loopback=args.loopback,
+                accept_source_route=args.accept_source_route,
+            )
             if verdict.accepted:
                 out.append("kernel   accepted")
                 status = 0
+            elif verdict.dropped:
+                out.append(
+                    f"kernel   dropped silently (no ICMP error), source route at header byte "
+                    f"{verdict.pointer}: {verdict.reason}"
+                )
+                status = 1
             else:
                 where = ""
                 if verdict.in_cipso and verdict.cipso_start is not None:
@@ -329,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-strict-bitmap",
         action="store_true",
         help="as with sysctl net.ipv4.cipso_rbm_strictvalid=0 (tag 1 level and bitmap unchecked)",
+    )
+    dec.add_argument(
+        "--accept-source-route",
+        action="store_true",
+        help="as with net.ipv4.conf.all and <dev>.accept_source_route at 1 (by default a "
+        "packet with a loose or strict source route is dropped silently)",
     )
     dec.set_defaults(run=_decode)
 

@@ -71,6 +71,22 @@ class CipsoValidationError(CipsoWireError):
         return (self.pointer & 0xFF) << 24
 
 
+class CipsoDroppedError(CipsoWireError):
+    """The Linux kernel would drop the packet silently: its options pass validation, but the
+    receive path discards it afterwards (a source route while ``accept_source_route`` is 0).
+    No ICMP error is sent and no error counter moves, so this error has no ICMP fields.
+
+    ``offset`` is 0, the type byte of the option that causes the drop; ``option_start`` is
+    where that option starts, counted from the IPv4 header's first byte.
+    """
+
+    option_start: int
+
+    def __init__(self, reason: str, option_start: int = FIRST_OPTION_OFFSET) -> None:
+        super().__init__(0, reason)
+        self.option_start = option_start
+
+
 class CipsoLocalError(CipsoError):
     """The caller asked for something the kernel would refuse to build."""
 

@@ -4,7 +4,8 @@
 (cipso.md §4) and raises :class:`cipso.CipsoValidationError` whose ``offset`` is the kernel's
 error offset inside the option; :func:`check_options` walks a whole IPv4 options area as
 ``ip_options_compile`` does and returns the verdict with the ICMP Parameter Problem pointer
-counted from the start of the IPv4 header.
+counted from the start of the IPv4 header, then applies the host's source-route policy as
+``ip_rcv_options`` does (a source-routed packet is dropped silently by default).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mls import CategorySet
 
 from ._codec import encode
 from .doi import MAX_TAGS, CipsoDoi, doi_table
-from .errors import FIRST_OPTION_OFFSET, CipsoValidationError
+from .errors import FIRST_OPTION_OFFSET, CipsoDroppedError, CipsoValidationError
 from .model import (
     HEADER_LENGTH,
     LOCAL_TAG_LENGTH,
@@ -231,13 +232,18 @@ def _check_ranged_tag(doi: CipsoDoi, opt: bytes, offset: int, tag_length: int) -
 
 @dataclass(frozen=True, slots=True)
 class OptionsVerdict:
-    """What the kernel's IPv4 option walker makes of an options area.
+    """What the kernel's IPv4 receive path makes of an options area.
 
-    ``pointer`` is the ICMP Parameter Problem pointer counted from the IPv4 header's first
-    byte (None when accepted); ``cipso_start`` is where the first CIPSO option starts, also
-    from the header's first byte (None without one); ``in_cipso`` says the rejection came from
-    the CIPSO option itself (``pointer - cipso_start`` is then the validator's offset), not
-    from the walker or another option.
+    Three outcomes: accepted (``accepted`` True); rejected with an ICMP Parameter Problem
+    (``accepted`` and ``dropped`` False), whose pointer is ``pointer``; or dropped silently
+    (``dropped`` True, ``accepted`` False): the options pass, but the packet carries a source
+    route while ``accept_source_route`` is 0, so ``ip_rcv_options`` drops it without sending
+    anything and without counting an error. ``pointer`` is counted from the IPv4 header's first
+    byte (None when accepted): the ICMP pointer of a rejection, or where the source route
+    option of a dropped packet starts (no ICMP carries it). ``cipso_start`` is where the first
+    CIPSO option starts, also from the header's first byte (None without one); ``in_cipso``
+    says the rejection came from the CIPSO option itself (``pointer - cipso_start`` is then
+    the validator's offset), not from the walker or another option.
     """
 
     accepted: bool
@@ -245,12 +251,22 @@ class OptionsVerdict:
     reason: str = ""
     cipso_start: int | None = None
     in_cipso: bool = False
+    dropped: bool = False
 
     def raise_for_rejection(self) -> None:
-        """Raise :class:`cipso.CipsoValidationError` for a rejected area."""
-        if self.pointer is not None:
-            start = self.cipso_start if self.in_cipso and self.cipso_start is not None else 0
-            raise CipsoValidationError(self.pointer - start, self.reason, option_start=start)
+        """Raise unless the packet is accepted: :class:`cipso.CipsoValidationError` (with the
+        ICMP pointer) for a rejection, :class:`cipso.CipsoDroppedError` (no ICMP fields: the
+        kernel sends nothing) for a silent drop. Both are :class:`cipso.CipsoWireError`."""
+        if self.pointer is None:
+            return
+        if self.dropped:
+            raise CipsoDroppedError(self.reason, option_start=self.pointer)
+        start = self.cipso_start if self.in_cipso and self.cipso_start is not None else 0
+        raise CipsoValidationError(self.pointer - start, self.reason, option_start=start)
+
+
+#: The reason of a silent source-route drop.
+SOURCE_ROUTE_DROPPED = "source-routed packet dropped: accept_source_route is 0"
 
 
 def check_options(
@@ -260,6 +276,7 @@ def check_options(
     strict_bitmap: bool = True,
     loopback: bool = False,
     header_length: int = FIRST_OPTION_OFFSET,
+    accept_source_route: bool = False,
 ) -> OptionsVerdict:
     """Walk a received IPv4 options area (the bytes after the 20-byte base header) as
     ``ip_options_compile`` does and return its verdict.
@@ -269,11 +286,21 @@ def check_options(
     at its type byte, and the first is judged by :func:`validate`. Record route, timestamp,
     source route and router alert get the kernel's structural checks; their contents
     (addresses, clocks) are not judged. ``header_length`` is where the area starts.
+
+    When every check passes but the area holds a loose or strict source route (types 131,
+    137), the packet is dropped silently unless ``accept_source_route`` is True: the kernel
+    (``ip_rcv_options``) sends no ICMP error and counts nothing, so the verdict has
+    ``dropped`` set and its ``pointer`` is the source route's type byte only to say which
+    option caused it. ``accept_source_route`` stands for the receiving interface's
+    ``net.ipv4.conf.<dev>.accept_source_route`` and ``conf.all.accept_source_route`` (the
+    kernel needs both at 1; ``all`` is 0 by default). With it the options are accepted; where
+    a route that still holds addresses sends the packet next is not modelled.
     """
     table = doi_table(dois)
     options = bytes(options)
     size = len(options)
     cipso_at: int | None = None
+    source_route_at: int | None = None
     seen: set[int] = set()
     position = 0
 
@@ -304,8 +331,13 @@ def check_options(
                 return reject(position + found[0], found[1], in_cipso=True)
         elif failure is not None:
             return reject(position + failure[0], failure[1])
+        elif kind in (_IPOPT_LSRR, _IPOPT_SSRR):
+            source_route_at = position
         position += length
     start = None if cipso_at is None else header_length + cipso_at
+    if source_route_at is not None and not accept_source_route:
+        at = header_length + source_route_at
+        return OptionsVerdict(False, at, SOURCE_ROUTE_DROPPED, start, False, dropped=True)
     return OptionsVerdict(True, None, "", start, False)
 
 

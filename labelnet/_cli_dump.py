@@ -29,7 +29,8 @@ shown as on the wire. Without any definition the verdict is "no-doi-config".
 
 Verdicts: accept; reject (the kernel drops the packet and sends a Parameter Problem; the
 offset is the kernel's error offset inside the option); drop (dropped silently, as for every
-CALIPSO failure); truncated (the capture holds too little of the header to judge).
+CALIPSO failure and for an IPv4 source route unless --accept-source-route); truncated (the
+capture holds too little of the header to judge).
 
 examples:
   labelnet dump trace.pcapng
@@ -88,6 +89,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "accepted only there)",
     )
     parser.add_argument(
+        "--accept-source-route",
+        action="store_true",
+        help="judge as if the receiver had net.ipv4.conf.all and <dev>.accept_source_route at "
+        "1 (by default an IPv4 packet with a source route is dropped silently)",
+    )
+    parser.add_argument(
         "--stats", action="store_true", help="end with a table of labels per address pair"
     )
     parser.add_argument(
@@ -129,6 +136,7 @@ def settings_from(args: argparse.Namespace) -> DumpSettings:
         dominates=args.dominates,
         equals=args.equals,
         loopback=args.loopback,
+        accept_source_route=args.accept_source_route,
         stats=args.stats,
         show_records=not args.quiet,
     )

@@ -57,8 +57,9 @@ class Verdict(str, enum.Enum):
     """What the kernel does with the packet, for the DOI configuration given."""
 
     ACCEPT = "accept"  #: the option passes the kernel's receive checks
-    REJECT = "reject"  #: dropped with an ICMP/ICMPv6 Parameter Problem (CIPSO always)
-    DROP = "drop"  #: dropped silently (CALIPSO failures, hop-by-hop header faults)
+    REJECT = "reject"  #: dropped with an ICMP/ICMPv6 Parameter Problem (CIPSO failures)
+    #: dropped silently (CALIPSO failures, hop-by-hop header faults, IPv4 source routes)
+    DROP = "drop"
     NO_DOI_CONFIG = "no-doi-config"  #: no DOI configuration given, so no verdict
     TRUNCATED = "truncated"  #: the capture cut the header short, so no verdict
 
@@ -192,11 +193,16 @@ _IPV6_HEADER = 40
 class Analyzer:
     """Works out the :class:`LabelOption` of an IPv4 options area or an IPv6 hop-by-hop
     header, as the kernel would with ``config``. ``loopback`` says the packets arrived on a
-    loopback device (the only place CIPSO tag 128 is accepted)."""
+    loopback device (the only place CIPSO tag 128 is accepted); ``accept_source_route`` says
+    the receiver has ``net.ipv4.conf.{all,<dev>}.accept_source_route`` at 1 (otherwise an IPv4
+    packet with a source route is dropped silently)."""
 
-    def __init__(self, config: DoiConfig, *, loopback: bool = False) -> None:
+    def __init__(
+        self, config: DoiConfig, *, loopback: bool = False, accept_source_route: bool = False
+    ) -> None:
         self.config = config
         self.loopback = loopback
+        self.accept_source_route = accept_source_route
 
     def ipv4(self, area: bytes, truncated: bool = False) -> LabelOption | None:
         """The CIPSO option in an IPv4 options area, or None when there is none."""
@@ -240,9 +246,17 @@ class Analyzer:
             verdict, reason = Verdict.TRUNCATED, "the capture holds only part of the options"
             offset = pointer = None
         else:
-            judged = cipso.check_options(area, self.config.cipso, loopback=self.loopback)
+            judged = cipso.check_options(
+                area,
+                self.config.cipso,
+                loopback=self.loopback,
+                accept_source_route=self.accept_source_route,
+            )
             if judged.accepted:
                 verdict, reason, offset, pointer = Verdict.ACCEPT, "", None, None
+            elif judged.dropped:
+                # The source route option's place: no ICMP error carries it.
+                verdict, reason, offset, pointer = Verdict.DROP, judged.reason, None, judged.pointer
             else:
                 verdict, reason, pointer = Verdict.REJECT, judged.reason, judged.pointer
                 offset = None
@@ -369,7 +383,8 @@ class DumpSettings:
     ``doi_filter`` keeps only these DOIs; ``addresses`` keeps packets with either address in
     one of these networks (an address or CIDR); ``dominated_by``, ``dominates`` and ``equals``
     keep packets whose label compares so with the given level; ``stats`` collects label counts
-    per address pair; ``show_records`` False prints none of the per-packet lines.
+    per address pair; ``show_records`` False prints none of the per-packet lines;
+    ``loopback`` and ``accept_source_route`` are the receiver's settings (:class:`Analyzer`).
     """
 
     format: Format = Format.TEXT
@@ -380,6 +395,7 @@ class DumpSettings:
     dominates: str | None = None
     equals: str | None = None
     loopback: bool = False
+    accept_source_route: bool = False
     stats: bool = False
     show_records: bool = True
     #: Width of the address columns of the text format (:func:`dump` fits it to the addresses
@@ -544,7 +560,11 @@ class Renderer:
 
     def __init__(self, settings: DumpSettings) -> None:
         self.settings = settings
-        self.analyzer = Analyzer(DoiConfig.parse(settings.dois), loopback=settings.loopback)
+        self.analyzer = Analyzer(
+            DoiConfig.parse(settings.dois),
+            loopback=settings.loopback,
+            accept_source_route=settings.accept_source_route,
+        )
         self.keep = _label_filter(settings)
         self.networks = _networks(settings.addresses)
         # area -> (option, kept, tail, (protocol, DOI, label)) or None for "no label option".

@@ -45,7 +45,6 @@ __all__ = [
     "agree",
     "reply_rerouted",
     "run",
-    "source_routed",
     "summary",
 ]
 
@@ -70,8 +69,8 @@ _TIMEOUT = 0.05
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """A verdict in comparable form: ``kind`` is ``accepted``, ``rejected`` (CIPSO: ICMP
-    Parameter Problem), ``dropped`` (silently: every CALIPSO failure, and an accepted IPv4
-    packet with a source route), ``unanswered`` (CIPSO: rejected, but the answer follows the
+    Parameter Problem), ``dropped`` (silently: every CALIPSO failure, and a source-routed
+    IPv4 packet whose options pass), ``unanswered`` (CIPSO: rejected, but the answer follows the
     packet's source route away from the sender), ``parameter-problem`` (CALIPSO: ICMPv6) or,
     from the kernel only, ``no-answer`` / ``icmp-error``."""
 
@@ -222,6 +221,10 @@ class _Cipso(_Target):
 
     def ours(self, data: bytes) -> Verdict:
         verdict = cipso.check_options(data, self.models, strict_bitmap=self.strict)
+        if verdict.dropped:
+            # A source route while accept_source_route is 0 (the default): ip_rcv_options
+            # drops the packet after the options passed, without a counter or an answer.
+            return Verdict("dropped")
         if not verdict.accepted:
             assert verdict.pointer is not None
             if reply_rerouted(data, verdict.pointer - 20):
@@ -230,11 +233,6 @@ class _Cipso(_Target):
                 # sender depends on where that address leads (see agree()).
                 return Verdict("unanswered", verdict.pointer)
             return Verdict("rejected", verdict.pointer)
-        if source_routed(data):
-            # ip_rcv_options drops a source-routed packet after the options passed
-            # validation while accept_source_route is 0 (the default), without a counter or
-            # an answer: a policy of the receiving host, not a verdict on the options.
-            return Verdict("dropped")
         return Verdict("accepted")
 
     def smaller(self, data: bytes) -> Iterator[bytes]:
@@ -242,25 +240,6 @@ class _Cipso(_Target):
 
 
 _SOURCE_ROUTES = (131, 137)  # IPOPT_LSRR, IPOPT_SSRR
-
-
-def source_routed(area: bytes) -> bool:
-    """Whether an IPv4 options area carries a loose or strict source route option (walked as
-    the kernel walks it: up to EOL, NOP one byte, others by their length byte)."""
-    position = 0
-    while position < len(area):
-        kind = area[position]
-        if kind == 0:
-            return False
-        if kind == 1:
-            position += 1
-            continue
-        if kind in _SOURCE_ROUTES:
-            return True
-        if position + 1 >= len(area) or area[position + 1] < 2:
-            return False
-        position += area[position + 1]
-    return False
 
 
 def reply_rerouted(area: bytes, before: int) -> bool:

@@ -54,8 +54,9 @@ def _legacy() -> dict[str, Any]:
     return {
         "dois": {doi_name(text): text for text in texts},
         "options": [_option(v) for v in vectors if v.option is not None],
-        # Areas the kernel answered as it was asked (no source-route policy drop, no answer
-        # sent elsewhere); test_corpus.py covers the others.
+        # Areas the kernel answered (accepted or with a Parameter Problem, whose pointer is
+        # "pointer"); the silent source-route drops have no pointer and are checked in
+        # test_corpus.py.
         "areas": [
             _area(v)
             for v in vectors

@@ -12,7 +12,7 @@ import cipso
 from cipso.model import OPTION_TYPE
 from labelnet.conformance import _tshark
 from labelnet.conformance._dois import configure_cipso, renumber_cipso_area
-from labelnet.conformance.fuzz import reply_rerouted, source_routed
+from labelnet.conformance.fuzz import reply_rerouted
 from labelnet.conformance.record import strictvalid
 from netlabel.harness import KernelHarness, VerdictKind, ipv4_echo_request, netlabel_lock
 from tests.support import need_program
@@ -81,14 +81,14 @@ def test_options_area_verdict(vector: cipso.CipsoVector) -> None:
         strict_bitmap=vector.strict_bitmap,
         loopback=vector.loopback,
     )
-    if vector.kernel.dropped:
-        # Dropped after validation by the source-route policy (docs/conformance.md): the
-        # options themselves pass.
-        assert verdict.accepted and source_routed(vector.area)
+    assert verdict.accepted == vector.kernel.accepted
+    assert verdict.dropped == vector.kernel.dropped
+    if verdict.dropped:
+        # No ICMP: the verdict's pointer only says which option (a source route) caused it.
+        assert verdict.pointer is not None and vector.kernel.pointer is None
+        assert vector.area[verdict.pointer - 20] in (131, 137)
     else:
-        assert verdict.accepted == vector.kernel.accepted
-        assert not (verdict.accepted and source_routed(vector.area))
-    assert verdict.pointer == vector.kernel.pointer
+        assert verdict.pointer == vector.kernel.pointer
     assert verdict.cipso_start == vector.cipso_start
     if vector.kernel.pointer is not None:
         assert vector.kernel.offset == vector.kernel.pointer - 20

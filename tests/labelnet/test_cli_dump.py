@@ -166,3 +166,18 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         )
         assert len(proc.stdout.splitlines()) == 2
         assert proc.stderr == b""
+
+
+def test_source_routed_packet_is_a_silent_drop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # CIPSO (11 bytes) then a loose source route without addresses at header byte 31.
+    path = tmp_path / "routed.pcap"
+    options = cipso_option(3, "s3:c0,c5") + bytes.fromhex("830304")
+    write_pcap(path, [(0, ethernet(ipv4("10.0.0.1", "10.0.0.2", options)))])
+    doi = ["--doi", "cipso pass doi:3 tags:1"]
+    assert main(["dump", str(path), *doi]) == 0
+    out = capsys.readouterr().out
+    assert "drop at header byte 31: source-routed packet dropped: accept_source_route is 0" in out
+    assert main(["dump", str(path), *doi, "--accept-source-route", "--format", "jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "accept"

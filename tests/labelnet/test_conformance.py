@@ -82,8 +82,9 @@ def test_generators_are_deterministic_and_fit_the_kernel() -> None:
 
 
 def test_source_route_rules() -> None:
-    assert fuzz.source_routed(bytes.fromhex("860a000000640104000383030400"))
-    assert not fuzz.source_routed(bytes.fromhex("0083030400000000"))  # after EOL
+    dois = [cipso.CipsoDoi.pass_through(100)]
+    assert cipso.check_options(bytes.fromhex("860a000000640104000383030400"), dois).dropped
+    assert cipso.check_options(bytes.fromhex("0083030400000000"), dois).accepted  # after EOL
     # An address before the pointer: the answer goes to it.
     assert fuzz.reply_rerouted(bytes.fromhex("01010189086c000000000002"), 11)
     # No address before the pointer (pointer 5), or the failure inside the source route.
