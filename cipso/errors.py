@@ -85,6 +85,9 @@ class CipsoDroppedError(CipsoWireError):
     def __init__(self, reason: str, option_start: int = FIRST_OPTION_OFFSET) -> None:
         super().__init__(0, reason)
         self.option_start = option_start
+        # Name the dropping option by its place in the header: "option byte 0" would point
+        # into an option that is not CIPSO.
+        self.args = (f"{reason} (source route at header byte {option_start})",)
 
 
 class CipsoLocalError(CipsoError):
