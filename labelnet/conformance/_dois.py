@@ -12,7 +12,7 @@ stays wrong by the same bits (the CRC is affine in the message).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -105,7 +105,7 @@ def configure_calipso(stack: ExitStack, numbers: Iterable[int]) -> Renumbering:
     return Renumbering(mapping, _unknown(list_calipso_dois()))
 
 
-def renumber_cipso_area(area: bytes, renumber: Renumbering) -> bytes:
+def renumber_cipso_area(area: bytes, renumber: Callable[[int], int]) -> bytes:
     """``area`` with the DOI of every CIPSO option before EOL passed through ``renumber``."""
     data = bytearray(area)
     position = 0

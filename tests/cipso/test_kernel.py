@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import cipso
 from cipso.strategies import labels, mutants
 from cipso.strategies import options as option_strategy
+from labelnet.conformance._dois import renumber_cipso_area
 from mls import Level
 from netlabel.harness import (
     SCRATCH_DOI_BASE,
@@ -86,23 +87,7 @@ class Kernel:
 
     def rewrite(self, area: bytes) -> bytes:
         """``area`` with the DOI of every CIPSO option (up to EOL) renumbered."""
-        data = bytearray(area)
-        position = 0
-        while position < len(data):
-            kind = data[position]
-            if kind == 0:
-                break
-            if kind == 1:
-                position += 1
-                continue
-            if position + 1 >= len(data) or data[position + 1] < 2:
-                break
-            length = data[position + 1]
-            if kind == cipso.model.OPTION_TYPE and length >= 6 and position + 6 <= len(data):
-                old = int.from_bytes(data[position + 2 : position + 6], "big")
-                data[position + 2 : position + 6] = self.doi_number(old).to_bytes(4, "big")
-            position += length
-        return bytes(data)
+        return renumber_cipso_area(area, self.doi_number)
 
     def verdict(self, area: bytes) -> tuple[str, int | None]:
         """What B's kernel did with a packet carrying ``area``: kind and pointer."""
