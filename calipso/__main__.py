@@ -24,7 +24,7 @@ from .errors import (
 )
 from .hopbyhop import IPV6_HEADER_LENGTH, OptionType, Tlv, build_header, iter_options
 from .model import MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
-from .validate import VerdictKind, hop_by_hop_verdict, validate
+from .validate import VerdictKind, validate, verdict
 
 DESCRIPTION = """\
 Decode and encode CALIPSO, the IPv6 hop-by-hop security label option (RFC 5570, type 0x07),
@@ -307,17 +307,18 @@ def _decode(args: argparse.Namespace) -> int:
     if not dois:
         print("\n".join(out))
         return 0
-    verdict = hop_by_hop_verdict(header, dois)
-    if verdict.kind is VerdictKind.ACCEPTED:
+    judged = verdict(header, dois)
+    at = judged.offset
+    if judged.kind is VerdictKind.ACCEPTED:
         out.append("kernel    accepted")
         status = 0
-    elif verdict.kind is VerdictKind.DROPPED:
-        out.append(f"kernel    dropped silently at header byte {verdict.offset}: {verdict.reason}")
+    elif judged.kind is VerdictKind.DROPPED:
+        out.append(f"kernel    dropped silently at header byte {at}: {judged.reason}")
         status = 1
     else:
         out.append(
-            f"kernel    dropped with ICMPv6 Parameter Problem code {verdict.code}, pointer "
-            f"{verdict.pointer} (header byte {verdict.offset}): {verdict.reason}"
+            f"kernel    dropped with ICMPv6 Parameter Problem code {judged.code}, pointer "
+            f"{judged.pointer} (header byte {at}): {judged.reason}"
         )
         status = 1
     print("\n".join(out))

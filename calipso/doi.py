@@ -14,7 +14,7 @@ from mls import Level
 from ._checks import check_option, check_single_option
 from ._codec import decode, encode
 from .errors import CalipsoDoiError, CalipsoEncodeError, CalipsoValidationError, Check
-from .hopbyhop import find_calipso, insert_calipso, iter_options
+from .hopbyhop import find_option, insert_option, iter_options
 from .model import (
     MAX_CATEGORY,
     MAX_DOI,
@@ -104,9 +104,9 @@ class CalipsoDoi:
     ) -> bytes:
         """The hop-by-hop header the kernel sends for ``level``: ``header`` (or a new header)
         with this DOI's option for ``level`` inserted as calipso_opt_insert does (see
-        :func:`calipso.hopbyhop.insert_calipso`)."""
+        :func:`calipso.hopbyhop.insert_option`)."""
         option = self.label_option(level, empty_bitmap_word=empty_bitmap_word)
-        return insert_calipso(header, option, next_header=next_header)
+        return insert_option(header, option, next_header=next_header)
 
     def decode_header(self, header: bytes) -> Level:
         """The level the kernel reads from a received hop-by-hop header: the first CALIPSO
@@ -114,9 +114,11 @@ class CalipsoDoi:
         there is none or the kernel would drop it (every CALIPSO option in the header is
         checked, as on receive); a malformed header raises :class:`~calipso.HopByHopError`."""
         header = bytes(header)
-        first = find_calipso(header)
+        first = find_option(header)
         if first is None:
-            raise CalipsoValidationError(Check.NOT_CALIPSO, "no CALIPSO option in the header", None)
+            raise CalipsoValidationError(
+                "no CALIPSO option in the header", None, check=Check.NOT_CALIPSO
+            )
         for tlv in iter_options(header):
             if tlv.type == OPTION_TYPE:
                 try:
@@ -124,6 +126,6 @@ class CalipsoDoi:
                 except CalipsoValidationError as error:
                     offset = None if error.offset is None else tlv.offset + error.offset
                     raise CalipsoValidationError(
-                        error.check, f"CALIPSO option at {tlv.offset}: {error.reason}", offset
+                        f"CALIPSO option at {tlv.offset}: {error.reason}", offset, check=error.check
                     ) from None
         return decode(header[first : first + 2 + header[first + 1]]).mls_level

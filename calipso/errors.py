@@ -5,15 +5,24 @@ Every error is a :class:`ValueError` and carries ``reason`` (what is wrong, in w
 from the option type byte; offsets in hop-by-hop header errors count from the first byte of the
 header (its next-header byte).
 
-Two families, as in h11: bytes that came from the wire and are not acceptable
-(:class:`CalipsoDecodeError`, :class:`CalipsoValidationError`, :class:`HopByHopError`), and
-values a caller asked us to encode that the wire format cannot carry
-(:class:`CalipsoEncodeError`, :class:`CalipsoDoiError`).
+Two families, as in h11 and as in :mod:`cipso.errors`: bytes that came from the wire and are
+not acceptable (:class:`CalipsoWireError`: :class:`CalipsoDecodeError`,
+:class:`CalipsoValidationError`, :class:`CalipsoDroppedError`, :class:`HopByHopError`), and
+values a caller asked us to build that the kernel or the wire format refuses
+(:class:`CalipsoLocalError`: :class:`CalipsoEncodeError`, :class:`CalipsoDoiError`,
+:class:`CalipsoLabelError`). Every constructor takes ``reason`` first, then ``offset``.
 """
 
 from __future__ import annotations
 
 import enum
+
+#: Bytes of the fixed IPv6 header in front of the hop-by-hop header: an ICMPv6 Parameter
+#: Problem pointer counts from the start of that header.
+IPV6_HEADER_LENGTH = 40
+#: Where a CALIPSO option starts when it is the first option of a hop-by-hop header that
+#: follows the IPv6 header (after the next-header and length bytes).
+FIRST_OPTION_OFFSET = IPV6_HEADER_LENGTH + 2
 
 
 class CalipsoError(ValueError):
@@ -25,7 +34,13 @@ class CalipsoError(ValueError):
         super().__init__(reason if offset is None else f"{reason} (byte {offset})")
 
 
-class CalipsoDecodeError(CalipsoError):
+class CalipsoWireError(CalipsoError):
+    """Bytes from the wire are wrong. ``offset`` counts from the option's type byte (from the
+    hop-by-hop header's first byte for :class:`HopByHopError` and
+    :class:`CalipsoDroppedError`)."""
+
+
+class CalipsoDecodeError(CalipsoWireError):
     """The bytes are not a well-formed CALIPSO option (wrong type, truncated, a length byte
     that contradicts the data)."""
 
@@ -61,19 +76,61 @@ class Check(str, enum.Enum):
         return self.value
 
 
-class CalipsoValidationError(CalipsoError):
-    """The Linux kernel would silently drop a packet carrying this option.
+class CalipsoValidationError(CalipsoWireError):
+    """The Linux kernel refuses this option: it drops the packet silently (counted in
+    Ip6InHdrErrors, no ICMPv6 error), as it does for every CALIPSO failure.
 
     ``check`` names the failed check (:class:`Check`); ``offset`` is the byte it looked at: 1
     (the length byte), 6 (the compartment length), 8 (the checksum) or 2 (the DOI).
+    ``option_start`` is where the option starts, counted from the IPv6 header's first byte
+    (42 when it is the first option of a hop-by-hop header right after the IPv6 header).
     """
 
-    def __init__(self, check: Check, reason: str, offset: int | None) -> None:
+    check: Check
+    option_start: int
+
+    def __init__(
+        self,
+        reason: str,
+        offset: int | None = None,
+        *,
+        check: Check,
+        option_start: int = FIRST_OPTION_OFFSET,
+    ) -> None:
         self.check = check
+        self.option_start = option_start
         super().__init__(reason, offset)
 
 
-class CalipsoEncodeError(CalipsoError):
+class CalipsoDroppedError(CalipsoWireError):
+    """The Linux kernel drops the packet for a fault of its hop-by-hop header outside the
+    CALIPSO option (too much padding, an option running past the end, an unknown option type
+    that asks for it, ...), or sends an ICMPv6 Parameter Problem for it (``icmp_code`` set).
+
+    ``offset`` counts from the hop-by-hop header's first byte; ``pointer`` is the Parameter
+    Problem pointer, counted from the IPv6 header's first byte, when one is sent.
+    """
+
+    icmp_code: int | None
+
+    def __init__(
+        self, reason: str, offset: int | None = None, *, icmp_code: int | None = None
+    ) -> None:
+        self.icmp_code = icmp_code
+        super().__init__(reason, offset)
+
+    @property
+    def pointer(self) -> int | None:
+        if self.icmp_code is None or self.offset is None:
+            return None
+        return IPV6_HEADER_LENGTH + self.offset
+
+
+class CalipsoLocalError(CalipsoError):
+    """The caller asked for something the kernel would refuse to build."""
+
+
+class CalipsoEncodeError(CalipsoLocalError):
     """A value cannot be carried by a CALIPSO option (a sensitivity above 255, a category above
     1951, an option or hop-by-hop header that would exceed its length field).
 
@@ -81,11 +138,11 @@ class CalipsoEncodeError(CalipsoError):
     """
 
 
-class CalipsoDoiError(CalipsoError):
+class CalipsoDoiError(CalipsoLocalError):
     """A DOI definition the kernel refuses (DOI 0, a mapping type other than PASS), or an
     option whose DOI differs from the definition it is decoded with."""
 
 
-class HopByHopError(CalipsoError):
+class HopByHopError(CalipsoWireError):
     """A hop-by-hop options header is malformed: its length byte disagrees with its size, or a
     TLV runs past its end. ``offset`` counts from the header's first byte."""

@@ -15,12 +15,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._codec import encode
-from .errors import CalipsoEncodeError, HopByHopError
+from .errors import IPV6_HEADER_LENGTH, CalipsoEncodeError, HopByHopError
 from .model import OPTION_TYPE, CalipsoOption
 
-#: Bytes of the fixed IPv6 header in front of the hop-by-hop header: an ICMPv6 Parameter
-#: Problem pointer counts from the start of that header.
-IPV6_HEADER_LENGTH = 40
+__all__ = [
+    "IPV6_HEADER_LENGTH",
+    "MAX_HEADER_LENGTH",
+    "OptionType",
+    "Tlv",
+    "UnknownAction",
+    "build_header",
+    "check_header",
+    "find_option",
+    "insert_option",
+    "iter_options",
+    "pad",
+    "remove_option",
+]
 #: The length byte counts 8-byte units beyond the first: at most 256 units.
 MAX_HEADER_LENGTH = 2048
 #: Leading pad before an option that would start at ``offset & 3`` (0, 1, 2, 3), so that it
@@ -34,7 +45,7 @@ class OptionType(enum.IntEnum):
     PAD1 = 0x00  #: one byte of padding, no length byte
     PADN = 0x01  #: N bytes of padding: type, N - 2, then N - 2 zero bytes
     ROUTER_ALERT = 0x05  #: RFC 2711; dropped unless its data length is 2
-    CALIPSO = 0x07  #: RFC 5570, this package
+    CALIPSO = OPTION_TYPE  #: RFC 5570 (0x07), this package
     IOAM = 0x31  #: RFC 9486; dropped unless at 4n, otherwise ignored while IOAM is disabled
     JUMBO = 0xC2  #: RFC 2675 Jumbo Payload
 
@@ -52,11 +63,18 @@ class UnknownAction(enum.IntEnum):
 @dataclass(frozen=True, slots=True)
 class Tlv:
     """One option of a hop-by-hop header: its header offset, type and data bytes (the bytes
-    after the type and length bytes; empty for Pad1)."""
+    after the type and length bytes; empty for Pad1).
+
+    ``fault`` is set only by a tolerant walk (``iter_options(strict=False)``), on the last
+    option it yields: the walk cannot go on past it, ``fault`` says why and ``fault_offset``
+    is the byte at fault; ``data`` is then what the header holds of it.
+    """
 
     offset: int
     type: int
     data: bytes
+    fault: str = ""
+    fault_offset: int | None = None
 
     @property
     def size(self) -> int:
@@ -93,11 +111,20 @@ def check_header(header: bytes) -> None:
         )
 
 
-def iter_options(header: bytes) -> Iterator[Tlv]:
-    """The header's options in order. Raises :class:`~calipso.HopByHopError` when the header
-    is not whole or an option runs past its end (calipso_tlv_len), when the walk reaches it."""
-    check_header(header)
-    size = len(header)
+def iter_options(header: bytes, *, strict: bool = True) -> Iterator[Tlv]:
+    """The header's options in order.
+
+    ``strict`` raises :class:`~calipso.HopByHopError` when the header is not whole
+    (:func:`check_header`) and, when the walk reaches it, at an option that runs past its end
+    (calipso_tlv_len). ``strict=False`` walks whatever the bytes hold of the header, up to the
+    size its length byte says, and yields the option that runs past the end last, with its
+    ``fault`` set, so that a reader of captures can still show it.
+    """
+    if strict:
+        check_header(header)
+        size = len(header)
+    else:
+        size = min(len(header), (header[1] + 1) * 8 if len(header) > 1 else 0)
     offset = 2
     while offset < size:
         kind = header[offset]
@@ -105,20 +132,29 @@ def iter_options(header: bytes) -> Iterator[Tlv]:
             yield Tlv(offset, kind, b"")
             offset += 1
             continue
+        fault, at = "", offset
         if offset + 1 >= size:
-            raise HopByHopError(f"option type {kind:#04x} has no length byte", offset)
-        end = offset + 2 + header[offset + 1]
-        if end > size:
-            raise HopByHopError(
-                f"option type {kind:#04x} of {end - offset} bytes runs past the end of the "
-                f"{size}-byte header",
-                offset + 1,
-            )
+            fault = f"option type {kind:#04x} has no length byte"
+        else:
+            end = offset + 2 + header[offset + 1]
+            if end > size:
+                fault, at = (
+                    (
+                        f"option type {kind:#04x} of {end - offset} bytes runs past the end of the "
+                        f"{size}-byte header"
+                    ),
+                    offset + 1,
+                )
+        if fault:
+            if strict:
+                raise HopByHopError(fault, at)
+            yield Tlv(offset, kind, bytes(header[offset + 2 : size]), fault, at)
+            return
         yield Tlv(offset, kind, bytes(header[offset + 2 : end]))
         offset = end
 
 
-def find_calipso(header: bytes) -> int | None:
+def find_option(header: bytes) -> int | None:
     """Header offset of the first CALIPSO option, or None (the option the kernel reads a
     packet's label from)."""
     for tlv in iter_options(header):
@@ -142,10 +178,10 @@ def pad(count: int) -> bytes:
 def build_header(option: CalipsoOption | bytes, *, next_header: int = 0) -> bytes:
     """A new hop-by-hop header holding just ``option``, as calipso_opt_insert builds it for a
     socket without one: the option at offset 2, padding up to a multiple of 8."""
-    return insert_calipso(None, option, next_header=next_header)
+    return insert_option(None, option, next_header=next_header)
 
 
-def insert_calipso(
+def insert_option(
     header: bytes | None, option: CalipsoOption | bytes, *, next_header: int | None = None
 ) -> bytes:
     """``header`` with ``option`` put in, as calipso_opt_insert does.
@@ -183,7 +219,7 @@ def insert_calipso(
     return bytes((next_header, total // 8 - 1)) + kept + leading + data + trailing + tail
 
 
-def remove_calipso(header: bytes) -> bytes | None:
+def remove_option(header: bytes) -> bytes | None:
     """``header`` without its CALIPSO option, as calipso_opt_del does, or None when nothing
     else is left (the whole header goes). A header without CALIPSO comes back unchanged.
 

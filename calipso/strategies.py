@@ -19,7 +19,7 @@ from mls import CategorySet, Level
 
 from ._codec import encode
 from .doi import CalipsoDoi
-from .hopbyhop import OptionType, insert_calipso, pad
+from .hopbyhop import OptionType, insert_option, pad
 from .model import MAX_CATEGORY, MAX_DATA_LENGTH, MAX_DOI, MAX_WORDS, CalipsoOption
 
 __all__ = [
@@ -153,7 +153,7 @@ def _other_option(draw: st.DrawFn) -> bytes:
 def hop_by_hop_headers(draw: st.DrawFn, *, doi: int = 2) -> bytes:
     """Hop-by-hop headers as a kernel would send them: skippable options (type action 00) and
     Router Alerts before and after, with a CALIPSO option for ``doi`` inserted as the kernel
-    does (:func:`calipso.hopbyhop.insert_calipso`), sometimes twice (replacement)."""
+    does (:func:`calipso.hopbyhop.insert_option`), sometimes twice (replacement)."""
     before = draw(st.lists(_other_option(), max_size=3))
     after = draw(st.lists(_other_option(), max_size=2))
     body = b"".join(before)
@@ -161,12 +161,12 @@ def hop_by_hop_headers(draw: st.DrawFn, *, doi: int = 2) -> bytes:
     if body:
         header = _wrap(body)
     option = draw(options(doi=doi, extra=False, bad_checksums=False))
-    header = insert_calipso(header, option)
+    header = insert_option(header, option)
     if after:
         tail = b"".join(after)
         header = _wrap(header[2:] + tail, first=header[0])
     if draw(st.booleans()):
-        header = insert_calipso(header, draw(options(doi=doi, extra=False, bad_checksums=False)))
+        header = insert_option(header, draw(options(doi=doi, extra=False, bad_checksums=False)))
     return header
 
 

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from ._checks import check_option, check_single_option
 from ._codec import encode
 from .doi import CalipsoDoi
-from .errors import CalipsoValidationError, Check
-from .hopbyhop import IPV6_HEADER_LENGTH, OptionType, UnknownAction
+from .errors import (
+    IPV6_HEADER_LENGTH,
+    CalipsoDroppedError,
+    CalipsoValidationError,
+    Check,
+    HopByHopError,
+)
+from .hopbyhop import OptionType, Tlv, UnknownAction, iter_options
 from .model import CalipsoOption
 
 #: The DOIs a receiver has configured: a mapping from DOI number, or an iterable of DOI
@@ -43,31 +49,42 @@ def _doi_numbers(dois: Dois) -> frozenset[int] | Mapping[int, CalipsoDoi]:
 
 
 class VerdictKind(str, enum.Enum):
-    """What the Linux kernel does with a packet carrying a hop-by-hop header."""
+    """What the Linux kernel does with a received packet (the same kinds as
+    :class:`cipso.VerdictKind`)."""
 
     ACCEPTED = "accepted"  #: the header passes; the packet goes on
-    DROPPED = "dropped"  #: dropped silently (counted in Ip6InHdrErrors, no ICMPv6)
     PARAMETER_PROBLEM = "parameter-problem"  #: dropped with an ICMPv6 Parameter Problem
+    DROPPED = "dropped"  #: dropped silently (counted in Ip6InHdrErrors, no ICMPv6)
+    TRUNCATED = "truncated"  #: the bytes end before the header does (a capture cut it)
 
     def __str__(self) -> str:
         return self.value
 
 
 @dataclass(frozen=True, slots=True)
-class HopByHopVerdict:
-    """The kernel's verdict on a hop-by-hop header (:func:`hop_by_hop_verdict`).
+class Verdict:
+    """The kernel's verdict on a hop-by-hop header (:func:`verdict`); the same shape as
+    :class:`cipso.Verdict`.
 
-    ``offset`` is the header offset of the byte the verdict is about: the byte at fault for a
-    drop, the Parameter Problem pointer's byte otherwise. ``check`` is set when a CALIPSO
-    option failed one of the checks of :func:`validate`; ``code`` is the ICMPv6 Parameter
-    Problem code (2: unrecognised option type, 0: erroneous header field).
+    ``offset`` is the byte the verdict is about, counted from the hop-by-hop header's first
+    byte: the byte at fault for a drop, the byte a Parameter Problem points at otherwise; None
+    when accepted. ``pointer`` is the ICMPv6 Parameter Problem pointer the kernel sends,
+    counted from the IPv6 header's first byte (the hop-by-hop header follows its 40 bytes;
+    None when it sends none). ``option_start`` is where the CALIPSO option the verdict is
+    about starts in the header (the one at fault when ``in_option``, else the first one; None
+    without one); ``in_option`` says the fault lies in that option and is one of
+    :func:`validate`'s checks, named by ``check``. ``code`` is the ICMPv6 Parameter Problem
+    code (2: unrecognised option type, 0: erroneous header field).
     """
 
     kind: VerdictKind
-    reason: str | None = None
+    reason: str = ""
     offset: int | None = None
-    check: Check | None = None
+    pointer: int | None = None
+    option_start: int | None = None
+    in_option: bool = False
     code: int | None = None
+    check: Check | None = None
 
     @property
     def accepted(self) -> bool:
@@ -78,27 +95,44 @@ class HopByHopVerdict:
         return self.kind is VerdictKind.DROPPED
 
     @property
-    def pointer(self) -> int | None:
-        """The Parameter Problem pointer as the kernel sends it, counted from the start of
-        the IPv6 header (the hop-by-hop header follows its 40 bytes)."""
-        if self.kind is not VerdictKind.PARAMETER_PROBLEM or self.offset is None:
+    def option_offset(self) -> int | None:
+        """The fault's offset inside the CALIPSO option, when the fault lies there."""
+        if not self.in_option or self.offset is None or self.option_start is None:
             return None
-        return IPV6_HEADER_LENGTH + self.offset
+        return self.offset - self.option_start
+
+    def raise_for_verdict(self) -> None:
+        """Raise unless the packet is accepted: :class:`calipso.CalipsoValidationError` when a
+        CALIPSO option fails its checks, :class:`calipso.CalipsoDroppedError` for any other
+        fault of the header (with ``icmp_code`` when a Parameter Problem is sent),
+        :class:`calipso.HopByHopError` for a header cut short. All are
+        :class:`calipso.CalipsoWireError`."""
+        if self.kind is VerdictKind.ACCEPTED:
+            return
+        if self.kind is VerdictKind.TRUNCATED:
+            raise HopByHopError(self.reason, self.offset)
+        if self.in_option and self.check is not None and self.option_start is not None:
+            raise CalipsoValidationError(
+                self.reason,
+                self.option_offset,
+                check=self.check,
+                option_start=IPV6_HEADER_LENGTH + self.option_start,
+            )
+        raise CalipsoDroppedError(self.reason, self.offset, icmp_code=self.code)
 
 
-_ACCEPTED = HopByHopVerdict(VerdictKind.ACCEPTED)
 #: net.ipv6.max_hbh_opts_number: how many non-pad options Linux accepts by default.
 DEFAULT_MAX_OPTIONS = 8
 _MAX_PADDING = 7
 
 
-def hop_by_hop_verdict(
+def verdict(
     header: bytes,
     dois: Dois,
     *,
     max_options: int = DEFAULT_MAX_OPTIONS,
     multicast_destination: bool = False,
-) -> HopByHopVerdict:
+) -> Verdict:
     """What Linux does with a received packet whose hop-by-hop header is ``header``.
 
     Follows ip6_parse_tlv (net/ipv6/exthdrs.c) option by option: an option running past the
@@ -115,81 +149,71 @@ def hop_by_hop_verdict(
     """
     data = bytes(header)
     if len(data) < 8 or (data[1] + 1) * 8 > len(data):
-        return HopByHopVerdict(
-            VerdictKind.DROPPED,
-            "the header is shorter than its length byte says",
-            1 if len(data) > 1 else 0,
-        )
-    size = (data[1] + 1) * 8
+        return _drop("the header is shorter than its length byte says", 1 if len(data) > 1 else 0)
     configured = _doi_numbers(dois)
     disallow_unknowns = max_options < 0
     max_options = abs(max_options)
     padding = 0
     options = 0
-    offset = 2
-    while offset < size:
-        kind = data[offset]
-        if kind == OptionType.PAD1:
-            padding += 1
+    first_calipso: int | None = None
+    for tlv in iter_options(data, strict=False):
+        offset = tlv.offset
+        if tlv.fault:
+            return _drop(tlv.fault, tlv.fault_offset)
+        if tlv.is_padding:
+            padding += tlv.size
             if padding > _MAX_PADDING:
                 return _drop("more than 7 consecutive padding bytes", offset)
-            offset += 1
+            if any(tlv.data):
+                return _drop("PadN carries a non-zero byte", offset + 2 + _first_set(tlv.data))
             continue
-        if size - offset < 2:
-            return _drop(f"option type {kind:#04x} has no length byte", offset)
-        length = data[offset + 1] + 2
-        if length > size - offset:
-            return _drop(f"option type {kind:#04x} runs past the end of the header", offset + 1)
-        if kind == OptionType.PADN:
-            padding += length
-            if padding > _MAX_PADDING:
-                return _drop("more than 7 consecutive padding bytes", offset)
-            for index in range(offset + 2, offset + length):
-                if data[index]:
-                    return _drop("PadN carries a non-zero byte", index)
-        else:
-            options += 1
-            if options > max_options:
-                return _drop(f"more than {max_options} non-pad options", offset)
-            verdict = _judge_option(
-                data,
-                offset,
-                length,
-                configured,
-                disallow_unknowns=disallow_unknowns,
-                multicast_destination=multicast_destination,
-            )
-            if verdict is not None:
-                return verdict
-            padding = 0
-        offset += length
-    return _ACCEPTED
+        if tlv.type == OptionType.CALIPSO and first_calipso is None:
+            first_calipso = offset
+        options += 1
+        if options > max_options:
+            return _drop(f"more than {max_options} non-pad options", offset, first_calipso)
+        judged = _judge_option(
+            data,
+            tlv,
+            configured,
+            disallow_unknowns=disallow_unknowns,
+            multicast_destination=multicast_destination,
+        )
+        if judged is not None:
+            return replace(judged, option_start=judged.option_start or first_calipso)
+        padding = 0
+    return Verdict(VerdictKind.ACCEPTED, option_start=first_calipso)
+
+
+def _first_set(data: bytes) -> int:
+    return next(index for index, byte in enumerate(data) if byte)
 
 
 def _judge_option(
     data: bytes,
-    offset: int,
-    length: int,
+    tlv: Tlv,
     dois: Container[int],
     *,
     disallow_unknowns: bool,
     multicast_destination: bool,
-) -> HopByHopVerdict | None:
-    kind = data[offset]
+) -> Verdict | None:
+    kind, offset = tlv.type, tlv.offset
     if kind == OptionType.CALIPSO:
         try:
-            check_option(data, offset, offset + length, dois)
+            check_option(data, offset, tlv.end, dois)
         except CalipsoValidationError as error:
-            return HopByHopVerdict(
+            return Verdict(
                 VerdictKind.DROPPED,
                 f"CALIPSO option at {offset}: {error.reason}",
                 offset + (error.offset or 0),
-                error.check,
+                option_start=offset,
+                in_option=True,
+                check=error.check,
             )
         return None
     if kind == OptionType.ROUTER_ALERT:
-        if data[offset + 1] != 2:
-            return _drop(f"Router Alert data length {data[offset + 1]} is not 2", offset + 1)
+        if len(tlv.data) != 2:
+            return _drop(f"Router Alert data length {len(tlv.data)} is not 2", offset + 1)
         return None
     if kind == OptionType.IOAM:
         # IOAM must be 4n-aligned; otherwise it is ignored while IOAM is disabled (default).
@@ -197,9 +221,9 @@ def _judge_option(
             return _drop("IOAM option is not 4n-aligned", offset)
         return None
     if kind == OptionType.JUMBO:
-        if data[offset + 1] != 4 or offset & 3 != 2:
+        if len(tlv.data) != 4 or offset & 3 != 2:
             return _drop("Jumbo Payload option is not 4 bytes at 4n + 2", offset)
-        if int.from_bytes(data[offset + 2 : offset + 6], "big") <= 0xFFFF:
+        if int.from_bytes(tlv.data, "big") <= 0xFFFF:
             return _problem("Jumbo Payload length is not above 65535", offset + 2, 0)
         return _problem("Jumbo Payload option in a packet with a payload length", offset, 0)
     if disallow_unknowns:
@@ -214,9 +238,11 @@ def _judge_option(
     return _problem(f"unknown option type {kind:#04x}", offset, 2)
 
 
-def _drop(reason: str, offset: int) -> HopByHopVerdict:
-    return HopByHopVerdict(VerdictKind.DROPPED, reason, offset)
+def _drop(reason: str, offset: int | None, option_start: int | None = None) -> Verdict:
+    return Verdict(VerdictKind.DROPPED, reason, offset, option_start=option_start)
 
 
-def _problem(reason: str, offset: int, code: int) -> HopByHopVerdict:
-    return HopByHopVerdict(VerdictKind.PARAMETER_PROBLEM, reason, offset, code=code)
+def _problem(reason: str, offset: int, code: int) -> Verdict:
+    return Verdict(
+        VerdictKind.PARAMETER_PROBLEM, reason, offset, IPV6_HEADER_LENGTH + offset, code=code
+    )

@@ -25,6 +25,7 @@ from .errors import (
     CipsoLocalError,
     CipsoValidationError,
     CipsoWireError,
+    OptionsAreaError,
 )
 from .model import (
     CipsoOption,
@@ -40,7 +41,8 @@ from .model import (
     Tag,
     TagType,
 )
-from .validate import OptionsVerdict, check_options, find_option, validate
+from .options import OptionType, Tlv, build_options, find_option, iter_options
+from .validate import Verdict, VerdictKind, validate, verdict
 
 __all__ = [
     "CipsoDecodeError",
@@ -63,16 +65,22 @@ __all__ = [
     "LocalTag",
     "MapType",
     "MlsTag",
-    "OptionsVerdict",
+    "OptionType",
+    "OptionsAreaError",
     "PermissiveBitmapTag",
     "RangedTag",
     "RestrictedBitmapTag",
     "Tag",
     "TagType",
-    "check_options",
+    "Tlv",
+    "Verdict",
+    "VerdictKind",
+    "build_options",
     "decode",
     "encode",
     "find_option",
+    "iter_options",
     "validate",
     "vectors",
+    "verdict",
 ]

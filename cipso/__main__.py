@@ -26,7 +26,8 @@ from .model import (
     RestrictedBitmapTag,
     Tag,
 )
-from .validate import check_options, find_option, validate
+from .options import OptionType, find_option
+from .validate import validate, verdict
 
 DESCRIPTION = """\
 Decode and encode CIPSO, the IPv4 security option (type 134), byte for byte as Linux
@@ -66,8 +67,6 @@ malformed to decode when no --doi is given), printed as one line on stderr.
 _HEX_SEPARATORS = str.maketrans("", "", " :\t\n-")
 _IPV4_BASE_HEADER = 20
 MAX_OPTIONS_LENGTH = 40
-_IPOPT_END = 0
-_IPOPT_NOOP = 1
 
 
 class UsageError(Exception):
@@ -151,7 +150,7 @@ def _guess_kind(data: bytes) -> str:
         return "options" if len(data) >= 2 and 2 <= data[1] < len(data) else "option"
     if first >> 4 == 4:
         return "ipv4"
-    if first in (_IPOPT_END, _IPOPT_NOOP):
+    if first in (OptionType.END, OptionType.NOOP):
         return "options"
     raise UsageError(
         f"the first byte {first:#04x} starts neither a CIPSO option (0x86), an options area "
@@ -200,29 +199,29 @@ def _decode(args: argparse.Namespace) -> int:
                 out.append("kernel   accepted")
                 status = 0
         else:
-            verdict = check_options(
+            judged = verdict(
                 options,
                 dois,
                 strict_bitmap=strict,
                 loopback=args.loopback,
                 accept_source_route=args.accept_source_route,
             )
-            if verdict.accepted:
+            if judged.accepted:
                 out.append("kernel   accepted")
                 status = 0
-            elif verdict.dropped:
+            elif judged.dropped:
                 out.append(
                     f"kernel   dropped silently (no ICMP error), source route at header byte "
-                    f"{verdict.pointer}: {verdict.reason}"
+                    f"{_IPV4_BASE_HEADER + (judged.offset or 0)}: {judged.reason}"
                 )
                 status = 1
             else:
                 where = ""
-                if verdict.in_cipso and verdict.cipso_start is not None:
-                    where = f", option byte {(verdict.pointer or 0) - verdict.cipso_start}"
+                if judged.option_offset is not None:
+                    where = f", option byte {judged.option_offset}"
                 out.append(
-                    f"kernel   rejected: ICMP parameter problem, pointer {verdict.pointer}"
-                    f"{where}: {verdict.reason}"
+                    f"kernel   rejected: ICMP parameter problem, pointer {judged.pointer}"
+                    f"{where}: {judged.reason}"
                 )
                 status = 1
         if status == 0 and raw is not None:

@@ -127,36 +127,36 @@ def _as_bytes(data: object) -> bytes:
 def _decode_carefully(data: bytes) -> CipsoOption:
     size = len(data)
     if size == 0:
-        raise CipsoDecodeError(0, "no bytes: expected a CIPSO option (type 134)")
+        raise CipsoDecodeError("no bytes: expected a CIPSO option (type 134)", 0)
     if data[0] != OPTION_TYPE:
-        raise CipsoDecodeError(0, f"option type {data[0]} is not CIPSO (134)")
+        raise CipsoDecodeError(f"option type {data[0]} is not CIPSO (134)", 0)
     if size < 2:
-        raise CipsoDecodeError(1, "the option length byte is missing")
+        raise CipsoDecodeError("the option length byte is missing", 1)
     length = data[1]
     if length < HEADER_LENGTH:
-        raise CipsoDecodeError(1, f"option length {length} is shorter than the 6-byte header")
+        raise CipsoDecodeError(f"option length {length} is shorter than the 6-byte header", 1)
     if length > MAX_OPTION_LENGTH:
         raise CipsoDecodeError(
-            1, f"option length {length} exceeds the {MAX_OPTION_LENGTH}-byte IPv4 options area"
+            f"option length {length} exceeds the {MAX_OPTION_LENGTH}-byte IPv4 options area", 1
         )
     if length > size:
-        raise CipsoDecodeError(1, f"option length {length} runs past the {size} bytes given")
+        raise CipsoDecodeError(f"option length {length} runs past the {size} bytes given", 1)
     if length < size:
-        raise CipsoDecodeError(length, f"{size - length} bytes follow the {length}-byte option")
+        raise CipsoDecodeError(f"{size - length} bytes follow the {length}-byte option", length)
     doi = int.from_bytes(data[2:6], "big")
     tags: list[Tag] = []
     offset = HEADER_LENGTH
     while offset < length:
         if offset + 1 == length:
-            raise CipsoDecodeError(offset, "a tag type with no room for its length byte")
+            raise CipsoDecodeError("a tag type with no room for its length byte", offset)
         tag_type = data[offset]
         tag_length = data[offset + 1]
         if tag_length < 2:
-            raise CipsoDecodeError(offset + 1, f"tag length {tag_length} is below 2")
+            raise CipsoDecodeError(f"tag length {tag_length} is below 2", offset + 1)
         if tag_length > length - offset:
             raise CipsoDecodeError(
-                offset + 1,
                 f"tag length {tag_length} runs past the option ({length - offset} bytes left)",
+                offset + 1,
             )
         tags.append(_decode_tag(data, offset, tag_type, tag_length))
         offset += tag_length
@@ -176,12 +176,12 @@ def _decode_tag(data: bytes, offset: int, tag_type: int, tag_length: int) -> Tag
         return free
     if tag_type == TagType.LOCAL:
         if tag_length != LOCAL_TAG_LENGTH:
-            raise CipsoDecodeError(offset + 1, f"tag 128 is always 6 bytes, not {tag_length}")
+            raise CipsoDecodeError(f"tag 128 is always 6 bytes, not {tag_length}", offset + 1)
         # The secid is in the sender's byte order; reading it natively re-encodes it unchanged.
         return LocalTag(int.from_bytes(data[offset + 2 : end], sys.byteorder))
     if tag_length < TAG_BASE_LENGTH:
         raise CipsoDecodeError(
-            offset + 1, f"tag {tag_type} needs at least 4 bytes, its length is {tag_length}"
+            f"tag {tag_type} needs at least 4 bytes, its length is {tag_length}", offset + 1
         )
     alignment = data[offset + 2]
     level = data[offset + 3]
@@ -196,7 +196,7 @@ def _decode_tag(data: bytes, offset: int, tag_type: int, tag_length: int) -> Tag
         return permissive
     if len(body) & 1:
         raise CipsoDecodeError(
-            offset + 1, f"tag {tag_type} data is {len(body)} bytes, not a whole number of u16"
+            f"tag {tag_type} data is {len(body)} bytes, not a whole number of u16", offset + 1
         )
     numbers = _U16[len(body) >> 1].unpack(body)
     if tag_type == TagType.ENUMERATED:

@@ -336,25 +336,25 @@ class CipsoDoi:
         tag = option.tags[0]
         if isinstance(tag, LocalTag):
             raise CipsoDecodeError(
-                HEADER_LENGTH,
                 "tag 128 carries the sender's LSM secid, not an MLS level "
                 "(read it with decode_secid)",
+                HEADER_LENGTH,
             )
         if not isinstance(tag, (RestrictedBitmapTag, EnumeratedTag, RangedTag)):
             raise CipsoDecodeError(
-                HEADER_LENGTH, f"the first tag (type {tag.tag_type}) has no level"
+                f"the first tag (type {tag.tag_type}) has no level", HEADER_LENGTH
             )
         host_level = self.level_from_wire(tag.level)
         if host_level is None:
             raise CipsoDecodeError(
-                HEADER_LENGTH + 3, f"DOI {self.doi} does not map wire level {tag.level} (EPERM)"
+                f"DOI {self.doi} does not map wire level {tag.level} (EPERM)", HEADER_LENGTH + 3
             )
         wire = tag.categories
         host = self.categories_from_wire(wire)
         if host is None:
             raise CipsoDecodeError(
-                HEADER_LENGTH + TAG_BASE_LENGTH,
                 f"DOI {self.doi} does not map every wire category of {wire} (EPERM)",
+                HEADER_LENGTH + TAG_BASE_LENGTH,
             )
         return Level(host_level, host)
 
@@ -369,7 +369,7 @@ class CipsoDoi:
         data = encode(option) if isinstance(option, CipsoOption) else bytes(option)
         validate(data, (self,), loopback=True)
         if data[HEADER_LENGTH] != TagType.LOCAL:
-            raise CipsoDecodeError(HEADER_LENGTH, "the first tag is not tag 128 (local)")
+            raise CipsoDecodeError("the first tag is not tag 128 (local)", HEADER_LENGTH)
         raw = data[HEADER_LENGTH + 2 : HEADER_LENGTH + 6]
         return int.from_bytes(raw, byteorder or sys.byteorder)
 

@@ -29,11 +29,12 @@ class CipsoError(ValueError):
 
 
 class CipsoWireError(CipsoError):
-    """Bytes from the wire are wrong. ``offset`` counts from the option's type byte."""
+    """Bytes from the wire are wrong. ``offset`` counts from the option's type byte (from the
+    first byte of the options area for :class:`OptionsAreaError`)."""
 
     offset: int
 
-    def __init__(self, offset: int, reason: str) -> None:
+    def __init__(self, reason: str, offset: int = 0) -> None:
         super().__init__(reason, offset)
 
 
@@ -55,8 +56,10 @@ class CipsoValidationError(CipsoWireError):
     icmp_type: int = ICMP_PARAMETER_PROBLEM
     icmp_code: int = ICMP_BAD_PARAMETER
 
-    def __init__(self, offset: int, reason: str, option_start: int = FIRST_OPTION_OFFSET) -> None:
-        super().__init__(offset, reason)
+    def __init__(
+        self, reason: str, offset: int = 0, *, option_start: int = FIRST_OPTION_OFFSET
+    ) -> None:
+        super().__init__(reason, offset)
         self.option_start = option_start
 
     @property
@@ -82,12 +85,21 @@ class CipsoDroppedError(CipsoWireError):
 
     option_start: int
 
-    def __init__(self, reason: str, option_start: int = FIRST_OPTION_OFFSET) -> None:
-        super().__init__(0, reason)
+    def __init__(
+        self, reason: str, offset: int = 0, *, option_start: int = FIRST_OPTION_OFFSET
+    ) -> None:
+        super().__init__(reason, offset)
         self.option_start = option_start
         # Name the dropping option by its place in the header: "option byte 0" would point
         # into an option that is not CIPSO.
         self.args = (f"{reason} (source route at header byte {option_start})",)
+
+
+class OptionsAreaError(CipsoWireError):
+    """An IPv4 options area is malformed: an option has no length byte, or its length is below
+    2 or runs past the area. ``offset`` counts from the area's first byte and names the
+    option's type byte, where the kernel's ICMP pointer points. The counterpart of
+    :class:`calipso.HopByHopError`."""
 
 
 class CipsoLocalError(CipsoError):

@@ -206,7 +206,7 @@ def parse(data: bytes) -> CipsoOption:
     try:
         return from_container(_EXACT_OPTION.parse(bytes(data)))
     except ConstructError as error:
-        raise CipsoDecodeError(0, f"not a well-formed CIPSO option: {error}") from None
+        raise CipsoDecodeError(f"not a well-formed CIPSO option: {error}", 0) from None
 
 
 def build(option: CipsoOption) -> bytes:

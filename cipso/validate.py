@@ -2,7 +2,7 @@
 
 :func:`validate` follows ``cipso_v4_validate`` (net/ipv4/cipso_ipv4.c) check by check
 (cipso.md §4) and raises :class:`cipso.CipsoValidationError` whose ``offset`` is the kernel's
-error offset inside the option; :func:`check_options` walks a whole IPv4 options area as
+error offset inside the option; :func:`verdict` walks a whole IPv4 options area as
 ``ip_options_compile`` does and returns the verdict with the ICMP Parameter Problem pointer
 counted from the start of the IPv4 header, then applies the host's source-route policy as
 ``ip_rcv_options`` does (a source-routed packet is dropped silently by default).
@@ -10,6 +10,7 @@ counted from the start of the IPv4 header, then applies the host's source-route 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -17,7 +18,13 @@ from mls import CategorySet
 
 from ._codec import encode
 from .doi import MAX_TAGS, CipsoDoi, doi_table
-from .errors import FIRST_OPTION_OFFSET, CipsoDroppedError, CipsoValidationError
+from .errors import (
+    FIRST_OPTION_OFFSET,
+    ICMP_BAD_PARAMETER,
+    CipsoDroppedError,
+    CipsoValidationError,
+    OptionsAreaError,
+)
 from .model import (
     HEADER_LENGTH,
     LOCAL_TAG_LENGTH,
@@ -28,23 +35,21 @@ from .model import (
     MapType,
     TagType,
 )
+from .options import (
+    MAX_AREA_LENGTH,
+    SOURCE_ROUTES,
+    TIMESTAMP_PRESPECIFIED,
+    OptionType,
+    Tlv,
+    iter_options,
+)
 
-__all__ = ["OptionsVerdict", "check_options", "find_option", "validate"]
+__all__ = ["Verdict", "VerdictKind", "validate", "verdict"]
 
 #: The kernel's validator refuses options shorter than this (header + one 2-byte tag).
 MIN_VALID_LENGTH = 8
 
 _Failure = tuple[int, str]
-
-# IPv4 option types the option walker looks into (include/uapi/linux/ip.h).
-_IPOPT_END = 0
-_IPOPT_NOOP = 1
-_IPOPT_RR = 7
-_IPOPT_TIMESTAMP = 68
-_IPOPT_LSRR = 131
-_IPOPT_SSRR = 137
-_IPOPT_RA = 148
-_IPOPT_TS_PRESPEC = 3
 
 
 def validate(
@@ -57,7 +62,7 @@ def validate(
     """Raise :class:`cipso.CipsoValidationError` unless the kernel accepts the option.
 
     ``data`` is one option starting at its type byte (bytes after its length are not looked
-    at; use :func:`check_options` for a whole options area). ``dois`` are the DOIs configured
+    at; use :func:`verdict` for a whole options area). ``dois`` are the DOIs configured
     in the kernel. ``strict_bitmap`` is the sysctl ``net.ipv4.cipso_rbm_strictvalid`` (default
     1: check tag 1's level and bitmap against the DOI); ``loopback`` says the packet arrived
     on a loopback device, the only place tag 128 is accepted.
@@ -69,7 +74,7 @@ def validate(
     raw = encode(data) if isinstance(data, CipsoOption) else bytes(data)
     failure = _check_alone(raw, doi_table(dois), strict_bitmap, loopback)
     if failure is not None:
-        raise CipsoValidationError(failure[0], failure[1])
+        raise CipsoValidationError(failure[1], failure[0])
 
 
 def _check_alone(
@@ -230,56 +235,95 @@ def _check_ranged_tag(doi: CipsoDoi, opt: bytes, offset: int, tag_length: int) -
 # -- whole options areas (ip_options_compile) --------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OptionsVerdict:
-    """What the kernel's IPv4 receive path makes of an options area.
+class VerdictKind(str, enum.Enum):
+    """What the Linux kernel does with a received packet (the same kinds as
+    :class:`calipso.VerdictKind`)."""
 
-    Three outcomes: accepted (``accepted`` True); rejected with an ICMP Parameter Problem
-    (``accepted`` and ``dropped`` False), whose pointer is ``pointer``; or dropped silently
-    (``dropped`` True, ``accepted`` False): the options pass, but the packet carries a source
-    route while ``accept_source_route`` is 0, so ``ip_rcv_options`` drops it without sending
-    anything and without counting an error. ``pointer`` is counted from the IPv4 header's first
-    byte (None when accepted): the ICMP pointer of a rejection, or where the source route
-    option of a dropped packet starts (no ICMP carries it). ``cipso_start`` is where the first
-    CIPSO option starts, also from the header's first byte (None without one); ``in_cipso``
-    says the rejection came from the CIPSO option itself (``pointer - cipso_start`` is then
-    the validator's offset), not from the walker or another option.
+    ACCEPTED = "accepted"  #: the options pass; the packet goes on
+    PARAMETER_PROBLEM = "parameter-problem"  #: dropped with an ICMP Parameter Problem
+    DROPPED = "dropped"  #: dropped silently: no ICMP error, no error counter
+    TRUNCATED = "truncated"  #: the bytes end before the options do (a capture cut them)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the kernel's IPv4 receive path makes of an options area (:func:`verdict`); the
+    same shape as :class:`calipso.Verdict`.
+
+    ``offset`` is the byte the verdict is about, counted from the options area's first byte:
+    the byte a Parameter Problem points at, or where the source route option of a silently
+    dropped packet starts (no ICMP carries it); None when accepted. ``pointer`` is the ICMP
+    Parameter Problem pointer the kernel sends, counted from the IPv4 header's first byte
+    (None when it sends none). ``option_start`` is where the first CIPSO option starts in the
+    area (None without one); ``in_option`` says the fault lies in that option
+    (``option_offset`` is then the validator's offset inside it), not in the walker or another
+    option. ``code`` is the ICMP code of a Parameter Problem (always 0: the pointer
+    indicates the error).
     """
 
-    accepted: bool
-    pointer: int | None = None
+    kind: VerdictKind
     reason: str = ""
-    cipso_start: int | None = None
-    in_cipso: bool = False
-    dropped: bool = False
+    offset: int | None = None
+    pointer: int | None = None
+    option_start: int | None = None
+    in_option: bool = False
+    code: int | None = None
 
-    def raise_for_rejection(self) -> None:
+    @property
+    def accepted(self) -> bool:
+        return self.kind is VerdictKind.ACCEPTED
+
+    @property
+    def dropped(self) -> bool:
+        return self.kind is VerdictKind.DROPPED
+
+    @property
+    def option_offset(self) -> int | None:
+        """The fault's offset inside the CIPSO option, when the fault lies there."""
+        if not self.in_option or self.offset is None or self.option_start is None:
+            return None
+        return self.offset - self.option_start
+
+    def raise_for_verdict(self) -> None:
         """Raise unless the packet is accepted: :class:`cipso.CipsoValidationError` (with the
-        ICMP pointer) for a rejection, :class:`cipso.CipsoDroppedError` (no ICMP fields: the
-        kernel sends nothing) for a silent drop. Both are :class:`cipso.CipsoWireError`."""
-        if self.pointer is None:
+        ICMP pointer) for a Parameter Problem, :class:`cipso.CipsoDroppedError` (no ICMP
+        fields: the kernel sends nothing) for a silent drop, :class:`cipso.OptionsAreaError`
+        for options cut short. All are :class:`cipso.CipsoWireError`."""
+        if self.kind is VerdictKind.ACCEPTED:
             return
-        if self.dropped:
-            raise CipsoDroppedError(self.reason, option_start=self.pointer)
-        start = self.cipso_start if self.in_cipso and self.cipso_start is not None else 0
-        raise CipsoValidationError(self.pointer - start, self.reason, option_start=start)
+        offset = 0 if self.offset is None else self.offset
+        # Where the options area starts in the IPv4 header (the pointer counts from there).
+        base = FIRST_OPTION_OFFSET if self.pointer is None else self.pointer - offset
+        if self.kind is VerdictKind.DROPPED:
+            raise CipsoDroppedError(self.reason, option_start=base + offset)
+        if self.kind is VerdictKind.TRUNCATED:
+            raise OptionsAreaError(self.reason, offset)
+        option_offset = self.option_offset
+        if option_offset is not None:
+            raise CipsoValidationError(
+                self.reason, option_offset, option_start=base + offset - option_offset
+            )
+        raise CipsoValidationError(self.reason, base + offset, option_start=0)
 
 
 #: The reason of a silent source-route drop.
 SOURCE_ROUTE_DROPPED = "source-routed packet dropped: accept_source_route is 0"
 
 
-def check_options(
-    options: bytes,
+def verdict(
+    area: bytes,
     dois: Mapping[int, CipsoDoi] | Iterable[CipsoDoi],
     *,
     strict_bitmap: bool = True,
     loopback: bool = False,
     header_length: int = FIRST_OPTION_OFFSET,
     accept_source_route: bool = False,
-) -> OptionsVerdict:
+) -> Verdict:
     """Walk a received IPv4 options area (the bytes after the 20-byte base header) as
-    ``ip_options_compile`` does and return its verdict.
+    ``ip_options_compile`` does and return its :class:`Verdict`.
 
     EOL ends the walk, NOP is one byte, every other option needs a length byte of at least 2
     that fits the area (else the pointer is its type byte); a second CIPSO option is refused
@@ -289,117 +333,107 @@ def check_options(
 
     When every check passes but the area holds a loose or strict source route (types 131,
     137), the packet is dropped silently unless ``accept_source_route`` is True: the kernel
-    (``ip_rcv_options``) sends no ICMP error and counts nothing, so the verdict has
-    ``dropped`` set and its ``pointer`` is the source route's type byte only to say which
-    option caused it. ``accept_source_route`` stands for the receiving interface's
+    (``ip_rcv_options``) sends no ICMP error and counts nothing, so the verdict is
+    ``DROPPED`` and its ``offset`` is the source route's type byte only to say which option
+    caused it. ``accept_source_route`` stands for the receiving interface's
     ``net.ipv4.conf.<dev>.accept_source_route`` and ``conf.all.accept_source_route`` (the
     kernel needs both at 1; ``all`` is 0 by default). With it the options are accepted; where
     a route that still holds addresses sends the packet next is not modelled.
+
+    An area longer than 40 bytes cannot be in an IPv4 header:
+    :class:`cipso.OptionsAreaError`.
     """
+    area = bytes(area)
+    if len(area) > MAX_AREA_LENGTH:
+        raise OptionsAreaError(
+            f"an IPv4 options area is at most {MAX_AREA_LENGTH} bytes, not {len(area)}",
+            MAX_AREA_LENGTH,
+        )
     table = doi_table(dois)
-    options = bytes(options)
-    size = len(options)
     cipso_at: int | None = None
     source_route_at: int | None = None
     seen: set[int] = set()
-    position = 0
 
-    def reject(at: int, reason: str, in_cipso: bool = False) -> OptionsVerdict:
-        start = None if cipso_at is None else header_length + cipso_at
-        return OptionsVerdict(False, header_length + at, reason, start, in_cipso)
+    def reject(at: int, reason: str, in_option: bool = False) -> Verdict:
+        return Verdict(
+            VerdictKind.PARAMETER_PROBLEM,
+            reason,
+            at,
+            header_length + at,
+            cipso_at,
+            in_option,
+            ICMP_BAD_PARAMETER,
+        )
 
-    while position < size:
-        kind = options[position]
-        if kind == _IPOPT_END:
-            break
-        if kind == _IPOPT_NOOP:
-            position += 1
-            continue
-        left = size - position
-        if left < 2:
-            return reject(position, f"option {kind} has no length byte")
-        length = options[position + 1]
-        if length < 2 or length > left:
-            return reject(position, f"option {kind} length {length} does not fit ({left} left)")
-        failure = _check_other(options, position, length, kind, seen)
-        if kind == OPTION_TYPE:
+    for tlv in iter_options(area, strict=False):
+        position = tlv.offset
+        if tlv.fault:
+            return reject(position, tlv.fault)
+        if tlv.type == OptionType.CIPSO:
             if cipso_at is not None:
                 return reject(position, "a second CIPSO option")
             cipso_at = position
-            found = _check_option(options, position, table, strict_bitmap, loopback)
+            found = _check_option(area, position, table, strict_bitmap, loopback)
             if found is not None:
-                return reject(position + found[0], found[1], in_cipso=True)
-        elif failure is not None:
+                return reject(position + found[0], found[1], in_option=True)
+            continue
+        failure = _check_other(tlv, seen)
+        if failure is not None:
             return reject(position + failure[0], failure[1])
-        elif kind in (_IPOPT_LSRR, _IPOPT_SSRR):
+        if tlv.type in SOURCE_ROUTES:
             source_route_at = position
-        position += length
-    start = None if cipso_at is None else header_length + cipso_at
     if source_route_at is not None and not accept_source_route:
-        at = header_length + source_route_at
-        return OptionsVerdict(False, at, SOURCE_ROUTE_DROPPED, start, False, dropped=True)
-    return OptionsVerdict(True, None, "", start, False)
+        return Verdict(
+            VerdictKind.DROPPED, SOURCE_ROUTE_DROPPED, source_route_at, option_start=cipso_at
+        )
+    return Verdict(VerdictKind.ACCEPTED, option_start=cipso_at)
 
 
-def _check_other(
-    options: bytes, position: int, length: int, kind: int, seen: set[int]
-) -> _Failure | None:
+def _check_other(tlv: Tlv, seen: set[int]) -> _Failure | None:
     # The structural checks of ip_options_compile for a received packet (skb present).
-    opt = options[position : position + length]
-    if kind in (_IPOPT_LSRR, _IPOPT_SSRR):
+    kind, length, data = tlv.type, tlv.size, tlv.data
+    if kind in SOURCE_ROUTES:
         if length < 3:
             return (1, "source route option shorter than 3")
-        if opt[2] < 4:
+        if data[0] < 4:
             return (2, "source route pointer below 4")
-        if _IPOPT_LSRR in seen:
+        if OptionType.LSRR in seen:
             return (0, "a second source route option")
-        seen.add(_IPOPT_LSRR)
-    elif kind == _IPOPT_RR:
+        seen.add(OptionType.LSRR)
+    elif kind == OptionType.RECORD_ROUTE:
         if kind in seen:
             return (0, "a second record route option")
         if length < 3:
             return (1, "record route option shorter than 3")
-        if opt[2] < 4:
+        if data[0] < 4:
             return (2, "record route pointer below 4")
-        if opt[2] <= length and opt[2] + 3 > length:
+        if data[0] <= length and data[0] + 3 > length:
             return (2, "record route pointer leaves no room for an address")
         seen.add(kind)
-    elif kind == _IPOPT_TIMESTAMP:
+    elif kind == OptionType.TIMESTAMP:
         if kind in seen:
             return (0, "a second timestamp option")
-        if length < 4:
-            return (1, "timestamp option shorter than 4")
-        pointer = opt[2]
-        if pointer < 5:
-            return (2, "timestamp pointer below 5")
-        flags = opt[3] & 0x0F
-        if pointer <= length:
-            if pointer + 3 > length:
-                return (2, "timestamp pointer leaves no room for a timestamp")
-            if flags in (1, _IPOPT_TS_PRESPEC) and pointer + 7 > length:
-                return (2, "timestamp pointer leaves no room for an address and a timestamp")
-        elif flags != _IPOPT_TS_PRESPEC and opt[3] >> 4 == 15:
-            return (3, "timestamp overflow counter is full")
+        failure = _check_timestamp(length, data)
+        if failure is not None:
+            return failure
         seen.add(kind)
-    elif kind == _IPOPT_RA and length < 4:
+    elif kind == OptionType.ROUTER_ALERT and length < 4:
         return (1, "router alert option shorter than 4")
     return None
 
 
-def find_option(options: bytes) -> int | None:
-    """Where the first CIPSO option starts in an IPv4 options area, found as the kernel's
-    ``cipso_v4_optptr`` walks (EOL stops, NOP is one byte, a bad length gives up), or None."""
-    position = 0
-    left = len(options)
-    while left > 1:
-        kind = options[position]
-        if kind == _IPOPT_END:
-            return None
-        length = 1 if kind == _IPOPT_NOOP else options[position + 1]
-        if not length or length > left:
-            return None
-        if kind == OPTION_TYPE:
-            return position
-        left -= length
-        position += length
+def _check_timestamp(length: int, data: bytes) -> _Failure | None:
+    if length < 4:
+        return (1, "timestamp option shorter than 4")
+    pointer = data[0]
+    if pointer < 5:
+        return (2, "timestamp pointer below 5")
+    flags = data[1] & 0x0F
+    if pointer <= length:
+        if pointer + 3 > length:
+            return (2, "timestamp pointer leaves no room for a timestamp")
+        if flags in (1, TIMESTAMP_PRESPECIFIED) and pointer + 7 > length:
+            return (2, "timestamp pointer leaves no room for an address and a timestamp")
+    elif flags != TIMESTAMP_PRESPECIFIED and data[1] >> 4 == 15:
+        return (3, "timestamp overflow counter is full")
     return None

@@ -187,6 +187,7 @@ _IPOPT_END = 0
 _IPOPT_NOOP = 1
 _CIPSO = cipso.model.OPTION_TYPE
 _CALIPSO = calipso.OPTION_TYPE
+_IPV4_HEADER = 20
 _IPV6_HEADER = 40
 
 
@@ -246,7 +247,7 @@ class Analyzer:
             verdict, reason = Verdict.TRUNCATED, "the capture holds only part of the options"
             offset = pointer = None
         else:
-            judged = cipso.check_options(
+            judged = cipso.verdict(
                 area,
                 self.config.cipso,
                 loopback=self.loopback,
@@ -256,19 +257,18 @@ class Analyzer:
                 verdict, reason, offset, pointer = Verdict.ACCEPT, "", None, None
             elif judged.dropped:
                 # The source route option's place: no ICMP error carries it.
-                verdict, reason, offset, pointer = Verdict.DROP, judged.reason, None, judged.pointer
+                pointer = None if judged.offset is None else _IPV4_HEADER + judged.offset
+                verdict, reason, offset = Verdict.DROP, judged.reason, None
             else:
                 verdict, reason, pointer = Verdict.REJECT, judged.reason, judged.pointer
-                offset = None
-                if judged.in_cipso and judged.cipso_start is not None and pointer is not None:
-                    offset = pointer - judged.cipso_start
+                offset = judged.option_offset
         return LabelOption(
             "cipso", doi, tag, wire, level, verdict, reason, offset, pointer, error, error_offset
         )
 
     def ipv6(self, header: bytes, truncated: bool = False) -> LabelOption | None:
         """The first CALIPSO option in an IPv6 hop-by-hop header, or None when there is none."""
-        position = _find_calipso(header)
+        position = _find_option(header)
         if position is None:
             return None
         size = len(header) - position
@@ -295,7 +295,7 @@ class Analyzer:
             verdict, reason = Verdict.TRUNCATED, "the capture holds only part of the header"
             offset = pointer = None
         else:
-            judged = calipso.hop_by_hop_verdict(header, self.config.calipso)
+            judged = calipso.verdict(header, self.config.calipso)
             if judged.accepted:
                 verdict, reason, offset, pointer = Verdict.ACCEPT, "", None, None
             else:
@@ -338,7 +338,7 @@ def _find_cipso(area: bytes) -> int | None:
     return None
 
 
-def _find_calipso(header: bytes) -> int | None:
+def _find_option(header: bytes) -> int | None:
     """Where the first CALIPSO option starts in a hop-by-hop header, even when it runs past the
     header's end."""
     position = 2

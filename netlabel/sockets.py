@@ -278,7 +278,7 @@ def clear_label(sock: socket.socket) -> None:
     header = _sticky_hop_by_hop(sock)
     if header is None:
         return
-    _set_hop_by_hop(sock, calipso.remove_calipso(header) or b"")
+    _set_hop_by_hop(sock, calipso.remove_option(header) or b"")
 
 
 def outgoing_label(sock: socket.socket, *, cipso_dois: CipsoDois | None = None) -> PeerLabel | None:
@@ -376,7 +376,7 @@ def label_from_hop_by_hop(header: bytes) -> PeerLabel | None:
     :class:`UnreadableLabel` for a malformed header or option."""
     header = bytes(header)
     try:
-        start = calipso.find_calipso(header)
+        start = calipso.find_option(header)
         if start is None:
             return None
         option = header[start : start + 2 + header[start + 1]]

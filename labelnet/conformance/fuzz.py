@@ -3,8 +3,8 @@
 :func:`run` configures scratch DOIs (removed afterwards), sends generated CIPSO options areas
 or CALIPSO hop-by-hop headers from one namespace of a :class:`netlabel.harness.KernelHarness`
 to the other, and compares what the receiving kernel did (accept, or the Parameter Problem
-pointer; for CALIPSO also the silent drop) with :func:`cipso.check_options` or
-:func:`calipso.hop_by_hop_verdict`. Every disagreement is shrunk to a small reproducer while
+pointer; for CALIPSO also the silent drop) with :func:`cipso.verdict` or
+:func:`calipso.verdict`. Every disagreement is shrunk to a small reproducer while
 it persists (removing options, tags and bytes, zeroing fields, fixing a CALIPSO checksum).
 """
 
@@ -129,9 +129,9 @@ def _check_command(found: Disagreement) -> str:
     data = f'bytes.fromhex("{found.minimal.hex()}")'
     if found.protocol == "cipso":
         dois = ", ".join(f'cipso.CipsoDoi.from_netlabelctl("{text}")' for text in found.dois)
-        return f"import cipso; print(cipso.check_options({data}, [{dois}]))"
+        return f"import cipso; print(cipso.verdict({data}, [{dois}]))"
     numbers = ", ".join(str(calipso_doi_number(text)) for text in found.dois)
-    return f"import calipso; print(calipso.hop_by_hop_verdict({data}, [{numbers}]))"
+    return f"import calipso; print(calipso.verdict({data}, [{numbers}]))"
 
 
 @dataclass(slots=True)
@@ -220,7 +220,7 @@ class _Cipso(_Target):
         return Verdict(answer.kind.value, answer.pointer, answer.icmp_code)
 
     def ours(self, data: bytes) -> Verdict:
-        verdict = cipso.check_options(data, self.models, strict_bitmap=self.strict)
+        verdict = cipso.verdict(data, self.models, strict_bitmap=self.strict)
         if verdict.dropped:
             # A source route while accept_source_route is 0 (the default): ip_rcv_options
             # drops the packet after the options passed, without a counter or an answer.
@@ -296,7 +296,7 @@ class _Calipso(_Target):
         return Verdict(answer.kind.value, answer.pointer, answer.icmp_code)
 
     def ours(self, data: bytes) -> Verdict:
-        verdict = calipso.hop_by_hop_verdict(data, self.numbers)
+        verdict = calipso.verdict(data, self.numbers)
         return Verdict(verdict.kind.value, verdict.pointer, verdict.code)
 
     def smaller(self, data: bytes) -> Iterator[bytes]:

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+import calipso
 from calipso import (
     CalipsoDecodeError,
     CalipsoDoi,
@@ -28,10 +29,9 @@ from calipso import (
     HopByHopError,
     decode,
     encode,
-    hop_by_hop_verdict,
-    insert_calipso,
+    insert_option,
     iter_options,
-    remove_calipso,
+    remove_option,
     schema,
     validate,
 )
@@ -126,12 +126,12 @@ def check_header(data: bytes) -> None:
     """Wrap ``data`` as if it were a header body; nothing but our errors may come out."""
     size = 2 + len(data)
     header = bytes((0, (size + 7) // 8 - 1)) + data + bytes(-size % 8)
-    hop_by_hop_verdict(header, DOIS)
-    hop_by_hop_verdict(header[: len(header) - 8] if len(header) > 8 else header, DOIS)
+    calipso.verdict(header, DOIS)
+    calipso.verdict(header[: len(header) - 8] if len(header) > 8 else header, DOIS)
     calls: list[tuple[Callable[[], object], tuple[type[Exception], ...]]] = [
         (lambda: list(iter_options(header)), (HopByHopError,)),
-        (lambda: remove_calipso(header), (HopByHopError,)),
-        (lambda: insert_calipso(header, CalipsoOption(2, 1)), (HopByHopError, CalipsoEncodeError)),
+        (lambda: remove_option(header), (HopByHopError,)),
+        (lambda: insert_option(header, CalipsoOption(2, 1)), (HopByHopError, CalipsoEncodeError)),
         (lambda: _DOI.decode_header(header), (HopByHopError, CalipsoValidationError)),
     ]
     for call, allowed in calls:

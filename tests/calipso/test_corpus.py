@@ -76,7 +76,7 @@ def test_validate(vector: calipso.CalipsoVector) -> None:
 
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
 def test_header_verdict(vector: calipso.CalipsoVector) -> None:
-    verdict = calipso.hop_by_hop_verdict(vector.header, _numbers(vector))
+    verdict = calipso.verdict(vector.header, _numbers(vector))
     assert verdict.kind.value == vector.kernel.verdict
     assert verdict.pointer == vector.kernel.pointer
     assert verdict.code == vector.kernel.code
@@ -91,7 +91,7 @@ def test_insertion(vector: calipso.CalipsoVector) -> None:
     (number,) = _numbers(vector)
     header = calipso.CalipsoDoi(number).encode_header(insertion.level, insertion.before)
     assert header == vector.header
-    assert calipso.remove_calipso(header) == insertion.removed
+    assert calipso.remove_option(header) == insertion.removed
 
 
 def test_coverage() -> None:

@@ -13,10 +13,10 @@ from calipso import (
     UnknownAction,
     build_header,
     encode,
-    find_calipso,
-    insert_calipso,
+    find_option,
+    insert_option,
     iter_options,
-    remove_calipso,
+    remove_option,
 )
 from calipso.hopbyhop import check_header, pad
 from mls import Level
@@ -71,8 +71,8 @@ def test_new_header_with_two_words() -> None:
 
 def test_next_header_byte() -> None:
     assert build_header(option("s0"), next_header=17)[0] == 17
-    assert insert_calipso(bytes((6,)) + ROUTER_ALERT[1:], option("s0"))[0] == 6
-    assert insert_calipso(ROUTER_ALERT, option("s0"), next_header=58)[0] == 58
+    assert insert_option(bytes((6,)) + ROUTER_ALERT[1:], option("s0"))[0] == 6
+    assert insert_option(ROUTER_ALERT, option("s0"), next_header=58)[0] == 58
     with pytest.raises(CalipsoEncodeError):
         build_header(option("s0"), next_header=256)
 
@@ -82,12 +82,12 @@ def test_header_vectors(vector: dict[str, str | None]) -> None:
     before = None if vector["before"] is None else bytes.fromhex(vector["before"])
     header = DOI.encode_header(Level.parse(str(vector["level"])), before)
     assert header.hex() == vector["hex"]
-    removed = remove_calipso(header)
+    removed = remove_option(header)
     assert (None if removed is None else removed.hex()) == vector["removed"]
 
 
 def test_insert_after_existing_options() -> None:
-    header = insert_calipso(ROUTER_ALERT, option("s3:c1"))
+    header = insert_option(ROUTER_ALERT, option("s3:c1"))
     tlvs = list(iter_options(header))
     assert [(t.offset, t.type) for t in tlvs] == [(2, 5), (6, 7), (20, 1)]
     assert tlvs[0].data == b"\0\0"
@@ -100,8 +100,8 @@ def test_leading_pad_puts_calipso_at_4n_plus_2(data_length: int) -> None:
     body = bytes((0x1E, data_length)) + bytes(data_length)
     size = 2 + len(body)
     header = bytes((0, (size + (-size % 8)) // 8 - 1)) + body + pad(-size % 8)
-    result = insert_calipso(header, option("s1"))
-    offset = find_calipso(result)
+    result = insert_option(header, option("s1"))
+    offset = find_option(result)
     assert offset is not None
     assert offset % 4 == 2
     assert len(result) % 8 == 0
@@ -117,7 +117,7 @@ def test_trailing_pad_keeps_later_options_aligned() -> None:
     # CALIPSO first, then a Router Alert at offset 12 (12 & 7 = 4).
     header = bytes.fromhex("0001") + encode(option("s0")) + bytes.fromhex("05020000")
     assert [t.offset for t in iter_options(header)] == [2, 12]
-    result = insert_calipso(header, option("s0:c40"))
+    result = insert_option(header, option("s0:c40"))
     ra = next(t for t in iter_options(result) if t.type == OptionType.ROUTER_ALERT)
     assert ra.offset % 8 == 12 % 8
     new_end = 2 + option("s0:c40").size
@@ -125,8 +125,8 @@ def test_trailing_pad_keeps_later_options_aligned() -> None:
 
 
 def test_replacement_keeps_other_options() -> None:
-    first = insert_calipso(ROUTER_ALERT, option("s3:c1"))
-    second = insert_calipso(first, option("s7:c40"))
+    first = insert_option(ROUTER_ALERT, option("s3:c1"))
+    second = insert_option(first, option("s7:c40"))
     assert second[:6] == first[:6]
     assert second[6:24] == encode(option("s7:c40"))
     assert [t.type for t in iter_options(second)] == [5, 7]
@@ -137,19 +137,19 @@ def test_replacement_takes_a_second_calipso_behind_padding_with_it() -> None:
     # calipso_opt_find extends the span over padding and any CALIPSO right behind it.
     body = encode(option("s1")) + encode(option("s2")) + b"\x01\x00"
     header = bytes((0, 2)) + body
-    result = insert_calipso(header, option("s3"))
+    result = insert_option(header, option("s3"))
     assert [t.type for t in iter_options(result) if not t.is_padding] == [7]
     assert DOI.decode_header(result) == Level(3)
 
 
 def test_removal_of_the_only_option_removes_the_header() -> None:
-    assert remove_calipso(build_header(option("s3:c40"))) is None
+    assert remove_option(build_header(option("s3:c40"))) is None
 
 
 def test_removal_in_multiples_of_eight() -> None:
-    header = insert_calipso(ROUTER_ALERT, option("s3:c40"))  # RA, CALIPSO 18 bytes at 6
+    header = insert_option(ROUTER_ALERT, option("s3:c40"))  # RA, CALIPSO 18 bytes at 6
     assert len(header) == 24
-    result = remove_calipso(header)
+    result = remove_option(header)
     assert result == ROUTER_ALERT
     # span 6..24 = 18 bytes: 16 removed, 2 refilled with PadN(2)
     assert result is not None and result[6:] == b"\x01\x00"
@@ -157,7 +157,7 @@ def test_removal_in_multiples_of_eight() -> None:
 
 def test_removal_keeps_options_after_it() -> None:
     header = bytes.fromhex("0001") + encode(option("s0")) + bytes.fromhex("05020000")
-    result = remove_calipso(header)
+    result = remove_option(header)
     assert result is not None
     assert [(t.offset, t.type) for t in iter_options(result)] == [(2, 1), (4, 5)]
     # span 2..12 is 10 bytes: 8 removed, 2 refilled with PadN(2)
@@ -165,7 +165,7 @@ def test_removal_keeps_options_after_it() -> None:
 
 
 def test_removal_without_calipso_changes_nothing() -> None:
-    assert remove_calipso(ROUTER_ALERT) == ROUTER_ALERT
+    assert remove_option(ROUTER_ALERT) == ROUTER_ALERT
 
 
 @pytest.mark.parametrize(
@@ -180,10 +180,10 @@ def test_removal_without_calipso_changes_nothing() -> None:
 )
 def test_malformed_headers(hex_header: str, offset: int) -> None:
     with pytest.raises(HopByHopError) as caught:
-        insert_calipso(bytes.fromhex(hex_header), option("s0"))
+        insert_option(bytes.fromhex(hex_header), option("s0"))
     assert caught.value.offset == offset
     with pytest.raises(HopByHopError):
-        remove_calipso(bytes.fromhex(hex_header))
+        remove_option(bytes.fromhex(hex_header))
 
 
 def test_header_size_limit() -> None:
@@ -191,17 +191,17 @@ def test_header_size_limit() -> None:
     big = bytes((0, 255)) + bytes.fromhex("1e") + bytes((251,)) + bytes(251)
     big += (b"\x1e\xfb" + bytes(251)) * 7 + bytes(2048 - 2 - 8 * 253)
     with pytest.raises((CalipsoEncodeError, HopByHopError)):
-        insert_calipso(big, option("s0:c1951"))
+        insert_option(big, option("s0:c1951"))
 
 
 def test_insert_refuses_non_calipso_bytes() -> None:
     with pytest.raises(CalipsoEncodeError):
-        insert_calipso(None, b"\x05\x02\x00\x00")
+        insert_option(None, b"\x05\x02\x00\x00")
     # A raw option of odd size (extra bytes) still yields a whole header.
     odd = encode(CalipsoOption(2, 0, extra=b"\x01"))
-    header = insert_calipso(ROUTER_ALERT, odd)
+    header = insert_option(ROUTER_ALERT, odd)
     assert len(header) % 8 == 0
-    assert find_calipso(header) == 6
+    assert find_option(header) == 6
 
 
 def test_tlv_views() -> None:
@@ -209,3 +209,15 @@ def test_tlv_views() -> None:
     assert tlvs[0].action is UnknownAction.SKIP
     assert tlvs[1].is_padding and tlvs[1].size == 2 and tlvs[1].end == 8
     assert UnknownAction(0xC2 >> 6) is UnknownAction.DISCARD_ICMP_UNICAST
+
+
+def test_tolerant_walk_yields_the_option_that_runs_past_the_end() -> None:
+    header = bytes.fromhex("3a01 0104 00000000 07 0a 000000000000")
+    with pytest.raises(HopByHopError) as caught:
+        list(iter_options(header))
+    last = list(iter_options(header, strict=False))[-1]
+    assert (last.offset, last.type, last.fault_offset) == (8, 7, caught.value.offset)
+    assert last.fault == caught.value.reason and last.data == bytes(6)
+    # A header cut short is walked as far as its bytes go.
+    cut = list(iter_options(header[:9], strict=False))
+    assert [t.offset for t in cut] == [2, 8] and "no length byte" in cut[-1].fault

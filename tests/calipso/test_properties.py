@@ -9,6 +9,7 @@ from collections.abc import Callable
 from hypothesis import given
 from hypothesis import strategies as st
 
+import calipso
 from calipso import (
     CalipsoDecodeError,
     CalipsoDoi,
@@ -20,11 +21,10 @@ from calipso import (
     crc16_x25,
     decode,
     encode,
-    find_calipso,
-    hop_by_hop_verdict,
-    insert_calipso,
+    find_option,
+    insert_option,
     iter_options,
-    remove_calipso,
+    remove_option,
     schema,
     validate,
 )
@@ -91,9 +91,9 @@ def test_label_round_trip(doi: CalipsoDoi, level: Level) -> None:
 def test_label_header_round_trip(doi: CalipsoDoi, level: Level) -> None:
     header = doi.encode_header(level)
     assert doi.decode_header(header) == level
-    assert hop_by_hop_verdict(header, [doi]).accepted
-    assert find_calipso(header) == 2
-    assert remove_calipso(header) is None
+    assert calipso.verdict(header, [doi]).accepted
+    assert find_option(header) == 2
+    assert remove_option(header) is None
 
 
 @given(option_bytes(), st.sets(st.integers(0, 20)))
@@ -120,14 +120,14 @@ def test_validate_refuses_near_valid_options(data: bytes) -> None:
 
 @given(hop_by_hop_headers())
 def test_kernel_style_headers_are_accepted(header: bytes) -> None:
-    assert hop_by_hop_verdict(header, [2]).accepted
-    offset = find_calipso(header)
+    assert calipso.verdict(header, [2]).accepted
+    offset = find_option(header)
     assert offset is not None and offset % 4 == 2
 
 
 @given(hop_by_hop_headers(), options(doi=2, extra=False, bad_checksums=False))
 def test_insertion_keeps_other_options(header: bytes, option: CalipsoOption) -> None:
-    result = insert_calipso(header, option)
+    result = insert_option(header, option)
     assert len(result) % 8 == 0 and result[1] == len(result) // 8 - 1
     assert result[0] == header[0]
 
@@ -136,13 +136,13 @@ def test_insertion_keeps_other_options(header: bytes, option: CalipsoOption) -> 
 
     assert others(result) == others(header)
     # Options behind the CALIPSO option keep their offsets modulo 8.
-    calipso_at = find_calipso(header)
+    calipso_at = find_option(header)
     after = [
         t.offset % 8
         for t in iter_options(header)
         if not t.is_padding and t.type != 7 and calipso_at is not None and t.offset > calipso_at
     ]
-    new_at = find_calipso(result)
+    new_at = find_option(result)
     assert new_at is not None and new_at % 4 == 2
     after_new = [
         t.offset % 8
@@ -151,14 +151,14 @@ def test_insertion_keeps_other_options(header: bytes, option: CalipsoOption) -> 
     ]
     assert after_new == after
     assert CalipsoDoi(2).decode_header(result) == option.mls_level
-    assert hop_by_hop_verdict(result, [2]).accepted
-    removed = remove_calipso(result)
+    assert calipso.verdict(result, [2]).accepted
+    removed = remove_option(result)
     if removed is None:
         assert others(header) == []
     else:
-        assert find_calipso(removed) is None
+        assert find_option(removed) is None
         assert others(removed) == others(header)
-        assert hop_by_hop_verdict(removed, []).accepted
+        assert calipso.verdict(removed, []).accepted
 
 
 @given(st.one_of(st.binary(max_size=64), near_valid_options()))
@@ -177,12 +177,12 @@ def test_arbitrary_bytes_raise_only_our_errors(data: bytes) -> None:
 
 @given(st.one_of(st.binary(max_size=64), hop_by_hop_headers()))
 def test_arbitrary_headers_raise_only_our_errors(data: bytes) -> None:
-    verdict = hop_by_hop_verdict(data, [2])  # a verdict, never an exception
+    verdict = calipso.verdict(data, [2])  # a verdict, never an exception
     assert verdict.accepted or verdict.offset is not None
     calls: list[tuple[Callable[[], object], tuple[type[CalipsoError], ...]]] = [
         (lambda: list(iter_options(data)), (HopByHopError,)),
-        (lambda: remove_calipso(data), (HopByHopError,)),
-        (lambda: insert_calipso(data, CalipsoOption(2, 0)), (HopByHopError, CalipsoEncodeError)),
+        (lambda: remove_option(data), (HopByHopError,)),
+        (lambda: insert_option(data, CalipsoOption(2, 0)), (HopByHopError, CalipsoEncodeError)),
         (lambda: CalipsoDoi(2).decode_header(data), (HopByHopError, CalipsoValidationError)),
     ]
     for call, allowed in calls:

@@ -178,7 +178,7 @@ def test_option_running_past_the_header_does_not_break_dissection() -> None:
 
 def wrap(option: bytes) -> bytes:
     """A hop-by-hop header with ``option`` at offset 2, padded as the kernel pads."""
-    return calipso.insert_calipso(None, option)
+    return calipso.insert_option(None, option)
 
 
 # --- building ----------------------------------------------------------------------------------
@@ -270,25 +270,25 @@ def test_after_another_option_at_4n_plus_2_as_the_kernel_inserts(size: int) -> N
     option = DOI.label_option(Level.parse("s3:c0,c5"))
     built = bytes(IPv6ExtHdrHopByHop(nh=0, options=[other, CALIPSO.from_option(option)]))
     existing = bytes(IPv6ExtHdrHopByHop(nh=0, options=[other]))
-    assert built == calipso.insert_calipso(existing, option)
-    offset = calipso.find_calipso(built)
+    assert built == calipso.insert_option(existing, option)
+    offset = calipso.find_option(built)
     assert offset is not None and offset % 4 == 2
-    assert calipso.hop_by_hop_verdict(built, [2]).accepted
+    assert calipso.verdict(built, [2]).accepted
 
 
 def test_after_a_router_alert() -> None:
     option = DOI.label_option(Level.parse("s9:c3,c70"))
     built = bytes(IPv6ExtHdrHopByHop(options=[RouterAlert(value=0), CALIPSO.from_option(option)]))
     existing = bytes(IPv6ExtHdrHopByHop(options=[RouterAlert(value=0)]))
-    assert built[2:] == calipso.insert_calipso(existing, option)[2:]
-    assert calipso.find_calipso(built) == 6
+    assert built[2:] == calipso.insert_option(existing, option)[2:]
+    assert calipso.find_option(built) == 6
 
 
 def test_autopad_off_keeps_a_misaligned_option() -> None:
     built = bytes(
         IPv6ExtHdrHopByHop(autopad=0, options=[Pad1(), CALIPSO(GOOD), PadN(optdata=bytes(5))])
     )
-    assert calipso.find_calipso(built) == 3
+    assert calipso.find_option(built) == 3
     assert len(built) == 24
 
 
@@ -300,7 +300,7 @@ def test_kernel_style_headers_with_calipso_last_equal_scapy_builds(data: st.Data
     option = DOI.label_option(level)
     existing = bytes(IPv6ExtHdrHopByHop(options=others)) if others else None
     built = bytes(IPv6ExtHdrHopByHop(nh=0, options=[*others, CALIPSO.from_option(option)]))
-    assert built == calipso.insert_calipso(existing, option, next_header=0)
+    assert built == calipso.insert_option(existing, option, next_header=0)
 
 
 # --- show ----------------------------------------------------------------------------------------
@@ -373,7 +373,7 @@ def test_kernel_built_headers_round_trip(header: bytes) -> None:
     raw = packet_with(header)
     dissected = IPv6(raw)
     assert bytes(dissected) == raw
-    first = calipso.find_calipso(header)
+    first = calipso.find_option(header)
     assert first is not None
     option = next(o for o in dissected[IPv6ExtHdrHopByHop].options if isinstance(o, CALIPSO))
     assert option.mls_level == DOI.decode_header(header)

@@ -1,10 +1,11 @@
-"""Receive-side checks: validate() on one option, hop_by_hop_verdict() on a header
+"""Receive-side checks: validate() on one option, calipso.verdict() on a header
 (calipso.md §3, ip6_parse_tlv and ipv6_hop_calipso in net/ipv6/exthdrs.c)."""
 
 from __future__ import annotations
 
 import pytest
 
+import calipso
 from calipso import (
     CalipsoDoi,
     CalipsoOption,
@@ -13,7 +14,6 @@ from calipso import (
     VerdictKind,
     build_header,
     encode,
-    hop_by_hop_verdict,
     validate,
 )
 from calipso.hopbyhop import pad
@@ -104,7 +104,7 @@ def header(*parts: bytes, first: int = 0) -> bytes:
 
 def test_kernel_built_headers_are_accepted() -> None:
     for level in ("s0", "s3:c0,c5", "s15:c0.c1023", "s255:c1951"):
-        verdict = hop_by_hop_verdict(DOI.encode_header(Level.parse(level)), [DOI])
+        verdict = calipso.verdict(DOI.encode_header(Level.parse(level)), [DOI])
         assert verdict.accepted, verdict
         assert verdict.kind is VerdictKind.ACCEPTED
 
@@ -123,7 +123,7 @@ def test_calipso_failures_are_silent_drops(check: Check, mutate: object, offset:
         dois = [3]
     else:
         data = mutate(data)  # type: ignore[operator]
-    verdict = hop_by_hop_verdict(data, dois)
+    verdict = calipso.verdict(data, dois)
     assert verdict.kind is VerdictKind.DROPPED
     assert verdict.dropped
     assert verdict.check is check
@@ -134,20 +134,20 @@ def test_calipso_failures_are_silent_drops(check: Check, mutate: object, offset:
 def test_short_calipso_option_is_dropped_at_its_length_byte() -> None:
     # A CALIPSO TLV of 6 data bytes (below 8), padded to 16.
     data = header(bytes.fromhex("0706000000020000"), pad(6))
-    verdict = hop_by_hop_verdict(data, [2])
+    verdict = calipso.verdict(data, [2])
     assert verdict.dropped and verdict.check is Check.DATA_LENGTH and verdict.offset == 3
 
 
 def test_second_calipso_option_with_bad_checksum_drops() -> None:
     good = DOI.encode_label(Level(3))
     bad = good[:8] + b"\0\0"
-    verdict = hop_by_hop_verdict(header(good, bad, pad(2)), [2])
+    verdict = calipso.verdict(header(good, bad, pad(2)), [2])
     assert verdict.dropped and verdict.check is Check.CHECKSUM and verdict.offset == 12 + 8
 
 
 def test_second_good_calipso_option_is_accepted() -> None:
     good = DOI.encode_label(Level(3))
-    assert hop_by_hop_verdict(header(good, good, pad(2)), [2]).accepted
+    assert calipso.verdict(header(good, good, pad(2)), [2]).accepted
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_second_good_calipso_option_is_accepted() -> None:
 def test_unknown_options_by_action_bits(kind: int, expected: VerdictKind, code: int) -> None:
     calipso_header = build_header(DOI.label_option(Level(3)))  # 16 bytes, PadN(4) at 12
     data = calipso_header[:12] + bytes((kind, 2, 0, 0))
-    verdict = hop_by_hop_verdict(data, [2])
+    verdict = calipso.verdict(data, [2])
     assert verdict.kind is expected
     assert verdict.code == code
     if expected is VerdictKind.PARAMETER_PROBLEM:
@@ -174,19 +174,19 @@ def test_unknown_options_by_action_bits(kind: int, expected: VerdictKind, code: 
 
 def test_action_11_to_a_multicast_destination_is_a_silent_drop() -> None:
     data = build_header(DOI.label_option(Level(3)))[:12] + bytes((0xDE, 2, 0, 0))
-    assert hop_by_hop_verdict(data, [2], multicast_destination=True).dropped
+    assert calipso.verdict(data, [2], multicast_destination=True).dropped
 
 
 def test_negative_max_options_disallows_unknown_options() -> None:
     data = build_header(DOI.label_option(Level(3)))[:12] + bytes((0x1E, 2, 0, 0))
-    assert hop_by_hop_verdict(data, [2]).accepted
-    assert hop_by_hop_verdict(data, [2], max_options=-8).dropped
+    assert calipso.verdict(data, [2]).accepted
+    assert calipso.verdict(data, [2], max_options=-8).dropped
 
 
 def test_unknown_option_before_calipso_decides_first() -> None:
     option = DOI.encode_label(Level(3))
     data = header(bytes((0x9E, 0)), option, pad(2))  # bad DOI would come later
-    verdict = hop_by_hop_verdict(data, [99])
+    verdict = calipso.verdict(data, [99])
     assert verdict.kind is VerdictKind.PARAMETER_PROBLEM and verdict.offset == 2
 
 
@@ -203,44 +203,44 @@ def test_unknown_option_before_calipso_decides_first() -> None:
     ],
 )
 def test_generic_tlv_rules(body: bytes, offset: int, words: str) -> None:
-    verdict = hop_by_hop_verdict(bytes((0, len(body) // 8)) + body, [2])
+    verdict = calipso.verdict(bytes((0, len(body) // 8)) + body, [2])
     assert verdict.dropped, verdict
     assert verdict.offset == offset
     assert verdict.reason is not None and words in verdict.reason
 
 
 def test_seven_padding_bytes_are_fine() -> None:
-    assert hop_by_hop_verdict(bytes(8), []).accepted  # six Pad1
-    assert hop_by_hop_verdict(bytes((0, 0)) + pad(6), []).accepted
-    assert hop_by_hop_verdict(bytes((0, 1)) + pad(7) + bytes((0x1E, 5)) + bytes(5), []).accepted
+    assert calipso.verdict(bytes(8), []).accepted  # six Pad1
+    assert calipso.verdict(bytes((0, 0)) + pad(6), []).accepted
+    assert calipso.verdict(bytes((0, 1)) + pad(7) + bytes((0x1E, 5)) + bytes(5), []).accepted
 
 
 def test_option_count_limit() -> None:
     nine = b"\x1e\x00" * 9 + bytes(4)
-    verdict = hop_by_hop_verdict(bytes((0, 2)) + nine, [])
+    verdict = calipso.verdict(bytes((0, 2)) + nine, [])
     assert verdict.dropped and verdict.offset == 2 + 2 * 8
-    assert hop_by_hop_verdict(bytes((0, 2)) + nine, [], max_options=9).accepted
+    assert calipso.verdict(bytes((0, 2)) + nine, [], max_options=9).accepted
 
 
 def test_ioam_and_jumbo() -> None:
     # IOAM (0x31) at 4n is ignored while IOAM is off; elsewhere dropped.
-    assert hop_by_hop_verdict(header(b"\x00\x00" + b"\x31\x02\x00\x00"), []).accepted
-    assert hop_by_hop_verdict(header(b"\x31\x04" + bytes(4)), []).dropped
+    assert calipso.verdict(header(b"\x00\x00" + b"\x31\x02\x00\x00"), []).accepted
+    assert calipso.verdict(header(b"\x31\x04" + bytes(4)), []).dropped
     # Jumbo Payload: 4 bytes at 4n+2; in an ordinary packet always a Parameter Problem code 0.
-    small = hop_by_hop_verdict(header(b"\xc2\x04\x00\x00\xff\xff"), [])
+    small = calipso.verdict(header(b"\xc2\x04\x00\x00\xff\xff"), [])
     assert small.kind is VerdictKind.PARAMETER_PROBLEM and small.offset == 4 and small.code == 0
-    large = hop_by_hop_verdict(header(b"\xc2\x04\x00\x01\x00\x00"), [])
+    large = calipso.verdict(header(b"\xc2\x04\x00\x01\x00\x00"), [])
     assert large.kind is VerdictKind.PARAMETER_PROBLEM and large.offset == 2
-    assert hop_by_hop_verdict(header(b"\x00\xc2\x03\x00\x00\x00"), []).dropped
+    assert calipso.verdict(header(b"\x00\xc2\x03\x00\x00\x00"), []).dropped
 
 
 def test_truncated_header() -> None:
-    assert hop_by_hop_verdict(bytes(4), []).dropped
-    assert hop_by_hop_verdict(bytes((0, 1)) + bytes(6), []).offset == 1
+    assert calipso.verdict(bytes(4), []).dropped
+    assert calipso.verdict(bytes((0, 1)) + bytes(6), []).offset == 1
 
 
 def test_bytes_after_the_header_are_not_judged() -> None:
-    assert hop_by_hop_verdict(DOI.encode_header(Level(1)) + b"\xff" * 8, [2]).accepted
+    assert calipso.verdict(DOI.encode_header(Level(1)) + b"\xff" * 8, [2]).accepted
 
 
 # -- verdicts observed on the live kernel ---------------------------------------------------
@@ -252,7 +252,7 @@ OBSERVED = corpus.VECTORS["verdicts"]
 def test_verdicts_observed_on_linux(case: dict[str, object]) -> None:
     """Headers sent to a Linux 6.18 receiver with DOI ``OBSERVED["doi"]`` configured (the
     kernel's answers are recorded in the shipped corpus); ours must be the same."""
-    verdict = hop_by_hop_verdict(bytes.fromhex(str(case["hex"])), [OBSERVED["doi"]])
+    verdict = calipso.verdict(bytes.fromhex(str(case["hex"])), [OBSERVED["doi"]])
     assert verdict.kind.value == case["kind"]
     assert verdict.pointer == case["pointer"]
     assert verdict.code == case["code"]

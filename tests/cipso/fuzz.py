@@ -135,10 +135,8 @@ def check_one(data: bytes, stats: Counter[str], with_schema: bool) -> None:
                 raise Violation("the validator accepted an option the decoder refused")
             if isinstance(option, cipso.CipsoOption):
                 cipso.validate(option, DOIS, loopback=loopback)
-    verdict = guarded(
-        "check_options", lambda: cipso.check_options(data[:40], DOIS), cipso.CipsoError
-    )
-    assert isinstance(verdict, cipso.OptionsVerdict)
+    verdict = guarded("verdict", lambda: cipso.verdict(data[:40], DOIS), cipso.CipsoError)
+    assert isinstance(verdict, cipso.Verdict)
     stats["area accepted" if verdict.accepted else "area rejected"] += 1
 
 

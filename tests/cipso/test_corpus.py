@@ -73,9 +73,14 @@ def test_validate(vector: cipso.CipsoVector) -> None:
         assert caught.value.offset == vector.validate_offset
 
 
+def _area_offset(header_offset: int | None) -> int | None:
+    """A corpus offset counted from the IPv4 header, counted from the options area instead."""
+    return None if header_offset is None else header_offset - 20
+
+
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
 def test_options_area_verdict(vector: cipso.CipsoVector) -> None:
-    verdict = cipso.check_options(
+    verdict = cipso.verdict(
         vector.area,
         _dois(vector),
         strict_bitmap=vector.strict_bitmap,
@@ -85,11 +90,11 @@ def test_options_area_verdict(vector: cipso.CipsoVector) -> None:
     assert verdict.dropped == vector.kernel.dropped
     if verdict.dropped:
         # No ICMP: the verdict's pointer only says which option (a source route) caused it.
-        assert verdict.pointer is not None and vector.kernel.pointer is None
-        assert vector.area[verdict.pointer - 20] in (131, 137)
+        assert verdict.pointer is None and vector.kernel.pointer is None
+        assert verdict.offset is not None and vector.area[verdict.offset] in (131, 137)
     else:
         assert verdict.pointer == vector.kernel.pointer
-    assert verdict.cipso_start == vector.cipso_start
+    assert verdict.option_start == _area_offset(vector.cipso_start)
     if vector.kernel.pointer is not None:
         assert vector.kernel.offset == vector.kernel.pointer - 20
 

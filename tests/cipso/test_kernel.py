@@ -2,7 +2,7 @@
 
 Every packet is an ICMP echo request sent over veth between the harness's namespaces: the
 kernel accepts it (echo reply) or sends a Parameter Problem whose pointer must be the one
-:func:`cipso.check_options` predicts for the same options area. The vectors of the shipped corpus
+:func:`cipso.verdict` predicts for the same options area. The vectors of the shipped corpus
 are sent with their DOI numbers replaced by scratch DOIs configured for this module.
 """
 
@@ -101,7 +101,7 @@ class Kernel:
     def predicted(
         self, area: bytes, *, strict_bitmap: bool = True, dois: Sequence[cipso.CipsoDoi] = ()
     ) -> tuple[str, int | None]:
-        verdict = cipso.check_options(area, dois or self.dois, strict_bitmap=strict_bitmap)
+        verdict = cipso.verdict(area, dois or self.dois, strict_bitmap=strict_bitmap)
         return ("accepted", None) if verdict.accepted else ("parameter-problem", verdict.pointer)
 
 
@@ -446,7 +446,7 @@ def test_vector_on_loopback(kernel: Kernel, loopback: Loopback, vector: dict[str
     data = kernel.rewrite(bytes.fromhex(vector["hex"]))
     area = pad_ipv4_options(data)
     observed = loopback.verdict(area)
-    verdict = cipso.check_options(area, kernel.dois, loopback=True)
+    verdict = cipso.verdict(area, kernel.dois, loopback=True)
     assert observed == (
         ("accepted", None) if verdict.accepted else ("parameter-problem", verdict.pointer)
     )
@@ -468,7 +468,7 @@ def test_local_tag_mutants_on_loopback(
         _valid_options(kernel),
     )
     area = _area(data.draw(mutants(valid), label="mutant"))
-    verdict = cipso.check_options(area, kernel.dois, loopback=True)
+    verdict = cipso.verdict(area, kernel.dois, loopback=True)
     predicted = ("accepted", None) if verdict.accepted else ("parameter-problem", verdict.pointer)
     assert loopback.verdict(area) == predicted, area.hex()
 

@@ -81,14 +81,14 @@ def test_arbitrary_bytes_raise_only_typed_errors(data: bytes) -> None:
             cipso.validate(data, FUZZ_DOIS, loopback=loopback)
         except cipso.CipsoValidationError as error:
             assert 0 <= error.offset < 40
-    verdict = cipso.check_options(data[:40], FUZZ_DOIS)
+    verdict = cipso.verdict(data[:40], FUZZ_DOIS)
     assert verdict.accepted == (verdict.pointer is None)
     if verdict.pointer is not None:
         assert 20 <= verdict.pointer < 20 + len(data[:40])
 
 
 @given(fuzz_inputs)
-def test_validate_agrees_with_check_options_for_one_option(data: bytes) -> None:
+def test_validate_agrees_with_verdict_for_one_option(data: bytes) -> None:
     data = data[:40]
     try:
         cipso.validate(data, FUZZ_DOIS)
@@ -98,7 +98,7 @@ def test_validate_agrees_with_check_options_for_one_option(data: bytes) -> None:
     assume(len(data) >= 2 and data[0] == 0x86 and 2 <= data[1] <= len(data))
     # The same option alone in an area padded with EOL (trailing bytes are cut at its end).
     area = data[: data[1]]
-    verdict = cipso.check_options(area + bytes(-len(area) % 4), FUZZ_DOIS)
+    verdict = cipso.verdict(area + bytes(-len(area) % 4), FUZZ_DOIS)
     if offset is None:
         assert verdict.accepted or verdict.pointer == 20 + len(area)
     else:
@@ -117,7 +117,7 @@ def test_encode_label_then_decode_label(doi_and_level: tuple[cipso.CipsoDoi, Lev
     assert doi.decode_label(data) == level
     padded = doi.encode_label(level, pad=True)
     assert len(padded) % 4 == 0 and padded.startswith(data) and not padded[len(data) :].strip(b"\0")
-    assert cipso.check_options(padded, [doi]).accepted
+    assert cipso.verdict(padded, [doi]).accepted
 
 
 @given(dois(), st.data())

@@ -30,29 +30,30 @@ def _area(*options: bytes) -> bytes:
 
 @pytest.mark.parametrize("route", [LSRR, SSRR], ids=["lsrr", "ssrr"])
 def test_route_after_cipso_is_dropped_silently(route: bytes) -> None:
-    verdict = cipso.check_options(_area(LABEL, route), DOIS)
-    assert verdict == cipso.OptionsVerdict(
-        False, pointer=30, reason=DROPPED, cipso_start=20, dropped=True
+    verdict = cipso.verdict(_area(LABEL, route), DOIS)
+    assert verdict == cipso.Verdict(
+        cipso.VerdictKind.DROPPED, reason=DROPPED, offset=10, option_start=0
     )
-    accepted = cipso.check_options(_area(LABEL, route), DOIS, accept_source_route=True)
-    assert accepted == cipso.OptionsVerdict(True, cipso_start=20)
+    accepted = cipso.verdict(_area(LABEL, route), DOIS, accept_source_route=True)
+    assert accepted == cipso.Verdict(cipso.VerdictKind.ACCEPTED, option_start=0)
 
 
 @pytest.mark.parametrize("route", [LSRR, SSRR], ids=["lsrr", "ssrr"])
 def test_route_before_cipso_is_dropped_silently(route: bytes) -> None:
     area = _area(b"\x01", route, LABEL)
-    verdict = cipso.check_options(area, DOIS)
-    assert (verdict.accepted, verdict.dropped, verdict.pointer) == (False, True, 21)
-    assert verdict.cipso_start == 24 and not verdict.in_cipso
-    assert cipso.check_options(area, DOIS, accept_source_route=True).accepted
+    verdict = cipso.verdict(area, DOIS)
+    assert (verdict.accepted, verdict.dropped, verdict.offset) == (False, True, 1)
+    assert verdict.pointer is None
+    assert verdict.option_start == 4 and not verdict.in_option
+    assert cipso.verdict(area, DOIS, accept_source_route=True).accepted
 
 
 def test_route_with_addresses_and_alone() -> None:
     route = bytes.fromhex("8307 08 0a000001")  # one address, already passed
-    assert cipso.check_options(_area(route), DOIS).dropped
-    assert cipso.check_options(_area(route), DOIS, accept_source_route=True).accepted
+    assert cipso.verdict(_area(route), DOIS).dropped
+    assert cipso.verdict(_area(route), DOIS, accept_source_route=True).accepted
     # After EOL there is no option at all.
-    assert cipso.check_options(_area(b"\x00", LSRR), DOIS).accepted
+    assert cipso.verdict(_area(b"\x00", LSRR), DOIS).accepted
 
 
 def test_a_rejection_wins_over_the_drop() -> None:
@@ -60,28 +61,28 @@ def test_a_rejection_wins_over_the_drop() -> None:
     route, or a malformed source route, gets a Parameter Problem whatever the policy."""
     unknown_doi = bytes.fromhex("860a00000011 01040003")
     for policy in (False, True):
-        verdict = cipso.check_options(_area(LSRR, unknown_doi), DOIS, accept_source_route=policy)
+        verdict = cipso.verdict(_area(LSRR, unknown_doi), DOIS, accept_source_route=policy)
         assert (verdict.accepted, verdict.dropped, verdict.pointer) == (False, False, 25)
-        assert verdict.in_cipso and verdict.reason == "DOI 17 is not configured"
-        short = cipso.check_options(_area(LABEL, b"\x83\x02"), DOIS, accept_source_route=policy)
+        assert verdict.in_option and verdict.reason == "DOI 17 is not configured"
+        short = cipso.verdict(_area(LABEL, b"\x83\x02"), DOIS, accept_source_route=policy)
         assert (short.dropped, short.pointer) == (False, 31)
         assert short.reason == "source route option shorter than 3"
-        low = cipso.check_options(_area(LABEL, b"\x89\x03\x03"), DOIS, accept_source_route=policy)
+        low = cipso.verdict(_area(LABEL, b"\x89\x03\x03"), DOIS, accept_source_route=policy)
         assert (low.dropped, low.pointer, low.reason) == (False, 32, "source route pointer below 4")
-        twice = cipso.check_options(_area(LSRR, SSRR), DOIS, accept_source_route=policy)
+        twice = cipso.verdict(_area(LSRR, SSRR), DOIS, accept_source_route=policy)
         assert (twice.dropped, twice.pointer) == (False, 23)
 
 
-def test_raise_for_rejection_sends_no_icmp() -> None:
-    verdict = cipso.check_options(_area(LABEL, LSRR), DOIS)
+def test_raise_for_verdict_sends_no_icmp() -> None:
+    verdict = cipso.verdict(_area(LABEL, LSRR), DOIS)
     with pytest.raises(cipso.CipsoDroppedError) as caught:
-        verdict.raise_for_rejection()
+        verdict.raise_for_verdict()
     error = caught.value
     assert isinstance(error, cipso.CipsoWireError)
     assert not isinstance(error, cipso.CipsoValidationError)
     assert not hasattr(error, "icmp_type") and not hasattr(error, "pointer")
     assert (error.offset, error.option_start, error.reason) == (0, 30, DROPPED)
-    cipso.check_options(_area(LABEL, LSRR), DOIS, accept_source_route=True).raise_for_rejection()
+    cipso.verdict(_area(LABEL, LSRR), DOIS, accept_source_route=True).raise_for_verdict()
 
 
 def test_decode_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -131,10 +132,10 @@ def test_kernel_drops_a_source_routed_packet_silently(kernel_harness: KernelHarn
         dropped = kernel_harness.cipso_verdict(area)
         assert dropped.delivered
         assert (dropped.kind, dropped.hdr_errors) == (VerdictKind.NO_ANSWER, 0)
-        assert cipso.check_options(area, dois).dropped
+        assert cipso.verdict(area, dois).dropped
         with _accept_source_route(kernel_harness):
             accepted = kernel_harness.cipso_verdict(area)
         assert accepted.delivered and accepted.kind is VerdictKind.ACCEPTED
-        assert cipso.check_options(area, dois, accept_source_route=True).accepted
+        assert cipso.verdict(area, dois, accept_source_route=True).accepted
         # The setting is back: dropped again.
         assert kernel_harness.cipso_verdict(area).kind is VerdictKind.NO_ANSWER

@@ -57,17 +57,18 @@ def test_decode_and_schema(vector: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("vector", VECTORS["areas"], ids=lambda v: v["name"])
 def test_options_area_pointer(vector: dict[str, Any]) -> None:
-    verdict = cipso.check_options(
+    verdict = cipso.verdict(
         bytes.fromhex(vector["hex"]), _dois(vector), loopback=vector.get("loopback", False)
     )
     assert verdict.pointer == vector["pointer"]
     assert verdict.accepted == (vector["pointer"] is None)
-    assert verdict.cipso_start == vector["cipso_start"]
+    start = vector["cipso_start"]
+    assert verdict.option_start == (None if start is None else start - 20)
     if verdict.accepted:
-        verdict.raise_for_rejection()  # a no-op
+        verdict.raise_for_verdict()  # a no-op
     else:
         with pytest.raises(cipso.CipsoValidationError) as caught:
-            verdict.raise_for_rejection()
+            verdict.raise_for_verdict()
         assert caught.value.pointer == vector["pointer"]
 
 

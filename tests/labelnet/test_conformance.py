@@ -69,7 +69,7 @@ def test_generators_are_deterministic_and_fit_the_kernel() -> None:
         origin, area = generate()
         origins.add(origin)
         assert len(area) % 4 == 0 and len(area) <= 40
-        cipso.check_options(area, dois)  # never raises
+        cipso.verdict(area, dois)  # never raises
     assert origins == {"label", "option", "mutant", "area", "corpus"}
     headers = CalipsoGenerator(random.Random(9), [2], 9, [bytes(8)])
     origins = set()
@@ -77,14 +77,14 @@ def test_generators_are_deterministic_and_fit_the_kernel() -> None:
         origin, header = headers()
         origins.add(origin)
         assert len(header) % 8 == 0 and header[1] == len(header) // 8 - 1
-        calipso.hop_by_hop_verdict(header, [2])
+        calipso.verdict(header, [2])
     assert origins == {"label", "option", "near-valid", "header", "corpus"}
 
 
 def test_source_route_rules() -> None:
     dois = [cipso.CipsoDoi.pass_through(100)]
-    assert cipso.check_options(bytes.fromhex("860a000000640104000383030400"), dois).dropped
-    assert cipso.check_options(bytes.fromhex("0083030400000000"), dois).accepted  # after EOL
+    assert cipso.verdict(bytes.fromhex("860a000000640104000383030400"), dois).dropped
+    assert cipso.verdict(bytes.fromhex("0083030400000000"), dois).accepted  # after EOL
     # An address before the pointer: the answer goes to it.
     assert fuzz.reply_rerouted(bytes.fromhex("01010189086c000000000002"), 11)
     # No address before the pointer (pointer 5), or the failure inside the source route.
@@ -146,16 +146,16 @@ def test_short_run_agrees(
 def test_injected_cipso_bug_is_reported(
     kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = cipso.check_options
+    real = cipso.verdict
 
-    def wrong(area: bytes, dois: object, **flags: bool) -> cipso.OptionsVerdict:
+    def wrong(area: bytes, dois: object, **flags: bool) -> cipso.Verdict:
         # A validator that forgets the ascending-order rule of tag 2.
         verdict = real(area, dois, **flags)  # type: ignore[arg-type]
-        if verdict.in_cipso and "does not ascend" in verdict.reason:
-            return cipso.OptionsVerdict(True, cipso_start=verdict.cipso_start)
+        if verdict.in_option and "does not ascend" in verdict.reason:
+            return cipso.Verdict(cipso.VerdictKind.ACCEPTED, option_start=verdict.option_start)
         return verdict
 
-    monkeypatch.setattr(cipso, "check_options", wrong)
+    monkeypatch.setattr(cipso, "verdict", wrong)
     status = main(["conformance", "cipso", "--count", "400", "--seed", "3", "--max-reports", "2"])
     out = capsys.readouterr().out
     assert status == 1
@@ -172,16 +172,16 @@ def test_injected_cipso_bug_is_reported(
 def test_injected_calipso_bug_is_reported(
     kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = calipso.hop_by_hop_verdict
+    real = calipso.verdict
 
-    def wrong(header: bytes, dois: object, **flags: object) -> calipso.HopByHopVerdict:
+    def wrong(header: bytes, dois: object, **flags: object) -> calipso.Verdict:
         # A validator that does not check the checksum.
         verdict = real(header, dois, **flags)  # type: ignore[arg-type]
         if verdict.check is calipso.Check.CHECKSUM:
-            return calipso.HopByHopVerdict(calipso.VerdictKind.ACCEPTED)
+            return calipso.Verdict(calipso.VerdictKind.ACCEPTED)
         return verdict
 
-    monkeypatch.setattr(calipso, "hop_by_hop_verdict", wrong)
+    monkeypatch.setattr(calipso, "verdict", wrong)
     status = main(["conformance", "calipso", "--count", "400", "--seed", "3", "--max-reports", "1"])
     out = capsys.readouterr().out
     assert status == 1

@@ -148,7 +148,7 @@ def test_calipso_header_round_trip() -> None:
     label = label_from_hop_by_hop(header)
     assert label is not None
     assert (label.protocol, label.doi, label.level) == (Protocol.CALIPSO, 2, level)
-    assert label_from_hop_by_hop(calipso.remove_calipso(header) or bytes(8)) is None
+    assert label_from_hop_by_hop(calipso.remove_option(header) or bytes(8)) is None
 
 
 def test_calipso_existing_header_keeps_other_options() -> None:
@@ -311,7 +311,7 @@ def net() -> Iterator[Net]:
                     if kind == "cipso":
                         client.remove_cipso_doi(number)
                     else:
-                        client.remove_calipso_doi(number)
+                        client.remove_option_doi(number)
 
 
 def make(ns: str, family: int, kind: int) -> socket.socket:
