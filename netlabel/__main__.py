@@ -156,7 +156,7 @@ def _calipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
 
     doi = ctl.parse_doi(tokens, required=True)
     assert doi is not None
-    client.remove_option_doi(doi)
+    client.remove_calipso_doi(doi)
     return ""
 
 

@@ -565,7 +565,7 @@ class NetLabel:
         ]
         self._calipso(_genl.CalipsoCmd.ADD, attrs, operation=op, errors=_CALIPSO_ADD_ERRORS)
 
-    def remove_option_doi(self, doi: int) -> None:
+    def remove_calipso_doi(self, doi: int) -> None:
         """Remove a CALIPSO DOI; the kernel also drops the domain mappings that use it."""
         op = f"calipso del doi:{doi}"
         self._calipso(

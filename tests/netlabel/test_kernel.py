@@ -123,7 +123,7 @@ def cleanup(client: NetLabel) -> Iterator[list[tuple[str, object]]]:
                 elif kind == "cipso":
                     client.remove_cipso_doi(int(str(key)))
                 else:
-                    client.remove_option_doi(int(str(key)))
+                    client.remove_calipso_doi(int(str(key)))
 
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def test_calipso_dois_both_ways(locked: NetLabel) -> None:
         same_text("calipso", "list")
         with pytest.raises(AlreadyExists):
             client.add_calipso_doi(calipso.CalipsoDoi(theirs_doi))
-        client.remove_option_doi(theirs_doi)
+        client.remove_calipso_doi(theirs_doi)
         assert theirs_doi not in parse_doi_list(ctl("calipso", "list"))
         with pytest.raises(NotFound, match="no such CALIPSO DOI"):
             client.get_calipso_doi(theirs_doi)
@@ -366,7 +366,7 @@ def test_domain_maps_with_selectors_both_ways(locked: NetLabel) -> None:
         assert left[(theirs, socket.AF_INET)] == mine[(theirs, socket.AF_INET)]
         assert left[(sel_domain, socket.AF_INET)] == mine[(sel_domain, socket.AF_INET)]
         assert cipso_n not in {d.doi for d in client.list_cipso_dois()}
-        client.remove_option_doi(calipso_n)
+        client.remove_calipso_doi(calipso_n)
         left = {(m.domain, m.family): m for m in client.list_domain_maps()}
         assert left[(sel_domain, socket.AF_INET6)] == mine[(sel_domain, socket.AF_INET6)]
         same_text("map", "list")

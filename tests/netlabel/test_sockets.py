@@ -311,7 +311,7 @@ def net() -> Iterator[Net]:
                     if kind == "cipso":
                         client.remove_cipso_doi(number)
                     else:
-                        client.remove_option_doi(number)
+                        client.remove_calipso_doi(number)
 
 
 def make(ns: str, family: int, kind: int) -> socket.socket:
