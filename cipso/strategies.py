@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from mls import CategorySet, Level
 
-from .doi import MAX_TAGS, CipsoDoi
+from .doi import MAX_LOCAL_LEVEL, MAX_TAGS, CipsoDoi
 from .model import (
     KNOWN_TAG_TYPES,
     LOCAL_TAG_LENGTH,
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 _levels = st.integers(0, MAX_LEVEL)
-#: Largest host category the DOI strategy maps (the kernel allows up to 2**31 - 1).
+#: Largest host category the DOI strategy maps (the kernel stores up to 1048575).
 MAX_HOST_CATEGORY = 65535
 _alignments = st.one_of(st.just(0), st.integers(0, 255))
 
@@ -204,7 +204,7 @@ def dois(
     tag_list = draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=MAX_TAGS))
     if map_type is not MapType.TRANS:
         return CipsoDoi(number, map_type, tuple(tag_list))
-    levels = draw(_table((1, 16), (0x7FFFFFFF, MAX_LEVEL), one_to_one))
+    levels = draw(_table((1, 16), (MAX_LOCAL_LEVEL, MAX_LEVEL), one_to_one))
     # Host categories stay small: a set holding category 2**31 - 1 is a 256 MiB integer.
     categories = draw(_table((0, 40), (MAX_HOST_CATEGORY, MAX_REMOTE_CATEGORY), one_to_one))
     return CipsoDoi(number, map_type, tuple(tag_list), levels, categories)

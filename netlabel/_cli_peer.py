@@ -102,6 +102,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _doi(text: str) -> int:
+    # The DOI grammar's own reading of doi:<N>: ASCII digits, 1..4294967295.
+    from netlabel.ctl import parse_doi
+
+    try:
+        number = parse_doi([f"doi:{text}"], required=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert number is not None
+    return number
+
+
 def _port(text: str) -> int:
     try:
         value = int(text, 10)
@@ -300,9 +312,7 @@ def configure_send(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--level", metavar="LEVEL", help="MLS level to label with, e.g. s0:c1,c2,c5,c7.c300"
     )
-    parser.add_argument(
-        "--doi", metavar="N", type=_positive, help="the DOI the label is sent under"
-    )
+    parser.add_argument("--doi", metavar="N", type=_doi, help="the DOI the label is sent under")
     protocol = parser.add_mutually_exclusive_group()
     protocol.add_argument(
         "--cipso",

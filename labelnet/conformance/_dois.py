@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import cipso
-from calipso import crc16_x25
+from calipso import CalipsoDoi, crc16_x25
 from netlabel.harness import (
     SCRATCH_DOI_BASE,
     CipsoMapping,
@@ -87,16 +87,8 @@ def configure_cipso(stack: ExitStack, definitions: Iterable[cipso.CipsoDoi]) -> 
 
 def calipso_doi_number(text: str) -> int:
     """The DOI number of a CALIPSO definition in netlabelctl syntax (``pass doi:2``, with or
-    without a leading ``calipso add``)."""
-    words = text.split()
-    if words[:2] == ["calipso", "add"]:
-        words = words[2:]
-    if len(words) != 2 or words[0] != "pass" or not words[1].startswith("doi:"):
-        raise ValueError(f"a CALIPSO DOI is 'pass doi:N' (the only type), not {text!r}")
-    value = words[1][4:]
-    if not value.isdigit() or not 0 < int(value) <= 0xFFFFFFFF:
-        raise ValueError(f"DOI {value!r} in {text!r} is not a number 1..4294967295")
-    return int(value)
+    without a leading ``calipso add``), read by :meth:`calipso.CalipsoDoi.from_netlabelctl`."""
+    return CalipsoDoi.from_netlabelctl(text).doi
 
 
 def configure_calipso(stack: ExitStack, numbers: Iterable[int]) -> Renumbering:

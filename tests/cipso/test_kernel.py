@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -617,7 +618,7 @@ def test_trans_tables_limited_by_allocation() -> None:
     """The kernel sizes a TRANS DOI's host-side tables by the largest host number + 1, in u32s,
     with one kcalloc: beyond 2**20 - 1 (4 MiB, the largest kmalloc with 4 KiB pages) adding
     the DOI fails with ENOMEM, although CIPSO_V4_MAX_LOC_LVLS / _CATS allow 2**31 - 2.
-    CipsoDoi models the coded limit and accepts both."""
+    CipsoDoi refuses what the kernel cannot store."""
     need_kernel_harness()
     from netlabel._netns import CommandError
 
@@ -630,11 +631,16 @@ def test_trans_tables_limited_by_allocation() -> None:
             else:
                 with pytest.raises(CommandError, match="out of memory"), added:
                     pass
-            # The model accepts both sizes (no exception).
-            cipso.CipsoDoi(
+            model = partial(
+                cipso.CipsoDoi,
                 9,
                 cipso.MapType.TRANS,
                 (cipso.TagType.RESTRICTED_BITMAP,),
                 tuple(levels.items()),
                 tuple((categories or {}).items()),
             )
+            if host < 1 << 20:
+                model()
+            else:
+                with pytest.raises(cipso.CipsoDoiError, match=r"0\.\.1048575"):
+                    model()
