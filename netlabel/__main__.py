@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netlabel import _cli_peer
+from netlabel import _cli_peer, _cli_rules
 
 if TYPE_CHECKING:
     from netlabel.client import NetLabel
@@ -57,27 +57,11 @@ def _mgmt_protocols(client: NetLabel, tokens: Sequence[str], pretty: bool) -> st
 
 
 def _map_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    request = ctl.parse_map_add(tokens)
-    if request.domain is None:
-        client.add_default_map(request.labeling, address=request.address, family=request.family)
-    else:
-        client.add_domain_map(
-            request.domain, request.labeling, address=request.address, family=request.family
-        )
-    return ""
+    return _change(client, "map", "add", tokens)
 
 
 def _map_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    domain = ctl.parse_map_del(tokens)
-    if domain is None:
-        client.remove_default_map()
-    else:
-        client.remove_domain_map(domain)
-    return ""
+    return _change(client, "map", "del", tokens)
 
 
 def _map_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -88,27 +72,15 @@ def _map_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
 
 
 def _unlbl_accept(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    client.set_accept(ctl.parse_accept(tokens))
-    return ""
+    return _change(client, "unlbl", "accept", tokens)
 
 
 def _unlbl_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    request = ctl.parse_static_label(tokens, with_label=True)
-    assert request.label is not None
-    client.add_static_label(request.interface, request.address, request.label)
-    return ""
+    return _change(client, "unlbl", "add", tokens)
 
 
 def _unlbl_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    request = ctl.parse_static_label(tokens, with_label=False)
-    client.remove_static_label(request.interface, request.address)
-    return ""
+    return _change(client, "unlbl", "del", tokens)
 
 
 def _unlbl_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -120,19 +92,11 @@ def _unlbl_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
 
 
 def _cipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    client.add_cipso_doi(ctl.parse_cipso_add(tokens))
-    return ""
+    return _change(client, "cipso", "add", tokens)
 
 
 def _cipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    doi = ctl.parse_doi(tokens, required=True)
-    assert doi is not None
-    client.remove_cipso_doi(doi)
-    return ""
+    return _change(client, "cipso", "del", tokens)
 
 
 def _cipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -145,19 +109,11 @@ def _cipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
 
 
 def _calipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    client.add_calipso_doi(ctl.parse_calipso_add(tokens))
-    return ""
+    return _change(client, "calipso", "add", tokens)
 
 
 def _calipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    doi = ctl.parse_doi(tokens, required=True)
-    assert doi is not None
-    client.remove_calipso_doi(doi)
-    return ""
+    return _change(client, "calipso", "del", tokens)
 
 
 def _calipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -167,6 +123,13 @@ def _calipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
     if doi is None:
         return ctl.format_calipso_list(client.list_calipso_dois(), pretty=pretty)
     return ctl.format_calipso_doi(client.get_calipso_doi(doi), pretty=pretty)
+
+
+def _change(client: NetLabel, module: str, verb: str, tokens: Sequence[str]) -> str:
+    from netlabel import rules
+
+    rules.command(module, verb, tokens).run(client)
+    return ""
 
 
 def _no_arguments(tokens: Sequence[str]) -> None:
@@ -341,6 +304,12 @@ MODULES += [
         _cli_peer.configure_send,
         description=_cli_peer.SEND_DESCRIPTION,
     ),
+]
+
+# The configuration as a file: save, load, diff, reset.
+MODULES += [
+    Module(name, help_text, configure, description=description)
+    for name, help_text, description, configure in _cli_rules.COMMANDS
 ]
 
 _DESCRIPTION = """\
