@@ -7,7 +7,7 @@ calipso_opt_getattr).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mls import Level
@@ -128,27 +128,38 @@ class CalipsoDoi:
         option = self.label_option(level, empty_bitmap_word=empty_bitmap_word)
         return insert_option(header, option, next_header=next_header)
 
-    def decode_header(self, header: bytes) -> Level:
+    def decode_header(self, header: bytes, *, dois: Iterable[CalipsoDoi | int] = ()) -> Level:
         """The level the kernel reads from a received hop-by-hop header: the first CALIPSO
         option's (calipso_skbuff_optptr). Raises :class:`~calipso.CalipsoValidationError` if
         there is none or the kernel would drop it (every CALIPSO option in the header is
-        checked, as on receive); a malformed header raises :class:`~calipso.HopByHopError`."""
+        checked, as on receive, against this DOI and the other configured ``dois``: the
+        kernel accepts options under any DOI it knows); a malformed header raises
+        :class:`~calipso.HopByHopError`, and a first option under another DOI
+        :class:`~calipso.CalipsoDoiError`."""
         header = bytes(header)
         first = find_option(header)
         if first is None:
             raise CalipsoValidationError(
                 "no CALIPSO option in the header", None, check=Check.NOT_CALIPSO
             )
+        configured = {self.doi} | {d.doi if isinstance(d, CalipsoDoi) else d for d in dois}
         for tlv in iter_options(header):
             if tlv.type == OPTION_TYPE:
                 try:
-                    check_option(header, tlv.offset, tlv.end, (self.doi,))
+                    check_option(header, tlv.offset, tlv.end, configured)
                 except CalipsoValidationError as error:
                     offset = None if error.offset is None else tlv.offset + error.offset
                     raise CalipsoValidationError(
                         f"CALIPSO option at {tlv.offset}: {error.reason}", offset, check=error.check
                     ) from None
-        return decode(header[first : first + 2 + header[first + 1]]).mls_level
+        option = decode(header[first : first + 2 + header[first + 1]])
+        if option.doi != self.doi:
+            raise CalipsoDoiError(
+                f"the label is read from the first CALIPSO option, whose DOI is {option.doi}, "
+                f"not {self.doi}",
+                first + 2,
+            )
+        return option.mls_level
 
 
 # -- netlabelctl syntax ---------------------------------------------------------------------

@@ -671,3 +671,17 @@ def test_command_line_verdicts_are_the_kernels(
                 assert "ICMPv6 Parameter Problem code 2" in last
             elif kind == "dropped":
                 assert "dropped silently" in last
+
+
+def test_two_options_under_two_configured_dois(kernel: Kernel) -> None:
+    """The kernel checks each CALIPSO option against every DOI it knows: two options under two
+    configured DOIs pass, and the label is the first one's."""
+    with calipso_doi() as second:
+        data = header(option(kernel.doi, "s3:c1"), option(second, "s5:c7"))
+        assert kernel.observe(data) == ("accepted", None, None)
+        assert calipso.verdict(data, [kernel.doi, second]).accepted
+        assert kernel.model.decode_header(data, dois=[second]) == Level.parse("s3:c1")
+    # Without the second DOI the same header is dropped, as decode_header without it says.
+    assert kernel.observe(data) == ("dropped", None, None)
+    with pytest.raises(calipso.CalipsoValidationError):
+        kernel.model.decode_header(data)
