@@ -8,10 +8,10 @@ import calipso
 from calipso import (
     CalipsoDoi,
     CalipsoDoiError,
-    CalipsoValidationError,
-    Check,
     CalipsoEncodeError,
     CalipsoOption,
+    CalipsoValidationError,
+    Check,
     HopByHopError,
     OptionType,
     UnknownAction,
