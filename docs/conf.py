@@ -96,15 +96,16 @@ class PublicApi(SphinxDirective):
         package = importlib.import_module(self.arguments[0])
         names = _public_names(package)
         lines = _module_directives(package, names)
-        documented = {id(getattr(package, name)) for name in names}
+        # (name, object) pairs: two equal small ints are one object, yet two constants.
+        documented = {(name, id(getattr(package, name))) for name in names}
         for module in _public_submodules(package):
             # A name the package re-exports is documented once, under the package.
             names = [
                 name
                 for name in _public_names(module)
-                if id(getattr(module, name)) not in documented
+                if (name, id(getattr(module, name))) not in documented
             ]
-            documented.update(id(getattr(module, name)) for name in names)
+            documented.update((name, id(getattr(module, name))) for name in names)
             title = f"``{module.__name__}``"
             lines += [title, "-" * len(title), "", *_module_directives(module, names)]
         container = nodes.section()
