@@ -90,6 +90,17 @@ def test_the_reference_documents_every_public_name(reference: Path, package: str
     assert not missing, f"{package}: not in the reference: {missing}"
 
 
+REFERENCE_LINK = re.compile(r"\]\(api/(\w+)\.rst#([\w.]+)\)")
+
+
+def test_links_into_the_reference_name_documented_objects(reference: Path) -> None:
+    links = [(page, *match) for page in PAGES for match in REFERENCE_LINK.findall(page.read_text())]
+    assert len(links) > 10, links
+    for page, api_page, name in links:
+        html = (reference / "api" / f"{api_page}.html").read_text()
+        assert f'id="{name}"' in html, f"{page.name}: api/{api_page}.rst has no {name}"
+
+
 def test_the_guide_links_into_the_reference() -> None:
     guide = (DOCS / "README.md").read_text()
     for page in sorted((DOCS / "api").glob("*.rst")):
