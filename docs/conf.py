@@ -123,10 +123,10 @@ def _anchor_python_objects(app: Sphinx, env: BuildEnvironment) -> None:
         labels.setdefault(name, (entry[0], entry[1]))
 
 
-def _drop_the_type_docstring(  # noqa: PLR0917 (the signature of the Sphinx event)
-    app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
-) -> None:
-    # A constant has no docstring of its own; autodoc would show its type's (int's).
+def _drop_the_type_docstring(*event: Any) -> None:
+    # autodoc-process-docstring(app, what, name, obj, options, lines). A constant has no
+    # docstring of its own; autodoc would show its type's (int's).
+    _app, what, _name, obj, _options, lines = event
     if what == "data" and inspect.getdoc(type(obj)) == "\n".join(lines).strip():
         lines.clear()
 
