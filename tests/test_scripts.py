@@ -66,7 +66,8 @@ def _run(
 
 
 REFUSE = 'echo "sudo is not for root" >&2; exit 99'
-RUN_IT = '"$@"'
+# Runs the command after sudo's own options, as sudo does.
+RUN_IT = 'while [ "${1#-}" != "$1" ]; do shift; done; "$@"'
 
 
 def test_setup_as_root_installs_without_sudo(tree: Path) -> None:
@@ -111,12 +112,21 @@ def test_test_as_root_runs_every_step_without_sudo(tree: Path) -> None:
     ]
 
 
-def test_test_as_a_user_runs_itself_through_sudo(tree: Path) -> None:
-    done, calls = _run(tree, "test", "-k", "cipso", uid=1000, sudo="")
+def test_test_as_a_user_runs_pytest_alone_through_sudo(tree: Path) -> None:
+    _stub(tree / "scripts" / "setup")
+    done, calls = _run(tree, "test", "-k", "cipso", uid=1000, sudo=RUN_IT)
     assert done.returncode == 0, done.stderr
-    script = tree / "scripts" / "test"
-    # CI=true goes along, so that a skipped kernel test still fails the run under CI.
-    assert calls == [f"sudo --preserve-env=CI {script} -k cipso"]
+    # The set-up, lint and type check stay the user's (their .venv, their caches); CI=true
+    # goes along to pytest, so that a skipped kernel test still fails the run under CI.
+    assert calls == [
+        "setup ",
+        "ruff check .",
+        "ruff format --check .",
+        "mypy ",
+        "sudo --preserve-env=CI env PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m pytest"
+        " -p no:cacheprovider -k cipso",
+        "python -m pytest -p no:cacheprovider -k cipso",
+    ]
 
 
 @pytest.mark.skipif(HAS_REAL_SUDO, reason="this machine has sudo")
