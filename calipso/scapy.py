@@ -30,6 +30,11 @@ length byte is below 8, or whose bytes end before its checksum, keeps its data b
 
 from __future__ import annotations
 
+from mls._extras import needs_extra
+
+with needs_extra("scapy", by=__name__):
+    import scapy  # noqa: F401
+
 from typing import Any, ClassVar, TypeVar
 
 from scapy.fields import (

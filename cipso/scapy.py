@@ -25,6 +25,11 @@ when building; set them to craft bad packets::
 
 from __future__ import annotations
 
+from mls._extras import needs_extra
+
+with needs_extra("scapy", by=__name__):
+    import scapy  # noqa: F401
+
 import sys
 from typing import Any, ClassVar
 

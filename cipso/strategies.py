@@ -14,6 +14,11 @@ Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 
 from __future__ import annotations
 
+from mls._extras import needs_extra
+
+with needs_extra("hypothesis", by=__name__):
+    import hypothesis  # noqa: F401
+
 from collections.abc import Sequence
 from typing import TypeVar
 

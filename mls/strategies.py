@@ -12,6 +12,11 @@ Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 
 from __future__ import annotations
 
+from ._extras import needs_extra
+
+with needs_extra("hypothesis", by=__name__):
+    import hypothesis  # noqa: F401
+
 from hypothesis import strategies as st
 
 from .categories import CategorySet
