@@ -42,7 +42,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -459,50 +459,6 @@ _SEEN_SILENCE = "no answer and no header error counted"
 _SEEN_DROP = "a header error was counted and no Parameter Problem sent"
 
 
-def _cipso_verdict(seen: _Seen) -> cipso.Verdict | None:
-    answer = seen.answer
-    if answer is not None:
-        if answer.icmp_type == _ICMP_ECHO_REPLY:
-            return cipso.Verdict(cipso.VerdictKind.ACCEPTED, _SEEN_ECHO_REPLY)
-        if answer.icmp_type != _ICMP_PARAMETER_PROBLEM:
-            return None
-        pointer = answer.info >> 24
-        return cipso.Verdict(
-            cipso.VerdictKind.PARAMETER_PROBLEM,
-            _SEEN_PROBLEM,
-            pointer - _IPV4_HEADER_LENGTH,
-            pointer,
-            code=answer.icmp_code,
-        )
-    if seen.hdr_errors:
-        # ip_options_compile sends a Parameter Problem with every header error it counts.
-        return cipso.Verdict(cipso.VerdictKind.PARAMETER_PROBLEM, _SEEN_PROBLEM_LOST)
-    if seen.delivered:
-        return cipso.Verdict(cipso.VerdictKind.DROPPED, _SEEN_SILENCE)
-    return None
-
-
-def _calipso_verdict(seen: _Seen) -> calipso.Verdict | None:
-    answer = seen.answer
-    if answer is not None:
-        if answer.icmp_type == _ICMPV6_ECHO_REPLY:
-            return calipso.Verdict(calipso.VerdictKind.ACCEPTED, _SEEN_ECHO_REPLY)
-        if answer.icmp_type != _ICMPV6_PARAMETER_PROBLEM:
-            return None
-        return calipso.Verdict(
-            calipso.VerdictKind.PARAMETER_PROBLEM,
-            _SEEN_PROBLEM,
-            answer.info - _IPV6_HEADER_LENGTH,
-            answer.info,
-            code=answer.icmp_code,
-        )
-    if seen.hdr_errors and seen.problems_sent:
-        return calipso.Verdict(calipso.VerdictKind.PARAMETER_PROBLEM, _SEEN_PROBLEM_LOST)
-    if seen.hdr_errors:
-        return calipso.Verdict(calipso.VerdictKind.DROPPED, _SEEN_DROP)
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # Packets
 
@@ -604,61 +560,70 @@ class _Answer:
     reply_options: bytes | None
 
 
-def _ipv4_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
-    """Recognise B's answer to our echo request (ident, seq) in a frame received by A."""
-    if len(packet) < 28 or packet[0] >> 4 != 4 or packet[9] != _IPPROTO_ICMP:
+def _ipv4_icmp(packet: bytes, source: bytes | None = None) -> bytes | None:
+    """The ICMP message an IPv4 packet carries (from ``source`` only, when given), or None."""
+    if len(packet) < _IPV4_HEADER_LENGTH or packet[0] >> 4 != 4 or packet[9] != _IPPROTO_ICMP:
         return None
-    if packet[12:16] != _DST4:
+    if source is not None and packet[12:16] != source:
         return None
-    ihl = (packet[0] & 0x0F) * 4
-    icmp = packet[ihl:]
-    if len(icmp) < 8:
-        return None
-    kind, code = icmp[0], icmp[1]
-    if kind == _ICMP_ECHO_REPLY:
-        got = struct.unpack_from("!HH", icmp, 4)
-    elif kind in _ICMP_ERRORS:
-        quoted = icmp[8:]
-        if len(quoted) < 20 or quoted[9] != _IPPROTO_ICMP:
-            return None
-        qihl = (quoted[0] & 0x0F) * 4
-        if len(quoted) < qihl + 8 or quoted[qihl] != _ICMP_ECHO_REQUEST:
-            return None
-        got = struct.unpack_from("!HH", quoted, qihl + 4)
-    else:
-        return None
-    if got != (ident, seq):
-        return None
-    info = struct.unpack_from("!I", icmp, 4)[0]
-    return _Answer(kind, code, info, packet[_IPV4_HEADER_LENGTH:ihl])
+    return packet[(packet[0] & 0x0F) * 4 :]
 
 
-def _ipv6_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
-    if len(packet) < 48 or packet[0] >> 4 != 6 or packet[8:24] != _DST6:
+def _ipv6_icmp(packet: bytes, source: bytes | None = None) -> bytes | None:
+    """The ICMPv6 message an IPv6 packet carries after its extension headers (from ``source``
+    only, when given), or None."""
+    if len(packet) < _IPV6_HEADER_LENGTH or packet[0] >> 4 != 6:
+        return None
+    if source is not None and packet[8:24] != source:
         return None
     upper = _ipv6_upper(packet)
     if upper is None or upper[0] != _IPPROTO_ICMPV6:
         return None
-    icmp = packet[upper[1] :]
-    if len(icmp) < 8:
+    return packet[upper[1] :]
+
+
+@dataclass(frozen=True, slots=True)
+class _Icmp:
+    """One ICMP version: how its messages are found in a packet and which types matter."""
+
+    message: Callable[..., bytes | None]  # _ipv4_icmp or _ipv6_icmp
+    echo_request: int
+    echo_reply: int
+    errors: Container[int]  # the error types that quote the packet
+
+
+_ICMPV4 = _Icmp(_ipv4_icmp, _ICMP_ECHO_REQUEST, _ICMP_ECHO_REPLY, _ICMP_ERRORS)
+_ICMPV6 = _Icmp(_ipv6_icmp, _ICMPV6_ECHO_REQUEST, _ICMPV6_ECHO_REPLY, _ICMPV6_ERRORS)
+
+
+def _answer(icmp: _Icmp, packet: bytes, source: bytes, ident: int, seq: int) -> _Answer | None:
+    """Recognise B's answer to our echo request (ident, seq) in a frame received by A: the
+    echo reply, or an ICMP error quoting the request."""
+    message = icmp.message(packet, source)
+    if message is None or len(message) < _ECHO.size:
         return None
-    kind, code = icmp[0], icmp[1]
-    if kind == _ICMPV6_ECHO_REPLY:
-        got = struct.unpack_from("!HH", icmp, 4)
-    elif kind in _ICMPV6_ERRORS:
-        quoted = icmp[8:]
-        qupper = _ipv6_upper(quoted)
-        if qupper is None or qupper[0] != _IPPROTO_ICMPV6:
+    kind, code = message[0], message[1]
+    echo = message
+    if kind in icmp.errors:
+        quoted = icmp.message(message[_ECHO.size :])
+        if quoted is None or len(quoted) < _ECHO.size or quoted[0] != icmp.echo_request:
             return None
-        qicmp = quoted[qupper[1] :]
-        if len(qicmp) < 8 or qicmp[0] != _ICMPV6_ECHO_REQUEST:
-            return None
-        got = struct.unpack_from("!HH", qicmp, 4)
-    else:
+        echo = quoted
+    elif kind != icmp.echo_reply:
         return None
-    if got != (ident, seq):
+    if struct.unpack_from("!HH", echo, 4) != (ident, seq):
         return None
-    return _Answer(kind, code, struct.unpack_from("!I", icmp, 4)[0], None)
+    info = struct.unpack_from("!I", message, 4)[0]
+    options = packet[_IPV4_HEADER_LENGTH : len(packet) - len(message)] if icmp is _ICMPV4 else None
+    return _Answer(kind, code, info, options)
+
+
+def _ipv4_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
+    return _answer(_ICMPV4, packet, _DST4, ident, seq)
+
+
+def _ipv6_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
+    return _answer(_ICMPV6, packet, _DST6, ident, seq)
 
 
 # --------------------------------------------------------------------------------------------
@@ -703,17 +668,75 @@ class _Family:
     hdr_errors: str  # B's counter of header errors
     out_param_problems: str  # B's counter of Parameter Problems sent
     answer: Callable[[bytes, int, int], _Answer | None]
-    verdict: Callable[[_Seen], Any]
+    verdict: Callable[..., Any]  # cipso.Verdict or calipso.Verdict
+    kinds: Callable[[str], Any]  # cipso.VerdictKind or calipso.VerdictKind
+    echo_reply_type: int
+    param_problem_type: int
+    pointer_shift: int  # where the pointer sits in the 4 bytes after the ICMP checksum
+    header_length: int  # the pointer counts from the IP header; offsets from after it
+    # IPv4 sends a Parameter Problem with every header error it counts (ip_options_compile);
+    # IPv6 counts a silent drop as a header error too.
+    problem_with_every_header_error: bool
+    # IPv4 drops a source-routed packet without answer or counter (ip_rcv_options); IPv6 has
+    # no silent drop that nothing counts.
+    silence_is_a_drop: bool
 
 
-_V4 = _Family(_ETH_P_IP, "IpInHdrErrors", "IcmpOutParmProbs", _ipv4_answer, _cipso_verdict)
-_V6 = _Family(_ETH_P_IPV6, "Ip6InHdrErrors", "Icmp6OutParmProblems", _ipv6_answer, _calipso_verdict)
+_V4 = _Family(
+    _ETH_P_IP,
+    "IpInHdrErrors",
+    "IcmpOutParmProbs",
+    _ipv4_answer,
+    cipso.Verdict,
+    cipso.VerdictKind,
+    _ICMP_ECHO_REPLY,
+    _ICMP_PARAMETER_PROBLEM,
+    24,
+    _IPV4_HEADER_LENGTH,
+    problem_with_every_header_error=True,
+    silence_is_a_drop=True,
+)
+_V6 = _Family(
+    _ETH_P_IPV6,
+    "Ip6InHdrErrors",
+    "Icmp6OutParmProblems",
+    _ipv6_answer,
+    calipso.Verdict,
+    calipso.VerdictKind,
+    _ICMPV6_ECHO_REPLY,
+    _ICMPV6_PARAMETER_PROBLEM,
+    0,
+    _IPV6_HEADER_LENGTH,
+    problem_with_every_header_error=False,
+    silence_is_a_drop=False,
+)
+
+
+def _seen_verdict(family: _Family, seen: _Seen) -> Any:
+    """What was seen as the protocol's verdict (the table in docs/kernel.md), or None."""
+    answer = seen.answer
+    if answer is not None:
+        if answer.icmp_type == family.echo_reply_type:
+            return family.verdict(family.kinds("accepted"), _SEEN_ECHO_REPLY)
+        if answer.icmp_type != family.param_problem_type:
+            return None
+        pointer = answer.info >> family.pointer_shift
+        offset = pointer - family.header_length
+        problem = family.kinds("parameter-problem")
+        return family.verdict(problem, _SEEN_PROBLEM, offset, pointer, code=answer.icmp_code)
+    if seen.hdr_errors and (seen.problems_sent or family.problem_with_every_header_error):
+        return family.verdict(family.kinds("parameter-problem"), _SEEN_PROBLEM_LOST)
+    if seen.hdr_errors:
+        return family.verdict(family.kinds("dropped"), _SEEN_DROP)
+    if seen.delivered and family.silence_is_a_drop:
+        return family.verdict(family.kinds("dropped"), _SEEN_SILENCE)
+    return None
 
 
 def _kernel_answer(family: _Family, seen: _Seen) -> Any:
     answer = seen.answer
     return KernelAnswer(
-        family.verdict(seen),
+        _seen_verdict(family, seen),
         icmp_type=None if answer is None else answer.icmp_type,
         icmp_code=None if answer is None else answer.icmp_code,
         reply_options=None if answer is None else answer.reply_options,
