@@ -10,8 +10,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,20 +165,31 @@ def test_short_run_agrees(
     assert set(result["origins"]) >= {"label", "corpus"}
 
 
+def forget(
+    monkeypatch: pytest.MonkeyPatch, protocol: Any, forgotten: Callable[[Any], bool]
+) -> None:
+    """Break ``protocol.verdict`` on purpose: the verdicts ``forgotten`` picks become accepted."""
+    real = protocol.verdict
+
+    def wrong(data: bytes, dois: object, **flags: object) -> Any:
+        verdict = real(data, dois, **flags)
+        if forgotten(verdict):
+            return type(verdict)(type(verdict.kind).ACCEPTED, option_start=verdict.option_start)
+        return verdict
+
+    monkeypatch.setattr(protocol, "verdict", wrong)
+
+
 @pytest.mark.kernel
 def test_injected_cipso_bug_is_reported(
     kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = cipso.verdict
-
-    def wrong(area: bytes, dois: object, **flags: bool) -> cipso.Verdict:
-        # A validator that forgets the ascending-order rule of tag 2.
-        verdict = real(area, dois, **flags)  # type: ignore[arg-type]
-        if verdict.in_option and "does not ascend" in verdict.reason:
-            return cipso.Verdict(cipso.VerdictKind.ACCEPTED, option_start=verdict.option_start)
-        return verdict
-
-    monkeypatch.setattr(cipso, "verdict", wrong)
+    # A validator that forgets the ascending-order rule of tag 2.
+    forget(
+        monkeypatch,
+        cipso,
+        lambda verdict: verdict.in_option and "does not ascend" in verdict.reason,
+    )
     status = main(["conformance", "cipso", "--count", "400", "--seed", "3", "--max-reports", "2"])
     out = capsys.readouterr().out
     assert status == 1
@@ -194,16 +206,8 @@ def test_injected_cipso_bug_is_reported(
 def test_injected_calipso_bug_is_reported(
     kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = calipso.verdict
-
-    def wrong(header: bytes, dois: object, **flags: object) -> calipso.Verdict:
-        # A validator that does not check the checksum.
-        verdict = real(header, dois, **flags)  # type: ignore[arg-type]
-        if verdict.check is calipso.Check.CHECKSUM:
-            return calipso.Verdict(calipso.VerdictKind.ACCEPTED)
-        return verdict
-
-    monkeypatch.setattr(calipso, "verdict", wrong)
+    # A validator that does not check the checksum.
+    forget(monkeypatch, calipso, lambda verdict: verdict.check is calipso.Check.CHECKSUM)
     status = main(["conformance", "calipso", "--count", "400", "--seed", "3", "--max-reports", "1"])
     out = capsys.readouterr().out
     assert status == 1
