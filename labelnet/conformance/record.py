@@ -24,11 +24,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import calipso
 import cipso
 from netlabel.harness import (
     HarnessError,
     KernelHarness,
-    VerdictKind,
     ipv4_echo_request,
     ipv6_echo_request,
     netlabel_lock,
@@ -112,24 +112,26 @@ def _groups(items: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str,
     return groups
 
 
+#: The corpus files' word for a CIPSO Parameter Problem (cipso/_vectors.py reads it back).
+_REJECTED = "rejected"
+
+
 def _cipso_kernel(harness: KernelHarness, area: bytes) -> dict[str, Any] | None:
-    verdict = harness.cipso_verdict(area)
-    if verdict.delivered and verdict.kind is VerdictKind.ACCEPTED:
-        return {"verdict": "accepted", "pointer": None, "recorded": True}
-    if verdict.delivered and verdict.kind is VerdictKind.PARAMETER_PROBLEM:
-        return {"verdict": "rejected", "pointer": verdict.pointer, "recorded": True}
-    if verdict.delivered and verdict.kind is VerdictKind.NO_ANSWER and not verdict.hdr_errors:
-        # Dropped after validation without a trace (a source route while
-        # accept_source_route is 0): no answer within the timeout, no header error.
-        return {"verdict": "dropped", "pointer": None, "recorded": True}
-    rejected_unseen = (
-        verdict.kind in (VerdictKind.NO_ANSWER, VerdictKind.DROPPED) and verdict.hdr_errors > 0
-    )
-    if verdict.delivered and rejected_unseen and reply_rerouted(area, len(area)):
-        # Rejected (a header error was counted), but the Parameter Problem follows the
-        # packet's reversed source route away from the sender: the pointer cannot be seen.
-        return None
-    raise HarnessError(f"no clear verdict for options area {area.hex()}: {verdict}")
+    answer = harness.cipso_verdict(area)
+    verdict = answer.verdict
+    if not answer.delivered or verdict is None:
+        raise HarnessError(f"no clear verdict for options area {area.hex()}: {answer}")
+    if verdict.kind is cipso.VerdictKind.PARAMETER_PROBLEM and verdict.pointer is None:
+        if reply_rerouted(area, len(area)):
+            # Rejected (a header error was counted), but the Parameter Problem follows the
+            # packet's reversed source route away from the sender: the pointer cannot be seen.
+            return None
+        raise HarnessError(f"no clear verdict for options area {area.hex()}: {answer}")
+    if verdict.kind is cipso.VerdictKind.PARAMETER_PROBLEM:
+        return {"verdict": _REJECTED, "pointer": verdict.pointer, "recorded": True}
+    # Accepted, or dropped after validation without a trace (a source route while
+    # accept_source_route is 0): no answer within the timeout, no header error.
+    return {"verdict": str(verdict.kind), "pointer": None, "recorded": True}
 
 
 def _record_cipso(
@@ -167,17 +169,18 @@ def _record_calipso(
             renumber = configure_calipso(stack, [calipso_doi_number(texts[n]) for n in names])
             for item in items:
                 header = renumber_calipso_header(bytes.fromhex(item["header"]), renumber)
-                verdict = harness.calipso_verdict(header)
-                if not verdict.delivered or verdict.kind not in (
-                    VerdictKind.ACCEPTED,
-                    VerdictKind.DROPPED,
-                    VerdictKind.PARAMETER_PROBLEM,
-                ):
-                    raise HarnessError(f"no clear verdict for header {header.hex()}: {verdict}")
+                answer = harness.calipso_verdict(header)
+                verdict = answer.verdict
+                unseen = verdict is None or (
+                    verdict.kind is calipso.VerdictKind.PARAMETER_PROBLEM
+                    and verdict.pointer is None
+                )
+                if not answer.delivered or verdict is None or unseen:
+                    raise HarnessError(f"no clear verdict for header {header.hex()}: {answer}")
                 recorded[id(item)] = {
-                    "verdict": verdict.kind.value,
+                    "verdict": str(verdict.kind),
                     "pointer": verdict.pointer,
-                    "code": verdict.icmp_code if verdict.pointer is not None else None,
+                    "code": verdict.code,
                     "recorded": True,
                 }
                 result.sent += 1
