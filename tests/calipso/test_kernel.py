@@ -673,7 +673,8 @@ def test_command_line_verdicts_are_the_kernels(
 def test_two_options_under_two_configured_dois(kernel: Kernel) -> None:
     """The kernel checks each CALIPSO option against every DOI it knows: two options under two
     configured DOIs pass, and the label is the first one's."""
-    with calipso_doi() as second:
+    with calipso_doi() as configured:
+        second = configured.doi
         data = header(option(kernel.doi, "s3:c1"), option(second, "s5:c7"))
         assert kernel.observe(data) == ("accepted", None, None)
         assert calipso.verdict(data, [kernel.doi, second]).accepted
