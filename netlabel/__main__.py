@@ -7,10 +7,13 @@ is one more :class:`Module` entry with its own argument set-up and handler.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netlabel import _cli_peer, _cli_rules
 
@@ -271,7 +274,7 @@ def _ctl_handler(run: CtlCommand) -> Handler:
             print(f"{NAME}: error, {exc}", file=sys.stderr)
             return 1
 
-        with NetLabel() as client:
+        with NetLabel(**client_options(args)) as client:
             text = run(client, list(args.tokens), bool(args.pretty))
         sys.stdout.write(text)
         return 0
@@ -340,6 +343,47 @@ examples:
 """
 
 
+def _timeout(text: str) -> float:
+    try:
+        seconds = float(text) if text.isascii() else -1.0
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e6:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"a timeout is a number of seconds above 0, not {text!r}")
+    return seconds
+
+
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How the commands open :class:`netlabel.NetLabel`: with -v, each request is named on
+    standard error."""
+    if not getattr(args, "verbose", False):
+        return {}
+    return {"trace": lambda operation: print(f"{NAME}: request: {operation}", file=sys.stderr)}
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """netlabelctl -t: end the command when NetLabel has not answered in time. The netlink
+    client waits inside an event loop that swallows exceptions, so the alarm ends the process
+    itself (status 1) after saying why."""
+    if seconds is None:
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        sys.stderr.write(f"{NAME}: error, no answer from NetLabel within {seconds:g} s\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -348,6 +392,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-p", "--pretty", action="store_true", help="multi-line human output (netlabelctl -p)"
+    )
+    parser.add_argument(
+        "-t",
+        "--timeout",
+        metavar="SECONDS",
+        type=_timeout,
+        help="give up when NetLabel has not answered within SECONDS (netlabelctl -t)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say on standard error each request sent to NetLabel (netlabelctl -v)",
     )
     modules = parser.add_subparsers(dest="module", metavar="<module>", required=True)
     for module in MODULES:
@@ -370,7 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with _deadline(args.timeout):
+            return handler(args)
     except NetLabelError as exc:
         # NetLabelError is an OSError and a few subclasses are ValueErrors: catch it first.
         print(f"{NAME}: error, {exc}", file=sys.stderr)

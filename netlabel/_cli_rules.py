@@ -74,9 +74,10 @@ def _read(path: str) -> str:
 
 def _save(args: argparse.Namespace) -> int:
     from netlabel import rules
+    from netlabel.__main__ import client_options
     from netlabel.client import NetLabel
 
-    with NetLabel() as client:
+    with NetLabel(**client_options(args)) as client:
         text = rules.save(client)
     if args.file in (None, "-"):
         sys.stdout.write(text)
@@ -88,10 +89,11 @@ def _save(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace) -> int:
     from netlabel import rules
+    from netlabel.__main__ import client_options
     from netlabel.client import NetLabel
 
     text = _read(args.file)
-    with NetLabel() as client:
+    with NetLabel(**client_options(args)) as client:
         before, after = rules.load(client, text, source=args.file, dry_run=args.dry_run)
     if args.dry_run:
         for line in rules.difference(before, after):
@@ -101,10 +103,11 @@ def _load(args: argparse.Namespace) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     from netlabel import rules
+    from netlabel.__main__ import client_options
     from netlabel.client import NetLabel
 
     text = _read(args.file)
-    with NetLabel() as client:
+    with NetLabel(**client_options(args)) as client:
         lines = rules.diff(client, text, source=args.file)
     for line in lines:
         print(line)
@@ -113,9 +116,10 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _reset(args: argparse.Namespace) -> int:
     from netlabel import rules
+    from netlabel.__main__ import client_options
     from netlabel.client import NetLabel
 
-    with NetLabel() as client:
+    with NetLabel(**client_options(args)) as client:
         rules.reset(client)
     return 0
 

@@ -12,7 +12,7 @@ import errno
 import ipaddress
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeAlias
 
@@ -207,7 +207,10 @@ class NetLabel:
     namespace) and ``ProtocolError`` (a reply of an unexpected shape).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, trace: Callable[[str], None] | None = None) -> None:
+        """``trace`` is called with each operation's name before it is sent (netlabelctl
+        -v)."""
+        self._trace = trace
         try:
             sock = GenericNetlinkSocket()
         except OSError as exc:
@@ -281,6 +284,8 @@ class NetLabel:
         if self._closed:
             raise NetLabelError(operation, "the NetLabel client is closed", errno.EBADF)
         fid = self._family_id(family, msg_class, operation)
+        if self._trace is not None:
+            self._trace(operation)
         msg = msg_class()
         msg["cmd"] = cmd
         msg["version"] = _genl.PROTO_VERSION
