@@ -268,8 +268,8 @@ def run_record(args: argparse.Namespace) -> int:
                     kernel=f"Linux {platform.release()}",
                 )
                 print(
-                    f"{protocol}: {result.sent} vectors sent, {result.skipped} for loopback not "
-                    f"sent, {result.unobservable} answers not observable (source route), "
+                    f"{protocol}: {result.sent} vectors sent ({result.loopback} over loopback), "
+                    f"{result.unobservable} answers not observable (source route), "
                     f"{len(result.changes)} verdicts changed, "
                     f"{len(result.tshark_changes)} tshark readings new or changed"
                 )

@@ -474,6 +474,7 @@ def _checksum(data: bytes) -> int:
 
 _SRC4 = socket.inet_pton(socket.AF_INET, A_IPV4)
 _DST4 = socket.inet_pton(socket.AF_INET, B_IPV4)
+_LOCALHOST = socket.inet_pton(socket.AF_INET, "127.0.0.1")
 _SRC6 = socket.inet_pton(socket.AF_INET6, A_IPV6)
 _DST6 = socket.inet_pton(socket.AF_INET6, B_IPV6)
 _ECHO = struct.Struct("!BBHHH")
@@ -486,9 +487,15 @@ def _echo(kind: int, ident: int, seq: int, payload: bytes, pseudo: bytes = b"") 
 
 
 def ipv4_echo_request(
-    options: bytes, *, ident: int = 0, seq: int = 0, payload: bytes = b""
+    options: bytes,
+    *,
+    ident: int = 0,
+    seq: int = 0,
+    payload: bytes = b"",
+    loopback: bool = False,
 ) -> bytes:
-    """The IPv4 packet the harness sends: an ICMP echo request from A to B carrying ``options``.
+    """The IPv4 packet the harness sends: an ICMP echo request from A to B carrying ``options``
+    (``loopback``: from 127.0.0.1 to itself).
 
     ``options`` is the whole options area (a multiple of 4 bytes, at most 40), used unchanged.
     Checksums are computed here; the IP identification is ``seq`` and DF is set.
@@ -511,8 +518,8 @@ def ipv4_echo_request(
             64,
             _IPPROTO_ICMP,
             0,
-            _SRC4,
-            _DST4,
+            _LOCALHOST if loopback else _SRC4,
+            _LOCALHOST if loopback else _DST4,
         )
         + options
     )
@@ -626,6 +633,10 @@ def _ipv6_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
     return _answer(_ICMPV6, packet, _DST6, ident, seq)
 
 
+def _loopback_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
+    return _answer(_ICMPV4, packet, _LOCALHOST, ident, seq)
+
+
 # --------------------------------------------------------------------------------------------
 # The harness
 
@@ -658,6 +669,17 @@ class _Seen:
     delivered: bool
     elapsed: float
     packet: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """How a packet goes to B and how its answer comes back: over the veth pair from A, or
+    through B's own loopback device."""
+
+    send: Callable[[bytes], object]
+    answers: socket.socket  # where the answer is read
+    tap: socket.socket  # where B's receipt of the packet is seen
+    answer: Callable[[bytes, int, int], _Answer | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -849,6 +871,13 @@ class KernelHarness:
         with _netns.entered(b):
             for name, proto in (("b4", _ETH_P_IP), ("b6", _ETH_P_IPV6)):
                 self._sockets[name] = _packet_socket(vb, proto)
+            # B's own loopback: a raw socket sends to 127.0.0.1 with our header, a packet
+            # socket on lo sees the packet arrive and the answer (B's IP layer would drop a
+            # Parameter Problem quoting a rejected option before any socket read it).
+            self._sockets["lo-send"] = socket.socket(
+                socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW
+            )
+            self._sockets["lo"] = _packet_socket("lo", _ETH_P_IP)
             # /proc/thread-self/net is this thread's namespace; the open file stays bound to B.
             for name in ("snmp", "snmp6"):
                 path = f"/proc/thread-self/net/{name}"
@@ -897,6 +926,28 @@ class KernelHarness:
         (:func:`cipso.build_options`: padded with EOL to a multiple of 4)."""
         return self.cipso_verdict(cipso.build_options(option), timeout=timeout)
 
+    def cipso_loopback_verdict(
+        self, options: bytes, *, timeout: float | None = None
+    ) -> KernelAnswer[cipso.Verdict]:
+        """Like :meth:`cipso_verdict`, but B sends the echo request to itself (127.0.0.1), so
+        that it arrives on B's loopback device: the only device where the kernel accepts tag
+        128 (local). The answer is read as it crosses lo; ``reply_options`` is that of B's
+        answer to itself."""
+        lo = self._sockets.get("lo")
+        sender = self._sockets.get("lo-send")
+        if lo is None or sender is None:
+            raise HarnessError("the harness is not open (use it as a context manager)")
+        path = _Path(
+            lambda packet: sender.sendto(packet, ("127.0.0.1", 0)), lo, lo, _loopback_answer
+        )
+        answer: KernelAnswer[cipso.Verdict] = self._ask(
+            _V4,
+            lambda ident, seq: ipv4_echo_request(options, ident=ident, seq=seq, loopback=True),
+            timeout,
+            path,
+        )
+        return answer
+
     def calipso_verdict(
         self, hop_by_hop_header: bytes, *, timeout: float | None = None
     ) -> KernelAnswer[calipso.Verdict]:
@@ -928,29 +979,47 @@ class KernelHarness:
         counters = _snmp_counters(text)
         return counters.get(family.hdr_errors, 0), counters.get(family.out_param_problems, 0)
 
+    def _veth_path(self, family: _Family) -> _Path:
+        v = "4" if family is _V4 else "6"
+        tx, tap = self._sockets["a" + v], self._sockets["b" + v]
+        address = (self.veth_a, family.ethertype, 0, 0, self._mac_b)
+        return _Path(lambda packet: tx.sendto(packet, address), tx, tap, family.answer)
+
     def _ask(
-        self, family: _Family, build: Callable[[int, int], bytes], timeout: float | None
+        self,
+        family: _Family,
+        build: Callable[[int, int], bytes],
+        timeout: float | None,
+        path: _Path | None = None,
     ) -> Any:
         if not self._open:
             raise HarnessError("the harness is not open (use it as a context manager)")
         limit = self.timeout if timeout is None else timeout
         with self._busy:
-            v = "4" if family is _V4 else "6"
-            tx, tap = self._sockets["a" + v], self._sockets["b" + v]
+            path = path or self._veth_path(family)
             self._counter = (self._counter + 1) & 0xFFFFFFFF
             ident, seq = self._counter >> 16, self._counter & 0xFFFF
             packet = build(ident, seq)
             # Left-overs (router solicitations, late answers to earlier packets) must not be
             # mistaken for this packet's answer; matching by ident/seq is the real guard.
-            _drain(tx)
-            _drain(tap)
+            _drain(path.answers)
+            _drain(path.tap)
             before = self._counters(family)
             start = time.monotonic()
-            tx.sendto(packet, (self.veth_a, family.ethertype, 0, 0, self._mac_b))
-            answer = self._wait(family, tx, ident, seq, before, start + limit)
+            path.send(packet)
+            arrived: list[bool] = []
+
+            def match(frame: bytes) -> _Answer | None:
+                # Where one socket sees both the packet and the answer (lo), note the packet.
+                if frame == packet:
+                    arrived.append(True)
+                    return None
+                return path.answer(frame, ident, seq)
+
+            answer = self._wait(family, path.answers, match, before, start + limit)
             elapsed = time.monotonic() - start
             errors, problems = self._counters(family)
-            delivered = _check_delivery(tap, packet)
+            delivered = bool(arrived) or _check_delivery(path.tap, packet)
             seen = _Seen(
                 answer, errors - before[0], problems - before[1], delivered, elapsed, packet
             )
@@ -960,8 +1029,7 @@ class KernelHarness:
         self,
         family: _Family,
         tx: socket.socket,
-        ident: int,
-        seq: int,
+        match: Callable[[bytes], _Answer | None],
         before: tuple[int, int],
         deadline: float,
     ) -> _Answer | None:
@@ -969,7 +1037,7 @@ class KernelHarness:
         wait early: a header error counted without a Parameter Problem sent. (When B did send
         one, the wait goes on: it is already on its way to A.)"""
         while True:
-            answer = _receive(tx, lambda frame: family.answer(frame, ident, seq))
+            answer = _receive(tx, match)
             if answer is not None:
                 return answer
             errors, problems = self._counters(family)

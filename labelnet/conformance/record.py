@@ -7,10 +7,10 @@ writes the observed verdict into the vector's ``kernel`` entry. NetLabel is left
 found: the scratch DOIs are removed, and the one sysctl touched for the vectors that need it
 (``net.ipv4.cipso_rbm_strictvalid``) is set back, also on errors and Ctrl-C.
 
-CIPSO vectors for a loopback device (tag 128 is accepted only there) cannot be sent over the
-harness's veth pair, and the answer to a rejected packet that carries a source route goes to
-the route's last address instead of the sender; such vectors keep the verdict cipso.md §4
-gives and ``"recorded": false``.
+CIPSO vectors for a loopback device (tag 128 is accepted only there) are sent by B to itself
+(:meth:`KernelHarness.cipso_loopback_verdict`). The answer to a rejected packet that carries a
+source route goes to the route's last address instead of the sender; such vectors keep the
+verdict cipso.md §4 gives and ``"recorded": false``.
 """
 
 from __future__ import annotations
@@ -61,12 +61,12 @@ class Change:
 
 @dataclass(slots=True)
 class RecordResult:
-    """What :func:`record` did: vectors sent, vectors not sent (loopback), vectors whose answer
-    cannot be seen (it follows a source route elsewhere), verdicts changed, and the vectors
-    whose tshark fields changed."""
+    """What :func:`record` did: vectors sent (``loopback`` of them through B's loopback),
+    vectors whose answer cannot be seen (it follows a source route elsewhere), verdicts
+    changed, and the vectors whose tshark fields changed."""
 
     sent: int = 0
-    skipped: int = 0
+    loopback: int = 0
     unobservable: int = 0
     changes: list[Change] = field(default_factory=list)
     tshark_changes: list[str] = field(default_factory=list)
@@ -116,8 +116,9 @@ def _groups(items: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str,
 _REJECTED = "rejected"
 
 
-def _cipso_kernel(harness: KernelHarness, area: bytes) -> dict[str, Any] | None:
-    answer = harness.cipso_verdict(area)
+def _cipso_kernel(harness: KernelHarness, area: bytes, loopback: bool) -> dict[str, Any] | None:
+    ask = harness.cipso_loopback_verdict if loopback else harness.cipso_verdict
+    answer = ask(area)
     verdict = answer.verdict
     if not answer.delivered or verdict is None:
         raise HarnessError(f"no clear verdict for options area {area.hex()}: {answer}")
@@ -140,18 +141,15 @@ def _record_cipso(
     texts: dict[str, str] = corpus["dois"]
     recorded: dict[int, dict[str, Any]] = {}
     for names, items in _groups(corpus["vectors"]).items():
-        wire = [item for item in items if not item.get("loopback", False)]
-        result.skipped += len(items) - len(wire)
-        if not wire:
-            continue
         with ExitStack() as stack:
             definitions = [cipso.CipsoDoi.from_netlabelctl(texts[name]) for name in names]
             renumber = configure_cipso(stack, definitions)
-            for item in wire:
+            for item in items:
                 area = renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
                 with strictvalid(item.get("strict_bitmap", True)):
-                    verdict = _cipso_kernel(harness, area)
+                    verdict = _cipso_kernel(harness, area, item.get("loopback", False))
                 result.sent += 1
+                result.loopback += bool(item.get("loopback", False))
                 if verdict is None:
                     result.unobservable += 1
                     verdict = dict(item["kernel"], recorded=False)
@@ -184,6 +182,7 @@ def _record_calipso(
                     "recorded": True,
                 }
                 result.sent += 1
+                result.loopback += bool(item.get("loopback", False))
     return lambda item: recorded.get(id(item))
 
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import errno
 import importlib.util
-import select
 import socket
-import struct
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -336,92 +333,23 @@ def test_mutants_match_the_kernel(kernel: Kernel, data: st.DataObject) -> None:
 # --- loopback: tag 128 ---------------------------------------------------------------------------
 
 
-def _checksum(data: bytes) -> int:
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _loopback_echo(area: bytes, ident: int, seq: int) -> bytes:
-    """An ICMP echo request from 127.0.0.1 to itself with options ``area``."""
-    icmp = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-    icmp = icmp[:2] + _checksum(icmp).to_bytes(2, "big") + icmp[4:]
-    ihl = 5 + len(area) // 4
-    header = struct.pack(
-        "!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + 8, seq, 0x4000, 64, 1, 0, LOCALHOST, LOCALHOST
-    )
-    header += area
-    return header[:10] + _checksum(header).to_bytes(2, "big") + header[12:] + icmp
-
-
-LOCALHOST = socket.inet_aton("127.0.0.1")
-
-
 class Loopback:
-    """Sends echo requests to 127.0.0.1 inside B through a raw socket, so B receives them on
-    ``lo`` (the only device where tag 128 is accepted), and reads the answer from a packet
-    socket on ``lo``, which sees it being sent (B's own receive path would drop a Parameter
-    Problem that quotes a rejected option)."""
+    """B's verdicts on packets it sends to itself (127.0.0.1), which arrive on ``lo``: the
+    only device where tag 128 is accepted (:meth:`KernelHarness.cipso_loopback_verdict`)."""
 
-    def __init__(self, namespace: str) -> None:
-        from netlabel import _netns
-
-        with _netns.entered(namespace):
-            self.tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-            self.tap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
-            self.tap.bind(("lo", 0x0800))
-        self.tap.setblocking(False)
-        self.seq = 0
-
-    def close(self) -> None:
-        self.tx.close()
-        self.tap.close()
+    def __init__(self, harness: KernelHarness) -> None:
+        self.harness = harness
 
     def verdict(self, area: bytes) -> tuple[str, int | None]:
-        self.seq = (self.seq + 1) & 0xFFFF
-        ident, seq = 0x4C4F, self.seq
-        while True:  # drop left-overs
-            try:
-                self.tap.recv(65536)
-            except BlockingIOError:
-                break
-        self.tx.sendto(_loopback_echo(area, ident, seq), ("127.0.0.1", 0))
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            select.select([self.tap], [], [], 0.01)
-            while True:
-                try:
-                    frame = self.tap.recv(65536)
-                except BlockingIOError:
-                    break
-                found = _loopback_answer(frame, ident, seq)
-                if found is not None:
-                    return found
-        return ("no-answer", None)
-
-
-def _loopback_answer(frame: bytes, ident: int, seq: int) -> tuple[str, int | None] | None:
-    if len(frame) < 28 or frame[9] != 1:
-        return None
-    icmp = frame[(frame[0] & 0x0F) * 4 :]
-    if icmp[0] == 0 and struct.unpack_from("!HH", icmp, 4) == (ident, seq):
-        return ("accepted", None)
-    if icmp[0] == 12 and len(icmp) >= 28:
-        quoted = icmp[8:]
-        at = (quoted[0] & 0x0F) * 4 + 4
-        if len(quoted) >= at + 4 and struct.unpack_from("!HH", quoted, at) == (ident, seq):
-            return ("parameter-problem", icmp[4])
-    return None
+        answer = self.harness.cipso_loopback_verdict(area)
+        if answer.verdict is None:
+            return ("no-answer", None)
+        return (str(answer.verdict.kind), answer.verdict.pointer)
 
 
 @pytest.fixture(scope="module")
-def loopback(kernel: Kernel) -> Iterator[Loopback]:
-    lo = Loopback(kernel.harness.ns_b)
-    try:
-        yield lo
-    finally:
-        lo.close()
+def loopback(kernel: Kernel) -> Loopback:
+    return Loopback(kernel.harness)
 
 
 LOOPBACK_VECTORS = [v for v in VECTORS["options"] if v.get("strict_bitmap", True)]
