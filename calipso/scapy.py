@@ -37,7 +37,6 @@ from scapy.fields import (
     ConditionalField,
     Field,
     IntField,
-    StrLenField,
     XLEShortField,
     XStrLenField,
 )
@@ -50,7 +49,7 @@ from ._checksum import option_checksum
 from ._codec import decode
 from .doi import CalipsoDoi
 from .errors import CalipsoEncodeError
-from .model import MAX_DATA_LENGTH, MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
+from .model import MAX_DATA_LENGTH, MAX_WORDS, MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
 
 __all__ = ["CALIPSO"]
 
@@ -60,6 +59,9 @@ _OPTION_NAMES = {**inet6._hbhopts, OPTION_TYPE: "CALIPSO"}
 _CHECKSUM_OFFSET = 8
 #: Offset of the compartment length byte.
 _CMPT_LEN_OFFSET = 6
+#: The longest bitmap, and what data may follow it, within the one-byte length.
+_MAX_BITMAP = 4 * MAX_WORDS
+_MAX_EXTRA = MAX_DATA_LENGTH - MIN_DATA_LENGTH - _MAX_BITMAP
 
 
 def _has_fields(pkt: Packet) -> bool:
@@ -124,6 +126,28 @@ class _NoBytesField(Field[_Value, None]):
     def i2len(self, pkt: Packet | None, x: Any) -> int:
         return 0
 
+    def randval(self) -> Any:
+        return None  # not on the wire: fuzz() skips a field whose randval is None
+
+
+class _LengthField(ByteField):
+    """Opt Data Len, None when the bytes end at the type byte (and then not built either)."""
+
+    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, int]:
+        # scapy's Field types say int, but a length field may be None ("compute it").
+        return (s, None) if not s else super().getfield(pkt, s)  # type: ignore[return-value]
+
+    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
+        missing = val is None and pkt.getfieldval("truncated")
+        return s if missing else super().addfield(pkt, s, val)
+
+
+class _OptionTypeField(inet6._OTypeField):
+    """The option type byte, which fuzz() leaves as it is: a fuzzed CALIPSO option stays one."""
+
+    def randval(self) -> Any:
+        return None  # fuzz() skips a field whose randval is None
+
 
 class _TruncatedField(_NoBytesField[bool]):
     """Set (by dissection) when the bytes ended before the checksum, so the option keeps them
@@ -160,17 +184,24 @@ class CALIPSO(Packet):
 
     name = "CALIPSO"
     fields_desc: ClassVar[list[Any]] = [
-        inet6._OTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
-        ByteField("optlen", None),
+        _OptionTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
+        _LengthField("optlen", None),
         ConditionalField(_TruncatedField("truncated"), lambda pkt: pkt.getfieldval("truncated")),
         ConditionalField(IntField("doi", 0), _has_fields),
         ConditionalField(ByteField("cmpt_len", None), _has_fields),
         ConditionalField(ByteField("level", 0), _has_fields),
         ConditionalField(_ChecksumField("chksum", None), _has_fields),
-        ConditionalField(XStrLenField("bitmap", b"", length_from=_bitmap_length), _has_fields),
-        ConditionalField(XStrLenField("extra", b"", length_from=_extra_length), _has_fields),
+        # max_length bounds what fuzz() draws, so that a fuzzed option fits its length byte.
         ConditionalField(
-            StrLenField("value", b"", length_from=lambda pkt: pkt.optlen or 0),
+            XStrLenField("bitmap", b"", length_from=_bitmap_length, max_length=_MAX_BITMAP),
+            _has_fields,
+        ),
+        ConditionalField(
+            XStrLenField("extra", b"", length_from=_extra_length, max_length=_MAX_EXTRA),
+            _has_fields,
+        ),
+        ConditionalField(
+            XStrLenField("value", b"", length_from=lambda pkt: pkt.optlen or 0),
             lambda pkt: not _has_fields(pkt),
         ),
         _LabelField("mls"),
@@ -194,7 +225,7 @@ class CALIPSO(Packet):
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:
         data = bytearray(p)
-        if self.optlen is None:
+        if self.optlen is None and len(data) >= 2:
             if len(data) - 2 > MAX_DATA_LENGTH:
                 raise CalipsoEncodeError(
                     f"option data of {len(data) - 2} bytes does not fit the one-byte length "
