@@ -26,7 +26,7 @@ from scapy.packet import Packet, fuzz
 
 import calipso
 from calipso.scapy import CALIPSO
-from calipso.strategies import encodable_levels, hop_by_hop_headers, near_valid_options, options
+from calipso.strategies import hop_by_hop_headers, labels, mutants, options
 from mls import Level
 from tests.calipso import corpus
 
@@ -294,7 +294,7 @@ def test_autopad_off_keeps_a_misaligned_option() -> None:
 
 @given(data=st.data())
 def test_kernel_style_headers_with_calipso_last_equal_scapy_builds(data: st.DataObject) -> None:
-    level = data.draw(encodable_levels())
+    level = data.draw(labels())
     before = data.draw(st.lists(st.integers(0, 9), max_size=3))
     others = [HBHOptUnknown(otype=0x1E, optdata=bytes(n)) for n in before]
     option = DOI.label_option(level)
@@ -368,7 +368,7 @@ def test_scapy_dissect_of_a_packet_gives_our_decode(option: calipso.CalipsoOptio
     assert bytes(dissected) == raw
 
 
-@given(hop_by_hop_headers())
+@given(hop_by_hop_headers(doi=2))
 def test_kernel_built_headers_round_trip(header: bytes) -> None:
     raw = packet_with(header)
     dissected = IPv6(raw)
@@ -399,7 +399,7 @@ any_option_bytes = st.one_of(
     # Empty bytes are not dissected at all: scapy builds the defaults from them.
     st.binary(min_size=1, max_size=64),
     calipso_like,
-    near_valid_options().filter(len),
+    mutants().filter(len),
 )
 
 
