@@ -188,3 +188,11 @@ def test_arbitrary_headers_raise_only_our_errors(data: bytes) -> None:
     for call, allowed in calls:
         with contextlib.suppress(*allowed):
             call()
+
+
+@given(hop_by_hop_headers(doi=st.sampled_from([2, 9])))
+def test_hop_by_hop_headers_take_the_doi_as_options_do(header: bytes) -> None:
+    assert calipso.verdict(header, [2, 9]).accepted
+    offset = find_option(header)
+    assert offset is not None
+    assert int.from_bytes(header[offset + 2 : offset + 6], "big") in (2, 9)

@@ -26,7 +26,7 @@ from scapy.packet import Packet, fuzz
 
 import calipso
 from calipso.scapy import CALIPSO
-from calipso.strategies import hop_by_hop_headers, labels, mutants, options
+from calipso.strategies import hop_by_hop_headers, labels, mutants, options, packets
 from mls import Level
 from tests.calipso import corpus
 
@@ -457,3 +457,13 @@ def test_fuzzed_packets_build_every_time() -> None:
         raw = bytes(fuzz(IPv6() / IPv6ExtHdrHopByHop(options=[CALIPSO()]) / ICMPv6EchoRequest()))
         options = IPv6(raw)[IPv6ExtHdrHopByHop].options
         assert any(isinstance(option, CALIPSO) for option in options)
+
+
+@given(packets(doi=2))
+def test_packets_carry_a_hop_by_hop_header_of_ours(packet: Packet) -> None:
+    hop_by_hop = packet[IPv6ExtHdrHopByHop]
+    (option,) = [o for o in hop_by_hop.options if isinstance(o, CALIPSO)]
+    assert option.doi == 2 and option.checksum_ok
+    assert calipso.verdict(bytes(hop_by_hop)[: 8 * (hop_by_hop.len + 1)], [2]).accepted
+    assert packet.haslayer(ICMPv6EchoRequest)
+    assert_shows(packet)

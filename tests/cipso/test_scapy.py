@@ -25,7 +25,7 @@ from cipso.scapy import (
     CIPSOTag_RestrictedBitmap,
     IPOption_CIPSO,
 )
-from cipso.strategies import doi_labels, mutants, options
+from cipso.strategies import doi_labels, mutants, options, packets
 from mls import Level
 from tests.cipso import corpus
 
@@ -424,3 +424,13 @@ def test_fuzzed_packets_build_every_time() -> None:
     for _ in range(FUZZ_RUNS):
         raw = bytes(fuzz(IP(options=[IPOption_CIPSO()]) / ICMP()))
         assert isinstance(IP(raw).options[0], IPOption_CIPSO)
+
+
+@given(packets(doi=16))
+def test_packets_carry_an_options_area_of_ours(packet: Packet) -> None:
+    (option,) = [o for o in packet.options if isinstance(o, IPOption_CIPSO)]
+    assert option.doi == 16
+    area = bytes(packet)[20 : packet.ihl * 4]
+    assert cipso.find_option(area) is not None
+    assert bytes(IP(bytes(packet))) == bytes(packet)
+    assert_shows(packet)
