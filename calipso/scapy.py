@@ -26,6 +26,11 @@ Pad1/PadN to a multiple of 8, byte for byte as :func:`calipso.build_header`::
 Every option dissects and rebuilds byte for byte, the malformed ones included: an option whose
 length byte is below 8, or whose bytes end before its checksum, keeps its data bytes in
 ``value``; a compartment length that overruns the data gives a bitmap cut at the end of the data.
+
+The layer shows what :class:`cipso.scapy.IPOption_CIPSO` shows for the same concepts (``doi``,
+``label``, ``mls_level``, ``truncated``, ``value``, bitmaps in hex, summaries such as
+``CALIPSO doi=2 s3:c0,c5``). ``fuzz()`` keeps the type byte and draws a bitmap and data that fit
+the one-byte length, so a fuzzed option always builds.
 """
 
 from __future__ import annotations

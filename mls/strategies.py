@@ -1,8 +1,11 @@
 """Hypothesis strategies for MLS labels, for property tests and fuzzing.
 
+Named as every strategies module is (docs/strategies.md): plural nouns draw values
+(``levels``, ``ranges``, ``contexts``), ``level_texts`` their text in any accepted spelling.
 Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 
     from hypothesis import given
+    from mls import Level
     from mls.strategies import levels
 
     @given(levels(max_category=1023))
