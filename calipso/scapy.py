@@ -35,12 +35,11 @@ the one-byte length, so a fuzzed option always builds.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from scapy.fields import (
     ByteField,
     ConditionalField,
-    Field,
     IntField,
     XLEShortField,
     XStrLenField,
@@ -49,6 +48,7 @@ from scapy.layers import inet6
 from scapy.packet import Packet
 
 from mls import CategorySet, Level
+from mls.scapy import KeptUnderFuzz, LabelField, LengthField, TruncatedField
 
 from ._checksum import option_checksum
 from ._codec import decode
@@ -109,71 +109,13 @@ class _ChecksumField(XLEShortField):
         return f"{x:#06x} (bad, expected {expected:#06x})"
 
 
-_Value = TypeVar("_Value")
-
-
-class _NoBytesField(Field[_Value, None]):
-    """A field that takes no bytes on the wire: builds nothing, and dissects to ``dissected``
-    (``default`` until then)."""
-
-    __slots__ = ("_dissected",)
-
-    def __init__(self, name: str, default: _Value, dissected: _Value) -> None:
-        super().__init__(name, default)
-        self._dissected = dissected
-
-    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
-        return s
-
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, _Value]:
-        return s, self._dissected
-
-    def i2len(self, pkt: Packet | None, x: Any) -> int:
-        return 0
-
-    def randval(self) -> Any:
-        return None  # not on the wire: fuzz() skips a field whose randval is None
-
-
-class _LengthField(ByteField):
-    """Opt Data Len, None when the bytes end at the type byte (and then not built either)."""
-
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, int]:
-        # scapy's Field types say int, but a length field may be None ("compute it").
-        return (s, None) if not s else super().getfield(pkt, s)  # type: ignore[return-value]
-
-    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
-        missing = val is None and pkt.getfieldval("truncated")
-        return s if missing else super().addfield(pkt, s, val)
-
-
-class _OptionTypeField(inet6._OTypeField):
+class _OptionTypeField(KeptUnderFuzz, inet6._OTypeField):
     """The option type byte, which fuzz() leaves as it is: a fuzzed CALIPSO option stays one."""
 
-    def randval(self) -> Any:
-        return None  # fuzz() skips a field whose randval is None
 
-
-class _TruncatedField(_NoBytesField[bool]):
-    """Set (by dissection) when the bytes ended before the checksum, so the option keeps them
-    whole in ``value``. A field, not an attribute, so that scapy's copies keep it."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name, False, True)
-
-    def i2repr(self, pkt: Packet | None, x: Any) -> str:
-        return "yes: the bytes end before the checksum" if x else "no"
-
-
-class _LabelField(_NoBytesField[None]):
-    """Shows the level the option carries as MLS text."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name, None, None)
-
-    def i2repr(self, pkt: Packet | None, x: Any) -> str:
-        label = getattr(pkt, "label", None)
-        return "(none)" if label is None else str(label)
+#: Set by dissection when the bytes end before the checksum, so the option keeps them whole in
+#: ``value``.
+_TRUNCATED = TruncatedField("the bytes end before the checksum")
 
 
 class CALIPSO(Packet):
@@ -190,8 +132,11 @@ class CALIPSO(Packet):
     name = "CALIPSO"
     fields_desc: ClassVar[list[Any]] = [
         _OptionTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
-        _LengthField("optlen", None),
-        ConditionalField(_TruncatedField("truncated"), lambda pkt: pkt.getfieldval("truncated")),
+        LengthField("optlen", None),
+        ConditionalField(
+            TruncatedField("the bytes end before the checksum"),
+            lambda pkt: pkt.getfieldval("truncated"),
+        ),
         ConditionalField(IntField("doi", 0), _has_fields),
         ConditionalField(ByteField("cmpt_len", None), _has_fields),
         ConditionalField(ByteField("level", 0), _has_fields),
@@ -209,7 +154,7 @@ class CALIPSO(Packet):
             XStrLenField("value", b"", length_from=lambda pkt: pkt.optlen or 0),
             lambda pkt: not _has_fields(pkt),
         ),
-        _LabelField("mls"),
+        LabelField(),
     ]
 
     def alignment_delta(self, curpos: int) -> int:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from mls import CategorySet, Level
+from mls.strategies import doi_numbers
 
 from ._codec import encode
 from .doi import CalipsoDoi
@@ -43,13 +44,6 @@ __all__ = [
     "options",
     "packets",
 ]
-
-
-def doi_numbers() -> st.SearchStrategy[int]:
-    """DOI numbers a kernel accepts (1..2**32 - 1), small ones and the edges favoured."""
-    return st.one_of(
-        st.integers(1, 16), st.sampled_from([255, 256, 65535, MAX_DOI]), st.integers(1, MAX_DOI)
-    )
 
 
 def dois() -> st.SearchStrategy[CalipsoDoi]:

@@ -55,6 +55,7 @@ from scapy.packet import Packet, fuzz
 from scapy.volatile import RandField, VolatileValue
 
 from mls import CategorySet, Level
+from mls.scapy import KeptUnderFuzz, LabelField, LengthField, TruncatedField
 
 from ._codec import decode
 from .doi import CipsoDoi
@@ -92,6 +93,9 @@ __all__ = [
 TAG_TYPE_NAMES = {0: "reserved", **{int(kind): kind.name.lower() for kind in TagType}}
 
 
+#: Set by dissection when the bytes end before the fields do (or, given to a tag class
+#: directly, do not fit its layout).
+_TRUNCATED = TruncatedField("the bytes end before the fields")
 _OPTION_NUMBER = OPTION_TYPE & 0x1F  # 6: what scapy's option registry is keyed by
 #: What one tag may hold after its type and length bytes in a 40-byte options area.
 _MAX_TAG_DATA = MAX_TAG_LENGTH - 2
@@ -101,81 +105,16 @@ _MAX_TAG_DATA = MAX_TAG_LENGTH - 2
 # Fields
 
 
-class _KeptUnderFuzz:
-    """Mixin: ``fuzz()`` leaves the field as it is (a type byte: a fuzzed CIPSO option or tag
-    stays one)."""
-
-    def randval(self) -> Any:
-        return None  # fuzz() skips a field whose randval is None
-
-
-class _TypeBitField(_KeptUnderFuzz, BitField):
+class _TypeBitField(KeptUnderFuzz, BitField):
     pass
 
 
-class _TypeBitEnumField(_KeptUnderFuzz, BitEnumField):
+class _TypeBitEnumField(KeptUnderFuzz, BitEnumField):
     pass
 
 
-class _TagTypeField(_KeptUnderFuzz, ByteEnumField):
+class _TagTypeField(KeptUnderFuzz, ByteEnumField):
     pass
-
-
-class _LengthField(ByteField):
-    """The length byte, None when the bytes end at the type byte (and then not built either)."""
-
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, int]:
-        # scapy's Field types say int, but a length field may be None ("compute it").
-        return (s, None) if not s else super().getfield(pkt, s)  # type: ignore[return-value]
-
-    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
-        missing = val is None and pkt.getfieldval("truncated")
-        return s if missing else super().addfield(pkt, s, val)
-
-
-class _NoBytesField(Field[Any, None]):
-    """A field that takes no bytes on the wire, dissects to ``dissected`` and is never fuzzed."""
-
-    __slots__ = ("_dissected",)
-
-    def __init__(self, name: str, default: Any, dissected: Any) -> None:
-        super().__init__(name, default)
-        self._dissected = dissected
-
-    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
-        return s
-
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, Any]:
-        return s, self._dissected
-
-    def i2len(self, pkt: Packet | None, x: Any) -> int:
-        return 0
-
-    def randval(self) -> Any:
-        return None  # not on the wire: fuzz() skips a field whose randval is None
-
-
-class _TruncatedField(_NoBytesField):
-    """Set by dissection when the bytes end before the fields do (or, given to a tag class
-    directly, do not fit its layout), so that they are kept whole in ``value``. A field, not
-    an attribute, so that scapy's copies keep it."""
-
-    def __init__(self) -> None:
-        super().__init__("truncated", False, True)
-
-    def i2repr(self, pkt: Packet | None, x: Any) -> str:
-        return "yes: the bytes end before the fields" if x else "no"
-
-
-class _LabelField(_NoBytesField):
-    """Shows the level the packet carries as MLS text."""
-
-    def __init__(self) -> None:
-        super().__init__("mls", None, None)
-
-    def i2repr(self, pkt: Packet | None, x: Any) -> str:
-        label = getattr(pkt, "label", None)
-        return "(none)" if label is None else str(label)
 
 
 class _RandShorts(RandField[list[int]]):
@@ -259,11 +198,11 @@ def _framed(
     ``mls``, the label it carries."""
     return [
         type_field,
-        _LengthField("length", None),
-        ConditionalField(_TruncatedField(), _truncated),
+        LengthField("length", None),
+        ConditionalField(_TRUNCATED, _truncated),
         *(ConditionalField(field, _whole) for field in fields),
         ConditionalField(XStrLenField("value", b"", length_from=_value_length), _truncated),
-        *([_LabelField()] if carries_level else []),
+        *([LabelField()] if carries_level else []),
     ]
 
 
@@ -496,8 +435,8 @@ class IPOption_CIPSO(IPOption):
         _TypeBitField("copy_flag", 1, 1),
         _TypeBitEnumField("optclass", 0, 2, {0: "control", 2: "debug"}),
         _TypeBitEnumField("option", _OPTION_NUMBER, 5, {_OPTION_NUMBER: "cipso"}),
-        _LengthField("length", None),
-        ConditionalField(_TruncatedField(), _truncated),
+        LengthField("length", None),
+        ConditionalField(_TRUNCATED, _truncated),
         ConditionalField(IntField("doi", 0), _has_header),
         ConditionalField(
             _TagListField(
@@ -509,7 +448,7 @@ class IPOption_CIPSO(IPOption):
             XStrLenField("value", b"", length_from=_value_length),
             lambda pkt: not _has_header(pkt),
         ),
-        _LabelField(),
+        LabelField(),
     ]
 
     def pre_dissect(self, s: bytes) -> bytes:

@@ -26,6 +26,7 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 from mls import CategorySet, Level
+from mls.strategies import doi_numbers
 
 from ._codec import encode
 from .doi import MAX_TAGS, CipsoDoi
@@ -76,8 +77,6 @@ __all__ = [
 ]
 
 _levels = st.integers(0, MAX_LEVEL)
-#: The largest DOI number (32 bits).
-MAX_DOI = 0xFFFFFFFF
 #: Largest host category the DOI strategy maps (the kernel allows up to 2**31 - 1).
 MAX_HOST_CATEGORY = 65535
 _alignments = st.one_of(st.just(0), st.integers(0, 255))
@@ -175,13 +174,6 @@ def tags(
     if not chosen:
         return st.nothing()
     return st.one_of(chosen)
-
-
-def doi_numbers() -> st.SearchStrategy[int]:
-    """DOI numbers the kernel accepts (1..2**32 - 1), small ones and the edges favoured."""
-    return st.one_of(
-        st.integers(1, 16), st.sampled_from([255, 256, 65535, MAX_DOI]), st.integers(1, MAX_DOI)
-    )
 
 
 def _doi_strategy(doi: int | st.SearchStrategy[int] | None) -> st.SearchStrategy[int]:
