@@ -59,6 +59,7 @@ from mls.scapy import KeptUnderFuzz, LabelField, LengthField, TruncatedField
 
 from ._codec import decode
 from .doi import CipsoDoi
+from .errors import CipsoEncodeError
 from .model import (
     HEADER_LENGTH,
     LOCAL_TAG_LENGTH,
@@ -131,7 +132,7 @@ class _ShortListField(FieldListField):
     """A list of 16-bit numbers filling the rest of a tag."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, [], ShortField(name, 0), length_from=_even_category_data_length)
+        super().__init__(name, [], ShortField(name, 0), length_from=_category_data_length)
 
     def randval(self) -> _RandShorts:
         return _RandShorts(MAX_RANGE_BOUNDS)
@@ -172,14 +173,16 @@ def _category_data_length(pkt: Packet) -> int:
     return _data_length(pkt, TAG_BASE_LENGTH)
 
 
-def _even_category_data_length(pkt: Packet) -> int:
-    return _category_data_length(pkt) & ~1
-
-
 def _fill_length(packet: Packet, p: bytes) -> bytes:
     """``p`` with its length byte computed, unless set or not there."""
     if packet.length is None and len(p) >= 2:
-        return p[:1] + bytes((len(p) & 0xFF,)) + p[2:]
+        if len(p) > 0xFF:
+            raise CipsoEncodeError(
+                f"{packet.name} of {len(p)} bytes does not fit its one-byte length field "
+                "(at most 255)",
+                1,
+            )
+        return p[:1] + bytes((len(p),)) + p[2:]
     return p
 
 

@@ -434,3 +434,12 @@ def test_packets_carry_an_options_area_of_ours(packet: Packet) -> None:
     assert cipso.find_option(area) is not None
     assert bytes(IP(bytes(packet))) == bytes(packet)
     assert_shows(packet)
+
+
+def test_an_option_too_long_for_its_length_byte_is_refused() -> None:
+    # Regression: the length byte wrapped around (310 bytes built as length 54).
+    tag = CIPSOTag(type=9, data=bytes(150))
+    with pytest.raises(cipso.CipsoEncodeError, match="310 bytes"):
+        bytes(IPOption_CIPSO(doi=1, tags=[tag, tag]))
+    with pytest.raises(cipso.CipsoEncodeError, match="294 bytes"):
+        bytes(CIPSOTag(type=9, data=bytes(292)))
