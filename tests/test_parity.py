@@ -19,6 +19,7 @@ from scapy.packet import Packet
 import calipso.strategies
 import cipso.strategies
 import labelnet.ipsec.strategies
+import labelnet.strategies
 import mls.strategies
 from calipso.scapy import CALIPSO
 from cipso.scapy import CIPSOTag_RestrictedBitmap, IPOption_CIPSO
@@ -189,7 +190,13 @@ OUTSIDE_THE_SCHEME = {
 
 @pytest.mark.parametrize(
     "module",
-    [cipso.strategies, calipso.strategies, mls.strategies, labelnet.ipsec.strategies],
+    [
+        cipso.strategies,
+        calipso.strategies,
+        mls.strategies,
+        labelnet.strategies,
+        labelnet.ipsec.strategies,
+    ],
     ids=lambda module: module.__name__,
 )
 def test_every_strategies_module_follows_one_naming_scheme(module: ModuleType) -> None:
