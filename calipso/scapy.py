@@ -47,8 +47,8 @@ from scapy.fields import (
 from scapy.layers import inet6
 from scapy.packet import Packet
 
+import mls.scapy
 from mls import CategorySet, Level
-from mls.scapy import KeptUnderFuzz, LabelField, LengthField, TruncatedField
 
 from ._checksum import option_checksum
 from ._codec import decode
@@ -109,16 +109,16 @@ class _ChecksumField(XLEShortField):
         return f"{x:#06x} (bad, expected {expected:#06x})"
 
 
-class _OptionTypeField(KeptUnderFuzz, inet6._OTypeField):
+class _OptionTypeField(mls.scapy.KeptUnderFuzz, inet6._OTypeField):
     """The option type byte, which fuzz() leaves as it is: a fuzzed CALIPSO option stays one."""
 
 
 #: Set by dissection when the bytes end before the checksum, so the option keeps them whole in
 #: ``value``.
-_TRUNCATED = TruncatedField("the bytes end before the checksum")
+_TRUNCATED = mls.scapy.TruncatedField("the bytes end before the checksum")
 
 
-class CALIPSO(Packet):
+class CALIPSO(mls.scapy.LabeledLayer, Packet):
     """IPv6 option 0x07, CALIPSO (RFC 5570): DOI, compartment length, level, checksum, bitmap.
 
     Fields: ``otype`` (0x07), ``optlen`` (Opt Data Len), ``doi`` (u32), ``cmpt_len`` (bitmap
@@ -132,9 +132,9 @@ class CALIPSO(Packet):
     name = "CALIPSO"
     fields_desc: ClassVar[list[Any]] = [
         _OptionTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
-        LengthField("optlen", None),
+        mls.scapy.LengthField("optlen", None),
         ConditionalField(
-            TruncatedField("the bytes end before the checksum"),
+            mls.scapy.TruncatedField("the bytes end before the checksum"),
             lambda pkt: pkt.getfieldval("truncated"),
         ),
         ConditionalField(IntField("doi", 0), _has_fields),
@@ -154,7 +154,7 @@ class CALIPSO(Packet):
             XStrLenField("value", b"", length_from=lambda pkt: pkt.optlen or 0),
             lambda pkt: not _has_fields(pkt),
         ),
-        LabelField(),
+        mls.scapy.LabelField(),
     ]
 
     def alignment_delta(self, curpos: int) -> int:
@@ -221,22 +221,17 @@ class CALIPSO(Packet):
             return None
         return Level(self.level, CategorySet.from_bitmap(bytes(self.bitmap or b"")))
 
-    @property
-    def label(self) -> str | None:
-        """:attr:`mls_level` as MLS text (``s3:c0,c5``), or None."""
-        level = self.mls_level
-        return None if level is None else str(level)
-
     def to_option(self) -> CalipsoOption:
         """This option as a :class:`calipso.CalipsoOption`; malformed bytes raise
         :class:`calipso.CalipsoDecodeError`."""
         return decode(bytes(self))
 
     def mysummary(self) -> str:
-        if self.truncated:
-            return f"CALIPSO optlen={self.optlen} (truncated: {len(self.value or b'')} data bytes)"
-        if not _has_fields(self):
-            return f"CALIPSO optlen={self.optlen} (too short)"
+        cut_short = mls.scapy.cut_short_summary(
+            self, "CALIPSO", "optlen", has_fields=_has_fields(self)
+        )
+        if cut_short is not None:
+            return cut_short
         status = "" if self.checksum_ok else " bad checksum"
         return f"CALIPSO doi={self.doi} {self.label}{status}"
 

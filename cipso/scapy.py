@@ -54,8 +54,8 @@ from scapy.layers.inet import IPOption
 from scapy.packet import Packet, fuzz
 from scapy.volatile import RandField, VolatileValue
 
+import mls.scapy
 from mls import CategorySet, Level
-from mls.scapy import KeptUnderFuzz, LabelField, LengthField, TruncatedField
 
 from ._codec import decode
 from .doi import CipsoDoi
@@ -96,7 +96,7 @@ TAG_TYPE_NAMES = {0: "reserved", **{int(kind): kind.name.lower() for kind in Tag
 
 #: Set by dissection when the bytes end before the fields do (or, given to a tag class
 #: directly, do not fit its layout).
-_TRUNCATED = TruncatedField("the bytes end before the fields")
+_TRUNCATED = mls.scapy.TruncatedField("the bytes end before the fields")
 _OPTION_NUMBER = OPTION_TYPE & 0x1F  # 6: what scapy's option registry is keyed by
 #: What one tag may hold after its type and length bytes in a 40-byte options area.
 _MAX_TAG_DATA = MAX_TAG_LENGTH - 2
@@ -106,15 +106,15 @@ _MAX_TAG_DATA = MAX_TAG_LENGTH - 2
 # Fields
 
 
-class _TypeBitField(KeptUnderFuzz, BitField):
+class _TypeBitField(mls.scapy.KeptUnderFuzz, BitField):
     pass
 
 
-class _TypeBitEnumField(KeptUnderFuzz, BitEnumField):
+class _TypeBitEnumField(mls.scapy.KeptUnderFuzz, BitEnumField):
     pass
 
 
-class _TagTypeField(KeptUnderFuzz, ByteEnumField):
+class _TagTypeField(mls.scapy.KeptUnderFuzz, ByteEnumField):
     pass
 
 
@@ -201,11 +201,11 @@ def _framed(
     ``mls``, the label it carries."""
     return [
         type_field,
-        LengthField("length", None),
+        mls.scapy.LengthField("length", None),
         ConditionalField(_TRUNCATED, _truncated),
         *(ConditionalField(field, _whole) for field in fields),
         ConditionalField(XStrLenField("value", b"", length_from=_value_length), _truncated),
-        *([LabelField()] if carries_level else []),
+        *([mls.scapy.LabelField()] if carries_level else []),
     ]
 
 
@@ -213,7 +213,7 @@ def _framed(
 # Tags
 
 
-class CIPSOTag(Packet):
+class CIPSOTag(mls.scapy.LabeledLayer, Packet):
     """A CIPSO tag: type, length (counting both bytes), raw data (in hex).
 
     Tags of types without a class of their own (0, 3, 4, 8..127, 129..255), and tags whose
@@ -252,17 +252,6 @@ class CIPSOTag(Packet):
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:
         return _fill_length(self, p) + pay
-
-    @property
-    def mls_level(self) -> Level | None:
-        """The level this tag carries (wire numbers), or None when it carries none."""
-        return None
-
-    @property
-    def label(self) -> str | None:
-        """:attr:`mls_level` as MLS text (``s3:c0,c5``), or None."""
-        level = self.mls_level
-        return None if level is None else str(level)
 
     def _describe(self) -> str:
         """The kind of tag and what it says (``restricted_bitmap tag s3:c0,c5``)."""
@@ -422,7 +411,7 @@ def _has_header(pkt: Packet) -> bool:
     return pkt.length is None or pkt.length >= HEADER_LENGTH
 
 
-class IPOption_CIPSO(IPOption):
+class IPOption_CIPSO(mls.scapy.LabeledLayer, IPOption):
     """IPv4 option 134, CIPSO: type, length, DOI (u32, big-endian), tags.
 
     ``tags`` is a list of tag packets (:class:`CIPSOTag_RestrictedBitmap` and friends), or raw
@@ -438,7 +427,7 @@ class IPOption_CIPSO(IPOption):
         _TypeBitField("copy_flag", 1, 1),
         _TypeBitEnumField("optclass", 0, 2, {0: "control", 2: "debug"}),
         _TypeBitEnumField("option", _OPTION_NUMBER, 5, {_OPTION_NUMBER: "cipso"}),
-        LengthField("length", None),
+        mls.scapy.LengthField("length", None),
         ConditionalField(_TRUNCATED, _truncated),
         ConditionalField(IntField("doi", 0), _has_header),
         ConditionalField(
@@ -451,7 +440,7 @@ class IPOption_CIPSO(IPOption):
             XStrLenField("value", b"", length_from=_value_length),
             lambda pkt: not _has_header(pkt),
         ),
-        LabelField(),
+        mls.scapy.LabelField(),
     ]
 
     def pre_dissect(self, s: bytes) -> bytes:
@@ -496,22 +485,17 @@ class IPOption_CIPSO(IPOption):
         first = self._first_tag()
         return None if first is None else first.mls_level
 
-    @property
-    def label(self) -> str | None:
-        """:attr:`mls_level` as MLS text (``s3:c0,c5``), or None."""
-        level = self.mls_level
-        return None if level is None else str(level)
-
     def to_option(self) -> CipsoOption:
         """This option as a :class:`cipso.CipsoOption` (raises :class:`cipso.CipsoDecodeError`
         for malformed bytes)."""
         return decode(bytes(self))
 
     def mysummary(self) -> str:
-        if self.truncated:
-            return f"CIPSO length={self.length} (truncated: {len(self.value or b'')} data bytes)"
-        if not _has_header(self):
-            return f"CIPSO length={self.length} (too short)"
+        cut_short = mls.scapy.cut_short_summary(
+            self, "CIPSO", "length", has_fields=_has_header(self)
+        )
+        if cut_short is not None:
+            return cut_short
         first = self._first_tag()
         if first is None:
             return f"CIPSO doi={self.doi} (no tag)"

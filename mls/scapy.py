@@ -1,6 +1,6 @@
-"""Scapy fields the labeled-option layers share (:mod:`cipso.scapy`, :mod:`calipso.scapy`), so
-that both show what arrived the same way: the MLS label a packet carries, a truncated flag,
-and a length byte that may be missing.
+"""What the labeled-option layers share (:mod:`cipso.scapy`, :mod:`calipso.scapy`), so that both
+show what arrived the same way: the MLS label a layer carries (``label``, the ``mls`` field), a
+truncated flag, a length byte that may be missing, and the summary of bytes that end early.
 
 Requires the ``scapy`` extra; nothing in :mod:`mls` itself imports this module.
 """
@@ -12,7 +12,17 @@ from typing import Any, Generic, TypeVar
 from scapy.fields import ByteField, Field
 from scapy.packet import Packet
 
-__all__ = ["KeptUnderFuzz", "LabelField", "LengthField", "NoBytesField", "TruncatedField"]
+from .label import Level
+
+__all__ = [
+    "KeptUnderFuzz",
+    "LabelField",
+    "LabeledLayer",
+    "LengthField",
+    "NoBytesField",
+    "TruncatedField",
+    "cut_short_summary",
+]
 
 _Value = TypeVar("_Value")
 
@@ -82,3 +92,33 @@ class LengthField(ByteField):
     def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
         missing = val is None and pkt.getfieldval("truncated")
         return s if missing else super().addfield(pkt, s, val)
+
+
+class LabeledLayer:
+    """Mixin for a layer that carries a level: ``label`` is its :attr:`mls_level` as MLS text
+    (``s3:c0,c5``). Layers that carry one override :attr:`mls_level`."""
+
+    @property
+    def mls_level(self) -> Level | None:
+        """The level the layer carries (wire numbers), or None when it carries none."""
+        return None
+
+    @property
+    def label(self) -> str | None:
+        """:attr:`mls_level` as MLS text (``s3:c0,c5``), or None."""
+        level = self.mls_level
+        return None if level is None else str(level)
+
+
+def cut_short_summary(
+    layer: Packet, protocol: str, length_name: str, *, has_fields: bool
+) -> str | None:
+    """The summary of an option whose bytes end before its fields do (``truncated``) or whose
+    length byte leaves no room for them (not ``has_fields``), or None for any other option."""
+    length = layer.getfieldval(length_name)
+    if layer.getfieldval("truncated"):
+        kept = len(layer.getfieldval("value") or b"")
+        return f"{protocol} {length_name}={length} (truncated: {kept} data bytes)"
+    if not has_fields:
+        return f"{protocol} {length_name}={length} (too short)"
+    return None
