@@ -348,7 +348,7 @@ class CalipsoGenerator:
         return "option", rewrap_header(lead + self.any_option())
 
     def near_valid(self) -> Sample:
-        """A valid option with one fault (as ``calipso.strategies.near_valid_options``)."""
+        """A valid option with one fault (as ``calipso.strategies.mutants``)."""
         rng = self.rng
         data = bytearray(self.valid_option(words_most=8))
         fault = rng.choice(

@@ -306,7 +306,7 @@ def _valid_options(kernel: Kernel) -> st.SearchStrategy[bytes]:
         return labels(doi).map(lambda level: _encode_or_empty(doi, level))
 
     configured = st.sampled_from([d.doi for d in kernel.dois])
-    by_model = option_strategy(dois=configured).map(cipso.encode)
+    by_model = option_strategy(doi=configured).map(cipso.encode)
     return st.one_of(st.sampled_from(dois).flatmap(encoded), by_model)
 
 
