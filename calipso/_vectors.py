@@ -9,13 +9,12 @@ library only, the kernel's verdicts into :class:`calipso.Verdict`, the shape
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from mls import CategorySet, Level
+from mls._corpus import corpus_vectors
 
 from .errors import IPV6_HEADER_LENGTH
 from .validate import Verdict, VerdictKind
@@ -165,12 +164,4 @@ def vectors() -> tuple[CalipsoVector, ...]:
     >>> first.option.hex(" "), first.kernel.accepted
     ('07 08 00 00 00 02 00 00 cf ce', True)
     """
-    folder = resources.files(__package__).joinpath("corpus")
-    found: list[CalipsoVector] = []
-    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
-        if not entry.name.endswith(".json"):
-            continue
-        corpus = json.loads(entry.read_text(encoding="utf-8"))
-        dois: dict[str, str] = corpus["dois"]
-        found.extend(_vector(item, dois) for item in corpus["vectors"])
-    return tuple(found)
+    return tuple(_vector(item, dois) for item, dois in corpus_vectors(__package__))
