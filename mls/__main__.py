@@ -8,8 +8,9 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 
+from ._cli import OneLineParser, ascii_number
 from .categories import CategorySet
-from .errors import MlsError
+from .errors import MlsError, MlsLimitError
 from .label import Context, Level, Range
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -28,6 +29,7 @@ examples:
   python -m mls bitmap s0:c0,c5                prints 84 (the CIPSO/CALIPSO bitmap)
   python -m mls bitmap --align 4 s0:c0,c5      prints 84000000 (CALIPSO 32-bit words)
   python -m mls from-bitmap 84 --sensitivity 3 prints s3:c0,c5
+  python -m mls --max-category 1023 canon s0:c0.c1023
 
 Bad input prints one line on stderr and exits with status 2.
 """
@@ -69,7 +71,13 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+# The longest bitmap a level can need (c65535, the category ceiling) is 8192 bytes.
+_MAX_ALIGN = 8192
+
+
 def _bitmap(args: argparse.Namespace) -> int:
+    if not 1 <= args.align <= _MAX_ALIGN:
+        raise MlsError(f"--align must be between 1 and {_MAX_ALIGN} bytes, not {args.align}")
     limits = _limits(args)
     for text in args.levels:
         level = Level.parse(text, limits=limits)
@@ -78,17 +86,38 @@ def _bitmap(args: argparse.Namespace) -> int:
 
 
 def _from_bitmap(args: argparse.Namespace) -> int:
+    limits = _limits(args)
+    # The sensitivity obeys the same grammar and limits as in a level typed out (s<number>).
+    sensitivity = Level.parse(f"s{args.sensitivity}", limits=limits).sensitivity
     text = "".join(args.hex.split()).removeprefix("0x")
+    if len(text) % 2:
+        raise MlsError(
+            f"HEX has an odd number of digits ({len(text)}): each byte takes two, e.g. 08"
+        )
     try:
         bitmap = bytes.fromhex(text)
     except ValueError:
-        raise MlsError(f"not hexadecimal: {args.hex!r}") from None
-    print(Level(args.sensitivity, CategorySet.from_bitmap(bitmap)))
+        bad = next(i for i, char in enumerate(text) if char not in _HEX_DIGITS)
+        raise MlsError(
+            f"HEX holds {text[bad]!r}, not a hexadecimal digit, at offset {bad} in {text[:40]!r}"
+        ) from None
+    categories = CategorySet.from_bitmap(bitmap)
+    if categories.max is not None and categories.max > limits.max_category:
+        raise MlsLimitError(
+            text,
+            categories.max // 4,
+            f"the bitmap holds category c{categories.max}, above the limit "
+            f"c{limits.max_category} (see mls.Limits)",
+        )
+    print(Level(sensitivity, categories))
     return 0
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m mls",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -96,17 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-sensitivity",
-        type=int,
+        type=ascii_number,
         default=DEFAULT_LIMITS.max_sensitivity,
         metavar="N",
         help="largest sensitivity accepted (default %(default)s, the wire formats' limit)",
     )
     parser.add_argument(
         "--max-category",
-        type=int,
+        type=ascii_number,
         default=DEFAULT_LIMITS.max_category,
         metavar="N",
-        help="largest category accepted (default %(default)s)",
+        help="largest category accepted (default and ceiling %(default)s)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -137,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bitmap.add_argument("levels", nargs="+", metavar="LEVEL")
     bitmap.add_argument(
-        "--align", type=int, default=1, metavar="N", help="pad to a multiple of N bytes"
+        "--align",
+        type=ascii_number,
+        default=1,
+        metavar="N",
+        help="pad to a multiple of N bytes (1 to 8192)",
     )
     bitmap.set_defaults(run=_bitmap)
 
@@ -148,7 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from_bitmap.add_argument("hex", metavar="HEX")
     from_bitmap.add_argument(
-        "-s", "--sensitivity", type=int, default=0, metavar="N", help="sensitivity (default 0)"
+        "-s",
+        "--sensitivity",
+        default="0",
+        metavar="N",
+        help="sensitivity, within --max-sensitivity (default 0)",
     )
     from_bitmap.set_defaults(run=_from_bitmap)
 
