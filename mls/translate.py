@@ -297,6 +297,36 @@ class _Constraint:
 
 # -- loading ------------------------------------------------------------------------------------
 
+# Keywords that set a property of the current modifier group.
+_GROUP_SETTINGS = frozenset(("Whitespace", "Join", "Prefix", "Suffix", "Default"))
+
+
+def _split_line(line: str, path: str, number: int) -> tuple[str, str, str, int, int] | None:
+    """A setrans line as (operator, left side, right side, offset of each side), or None for a
+    blank or comment line."""
+    line = line.split("\0", 1)[0]  # C string functions stop at a NUL
+    start = len(line) - len(line.lstrip(_BLANKS))
+    if line[start : start + 1] == "#":
+        return None
+    end = line.find("#", start)
+    body = line[start : len(line) if end < 0 else end].rstrip(" \t\r\n")
+    if not body:
+        return None
+    cut = min((i for i in (body.find(op) for op in _OPERATORS) if i >= 0), default=-1)
+    if cut < 0:
+        raise SetransSyntaxError(
+            path, number, start, f"expected raw=name or a constraint with '!' or '>': {body!r}"
+        )
+    operator = body[cut]
+    raw = body[:cut].rstrip(_BLANKS)
+    value = body[cut + 1 :].lstrip(_BLANKS)
+    if not raw:
+        raise SetransSyntaxError(path, number, start, f"nothing before {operator!r}")
+    if not value:
+        raise SetransSyntaxError(path, number, start + cut, f"nothing after {operator!r}")
+    return operator, raw, value, start, start + len(body) - len(value)
+
+
 IncludeResolver = Callable[[str], str]
 
 
@@ -346,78 +376,76 @@ class _Loader:
             self.depth -= 1
 
     def process_line(self, line: str, path: str, number: int, directory: str) -> None:
-        line = line.split("\0", 1)[0]  # C string functions stop at a NUL
-        start = len(line) - len(line.lstrip(_BLANKS))
-        if line[start : start + 1] == "#":
+        parts = _split_line(line, path, number)
+        if parts is None:
             return
-        end = line.find("#", start)
-        body = line[start : len(line) if end < 0 else end].rstrip(" \t\r\n")
-        if not body:
-            return
-        cut = min((i for i in (body.find(op) for op in _OPERATORS) if i >= 0), default=-1)
-        if cut < 0:
-            raise SetransSyntaxError(
-                path, number, start, f"expected raw=name or a constraint with '!' or '>': {body!r}"
-            )
-        operator = body[cut]
-        raw = body[:cut].rstrip(_BLANKS)
-        value_at = cut + 1 + len(body[cut + 1 :]) - len(body[cut + 1 :].lstrip(_BLANKS))
-        value = body[value_at:]
-        if not raw:
-            raise SetransSyntaxError(path, number, start, f"nothing before {operator!r}")
-        if not value:
-            raise SetransSyntaxError(path, number, start + cut, f"nothing after {operator!r}")
-        raw_at, value_at = start, start + value_at
+        operator, raw, value, raw_at, value_at = parts
 
         def fail(reason: str, offset: int = raw_at) -> SetransSyntaxError:
             return SetransSyntaxError(path, number, offset, reason)
 
         if operator != "=":
             self.add_constraint(operator, raw, value, fail, value_at)
-            return
-        if raw == "Domain":
-            self.domain = _Domain(value)
-            self.domains.append(self.domain)
-            self.group = None
-            return
-        if self.domain is None:
-            self.domain = _Domain("Default")
-            self.domains.append(self.domain)
-            self.group = None
-        domain = self.domain
-        group = self.group
-        if group is None and raw in ("Whitespace", "Join", "Prefix", "Suffix", "Default"):
-            raise fail(f"{raw}= needs a ModifierGroup= line before it")
-        if raw == "Include":
+        elif raw == "Domain":
+            self.start_domain(value)
+        elif raw == "Include":
+            self.current_domain()
             self.include(value, path, number, value_at, directory)
         elif raw == "Base":
+            self.current_domain()
             self.base_mode = True
         elif raw == "ModifierGroup":
+            domain = self.current_domain()
             self.group = _Group(value)
             domain.groups.append(self.group)
             self.base_mode = False
-        elif group is not None and raw == "Whitespace":
+        elif raw in _GROUP_SETTINGS:
+            self.current_domain()
+            self.set_group_setting(raw, value, fail, value_at)
+        elif self.group is not None:
+            self.current_domain()
+            self.add_word(self.group, raw, value, fail, value_at)
+        else:
+            self.add_translation(raw, value, fail)
+
+    def start_domain(self, name: str) -> _Domain:
+        self.domain = _Domain(name)
+        self.domains.append(self.domain)
+        self.group = None
+        return self.domain
+
+    def current_domain(self) -> _Domain:
+        # Lines before any Domain= belong to one called Default, as in mcstrans.
+        return self.domain if self.domain is not None else self.start_domain("Default")
+
+    def set_group_setting(
+        self, key: str, value: str, fail: Callable[..., SetransSyntaxError], value_at: int
+    ) -> None:
+        group = self.group
+        if group is None:
+            raise fail(f"{key}= needs a ModifierGroup= line before it")
+        if key == "Whitespace":
             group.whitespace = value
-        elif group is not None and raw == "Join":
+        elif key == "Join":
             group.join = value
-        elif group is not None and raw == "Prefix":
+        elif key == "Prefix":
             group.prefixes.append(value)
-        elif group is not None and raw == "Suffix":
+        elif key == "Suffix":
             group.suffixes.append(value)
-        elif group is not None and raw == "Default":
+        else:  # Default
             bits = self.parser.categories(value, 0, inverse_allowed=True, from_config=True)
             if bits is None:
                 raise fail(f"cannot parse category list {value!r}", value_at)
             group.default = bits
-        elif group is not None:
-            self.add_word(group, raw, value, fail, value_at)
-        else:
-            if self.base_mode:
-                level = self.parser.level(raw, from_config=True)
-                if level is None:
-                    raise fail(f"a base classification needs a level sN[:cats], not {raw!r}")
-                domain.bases.append(_Base(value, _fold(value), *level))
-            domain.remember(raw, value)
+
+    def add_translation(self, raw: str, name: str, fail: Callable[..., SetransSyntaxError]) -> None:
+        domain = self.current_domain()
+        if self.base_mode:
+            level = self.parser.level(raw, from_config=True)
+            if level is None:
+                raise fail(f"a base classification needs a level sN[:cats], not {raw!r}")
+            domain.bases.append(_Base(name, _fold(name), *level))
+        domain.remember(raw, name)
 
     def add_word(
         self,
