@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from .label import Context, Level, Range
 __all__ = [
     "MAX_CACHE_ENTRIES",
     "MAX_CATEGORIES",
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_FILES",
     "MAX_INCLUDE_DEPTH",
     "SetransError",
     "SetransIncludeError",
@@ -57,6 +60,12 @@ __all__ = [
 MAX_CATEGORIES = 1024
 #: At most this many setrans files may be open at once (the main file and nested includes).
 MAX_INCLUDE_DEPTH = 32
+#: At most this many files are read for one configuration, the main file and every include
+#: counted each time it is read (a file included twice by each of a chain of files would
+#: otherwise be read an exponential number of times).
+MAX_CONFIG_FILES = 1024
+#: At most this many bytes are read for one configuration, all files together.
+MAX_CONFIG_BYTES = 16 << 20
 #: Translation pairs kept per domain, configured and learnt together; further pairs are dropped.
 MAX_CACHE_ENTRIES = 65536
 #: mcstransd refuses a request whose context, with its terminating NUL, exceeds this many bytes.
@@ -119,8 +128,10 @@ class SetransSyntaxError(SetransError):
 
 
 class SetransIncludeError(SetransError):
-    """An ``Include=`` cannot be followed: no file matches, a file cannot be read, or includes
-    nest deeper than :data:`MAX_INCLUDE_DEPTH` files."""
+    """An ``Include=`` cannot be followed: no file matches, a file cannot be read or is not a
+    regular file (a device such as ``/dev/zero``, a pipe), includes nest deeper than
+    :data:`MAX_INCLUDE_DEPTH` files, or the configuration grows past :data:`MAX_CONFIG_FILES`
+    files or :data:`MAX_CONFIG_BYTES` bytes."""
 
 
 # -- mcstrans' own number and level syntax ------------------------------------------------------
@@ -341,25 +352,46 @@ class _Loader:
         self.group: _Group | None = None
         self.base_mode = False
         self.depth = 0
+        # What is left of the budgets for the whole configuration.
+        self.files_left = MAX_CONFIG_FILES
+        self.bytes_left = MAX_CONFIG_BYTES
 
     def load_file(self, path: str, *, include_line: tuple[str, int, int] | None = None) -> None:
+        where = include_line or (path, 0, 0)
         if self.depth >= MAX_INCLUDE_DEPTH:
-            where = include_line or (path, 0, 0)
             raise SetransIncludeError(
                 *where, f"includes nest deeper than {MAX_INCLUDE_DEPTH} files at {path}"
             )
+        if self.files_left <= 0:
+            raise SetransIncludeError(
+                *where, f"the configuration reads more than {MAX_CONFIG_FILES} files at {path}"
+            )
+        self.files_left -= 1
         try:
-            if os.path.isdir(path):
-                data = b""  # mcstransd opens a directory and reads nothing from it
-            else:
-                with open(path, "rb") as handle:
-                    data = handle.read()
+            data = self.read_bounded(path, where)
         except OSError as error:
             reason = f"cannot read {path}: {error.strerror or error}"
             if include_line is None:
                 raise SetransError(path, 0, 0, reason) from error
             raise SetransIncludeError(*include_line, reason) from error
         self.load_bytes(data, path, os.path.dirname(os.path.abspath(path)))
+
+    def read_bounded(self, path: str, where: tuple[str, int, int]) -> bytes:
+        # Checked before opening: opening a pipe would wait for a writer. The read is bounded
+        # all the same, should the file change in between.
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return b""  # mcstransd opens a directory and reads nothing from it
+        if not stat.S_ISREG(mode):
+            raise SetransIncludeError(*where, f"{path} is not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(self.bytes_left + 1)
+        if len(data) > self.bytes_left:
+            raise SetransIncludeError(
+                *where, f"the configuration is larger than {MAX_CONFIG_BYTES} bytes at {path}"
+            )
+        self.bytes_left -= len(data)
+        return data
 
     def load_bytes(self, data: bytes, name: str, directory: str) -> None:
         self.depth += 1
@@ -525,6 +557,19 @@ class _Loader:
                     group.words_by_initial.setdefault(word.folded[0], []).append(word)
 
 
+def _encode(text: str, name: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        line_start = text.rfind("\n", 0, error.start) + 1
+        raise SetransSyntaxError(
+            name,
+            text.count("\n", 0, error.start) + 1,
+            error.start - line_start,
+            f"{text[error.start]!r} is a lone surrogate, not a character UTF-8 can encode",
+        ) from None
+
+
 # -- the translator -----------------------------------------------------------------------------
 
 
@@ -567,7 +612,7 @@ class Translator:
         """Load a configuration given as text; relative includes are found in ``directory``
         (default: the current directory). Raises :class:`SetransError`."""
         loader = _Loader(resolve_include)
-        loader.load_bytes(text.encode("utf-8"), name, os.fspath(directory or Path.cwd()))
+        loader.load_bytes(_encode(text, name), name, os.fspath(directory or Path.cwd()))
         return cls(loader)
 
     @property
