@@ -911,7 +911,8 @@ def test_includes_of_devices_and_pipes_are_refused(tmp_path: Path) -> None:
 def test_configuration_size_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(translate, "MAX_CONFIG_BYTES", 64)
     (tmp_path / "big.conf").write_text("s1=One\n" * 10)
-    (tmp_path / "main.conf").write_text(f"s0=Low\nInclude={tmp_path}/big.conf\n")
     with pytest.raises(SetransIncludeError, match="larger than 64 bytes") as caught:
-        Translator.from_file(tmp_path / "main.conf")
-    assert (caught.value.line, caught.value.offset) == (2, 8)
+        Translator.from_text(f"s0=Low\nInclude={tmp_path}/big.conf\n", name="main")
+    assert (caught.value.path, caught.value.line, caught.value.offset) == ("main", 2, 8)
+    (tmp_path / "small.conf").write_text("s1=One\n" * 9)
+    assert Translator.from_text(f"Include={tmp_path}/small.conf\n").translate("s1") == "One"
