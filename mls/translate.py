@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import stat
 import threading
 from collections.abc import Callable
@@ -97,8 +98,11 @@ def _is_word_char(char: str) -> bool:
     return char == "_" or (char.isascii() and char.isalnum())
 
 
+_ASCII_ALNUM = re.compile("[0-9A-Za-z]")
+
+
 def _has_alnum(text: str) -> bool:
-    return any(char.isascii() and char.isalnum() for char in text)
+    return _ASCII_ALNUM.search(text) is not None
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -261,9 +265,25 @@ class _Group:
     suffixes: list[str] = field(default_factory=list)
     default: int = 0
     words: list[_Word] = field(default_factory=list)
-    # Built when loading ends: words longest first (ties in byte order), indexed by first letter.
-    sorted_words: list[_Word] = field(default_factory=list)
-    words_by_initial: dict[str, list[_Word]] = field(default_factory=dict)
+    # Built when loading ends: the words by folded text, each with its rank in the order words
+    # are tried (longest first, ties in byte order), and the lengths of the folded texts, so
+    # that the words at a position are found with one lookup per length, not one per word.
+    words_by_folded: dict[str, list[tuple[int, _Word]]] = field(default_factory=dict)
+    word_lengths: list[int] = field(default_factory=list)
+
+    def words_at(self, folded: str, index: int) -> list[_Word]:
+        """The words whose folded text starts at ``folded[index]``, in the order tried."""
+        found: list[tuple[int, _Word]] = []
+        limit = len(folded) - index
+        for length in self.word_lengths:
+            if length > limit:
+                break
+            ranked = self.words_by_folded.get(folded[index : index + length])
+            if ranked:
+                found.extend(ranked)
+        if len(found) > 1:
+            found.sort(key=lambda pair: pair[0])
+        return [word for _, word in found]
 
 
 @dataclass
@@ -550,11 +570,12 @@ class _Loader:
                 for word in group.words
             ]
             for group in domain.groups:
-                group.sorted_words = sorted(
+                ordered = sorted(
                     group.words, key=lambda word: (-len(word.text.encode()), word.text.encode())
                 )
-                for word in group.sorted_words:
-                    group.words_by_initial.setdefault(word.folded[0], []).append(word)
+                for rank, word in enumerate(ordered):
+                    group.words_by_folded.setdefault(word.folded, []).append((rank, word))
+                group.word_lengths = sorted({len(word.folded) for word in group.words})
 
 
 def _encode(text: str, name: str) -> bytes:
@@ -861,12 +882,22 @@ class Translator:
 
         complete = False
         changed = True
+        # Per group without prefix or suffix: no run of its words starts before this index. It
+        # only moves back where text is blanked out (by as much as a word reaches), so each
+        # search goes on near where the last one stopped rather than at the start.
+        resume = [0] * len(domain.groups)
         while changed and not complete:
             changed = False
-            for group in domain.groups:
+            for index, group in enumerate(domain.groups):
                 if changed or complete:
                     break
-                work, bits, changed = _apply_group(group, work, bits)
+                work, bits, changed, resume[index], blanked = _apply_group(
+                    group, work, bits, resume[index]
+                )
+                if blanked is not None:
+                    for other, moved in enumerate(domain.groups):
+                        reach = moved.word_lengths[-1] + 1 if moved.word_lengths else 1
+                        resume[other] = max(0, min(resume[other], blanked - reach))
                 complete = not _has_alnum(work)
         if self._violates_constraints(sensitivity, bits) or not complete:
             return None
@@ -895,37 +926,57 @@ def _compose_name(base: _Base, domain: _Domain, chosen: list[tuple[_Group, _Word
     return f"{base.name} {' '.join(parts)}"
 
 
-def _apply_group(group: _Group, work: str, bits: int) -> tuple[str, int, bool]:
+def _apply_group(
+    group: _Group, work: str, bits: int, resume: int
+) -> tuple[str, int, bool, int, int | None]:
     """One group's pass over the unexplained text: find its prefix / suffix and the run of its
-    words between them, apply the words' categories, blank out what was used."""
+    words between them, apply the words' categories, blank out what was used.
+
+    Returns the text and categories after the pass, whether a word was applied, where the next
+    search of a group without prefix and suffix may start (``resume`` is this pass's), and the
+    first index blanked out (None when nothing was).
+    """
+    anchored = bool(group.prefixes or group.suffixes)
     prefix = _find_prefix(group, work) if group.prefixes else None
     suffix = _find_suffix(group, work) if group.suffixes else None
-    if not (
-        (not group.prefixes and not group.suffixes)
-        or (group.prefixes and prefix)
-        or (group.suffixes and suffix)
-    ):
-        return work, bits, False
     start = prefix[0] + prefix[1] if prefix else 0
     end = suffix[0] if suffix else len(work)
-    if end < start:
-        return work, bits, False
+    if (anchored and not (prefix or suffix)) or end < start:
+        return work, bits, False, resume, None
     subject = work[start:end]
-    span = _match_word_run(group, subject, bool(group.prefixes), bool(group.suffixes))
+    span = _match_word_run(
+        group, subject, bool(group.prefixes), bool(group.suffixes), 0 if anchored else resume
+    )
+    if not anchored:
+        resume = span[0] if span else len(work)
     if span is None:
-        return work, bits, False
+        return work, bits, False, resume, None
     run = subject[span[0] : span[1]].rstrip(group.whitespace)
     if not run:
-        return work, bits, False
+        return work, bits, False, resume, None
+    bits, changed = _apply_words(group, run, bits)
+    regions = [
+        region
+        for region in (prefix, suffix, (start + span[0], span[1] - span[0]))
+        if region is not None and region[1] > 0
+    ]
+    blanks = list(work)
+    for offset, length in regions:
+        blanks[offset : offset + length] = "#" * length
+    first = min((offset for offset, _ in regions), default=None)
+    return "".join(blanks), bits, changed, resume, first
+
+
+def _apply_words(group: _Group, run: str, bits: int) -> tuple[int, bool]:
+    # The words of the run in turn, each the first that matches where the last one ended.
     changed = False
     position = len(run) - len(run.lstrip(group.whitespace))
     folded_run = _fold(run)
     while position < len(run):
-        word = next(
-            (w for w in group.sorted_words if folded_run.startswith(w.folded, position)), None
-        )
-        if word is None:
+        words = group.words_at(folded_run, position)
+        if not words:
             break  # mcstrans logs a conversion error and keeps what it has
+        word = words[0]
         bits = (bits | (word.categories & ~group.default)) & ~(
             (word.categories ^ group.default) & group.default
         )
@@ -933,62 +984,66 @@ def _apply_group(group: _Group, work: str, bits: int) -> tuple[str, int, bool]:
         changed = True
         while position < len(run) and run[position] in group.whitespace:
             position += 1
-    blanks = list(work)
-    for offset, length in (
-        prefix or (0, 0),
-        suffix or (0, 0),
-        (start + span[0], span[1] - span[0]),
-    ):
-        blanks[offset : offset + length] = "#" * length
-    return "".join(blanks), bits, changed
+    return bits, changed
 
 
 def _find_prefix(group: _Group, work: str) -> tuple[int, int] | None:
-    # The leftmost place where one of the prefixes (tried in file order) is followed by blanks.
+    # The leftmost place where one of the prefixes (the first in file order at that place) is
+    # followed by blanks; as (index, length with the blanks).
     folded = _fold(work)
-    prefixes = [_fold(prefix) for prefix in group.prefixes]
-    for index in range(len(work)):
-        for prefix in prefixes:
+    best: tuple[int, int] | None = None
+    for prefix in map(_fold, group.prefixes):
+        index = folded.find(prefix)
+        while index >= 0 and (best is None or index < best[0]):
             after = index + len(prefix)
-            if folded.startswith(prefix, index) and after < len(work) and work[after] in _BLANKS:
-                while after < len(work) and work[after] in _BLANKS:
-                    after += 1
-                return index, after - index
-    return None
+            if after < len(work) and work[after] in _BLANKS:
+                best = (index, after)
+                break
+            index = folded.find(prefix, index + 1)
+    if best is None:
+        return None
+    index, after = best
+    while after < len(work) and work[after] in _BLANKS:
+        after += 1
+    return index, after - index
 
 
 def _find_suffix(group: _Group, work: str) -> tuple[int, int] | None:
-    # The leftmost run of blanks followed by one of the suffixes (tried in file order).
+    # The leftmost run of blanks followed by one of the suffixes (the first in file order
+    # there); as (index, length with the suffix). A suffix starts with no blank, so it follows
+    # a whole run of blanks exactly where the character before it is a blank.
     folded = _fold(work)
-    suffixes = [_fold(suffix) for suffix in group.suffixes]
-    index = 0
-    while index < len(work):
-        if work[index] not in _BLANKS:
-            index += 1
-            continue
-        after = index
-        while after < len(work) and work[after] in _BLANKS:
-            after += 1
-        for suffix in suffixes:
-            if folded.startswith(suffix, after):
-                return index, after - index + len(suffix)
-        index = after
-    return None
+    best: tuple[int, int] | None = None
+    for suffix in map(_fold, group.suffixes):
+        after = folded.find(suffix, 1)
+        while after >= 0 and (best is None or after < best[0]):
+            if work[after - 1] in _BLANKS:
+                best = (after, len(suffix))
+                break
+            after = folded.find(suffix, after + 1)
+    if best is None:
+        return None
+    after, length = best
+    index = after
+    while index > 0 and work[index - 1] in _BLANKS:
+        index -= 1
+    return index, after - index + length
 
 
 def _match_word_run(
-    group: _Group, subject: str, at_start: bool, at_end: bool
+    group: _Group, subject: str, at_start: bool, at_end: bool, first_start: int = 0
 ) -> tuple[int, int] | None:
     """Where mcstrans' word pattern ``(?:\\bWORD\\b|[WHITESPACE]+)+`` matches in ``subject``,
-    anchored at the start when the group has prefixes and at the end when it has suffixes.
+    anchored at the start when the group has prefixes and at the end when it has suffixes;
+    unanchored, the search starts at ``first_start``.
 
     Matched by hand rather than with :mod:`re`: the nested repetition backtracks exponentially
-    in Python's engine when words overlap; this walk is linear in the subject length.
+    in Python's engine when words overlap; this walk is linear in the subject length (times
+    the number of distinct word lengths).
     """
     folded = _fold(subject)
     length = len(subject)
     whitespace = group.whitespace
-    by_initial = group.words_by_initial
 
     def boundary(index: int) -> bool:
         before = index > 0 and _is_word_char(subject[index - 1])
@@ -1001,24 +1056,13 @@ def _match_word_run(
             return []
         return [
             index + len(word.folded)
-            for word in by_initial.get(folded[index], ())
-            if folded.startswith(word.folded, index) and boundary(index + len(word.folded))
+            for word in group.words_at(folded, index)
+            if boundary(index + len(word.folded))
         ]
 
-    starts: range = range(1 if at_start else length)
     if at_end:
-        # reach[i]: the end of the subject can be reached from i by whole tokens.
-        reach = [False] * (length + 1)
-        reach[length] = True
-        for index in range(length - 1, -1, -1):
-            reach[index] = (subject[index] in whitespace and reach[index + 1]) or any(
-                reach[end] for end in word_ends(index)
-            )
-        for index in starts:
-            if index < length and reach[index]:
-                return index, length
-        return None
-    for index in starts:
+        return _match_to_the_end(subject, at_start, whitespace, word_ends)
+    for index in range(1) if at_start else range(first_start, length):
         position = _greedy_step(subject, index, whitespace, word_ends)
         if position is None:
             continue
@@ -1027,6 +1071,25 @@ def _match_word_run(
             if following is None:
                 return index, position
             position = following
+    return None
+
+
+def _match_to_the_end(
+    subject: str, at_start: bool, whitespace: str, word_ends: Callable[[int], list[int]]
+) -> tuple[int, int] | None:
+    # reach[i]: the end of the subject can be reached from i by whole tokens. No token holds
+    # '#' (text already used), so only the part after the last '#' can reach the end.
+    length = len(subject)
+    tail = subject.rfind("#") + 1
+    reach = [False] * (length + 1)
+    reach[length] = True
+    for index in range(length - 1, tail - 1, -1):
+        reach[index] = (subject[index] in whitespace and reach[index + 1]) or any(
+            reach[end] for end in word_ends(index)
+        )
+    for index in range(1) if at_start else range(tail, length):
+        if reach[index]:
+            return index, length
     return None
 
 
