@@ -11,7 +11,8 @@ byte turns that into little-endian bit order, so conversion is one ``bytes.trans
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 
 from .errors import MlsError, MlsLimitError, MlsSyntaxError
 from .limits import DEFAULT_LIMITS, Limits
@@ -134,44 +135,28 @@ class CategorySet:
             yield from range(low, high + 1)
 
     def __or__(self, other: CategorySet) -> CategorySet:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return _from_bits(self._bits | other._bits)
+        return _combine(self, other, operator.or_)
 
     def __and__(self, other: CategorySet) -> CategorySet:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return _from_bits(self._bits & other._bits)
+        return _combine(self, other, operator.and_)
 
     def __sub__(self, other: CategorySet) -> CategorySet:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return _from_bits(self._bits & ~other._bits)
+        return _combine(self, other, _minus)
 
     def __xor__(self, other: CategorySet) -> CategorySet:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return _from_bits(self._bits ^ other._bits)
+        return _combine(self, other, operator.xor)
 
     def __le__(self, other: CategorySet) -> bool:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return self._bits & ~other._bits == 0
+        return _within(self, other, strictly=False)
 
     def __lt__(self, other: CategorySet) -> bool:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return self._bits != other._bits and self._bits & ~other._bits == 0
+        return _within(self, other, strictly=True)
 
     def __ge__(self, other: CategorySet) -> bool:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return other._bits & ~self._bits == 0
+        return _within(other, self, strictly=False)
 
     def __gt__(self, other: CategorySet) -> bool:
-        if not isinstance(other, CategorySet):
-            return NotImplemented
-        return self._bits != other._bits and other._bits & ~self._bits == 0
+        return _within(other, self, strictly=True)
 
     def issubset(self, other: CategorySet) -> bool:
         return self._bits & ~other._bits == 0
@@ -201,6 +186,27 @@ class CategorySet:
 
     def __repr__(self) -> str:
         return f"CategorySet.parse({format_category_bits(self._bits)!r})"
+
+
+def _combine(first: object, second: object, operation: Callable[[int, int], int]) -> CategorySet:
+    # Set algebra with something other than a CategorySet is left to the other operand.
+    if not (isinstance(first, CategorySet) and isinstance(second, CategorySet)):
+        return NotImplemented  # type: ignore[no-any-return]
+    return _from_bits(operation(first._bits, second._bits))
+
+
+def _minus(bits: int, other: int) -> int:
+    return bits & ~other
+
+
+def _within(inner: object, outer: object, *, strictly: bool) -> bool:
+    # Subset (proper subset when ``strictly``), or NotImplemented when either is no
+    # CategorySet.
+    if not (isinstance(inner, CategorySet) and isinstance(outer, CategorySet)):
+        return NotImplemented  # type: ignore[no-any-return]
+    if strictly and inner._bits == outer._bits:
+        return False
+    return inner._bits & ~outer._bits == 0
 
 
 def _from_bits(bits: int) -> CategorySet:

@@ -33,6 +33,7 @@ Differences from mcstransd, all deliberate:
 from __future__ import annotations
 
 import glob
+import operator
 import os
 import re
 import stat
@@ -40,6 +41,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from .categories import format_category_bits
 from .label import Context, Level, Range
@@ -591,6 +593,16 @@ def _encode(text: str, name: str) -> bytes:
         ) from None
 
 
+# Which table of a domain a direction looks in, and how it computes what the table lacks.
+_Table = Callable[[_Domain], dict[str, str]]
+_RAW_TO_NAME: _Table = operator.attrgetter("raw_to_name")
+_NAME_TO_RAW: _Table = operator.attrgetter("name_to_raw")
+
+
+class _Learn(Protocol):
+    def __call__(self, text: str, domain: _Domain, /, *, whole: bool) -> str | None: ...
+
+
 # -- the translator -----------------------------------------------------------------------------
 
 
@@ -650,7 +662,7 @@ class Translator:
         if not _answerable(text):
             return text
         with self._lock:
-            return self._raw_to_name(text)
+            return self._convert(text, _RAW_TO_NAME, self._learn_name)
 
     def untranslate(self, name: str) -> str:
         """The raw text of a name (``SystemHigh`` -> ``s0:c0.c1023``), or ``name`` itself when
@@ -658,7 +670,7 @@ class Translator:
         if not _answerable(name):
             return name
         with self._lock:
-            return self._name_to_raw(name)
+            return self._convert(name, _NAME_TO_RAW, self._learn_raw)
 
     def untranslate_level(self, name: str) -> Level:
         """The :class:`~mls.Level` a name (or raw text) stands for; raises
@@ -702,35 +714,41 @@ class Translator:
             return text
         return f"{user}:{role}:{type_}:{convert(mls_range)}"
 
-    # -- raw -> name (mcstrans trans_context) --------------------------------------------------
+    # -- both directions ------------------------------------------------------------------------
 
-    def _raw_to_name(self, text: str) -> str:
+    def _convert(self, text: str, table: _Table, learn: _Learn) -> str:
+        # Both directions work alike (mcstrans trans_context / untrans_context): the whole text
+        # by lookup in each domain's table, else by computation; a range is split on its first
+        # '-' and settled in the first domain that gets there: each half by lookup or
+        # computation, a half that cannot be converted stays as it is, equal halves collapse.
         for domain in self._domains:
-            known = domain.raw_to_name.get(text)
+            known = table(domain).get(text)
             if known is not None:
                 return known
             low, dash, high = text.partition("-")
             if not dash:
-                name = self._learn_name(text, domain)
-                if name is not None:
-                    return name
+                learnt = learn(text, domain, whole=True)
+                if learnt is not None:
+                    return learnt
                 continue
-            # A range without a whole-range entry is settled in the first domain that gets
-            # here: each half by lookup or computation, an untranslatable half stays raw.
-            low_name = self._half_to_name(low, domain)
-            high_name = self._half_to_name(high, domain)
-            return low_name if low_name == high_name else f"{low_name}-{high_name}"
+            low_done = self._convert_half(low, domain, table, learn)
+            high_done = self._convert_half(high, domain, table, learn)
+            return low_done if low_done == high_done else f"{low_done}-{high_done}"
         return text
 
-    def _half_to_name(self, half: str, domain: _Domain) -> str:
-        known = domain.raw_to_name.get(half)
+    @staticmethod
+    def _convert_half(half: str, domain: _Domain, table: _Table, learn: _Learn) -> str:
+        known = table(domain).get(half)
         if known is not None:
             return known
-        name = self._learn_name(half, domain)
-        return half if name is None else name
+        learnt = learn(half, domain, whole=False)
+        return half if learnt is None else learnt
 
-    def _learn_name(self, raw: str, domain: _Domain) -> str | None:
-        """The name computed for ``raw``, remembered with it; None when there is none."""
+    # -- raw -> name (mcstrans trans_context) --------------------------------------------------
+
+    def _learn_name(self, raw: str, domain: _Domain, *, whole: bool = True) -> str | None:
+        """The name computed for ``raw``, remembered with it; None when there is none (a range
+        half is treated as a whole level, so ``whole`` changes nothing here)."""
         name = self._compute_name(raw, domain)
         if name is not None:
             domain.remember(raw, name)
@@ -820,29 +838,6 @@ class Translator:
         return False
 
     # -- name -> raw (mcstrans untrans_context) ------------------------------------------------
-
-    def _name_to_raw(self, text: str) -> str:
-        for domain in self._domains:
-            known = domain.name_to_raw.get(text)
-            if known is not None:
-                return known
-            low, dash, high = text.partition("-")
-            if not dash:
-                raw = self._learn_raw(text, domain, whole=True)
-                if raw is not None:
-                    return raw
-                continue
-            low_raw = self._half_to_raw(low, domain)
-            high_raw = self._half_to_raw(high, domain)
-            return low_raw if low_raw == high_raw else f"{low_raw}-{high_raw}"
-        return text
-
-    def _half_to_raw(self, half: str, domain: _Domain) -> str:
-        known = domain.name_to_raw.get(half)
-        if known is not None:
-            return known
-        raw = self._learn_raw(half, domain, whole=False)
-        return half if raw is None else raw
 
     def _learn_raw(self, name: str, domain: _Domain, *, whole: bool) -> str | None:
         """The raw level computed for ``name``, remembered with it; None when there is none.
