@@ -6,7 +6,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ._cli import OneLineParser, ascii_number
 from .categories import CategorySet
@@ -116,6 +116,18 @@ def _from_bitmap(args: argparse.Namespace) -> int:
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
+def _add_command(
+    commands: argparse._SubParsersAction[OneLineParser],
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    summary: str,
+    description: str,
+) -> OneLineParser:
+    command = commands.add_parser(name, help=summary, description=description)
+    command.set_defaults(run=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m mls",
@@ -123,46 +135,47 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--max-sensitivity",
-        type=ascii_number,
-        default=DEFAULT_LIMITS.max_sensitivity,
-        metavar="N",
-        help="largest sensitivity accepted (default %(default)s, the wire formats' limit)",
-    )
-    parser.add_argument(
-        "--max-category",
-        type=ascii_number,
-        default=DEFAULT_LIMITS.max_category,
-        metavar="N",
-        help="largest category accepted (default and ceiling %(default)s)",
-    )
+    for option, default, what in (
+        ("--max-sensitivity", DEFAULT_LIMITS.max_sensitivity, "the wire formats' limit"),
+        ("--max-category", DEFAULT_LIMITS.max_category, "also the ceiling"),
+    ):
+        parser.add_argument(
+            option,
+            type=ascii_number,
+            default=default,
+            metavar="N",
+            help=f"largest {option[6:]} accepted (default %(default)s, {what})",
+        )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    canon = commands.add_parser(
+    canon = _add_command(
+        commands,
         "canon",
-        help="print levels, ranges or contexts in the kernel's canonical form",
-        description="Print each label as the kernel prints it: categories sorted, runs of "
-        "three or more as cA.cB, a range with equal ends as one level.",
+        _canon,
+        "print levels, ranges or contexts in the kernel's canonical form",
+        "Print each label as the kernel prints it: categories sorted, runs of three or more as "
+        "cA.cB, a range with equal ends as one level.",
     )
     canon.add_argument("labels", nargs="+", metavar="LABEL", help="level, range or context")
-    canon.set_defaults(run=_canon)
 
-    compare = commands.add_parser(
+    compare = _add_command(
+        commands,
         "compare",
-        help="compare two levels: dom, domby, eq or incomparable",
-        description="Print how FIRST relates to SECOND under MLS dominance: eq (equal), dom "
-        "(FIRST dominates SECOND), domby (FIRST is dominated by SECOND) or incomparable.",
+        _compare,
+        "compare two levels: dom, domby, eq or incomparable",
+        "Print how FIRST relates to SECOND under MLS dominance: eq (equal), dom (FIRST "
+        "dominates SECOND), domby (FIRST is dominated by SECOND) or incomparable.",
     )
     compare.add_argument("first", metavar="FIRST")
     compare.add_argument("second", metavar="SECOND")
-    compare.set_defaults(run=_compare)
 
-    bitmap = commands.add_parser(
+    bitmap = _add_command(
+        commands,
         "bitmap",
-        help="print a level's categories as a CIPSO/CALIPSO wire bitmap in hex",
-        description="Category N is bit 0x80 >> (N % 8) of byte N // 8. Trailing zero bytes "
-        "are trimmed as the kernel does.",
+        _bitmap,
+        "print a level's categories as a CIPSO/CALIPSO wire bitmap in hex",
+        "Category N is bit 0x80 >> (N % 8) of byte N // 8. Trailing zero bytes are trimmed as "
+        "the kernel does.",
     )
     bitmap.add_argument("levels", nargs="+", metavar="LEVEL")
     bitmap.add_argument(
@@ -172,12 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="pad to a multiple of N bytes (1 to 8192)",
     )
-    bitmap.set_defaults(run=_bitmap)
 
-    from_bitmap = commands.add_parser(
+    from_bitmap = _add_command(
+        commands,
         "from-bitmap",
-        help="turn a hex wire bitmap back into a level",
-        description="Read a CIPSO/CALIPSO category bitmap in hex and print the level.",
+        _from_bitmap,
+        "turn a hex wire bitmap back into a level",
+        "Read a CIPSO/CALIPSO category bitmap in hex and print the level.",
     )
     from_bitmap.add_argument("hex", metavar="HEX")
     from_bitmap.add_argument(
@@ -187,7 +201,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sensitivity, within --max-sensitivity (default 0)",
     )
-    from_bitmap.set_defaults(run=_from_bitmap)
 
     for name in _PLUGIN_MODULES:
         if importlib.util.find_spec(name) is not None:
