@@ -25,10 +25,3 @@ def ascii_number(text: str) -> int:
     if len(text) > _MAX_DIGITS:
         raise argparse.ArgumentTypeError(f"{text[:24]!r}... is too long a number")
     return int(text)
-
-
-def ascii_signed_number(text: str) -> int:
-    """Like :func:`ascii_number`, with an optional leading ``-``."""
-    if text.startswith("-"):
-        return -ascii_number(text[1:])
-    return ascii_number(text)
