@@ -243,15 +243,16 @@ def format_category_bits(bits: int) -> str:
     with many runs (dense bitmaps) are printed four categories at a time from cached text, see
     :func:`_format_by_units`.
     """
-    if not bits:
-        return ""
-    runs = (bits & ~(bits << 1)).bit_count()
-    if runs <= _FEW_RUNS:
-        return _format_run_by_run(bits)
-    length = bits.bit_length()
-    if 40 * runs >= length and length <= _CACHED_CATEGORIES:
-        return _format_by_units(bits)  # dense: a run or more per five bytes
-    return _format_by_text_search(bits)
+    # Few members means few runs, which one operation tells; otherwise the runs are counted:
+    # each starts and ends with a change between neighbouring bits.
+    if bits.bit_count() > _FEW_RUNS:
+        runs = (bits ^ (bits << 1)).bit_count() >> 1
+        if runs > _FEW_RUNS:
+            length = bits.bit_length()
+            if 40 * runs >= length and length <= _CACHED_CATEGORIES:
+                return _format_by_units(bits)  # dense: a run or more per five bytes
+            return _format_by_text_search(bits)
+    return _format_run_by_run(bits)
 
 
 # Up to this many runs, walking the integer run by run is cheapest (a few operations per run;
