@@ -247,21 +247,15 @@ def format_category_bits(bits: int) -> str:
     # each starts and ends with a change between neighbouring bits.
     if bits.bit_count() > _FEW_RUNS:
         runs = (bits ^ (bits << 1)).bit_count() >> 1
+        if runs == 1:  # one run of more than _FEW_RUNS categories, such as c0.c1023
+            return f"c{(bits & -bits).bit_length() - 1}.c{bits.bit_length() - 1}"
         if runs > _FEW_RUNS:
             length = bits.bit_length()
             if 40 * runs >= length and length <= _CACHED_CATEGORIES:
                 return _format_by_units(bits)  # dense: a run or more per five bytes
             return _format_by_text_search(bits)
-    return _format_run_by_run(bits)
-
-
-# Up to this many runs, walking the integer run by run is cheapest (a few operations per run;
-# each shifts the integer, so this is kept for few runs only). The thresholds here come from
-# measuring the three ways on sets of 64 to 2000 categories.
-_FEW_RUNS = 8
-
-
-def _format_run_by_run(bits: int) -> str:
+    # Few runs: walked run by run, a few operations each (each shifts the integer, which is
+    # why sets with many runs take the other ways).
     parts: list[str] = []
     position = 0
     while bits:
@@ -278,6 +272,11 @@ def _format_run_by_run(bits: int) -> str:
         bits >>= ones
         position += ones
     return ",".join(parts)
+
+
+# Up to this many runs, walking the integer run by run is cheapest. The thresholds here come
+# from measuring the three ways on sets of 64 to 2000 categories.
+_FEW_RUNS = 8
 
 
 def _format_by_text_search(bits: int) -> str:

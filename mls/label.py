@@ -67,9 +67,7 @@ class Level:
         return _parse_level(text, 0, len(text), limits)
 
     def __str__(self) -> str:
-        if self.categories._bits:
-            return f"s{self.sensitivity}:{format_category_bits(self.categories._bits)}"
-        return f"s{self.sensitivity}"
+        return _level_text(self)
 
     def __repr__(self) -> str:
         return f"Level.parse({str(self)!r})"
@@ -148,8 +146,8 @@ class Range:
         low = self.low
         high = self.high
         if low.sensitivity == high.sensitivity and low.categories._bits == high.categories._bits:
-            return str(low)
-        return f"{low}-{high}"
+            return _level_text(low)
+        return f"{_level_text(low)}-{_level_text(high)}"
 
     def __repr__(self) -> str:
         return f"Range.parse({str(self)!r})"
@@ -220,6 +218,14 @@ class Context:
 
     def __repr__(self) -> str:
         return f"Context.parse({str(self)!r})"
+
+
+def _level_text(level: Level) -> str:
+    # A plain function: ranges print their levels without going through format() and str().
+    bits = level.categories._bits
+    if bits:
+        return f"s{level.sensitivity}:{format_category_bits(bits)}"
+    return f"s{level.sensitivity}"
 
 
 def _identifier_problem(value: object) -> str | None:
