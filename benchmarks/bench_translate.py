@@ -45,6 +45,13 @@ Join=/
 ~c205=USA
 """
 
+# 1000 modifier words and a 2.9 KB name of 960 of them: the cost must follow the name's length,
+# not its length times the words configured.
+MANY_WORDS = "Base=Levels\ns1=Unclassified\nModifierGroup=G\nWhitespace=/\n" + "".join(
+    f"c{n}=W{n}\n" for n in range(1000)
+)
+LONG_NAME = "Unclassified " + "W7 " * 959 + "W9"
+
 MCS_LEVEL = "s0:c12,c345"
 COMPUTED_LEVEL = "s3:c101,c103,c200.c202,c206.c511"
 COMPUTED_NAME = "Confidential Handle Via Plastic,Copper Pipes Only REL TO GBR/NZL/USA"
@@ -66,6 +73,8 @@ def cases() -> list[Case]:
     # Computed answers are remembered (as mcstransd does); these cases time the computation
     # itself, on a domain's rules, without the lookup that would follow.
     domain = computed._domains[0]
+    many_words = Translator.from_text(MANY_WORDS)
+    assert many_words.untranslate(LONG_NAME) == "s1:c7,c9"
     level = Level.parse(MCS_LEVEL)
     pseudo_random = random.Random(1)
     return [
@@ -93,6 +102,11 @@ def cases() -> list[Case]:
             "mls untranslate 'Confidential Handle Via ... REL TO GBR/NZL/USA' (computed, uncached)",
             OURS,
             lambda: computed._compute_raw(COMPUTED_NAME, domain),
+        ),
+        Case(
+            "mls untranslate 2.9 KB name, 1000 words configured (computed, uncached)",
+            OURS,
+            lambda: many_words._compute_raw(LONG_NAME, many_words._domains[0]),
         ),
         Case(
             f"mls translate {COMPUTED_LEVEL} (remembered)",

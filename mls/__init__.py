@@ -19,6 +19,8 @@ from .errors import MlsError, MlsLimitError, MlsSyntaxError
 from .label import Context, Level, Range, Relation
 from .limits import (
     DEFAULT_LIMITS,
+    MAX_CATEGORY_CEILING,
+    MAX_SENSITIVITY_CEILING,
     REFPOLICY_MCS_LIMITS,
     REFPOLICY_MLS_LIMITS,
     WIRE_MAX_CATEGORY,
@@ -32,6 +34,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_LIMITS",
     "EMPTY",
+    "MAX_CATEGORY_CEILING",
+    "MAX_SENSITIVITY_CEILING",
     "REFPOLICY_MCS_LIMITS",
     "REFPOLICY_MLS_LIMITS",
     "WIRE_MAX_CATEGORY",

@@ -6,10 +6,11 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from ._cli import OneLineParser, ascii_number
 from .categories import CategorySet
-from .errors import MlsError
+from .errors import MlsError, MlsLimitError
 from .label import Context, Level, Range
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -28,6 +29,7 @@ examples:
   python -m mls bitmap s0:c0,c5                prints 84 (the CIPSO/CALIPSO bitmap)
   python -m mls bitmap --align 4 s0:c0,c5      prints 84000000 (CALIPSO 32-bit words)
   python -m mls from-bitmap 84 --sensitivity 3 prints s3:c0,c5
+  python -m mls --max-category 1023 canon s0:c0.c1023
 
 Bad input prints one line on stderr and exits with status 2.
 """
@@ -69,7 +71,13 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+# The longest bitmap a level can need (c65535, the category ceiling) is 8192 bytes.
+_MAX_ALIGN = 8192
+
+
 def _bitmap(args: argparse.Namespace) -> int:
+    if not 1 <= args.align <= _MAX_ALIGN:
+        raise MlsError(f"--align must be between 1 and {_MAX_ALIGN} bytes, not {args.align}")
     limits = _limits(args)
     for text in args.levels:
         level = Level.parse(text, limits=limits)
@@ -78,79 +86,121 @@ def _bitmap(args: argparse.Namespace) -> int:
 
 
 def _from_bitmap(args: argparse.Namespace) -> int:
+    limits = _limits(args)
+    # The sensitivity obeys the same grammar and limits as in a level typed out (s<number>).
+    sensitivity = Level.parse(f"s{args.sensitivity}", limits=limits).sensitivity
     text = "".join(args.hex.split()).removeprefix("0x")
+    if len(text) % 2:
+        raise MlsError(
+            f"HEX has an odd number of digits ({len(text)}): each byte takes two, e.g. 08"
+        )
     try:
         bitmap = bytes.fromhex(text)
     except ValueError:
-        raise MlsError(f"not hexadecimal: {args.hex!r}") from None
-    print(Level(args.sensitivity, CategorySet.from_bitmap(bitmap)))
+        bad = next(i for i, char in enumerate(text) if char not in _HEX_DIGITS)
+        raise MlsError(
+            f"HEX holds {text[bad]!r}, not a hexadecimal digit, at offset {bad} in {text[:40]!r}"
+        ) from None
+    categories = CategorySet.from_bitmap(bitmap)
+    if categories.max is not None and categories.max > limits.max_category:
+        raise MlsLimitError(
+            text,
+            categories.max // 4,
+            f"the bitmap holds category c{categories.max}, above the limit "
+            f"c{limits.max_category} (see mls.Limits)",
+        )
+    print(Level(sensitivity, categories))
     return 0
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _add_command(
+    commands: argparse._SubParsersAction[OneLineParser],
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    summary: str,
+    description: str,
+) -> OneLineParser:
+    command = commands.add_parser(name, help=summary, description=description)
+    command.set_defaults(run=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m mls",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--max-sensitivity",
-        type=int,
-        default=DEFAULT_LIMITS.max_sensitivity,
-        metavar="N",
-        help="largest sensitivity accepted (default %(default)s, the wire formats' limit)",
-    )
-    parser.add_argument(
-        "--max-category",
-        type=int,
-        default=DEFAULT_LIMITS.max_category,
-        metavar="N",
-        help="largest category accepted (default %(default)s)",
-    )
+    for option, default, what in (
+        ("--max-sensitivity", DEFAULT_LIMITS.max_sensitivity, "the wire formats' limit"),
+        ("--max-category", DEFAULT_LIMITS.max_category, "also the ceiling"),
+    ):
+        parser.add_argument(
+            option,
+            type=ascii_number,
+            default=default,
+            metavar="N",
+            help=f"largest {option[6:]} accepted (default %(default)s, {what})",
+        )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    canon = commands.add_parser(
+    canon = _add_command(
+        commands,
         "canon",
-        help="print levels, ranges or contexts in the kernel's canonical form",
-        description="Print each label as the kernel prints it: categories sorted, runs of "
-        "three or more as cA.cB, a range with equal ends as one level.",
+        _canon,
+        "print levels, ranges or contexts in the kernel's canonical form",
+        "Print each label as the kernel prints it: categories sorted, runs of three or more as "
+        "cA.cB, a range with equal ends as one level.",
     )
     canon.add_argument("labels", nargs="+", metavar="LABEL", help="level, range or context")
-    canon.set_defaults(run=_canon)
 
-    compare = commands.add_parser(
+    compare = _add_command(
+        commands,
         "compare",
-        help="compare two levels: dom, domby, eq or incomparable",
-        description="Print how FIRST relates to SECOND under MLS dominance: eq (equal), dom "
-        "(FIRST dominates SECOND), domby (FIRST is dominated by SECOND) or incomparable.",
+        _compare,
+        "compare two levels: dom, domby, eq or incomparable",
+        "Print how FIRST relates to SECOND under MLS dominance: eq (equal), dom (FIRST "
+        "dominates SECOND), domby (FIRST is dominated by SECOND) or incomparable.",
     )
     compare.add_argument("first", metavar="FIRST")
     compare.add_argument("second", metavar="SECOND")
-    compare.set_defaults(run=_compare)
 
-    bitmap = commands.add_parser(
+    bitmap = _add_command(
+        commands,
         "bitmap",
-        help="print a level's categories as a CIPSO/CALIPSO wire bitmap in hex",
-        description="Category N is bit 0x80 >> (N % 8) of byte N // 8. Trailing zero bytes "
-        "are trimmed as the kernel does.",
+        _bitmap,
+        "print a level's categories as a CIPSO/CALIPSO wire bitmap in hex",
+        "Category N is bit 0x80 >> (N % 8) of byte N // 8. Trailing zero bytes are trimmed as "
+        "the kernel does.",
     )
     bitmap.add_argument("levels", nargs="+", metavar="LEVEL")
     bitmap.add_argument(
-        "--align", type=int, default=1, metavar="N", help="pad to a multiple of N bytes"
+        "--align",
+        type=ascii_number,
+        default=1,
+        metavar="N",
+        help="pad to a multiple of N bytes (1 to 8192)",
     )
-    bitmap.set_defaults(run=_bitmap)
 
-    from_bitmap = commands.add_parser(
+    from_bitmap = _add_command(
+        commands,
         "from-bitmap",
-        help="turn a hex wire bitmap back into a level",
-        description="Read a CIPSO/CALIPSO category bitmap in hex and print the level.",
+        _from_bitmap,
+        "turn a hex wire bitmap back into a level",
+        "Read a CIPSO/CALIPSO category bitmap in hex and print the level.",
     )
     from_bitmap.add_argument("hex", metavar="HEX")
     from_bitmap.add_argument(
-        "-s", "--sensitivity", type=int, default=0, metavar="N", help="sensitivity (default 0)"
+        "-s",
+        "--sensitivity",
+        default="0",
+        metavar="N",
+        help="sensitivity, within --max-sensitivity (default 0)",
     )
-    from_bitmap.set_defaults(run=_from_bitmap)
 
     for name in _PLUGIN_MODULES:
         if importlib.util.find_spec(name) is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 
+from ._cli import ascii_number
 from .label import Context
 from .mcs import (
     DEFAULT_DAEMON_CONTEXT,
@@ -41,7 +42,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "-n", "--count", type=int, default=1, metavar="N", help="how many labels (default 1)"
+        "-n",
+        "--count",
+        type=ascii_number,
+        default=1,
+        metavar="N",
+        help="how many labels (default 1)",
     )
     parser.add_argument(
         "--daemon-context",
@@ -64,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a level, range or context already in use, never to be handed out (repeatable)",
     )
     parser.add_argument(
+        "--single-categories",
+        action="store_true",
+        help="as older libvirt: a draw of two equal categories gives a one-category label s0:cN",
+    )
+    parser.add_argument(
         "--format",
         choices=("contexts", "process", "image", "level"),
         default="contexts",
@@ -71,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=ascii_number,
         metavar="S",
         help="draw from a seeded pseudo-random generator (reproducible, for tests only; "
         "the default uses the system's cryptographic source)",
@@ -80,20 +91,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_mcs(args: argparse.Namespace) -> int:
-    if args.count < 0:
-        raise ValueError(f"--count must not be negative, not {args.count}")
     rng = random.Random(args.seed) if args.seed is not None else None
-    daemon = Context.parse(args.daemon_context)
     if args.containers:
         allocator = McsAllocator.for_containers(rng=rng)
     else:
-        allocator = McsAllocator.from_context(daemon, rng=rng)
+        # The text as typed, so that an error quotes it rather than its canonical form.
+        allocator = McsAllocator.from_context(
+            args.daemon_context, rng=rng, single_categories=args.single_categories
+        )
+    daemon = Context.parse(args.daemon_context)
     for label in args.reserve:
         allocator.reserve(label)
     if args.count > allocator.available:
         raise McsExhaustedError(
             f"asked for {args.count} labels but only {allocator.available} of "
-            f"{allocator.capacity} category pairs are free"
+            f"{allocator.capacity} labels are free"
         )
     for _ in range(args.count):
         level = allocator.allocate()

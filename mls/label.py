@@ -15,6 +15,8 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
 from .categories import (
     EMPTY,
@@ -27,6 +29,8 @@ from .errors import MlsError, MlsLimitError, MlsSyntaxError
 from .limits import DEFAULT_LIMITS, Limits
 
 _MAX_DIGITS = 10
+# Longer level text goes to the careful parser, whose cost is linear in the text.
+_MAX_SHAPE_LENGTH = 256
 
 
 class Relation(str, enum.Enum):
@@ -63,9 +67,7 @@ class Level:
         return _parse_level(text, 0, len(text), limits)
 
     def __str__(self) -> str:
-        if self.categories._bits:
-            return f"s{self.sensitivity}:{format_category_bits(self.categories._bits)}"
-        return f"s{self.sensitivity}"
+        return _level_text(self)
 
     def __repr__(self) -> str:
         return f"Level.parse({str(self)!r})"
@@ -141,9 +143,11 @@ class Range:
         return _parse_range(text, 0, limits)
 
     def __str__(self) -> str:
-        if self.low == self.high:
-            return str(self.low)
-        return f"{self.low}-{self.high}"
+        low = self.low
+        high = self.high
+        if low.sensitivity == high.sensitivity and low.categories._bits == high.categories._bits:
+            return _level_text(low)
+        return f"{_level_text(low)}-{_level_text(high)}"
 
     def __repr__(self) -> str:
         return f"Range.parse({str(self)!r})"
@@ -216,6 +220,14 @@ class Context:
         return f"Context.parse({str(self)!r})"
 
 
+def _level_text(level: Level) -> str:
+    # A plain function: ranges print their levels without going through format() and str().
+    bits = level.categories._bits
+    if bits:
+        return f"s{level.sensitivity}:{format_category_bits(bits)}"
+    return f"s{level.sensitivity}"
+
+
 def _identifier_problem(value: object) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
@@ -250,9 +262,53 @@ _set_sensitivity = Level.__dict__["sensitivity"].__set__
 _set_categories = Level.__dict__["categories"].__set__
 
 
+# Token tables for the common case: a level's parts are looked up as whole tokens, which checks
+# their spelling (ASCII digits, no leading zero, no sign or space) and converts them in one
+# step. A token not in a table (a larger number, or a mistake) goes to the general parsers.
+_TABLE_CATEGORIES = 1024  # refpolicy's c0..c1023
+_SENSITIVITY_OF = {f"s{number}": number for number in range(256)}
+_CATEGORY_OF = {f"c{number}": number for number in range(_TABLE_CATEGORIES)}
+_CATEGORY_BIT_OF = {f"c{number}": 1 << number for number in range(_TABLE_CATEGORIES)}
+_category_bit_of = _CATEGORY_BIT_OF.__getitem__
+
+
 def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
+    colon = text.find(":", start, end)
+    sensitivity = _SENSITIVITY_OF.get(text[start:end] if colon < 0 else text[start:colon])
+    if sensitivity is None or sensitivity > limits.max_sensitivity:
+        return _parse_level_by_shape(text, start, end, limits)
+    categories = EMPTY
+    if colon >= 0:
+        category_text = text[colon + 1 : end]
+        try:
+            if "." not in category_text:
+                bits = reduce(or_, map(_category_bit_of, category_text.split(",")))
+            else:
+                bits = 0
+                for item in category_text.split(","):
+                    low_text, dot, high_text = item.partition(".")
+                    if dot:
+                        low = _CATEGORY_OF[low_text]
+                        high = _CATEGORY_OF[high_text]
+                        if high <= low:
+                            return _parse_level_carefully(text, start, end, limits)
+                        bits |= ((2 << (high - low)) - 1) << low
+                    else:
+                        bits |= _CATEGORY_BIT_OF[item]
+        except KeyError:
+            return _parse_level_by_shape(text, start, end, limits)
+        if bits.bit_length() > limits.max_category + 1:
+            return _parse_level_carefully(text, start, end, limits)
+        categories = _from_bits(bits)
+    level: Level = _new(Level)
+    _set_sensitivity(level, sensitivity)
+    _set_categories(level, categories)
+    return level
+
+
+def _parse_level_by_shape(text: str, start: int, end: int, limits: Limits) -> Level:
     match = _match_level_shape(text, start, end)
-    if match is None:
+    if match is None or end - start > _MAX_SHAPE_LENGTH:
         return _parse_level_carefully(text, start, end, limits)
     sensitivity_text, category_text = match.groups()
     sensitivity = int(sensitivity_text)
@@ -276,10 +332,7 @@ def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
                     return _parse_level_carefully(text, start, end, limits)
                 bits |= 1 << number
         categories = _from_bits(bits)
-    level: Level = _new(Level)
-    _set_sensitivity(level, sensitivity)
-    _set_categories(level, categories)
-    return level
+    return _make_level(sensitivity, categories)
 
 
 def _parse_level_carefully(text: str, start: int, end: int, limits: Limits) -> Level:

@@ -12,13 +12,19 @@ of its own pair, so two guests with different pairs cannot reach each other's im
    also the kernel's canonical form, even for neighbours such as ``c5,c6``);
 3. if the label is already in use draw again, else record it and hand it out.
 
+Older libvirt kept a draw of two equal numbers as a single-category label ``s0:cN``;
+``McsAllocator(single_categories=True)`` allocates that way, for hosts whose running guests carry
+such labels (1024 more labels with 1024 categories).
+
 With 1024 categories there are 1024 * 1023 / 2 = 523,776 pairs. Unlike libvirt, which would
 redraw forever, a full allocator raises :class:`McsExhaustedError`; and when draws keep hitting
 labels in use, the allocator picks uniformly among the free pairs directly, which gives the same
 distribution as redrawing without the wait.
 
 :func:`svirt_label` and :func:`container_label` turn a level into the process and file
-contexts that libvirt and podman build from it::
+contexts that libvirt and podman build from it. The other two kinds of libvirt ``<seclabel>``:
+:func:`static_svirt_label` (``type='static'``: the process label is the one given) and
+:func:`unconfined_image_label` (``type='none'``: only files get a label)::
 
     >>> import random
     >>> from mls.mcs import McsAllocator, svirt_label
@@ -55,7 +61,9 @@ __all__ = [
     "McsReservedError",
     "container_label",
     "pair_count",
+    "static_svirt_label",
     "svirt_label",
+    "unconfined_image_label",
 ]
 
 #: libvirt refuses to allocate from fewer categories than this.
@@ -117,14 +125,16 @@ class McsLabel:
 
     @property
     def level(self) -> Level:
-        """The guest's level, e.g. ``s0:c87,c520``."""
+        """The guest's (low) level, e.g. ``s0:c87,c520``."""
         level = self.process.level
         assert level is not None  # both contexts are always built with a range
         return level
 
 
-def _with_level(context: Context, user: str, role: str, level: Level) -> Context:
-    return Context(user, role, context.type, Range.single(level))
+def _with_level(context: Context, user: str, role: str, level: Level | Range) -> Context:
+    return Context(
+        user, role, context.type, level if isinstance(level, Range) else Range.single(level)
+    )
 
 
 def svirt_label(
@@ -141,6 +151,32 @@ def svirt_label(
         _with_level(process_base, daemon.user, daemon.role, level),
         _with_level(image_base, daemon.user, image_base.role, level),
     )
+
+
+def static_svirt_label(
+    process: Context | str,
+    *,
+    daemon: Context = DEFAULT_DAEMON_CONTEXT,
+    image_base: Context = DEFAULT_IMAGE_CONTEXT,
+) -> McsLabel:
+    """The labels of a guest with ``<seclabel type='static'>``: the process keeps the context
+    given, which must have an MLS range; the image takes that range (whole, low and high) with
+    the daemon's user and the role and type of ``image_base``. Such labels are not allocated
+    and not reserved: uniqueness is the administrator's business."""
+    context = Context.parse(process) if isinstance(process, str) else process
+    if context.range is None:
+        raise McsError(f"static label {context} has no MLS range")
+    return McsLabel(context, _with_level(image_base, daemon.user, image_base.role, context.range))
+
+
+def unconfined_image_label(
+    *, daemon: Context = DEFAULT_DAEMON_CONTEXT, image_base: Context = DEFAULT_IMAGE_CONTEXT
+) -> Context:
+    """The image label of a guest with ``<seclabel type='none'>``: its process is not labelled
+    by sVirt, yet new files still get ``image_base`` at the daemon's low sensitivity, with no
+    categories (e.g. ``system_u:object_r:svirt_image_t:s0``)."""
+    sensitivity, _, _ = _daemon_pool(daemon)
+    return _with_level(image_base, daemon.user, image_base.role, Level(sensitivity))
 
 
 def container_label(
@@ -164,9 +200,9 @@ _SENSITIVITY = re.compile(r"s(\d{1,9})", re.ASCII)
 def _daemon_pool(context: Context | str) -> tuple[int, int, int]:
     # libvirt reads its own range: the low sensitivity, and categories that must be written
     # exactly cMIN.cMAX (the first category token of the range); no categories means c0..c1023.
-    text = str(context)
+    text = context if isinstance(context, str) else str(context)
     fields = text.split(":", 3)
-    if len(fields) < 3:
+    if len(fields) < 3 or not all(fields[:3]):
         raise McsRangeError(f"{text!r} is not a security context", len(text))
     if len(fields) < 4 or not fields[3]:
         return 0, 0, 1023
@@ -204,6 +240,7 @@ class McsAllocator:
         *,
         sensitivity: int = 0,
         rng: random.Random | None = None,
+        single_categories: bool = False,
     ) -> None:
         if first < 0 or sensitivity < 0:
             raise McsRangeError("categories and the sensitivity must not be negative")
@@ -217,6 +254,9 @@ class McsAllocator:
         self._last = last
         self._size = size
         self._sensitivity = sensitivity
+        # 1 when a draw of two equal numbers is kept as a single category (older libvirt): the
+        # pair (a, a) then stands for the label cA.
+        self._diagonal = 1 if single_categories else 0
         self._rng: random.Random = rng if rng is not None else secrets.SystemRandom()
         self._lock = threading.Lock()
         self._in_use: set[Range] = set()
@@ -227,13 +267,20 @@ class McsAllocator:
 
     @classmethod
     def from_context(
-        cls, daemon: Context | str = DEFAULT_DAEMON_CONTEXT, *, rng: random.Random | None = None
+        cls,
+        daemon: Context | str = DEFAULT_DAEMON_CONTEXT,
+        *,
+        rng: random.Random | None = None,
+        single_categories: bool = False,
     ) -> McsAllocator:
         """An allocator for the pool libvirt derives from its own context, e.g.
         ``system_u:system_r:virtd_t:s0-s0:c0.c1023`` -> s0, c0..c1023. The categories must be
-        written ``cMIN.cMAX``; a context without categories means c0..c1023."""
+        written ``cMIN.cMAX``; a context without categories means c0..c1023. Errors quote the
+        text as given."""
         sensitivity, first, last = _daemon_pool(daemon)
-        return cls(first, last, sensitivity=sensitivity, rng=rng)
+        return cls(
+            first, last, sensitivity=sensitivity, rng=rng, single_categories=single_categories
+        )
 
     @classmethod
     def for_containers(cls, *, rng: random.Random | None = None) -> McsAllocator:
@@ -259,8 +306,9 @@ class McsAllocator:
 
     @property
     def capacity(self) -> int:
-        """How many distinct pairs the range holds (523776 for c0..c1023)."""
-        return pair_count(self._size)
+        """How many distinct labels the range holds: 523776 pairs for c0..c1023, plus 1024
+        single categories with ``single_categories``."""
+        return pair_count(self._size) + self._diagonal * self._size
 
     @property
     def available(self) -> int:
@@ -296,13 +344,13 @@ class McsAllocator:
         with self._lock:
             if len(self._pairs) >= self.capacity:
                 raise McsExhaustedError(
-                    f"all {self.capacity} category pairs of c{self._first}.c{self._last} are in use"
+                    f"all {self.capacity} labels of c{self._first}.c{self._last} are in use"
                 )
             randrange = self._rng.randrange
             for _ in range(_DRAWS_BEFORE_SCAN):
                 a = randrange(self._size)
                 b = randrange(self._size)
-                if a == b:
+                if a == b and not self._diagonal:
                     continue
                 if a > b:
                     a, b = b, a
@@ -313,12 +361,13 @@ class McsAllocator:
     def _free_pair(self, index: int) -> tuple[int, int]:
         # The index-th free pair in (a, b) order.
         size = self._size
-        for a in range(size - 1):
-            free_in_row = (size - 1 - a) - self._pairs_per_row[a]
+        diagonal = self._diagonal
+        for a in range(size):
+            free_in_row = (size - 1 - a + diagonal) - self._pairs_per_row[a]
             if index >= free_in_row:
                 index -= free_in_row
                 continue
-            for b in range(a + 1, size):
+            for b in range(a + 1 - diagonal, size):
                 if (a, b) not in self._pairs:
                     if index == 0:
                         return a, b
@@ -335,11 +384,9 @@ class McsAllocator:
     def _pair_of(self, key: Range) -> tuple[int, int] | None:
         # The (a, b) offsets if the label is one of this allocator's pairs.
         level = key.low
-        if (
-            key.high != level
-            or level.sensitivity != self._sensitivity
-            or len(level.categories) != 2
-        ):
+        count = len(level.categories)
+        shape_fits = count == 2 or (count == 1 and self._diagonal == 1)
+        if key.high != level or level.sensitivity != self._sensitivity or not shape_fits:
             return None
         low, high = level.categories.min, level.categories.max
         assert low is not None and high is not None

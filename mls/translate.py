@@ -33,11 +33,15 @@ Differences from mcstransd, all deliberate:
 from __future__ import annotations
 
 import glob
+import operator
 import os
+import re
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from .categories import format_category_bits
 from .label import Context, Level, Range
@@ -45,6 +49,8 @@ from .label import Context, Level, Range
 __all__ = [
     "MAX_CACHE_ENTRIES",
     "MAX_CATEGORIES",
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_FILES",
     "MAX_INCLUDE_DEPTH",
     "SetransError",
     "SetransIncludeError",
@@ -57,6 +63,12 @@ __all__ = [
 MAX_CATEGORIES = 1024
 #: At most this many setrans files may be open at once (the main file and nested includes).
 MAX_INCLUDE_DEPTH = 32
+#: At most this many files are read for one configuration, the main file and every include
+#: counted each time it is read (a file included twice by each of a chain of files would
+#: otherwise be read an exponential number of times).
+MAX_CONFIG_FILES = 1024
+#: At most this many bytes are read for one configuration, all files together.
+MAX_CONFIG_BYTES = 16 << 20
 #: Translation pairs kept per domain, configured and learnt together; further pairs are dropped.
 MAX_CACHE_ENTRIES = 65536
 #: mcstransd refuses a request whose context, with its terminating NUL, exceeds this many bytes.
@@ -88,8 +100,11 @@ def _is_word_char(char: str) -> bool:
     return char == "_" or (char.isascii() and char.isalnum())
 
 
+_ASCII_ALNUM = re.compile("[0-9A-Za-z]")
+
+
 def _has_alnum(text: str) -> bool:
-    return any(char.isascii() and char.isalnum() for char in text)
+    return _ASCII_ALNUM.search(text) is not None
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -119,8 +134,10 @@ class SetransSyntaxError(SetransError):
 
 
 class SetransIncludeError(SetransError):
-    """An ``Include=`` cannot be followed: no file matches, a file cannot be read, or includes
-    nest deeper than :data:`MAX_INCLUDE_DEPTH` files."""
+    """An ``Include=`` cannot be followed: no file matches, a file cannot be read or is not a
+    regular file (a device such as ``/dev/zero``, a pipe), includes nest deeper than
+    :data:`MAX_INCLUDE_DEPTH` files, or the configuration grows past :data:`MAX_CONFIG_FILES`
+    files or :data:`MAX_CONFIG_BYTES` bytes."""
 
 
 # -- mcstrans' own number and level syntax ------------------------------------------------------
@@ -250,9 +267,25 @@ class _Group:
     suffixes: list[str] = field(default_factory=list)
     default: int = 0
     words: list[_Word] = field(default_factory=list)
-    # Built when loading ends: words longest first (ties in byte order), indexed by first letter.
-    sorted_words: list[_Word] = field(default_factory=list)
-    words_by_initial: dict[str, list[_Word]] = field(default_factory=dict)
+    # Built when loading ends: the words by folded text, each with its rank in the order words
+    # are tried (longest first, ties in byte order), and the lengths of the folded texts, so
+    # that the words at a position are found with one lookup per length, not one per word.
+    words_by_folded: dict[str, list[tuple[int, _Word]]] = field(default_factory=dict)
+    word_lengths: list[int] = field(default_factory=list)
+
+    def words_at(self, folded: str, index: int) -> list[_Word]:
+        """The words whose folded text starts at ``folded[index]``, in the order tried."""
+        found: list[tuple[int, _Word]] = []
+        limit = len(folded) - index
+        for length in self.word_lengths:
+            if length > limit:
+                break
+            ranked = self.words_by_folded.get(folded[index : index + length])
+            if ranked:
+                found.extend(ranked)
+        if len(found) > 1:
+            found.sort(key=lambda pair: pair[0])
+        return [word for _, word in found]
 
 
 @dataclass
@@ -297,6 +330,36 @@ class _Constraint:
 
 # -- loading ------------------------------------------------------------------------------------
 
+# Keywords that set a property of the current modifier group.
+_GROUP_SETTINGS = frozenset(("Whitespace", "Join", "Prefix", "Suffix", "Default"))
+
+
+def _split_line(line: str, path: str, number: int) -> tuple[str, str, str, int, int] | None:
+    """A setrans line as (operator, left side, right side, offset of each side), or None for a
+    blank or comment line."""
+    line = line.split("\0", 1)[0]  # C string functions stop at a NUL
+    start = len(line) - len(line.lstrip(_BLANKS))
+    if line[start : start + 1] == "#":
+        return None
+    end = line.find("#", start)
+    body = line[start : len(line) if end < 0 else end].rstrip(" \t\r\n")
+    if not body:
+        return None
+    cut = min((i for i in (body.find(op) for op in _OPERATORS) if i >= 0), default=-1)
+    if cut < 0:
+        raise SetransSyntaxError(
+            path, number, start, f"expected raw=name or a constraint with '!' or '>': {body!r}"
+        )
+    operator = body[cut]
+    raw = body[:cut].rstrip(_BLANKS)
+    value = body[cut + 1 :].lstrip(_BLANKS)
+    if not raw:
+        raise SetransSyntaxError(path, number, start, f"nothing before {operator!r}")
+    if not value:
+        raise SetransSyntaxError(path, number, start + cut, f"nothing after {operator!r}")
+    return operator, raw, value, start, start + len(body) - len(value)
+
+
 IncludeResolver = Callable[[str], str]
 
 
@@ -311,25 +374,46 @@ class _Loader:
         self.group: _Group | None = None
         self.base_mode = False
         self.depth = 0
+        # What is left of the budgets for the whole configuration.
+        self.files_left = MAX_CONFIG_FILES
+        self.bytes_left = MAX_CONFIG_BYTES
 
     def load_file(self, path: str, *, include_line: tuple[str, int, int] | None = None) -> None:
+        where = include_line or (path, 0, 0)
         if self.depth >= MAX_INCLUDE_DEPTH:
-            where = include_line or (path, 0, 0)
             raise SetransIncludeError(
                 *where, f"includes nest deeper than {MAX_INCLUDE_DEPTH} files at {path}"
             )
+        if self.files_left <= 0:
+            raise SetransIncludeError(
+                *where, f"the configuration reads more than {MAX_CONFIG_FILES} files at {path}"
+            )
+        self.files_left -= 1
         try:
-            if os.path.isdir(path):
-                data = b""  # mcstransd opens a directory and reads nothing from it
-            else:
-                with open(path, "rb") as handle:
-                    data = handle.read()
+            data = self.read_bounded(path, where)
         except OSError as error:
             reason = f"cannot read {path}: {error.strerror or error}"
             if include_line is None:
                 raise SetransError(path, 0, 0, reason) from error
             raise SetransIncludeError(*include_line, reason) from error
         self.load_bytes(data, path, os.path.dirname(os.path.abspath(path)))
+
+    def read_bounded(self, path: str, where: tuple[str, int, int]) -> bytes:
+        # Checked before opening: opening a pipe would wait for a writer. The read is bounded
+        # all the same, should the file change in between.
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return b""  # mcstransd opens a directory and reads nothing from it
+        if not stat.S_ISREG(mode):
+            raise SetransIncludeError(*where, f"{path} is not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(self.bytes_left + 1)
+        if len(data) > self.bytes_left:
+            raise SetransIncludeError(
+                *where, f"the configuration is larger than {MAX_CONFIG_BYTES} bytes at {path}"
+            )
+        self.bytes_left -= len(data)
+        return data
 
     def load_bytes(self, data: bytes, name: str, directory: str) -> None:
         self.depth += 1
@@ -346,78 +430,76 @@ class _Loader:
             self.depth -= 1
 
     def process_line(self, line: str, path: str, number: int, directory: str) -> None:
-        line = line.split("\0", 1)[0]  # C string functions stop at a NUL
-        start = len(line) - len(line.lstrip(_BLANKS))
-        if line[start : start + 1] == "#":
+        parts = _split_line(line, path, number)
+        if parts is None:
             return
-        end = line.find("#", start)
-        body = line[start : len(line) if end < 0 else end].rstrip(" \t\r\n")
-        if not body:
-            return
-        cut = min((i for i in (body.find(op) for op in _OPERATORS) if i >= 0), default=-1)
-        if cut < 0:
-            raise SetransSyntaxError(
-                path, number, start, f"expected raw=name or a constraint with '!' or '>': {body!r}"
-            )
-        operator = body[cut]
-        raw = body[:cut].rstrip(_BLANKS)
-        value_at = cut + 1 + len(body[cut + 1 :]) - len(body[cut + 1 :].lstrip(_BLANKS))
-        value = body[value_at:]
-        if not raw:
-            raise SetransSyntaxError(path, number, start, f"nothing before {operator!r}")
-        if not value:
-            raise SetransSyntaxError(path, number, start + cut, f"nothing after {operator!r}")
-        raw_at, value_at = start, start + value_at
+        operator, raw, value, raw_at, value_at = parts
 
         def fail(reason: str, offset: int = raw_at) -> SetransSyntaxError:
             return SetransSyntaxError(path, number, offset, reason)
 
         if operator != "=":
             self.add_constraint(operator, raw, value, fail, value_at)
-            return
-        if raw == "Domain":
-            self.domain = _Domain(value)
-            self.domains.append(self.domain)
-            self.group = None
-            return
-        if self.domain is None:
-            self.domain = _Domain("Default")
-            self.domains.append(self.domain)
-            self.group = None
-        domain = self.domain
-        group = self.group
-        if group is None and raw in ("Whitespace", "Join", "Prefix", "Suffix", "Default"):
-            raise fail(f"{raw}= needs a ModifierGroup= line before it")
-        if raw == "Include":
+        elif raw == "Domain":
+            self.start_domain(value)
+        elif raw == "Include":
+            self.current_domain()
             self.include(value, path, number, value_at, directory)
         elif raw == "Base":
+            self.current_domain()
             self.base_mode = True
         elif raw == "ModifierGroup":
+            domain = self.current_domain()
             self.group = _Group(value)
             domain.groups.append(self.group)
             self.base_mode = False
-        elif group is not None and raw == "Whitespace":
+        elif raw in _GROUP_SETTINGS:
+            self.current_domain()
+            self.set_group_setting(raw, value, fail, value_at)
+        elif self.group is not None:
+            self.current_domain()
+            self.add_word(self.group, raw, value, fail, value_at)
+        else:
+            self.add_translation(raw, value, fail)
+
+    def start_domain(self, name: str) -> _Domain:
+        self.domain = _Domain(name)
+        self.domains.append(self.domain)
+        self.group = None
+        return self.domain
+
+    def current_domain(self) -> _Domain:
+        # Lines before any Domain= belong to one called Default, as in mcstrans.
+        return self.domain if self.domain is not None else self.start_domain("Default")
+
+    def set_group_setting(
+        self, key: str, value: str, fail: Callable[..., SetransSyntaxError], value_at: int
+    ) -> None:
+        group = self.group
+        if group is None:
+            raise fail(f"{key}= needs a ModifierGroup= line before it")
+        if key == "Whitespace":
             group.whitespace = value
-        elif group is not None and raw == "Join":
+        elif key == "Join":
             group.join = value
-        elif group is not None and raw == "Prefix":
+        elif key == "Prefix":
             group.prefixes.append(value)
-        elif group is not None and raw == "Suffix":
+        elif key == "Suffix":
             group.suffixes.append(value)
-        elif group is not None and raw == "Default":
+        else:  # Default
             bits = self.parser.categories(value, 0, inverse_allowed=True, from_config=True)
             if bits is None:
                 raise fail(f"cannot parse category list {value!r}", value_at)
             group.default = bits
-        elif group is not None:
-            self.add_word(group, raw, value, fail, value_at)
-        else:
-            if self.base_mode:
-                level = self.parser.level(raw, from_config=True)
-                if level is None:
-                    raise fail(f"a base classification needs a level sN[:cats], not {raw!r}")
-                domain.bases.append(_Base(value, _fold(value), *level))
-            domain.remember(raw, value)
+
+    def add_translation(self, raw: str, name: str, fail: Callable[..., SetransSyntaxError]) -> None:
+        domain = self.current_domain()
+        if self.base_mode:
+            level = self.parser.level(raw, from_config=True)
+            if level is None:
+                raise fail(f"a base classification needs a level sN[:cats], not {raw!r}")
+            domain.bases.append(_Base(name, _fold(name), *level))
+        domain.remember(raw, name)
 
     def add_word(
         self,
@@ -490,11 +572,35 @@ class _Loader:
                 for word in group.words
             ]
             for group in domain.groups:
-                group.sorted_words = sorted(
+                ordered = sorted(
                     group.words, key=lambda word: (-len(word.text.encode()), word.text.encode())
                 )
-                for word in group.sorted_words:
-                    group.words_by_initial.setdefault(word.folded[0], []).append(word)
+                for rank, word in enumerate(ordered):
+                    group.words_by_folded.setdefault(word.folded, []).append((rank, word))
+                group.word_lengths = sorted({len(word.folded) for word in group.words})
+
+
+def _encode(text: str, name: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        line_start = text.rfind("\n", 0, error.start) + 1
+        raise SetransSyntaxError(
+            name,
+            text.count("\n", 0, error.start) + 1,
+            error.start - line_start,
+            f"{text[error.start]!r} is a lone surrogate, not a character UTF-8 can encode",
+        ) from None
+
+
+# Which table of a domain a direction looks in, and how it computes what the table lacks.
+_Table = Callable[[_Domain], dict[str, str]]
+_RAW_TO_NAME: _Table = operator.attrgetter("raw_to_name")
+_NAME_TO_RAW: _Table = operator.attrgetter("name_to_raw")
+
+
+class _Learn(Protocol):
+    def __call__(self, text: str, domain: _Domain, /, *, whole: bool) -> str | None: ...
 
 
 # -- the translator -----------------------------------------------------------------------------
@@ -539,7 +645,7 @@ class Translator:
         """Load a configuration given as text; relative includes are found in ``directory``
         (default: the current directory). Raises :class:`SetransError`."""
         loader = _Loader(resolve_include)
-        loader.load_bytes(text.encode("utf-8"), name, os.fspath(directory or Path.cwd()))
+        loader.load_bytes(_encode(text, name), name, os.fspath(directory or Path.cwd()))
         return cls(loader)
 
     @property
@@ -556,7 +662,7 @@ class Translator:
         if not _answerable(text):
             return text
         with self._lock:
-            return self._raw_to_name(text)
+            return self._convert(text, _RAW_TO_NAME, self._learn_name)
 
     def untranslate(self, name: str) -> str:
         """The raw text of a name (``SystemHigh`` -> ``s0:c0.c1023``), or ``name`` itself when
@@ -564,7 +670,7 @@ class Translator:
         if not _answerable(name):
             return name
         with self._lock:
-            return self._name_to_raw(name)
+            return self._convert(name, _NAME_TO_RAW, self._learn_raw)
 
     def untranslate_level(self, name: str) -> Level:
         """The :class:`~mls.Level` a name (or raw text) stands for; raises
@@ -608,35 +714,41 @@ class Translator:
             return text
         return f"{user}:{role}:{type_}:{convert(mls_range)}"
 
-    # -- raw -> name (mcstrans trans_context) --------------------------------------------------
+    # -- both directions ------------------------------------------------------------------------
 
-    def _raw_to_name(self, text: str) -> str:
+    def _convert(self, text: str, table: _Table, learn: _Learn) -> str:
+        # Both directions work alike (mcstrans trans_context / untrans_context): the whole text
+        # by lookup in each domain's table, else by computation; a range is split on its first
+        # '-' and settled in the first domain that gets there: each half by lookup or
+        # computation, a half that cannot be converted stays as it is, equal halves collapse.
         for domain in self._domains:
-            known = domain.raw_to_name.get(text)
+            known = table(domain).get(text)
             if known is not None:
                 return known
             low, dash, high = text.partition("-")
             if not dash:
-                name = self._learn_name(text, domain)
-                if name is not None:
-                    return name
+                learnt = learn(text, domain, whole=True)
+                if learnt is not None:
+                    return learnt
                 continue
-            # A range without a whole-range entry is settled in the first domain that gets
-            # here: each half by lookup or computation, an untranslatable half stays raw.
-            low_name = self._half_to_name(low, domain)
-            high_name = self._half_to_name(high, domain)
-            return low_name if low_name == high_name else f"{low_name}-{high_name}"
+            low_done = self._convert_half(low, domain, table, learn)
+            high_done = self._convert_half(high, domain, table, learn)
+            return low_done if low_done == high_done else f"{low_done}-{high_done}"
         return text
 
-    def _half_to_name(self, half: str, domain: _Domain) -> str:
-        known = domain.raw_to_name.get(half)
+    @staticmethod
+    def _convert_half(half: str, domain: _Domain, table: _Table, learn: _Learn) -> str:
+        known = table(domain).get(half)
         if known is not None:
             return known
-        name = self._learn_name(half, domain)
-        return half if name is None else name
+        learnt = learn(half, domain, whole=False)
+        return half if learnt is None else learnt
 
-    def _learn_name(self, raw: str, domain: _Domain) -> str | None:
-        """The name computed for ``raw``, remembered with it; None when there is none."""
+    # -- raw -> name (mcstrans trans_context) --------------------------------------------------
+
+    def _learn_name(self, raw: str, domain: _Domain, *, whole: bool = True) -> str | None:
+        """The name computed for ``raw``, remembered with it; None when there is none (a range
+        half is treated as a whole level, so ``whole`` changes nothing here)."""
         name = self._compute_name(raw, domain)
         if name is not None:
             domain.remember(raw, name)
@@ -727,29 +839,6 @@ class Translator:
 
     # -- name -> raw (mcstrans untrans_context) ------------------------------------------------
 
-    def _name_to_raw(self, text: str) -> str:
-        for domain in self._domains:
-            known = domain.name_to_raw.get(text)
-            if known is not None:
-                return known
-            low, dash, high = text.partition("-")
-            if not dash:
-                raw = self._learn_raw(text, domain, whole=True)
-                if raw is not None:
-                    return raw
-                continue
-            low_raw = self._half_to_raw(low, domain)
-            high_raw = self._half_to_raw(high, domain)
-            return low_raw if low_raw == high_raw else f"{low_raw}-{high_raw}"
-        return text
-
-    def _half_to_raw(self, half: str, domain: _Domain) -> str:
-        known = domain.name_to_raw.get(half)
-        if known is not None:
-            return known
-        raw = self._learn_raw(half, domain, whole=False)
-        return half if raw is None else raw
-
     def _learn_raw(self, name: str, domain: _Domain, *, whole: bool) -> str | None:
         """The raw level computed for ``name``, remembered with it; None when there is none.
 
@@ -788,12 +877,22 @@ class Translator:
 
         complete = False
         changed = True
+        # Per group without prefix or suffix: no run of its words starts before this index. It
+        # only moves back where text is blanked out (by as much as a word reaches), so each
+        # search goes on near where the last one stopped rather than at the start.
+        resume = [0] * len(domain.groups)
         while changed and not complete:
             changed = False
-            for group in domain.groups:
+            for index, group in enumerate(domain.groups):
                 if changed or complete:
                     break
-                work, bits, changed = _apply_group(group, work, bits)
+                work, bits, changed, resume[index], blanked = _apply_group(
+                    group, work, bits, resume[index]
+                )
+                if blanked is not None:
+                    for other, moved in enumerate(domain.groups):
+                        reach = moved.word_lengths[-1] + 1 if moved.word_lengths else 1
+                        resume[other] = max(0, min(resume[other], blanked - reach))
                 complete = not _has_alnum(work)
         if self._violates_constraints(sensitivity, bits) or not complete:
             return None
@@ -822,37 +921,57 @@ def _compose_name(base: _Base, domain: _Domain, chosen: list[tuple[_Group, _Word
     return f"{base.name} {' '.join(parts)}"
 
 
-def _apply_group(group: _Group, work: str, bits: int) -> tuple[str, int, bool]:
+def _apply_group(
+    group: _Group, work: str, bits: int, resume: int
+) -> tuple[str, int, bool, int, int | None]:
     """One group's pass over the unexplained text: find its prefix / suffix and the run of its
-    words between them, apply the words' categories, blank out what was used."""
+    words between them, apply the words' categories, blank out what was used.
+
+    Returns the text and categories after the pass, whether a word was applied, where the next
+    search of a group without prefix and suffix may start (``resume`` is this pass's), and the
+    first index blanked out (None when nothing was).
+    """
+    anchored = bool(group.prefixes or group.suffixes)
     prefix = _find_prefix(group, work) if group.prefixes else None
     suffix = _find_suffix(group, work) if group.suffixes else None
-    if not (
-        (not group.prefixes and not group.suffixes)
-        or (group.prefixes and prefix)
-        or (group.suffixes and suffix)
-    ):
-        return work, bits, False
     start = prefix[0] + prefix[1] if prefix else 0
     end = suffix[0] if suffix else len(work)
-    if end < start:
-        return work, bits, False
+    if (anchored and not (prefix or suffix)) or end < start:
+        return work, bits, False, resume, None
     subject = work[start:end]
-    span = _match_word_run(group, subject, bool(group.prefixes), bool(group.suffixes))
+    span = _match_word_run(
+        group, subject, bool(group.prefixes), bool(group.suffixes), 0 if anchored else resume
+    )
+    if not anchored:
+        resume = span[0] if span else len(work)
     if span is None:
-        return work, bits, False
+        return work, bits, False, resume, None
     run = subject[span[0] : span[1]].rstrip(group.whitespace)
     if not run:
-        return work, bits, False
+        return work, bits, False, resume, None
+    bits, changed = _apply_words(group, run, bits)
+    regions = [
+        region
+        for region in (prefix, suffix, (start + span[0], span[1] - span[0]))
+        if region is not None and region[1] > 0
+    ]
+    blanks = list(work)
+    for offset, length in regions:
+        blanks[offset : offset + length] = "#" * length
+    first = min((offset for offset, _ in regions), default=None)
+    return "".join(blanks), bits, changed, resume, first
+
+
+def _apply_words(group: _Group, run: str, bits: int) -> tuple[int, bool]:
+    # The words of the run in turn, each the first that matches where the last one ended.
     changed = False
     position = len(run) - len(run.lstrip(group.whitespace))
     folded_run = _fold(run)
     while position < len(run):
-        word = next(
-            (w for w in group.sorted_words if folded_run.startswith(w.folded, position)), None
-        )
-        if word is None:
+        words = group.words_at(folded_run, position)
+        if not words:
             break  # mcstrans logs a conversion error and keeps what it has
+        word = words[0]
         bits = (bits | (word.categories & ~group.default)) & ~(
             (word.categories ^ group.default) & group.default
         )
@@ -860,62 +979,66 @@ def _apply_group(group: _Group, work: str, bits: int) -> tuple[str, int, bool]:
         changed = True
         while position < len(run) and run[position] in group.whitespace:
             position += 1
-    blanks = list(work)
-    for offset, length in (
-        prefix or (0, 0),
-        suffix or (0, 0),
-        (start + span[0], span[1] - span[0]),
-    ):
-        blanks[offset : offset + length] = "#" * length
-    return "".join(blanks), bits, changed
+    return bits, changed
 
 
 def _find_prefix(group: _Group, work: str) -> tuple[int, int] | None:
-    # The leftmost place where one of the prefixes (tried in file order) is followed by blanks.
+    # The leftmost place where one of the prefixes (the first in file order at that place) is
+    # followed by blanks; as (index, length with the blanks).
     folded = _fold(work)
-    prefixes = [_fold(prefix) for prefix in group.prefixes]
-    for index in range(len(work)):
-        for prefix in prefixes:
+    best: tuple[int, int] | None = None
+    for prefix in map(_fold, group.prefixes):
+        index = folded.find(prefix)
+        while index >= 0 and (best is None or index < best[0]):
             after = index + len(prefix)
-            if folded.startswith(prefix, index) and after < len(work) and work[after] in _BLANKS:
-                while after < len(work) and work[after] in _BLANKS:
-                    after += 1
-                return index, after - index
-    return None
+            if after < len(work) and work[after] in _BLANKS:
+                best = (index, after)
+                break
+            index = folded.find(prefix, index + 1)
+    if best is None:
+        return None
+    index, after = best
+    while after < len(work) and work[after] in _BLANKS:
+        after += 1
+    return index, after - index
 
 
 def _find_suffix(group: _Group, work: str) -> tuple[int, int] | None:
-    # The leftmost run of blanks followed by one of the suffixes (tried in file order).
+    # The leftmost run of blanks followed by one of the suffixes (the first in file order
+    # there); as (index, length with the suffix). A suffix starts with no blank, so it follows
+    # a whole run of blanks exactly where the character before it is a blank.
     folded = _fold(work)
-    suffixes = [_fold(suffix) for suffix in group.suffixes]
-    index = 0
-    while index < len(work):
-        if work[index] not in _BLANKS:
-            index += 1
-            continue
-        after = index
-        while after < len(work) and work[after] in _BLANKS:
-            after += 1
-        for suffix in suffixes:
-            if folded.startswith(suffix, after):
-                return index, after - index + len(suffix)
-        index = after
-    return None
+    best: tuple[int, int] | None = None
+    for suffix in map(_fold, group.suffixes):
+        after = folded.find(suffix, 1)
+        while after >= 0 and (best is None or after < best[0]):
+            if work[after - 1] in _BLANKS:
+                best = (after, len(suffix))
+                break
+            after = folded.find(suffix, after + 1)
+    if best is None:
+        return None
+    after, length = best
+    index = after
+    while index > 0 and work[index - 1] in _BLANKS:
+        index -= 1
+    return index, after - index + length
 
 
 def _match_word_run(
-    group: _Group, subject: str, at_start: bool, at_end: bool
+    group: _Group, subject: str, at_start: bool, at_end: bool, first_start: int = 0
 ) -> tuple[int, int] | None:
     """Where mcstrans' word pattern ``(?:\\bWORD\\b|[WHITESPACE]+)+`` matches in ``subject``,
-    anchored at the start when the group has prefixes and at the end when it has suffixes.
+    anchored at the start when the group has prefixes and at the end when it has suffixes;
+    unanchored, the search starts at ``first_start``.
 
     Matched by hand rather than with :mod:`re`: the nested repetition backtracks exponentially
-    in Python's engine when words overlap; this walk is linear in the subject length.
+    in Python's engine when words overlap; this walk is linear in the subject length (times
+    the number of distinct word lengths).
     """
     folded = _fold(subject)
     length = len(subject)
     whitespace = group.whitespace
-    by_initial = group.words_by_initial
 
     def boundary(index: int) -> bool:
         before = index > 0 and _is_word_char(subject[index - 1])
@@ -928,24 +1051,13 @@ def _match_word_run(
             return []
         return [
             index + len(word.folded)
-            for word in by_initial.get(folded[index], ())
-            if folded.startswith(word.folded, index) and boundary(index + len(word.folded))
+            for word in group.words_at(folded, index)
+            if boundary(index + len(word.folded))
         ]
 
-    starts: range = range(1 if at_start else length)
     if at_end:
-        # reach[i]: the end of the subject can be reached from i by whole tokens.
-        reach = [False] * (length + 1)
-        reach[length] = True
-        for index in range(length - 1, -1, -1):
-            reach[index] = (subject[index] in whitespace and reach[index + 1]) or any(
-                reach[end] for end in word_ends(index)
-            )
-        for index in starts:
-            if index < length and reach[index]:
-                return index, length
-        return None
-    for index in starts:
+        return _match_to_the_end(subject, at_start, whitespace, word_ends)
+    for index in range(1) if at_start else range(first_start, length):
         position = _greedy_step(subject, index, whitespace, word_ends)
         if position is None:
             continue
@@ -954,6 +1066,25 @@ def _match_word_run(
             if following is None:
                 return index, position
             position = following
+    return None
+
+
+def _match_to_the_end(
+    subject: str, at_start: bool, whitespace: str, word_ends: Callable[[int], list[int]]
+) -> tuple[int, int] | None:
+    # reach[i]: the end of the subject can be reached from i by whole tokens. No token holds
+    # '#' (text already used), so only the part after the last '#' can reach the end.
+    length = len(subject)
+    tail = subject.rfind("#") + 1
+    reach = [False] * (length + 1)
+    reach[length] = True
+    for index in range(length - 1, tail - 1, -1):
+        reach[index] = (subject[index] in whitespace and reach[index + 1]) or any(
+            reach[end] for end in word_ends(index)
+        )
+    for index in range(1) if at_start else range(tail, length):
+        if reach[index]:
+            return index, length
     return None
 
 

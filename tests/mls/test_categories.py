@@ -80,3 +80,16 @@ def test_runs_of_raw_integers() -> None:
     assert list(iter_runs(0b1)) == [(0, 0)]
     assert list(iter_runs(0b1110_0110)) == [(1, 2), (5, 7)]
     assert list(iter_runs((1 << 1024) - 1)) == [(0, 1023)]
+
+
+def test_printing_a_set_of_many_runs() -> None:
+    # 64 KiB of 0xaa: 262144 runs of one category (printing was quadratic in the runs).
+    text = str(CategorySet.from_bitmap(b"\xaa" * 65536))
+    assert text.startswith("c0,c2,c4,") and text.endswith(",c524284,c524286")
+    assert text.count(",") == 262143
+    # The same through the dense path (under c2048) and around its edge.
+    assert str(CategorySet.from_bitmap(b"\xaa" * 256)) == ",".join(
+        f"c{n}" for n in range(0, 2048, 2)
+    )
+    edge = CategorySet.from_ranges([(2040, 2050), (2052, 2053)])
+    assert str(edge) == "c2040.c2050,c2052,c2053"

@@ -6,6 +6,8 @@ import pytest
 
 from mls import (
     EMPTY,
+    MAX_CATEGORY_CEILING,
+    MAX_SENSITIVITY_CEILING,
     CategorySet,
     Context,
     Level,
@@ -117,8 +119,8 @@ def test_limits_are_explicit_and_can_be_raised() -> None:
     with pytest.raises(MlsLimitError):
         Level.parse("s0:c65536")
     assert Level.parse("s0:c65535").categories.max == 65535
-    roomy = Limits(max_sensitivity=1000, max_category=1 << 20)
-    assert Level.parse("s999:c1048576", limits=roomy).sensitivity == 999
+    roomy = Limits(max_sensitivity=1000, max_category=65535)
+    assert Level.parse("s999:c65535", limits=roomy).sensitivity == 999
     strict = Limits(max_sensitivity=15, max_category=1023)
     with pytest.raises(MlsLimitError):
         Level.parse("s0:c1024", limits=strict)
@@ -211,3 +213,45 @@ def test_labels_are_immutable_hashable_and_picklable() -> None:
     assert pickle.loads(pickle.dumps(context)) == context
     assert Level(0) == Level(0, EMPTY) == Level.parse("s0")
     assert Level(3, CategorySet.of(0, 5)) == Level.parse("s3:c0,c5")
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_category": 65536},
+        {"max_category": 4294967295},
+        {"max_sensitivity": 1 << 32},
+        {"max_category": -1},
+        {"max_sensitivity": -1},
+    ],
+)
+def test_limits_have_a_ceiling(limits: dict[str, int]) -> None:
+    # c0.c4294967295 would need a 512 MiB set: no limit may go past the widest wire format.
+    with pytest.raises(MlsError, match="must be between 0 and"):
+        Limits(**limits)
+    assert Limits(max_category=MAX_CATEGORY_CEILING, max_sensitivity=MAX_SENSITIVITY_CEILING)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "s\u0663",
+        "s0:c\u0663",
+        "s0:c1.c\u0663",
+        "s\u00b2",
+        "s0:c\u00b2",
+        "s\uff11",
+        "s0:c+1",
+        "s0:c 1",
+    ],
+)
+def test_numbers_are_ascii_digits_only(text: str) -> None:
+    # int() would accept Arabic-Indic and full-width digits, and ignore '+' and blanks.
+    with pytest.raises(MlsSyntaxError):
+        Level.parse(text)
+
+
+def test_absurdly_long_numbers_are_a_typed_error() -> None:
+    for text in ("s0:c1." + "c" + "1" * 5000, "s0-s" + "1" * 5000, "s0:c1,c" + "0" * 5000):
+        with pytest.raises(MlsSyntaxError):
+            Range.parse(text)

@@ -23,7 +23,9 @@ from mls.mcs import (
     McsReservedError,
     container_label,
     pair_count,
+    static_svirt_label,
     svirt_label,
+    unconfined_image_label,
 )
 
 
@@ -292,3 +294,68 @@ def test_cli_mcs_errors_are_one_line_and_status_2() -> None:
         assert result.stdout == ""
         assert len(result.stderr.splitlines()) == 1
         assert "Traceback" not in result.stderr
+
+
+def test_single_categories_as_older_libvirt() -> None:
+    # Older libvirt kept two equal draws as a one-category label instead of drawing again.
+    rng = ScriptedRandom([3, 3, 5, 2])
+    allocator = McsAllocator(100, 199, rng=rng, single_categories=True)
+    assert str(allocator.allocate()) == "s0:c103"
+    assert str(allocator.allocate()) == "s0:c102,c105"
+    assert allocator.capacity == pair_count(100) + 100
+    assert McsAllocator().capacity == 523776
+    assert McsAllocator.from_context(single_categories=True).capacity == 524800
+
+
+def test_single_categories_fill_the_pool_then_exhaust() -> None:
+    allocator = McsAllocator(0, 7, rng=random.Random(5), single_categories=True)
+    labels = {allocator.allocate() for _ in range(36)}
+    assert len(labels) == 36 == pair_count(8) + 8
+    assert {Level(0, CategorySet.of(n)) for n in range(8)} <= labels
+    with pytest.raises(McsExhaustedError):
+        allocator.allocate()
+    # A reserved single category counts against the pool only when such labels are drawn.
+    assert allocator.release("s0:c4")
+    assert allocator.available == 1
+    assert str(allocator.allocate()) == "s0:c4"
+    pairs_only = McsAllocator(0, 7)
+    pairs_only.reserve("s0:c4")
+    assert pairs_only.available == 28
+
+
+def test_static_label_keeps_the_given_context() -> None:
+    label = static_svirt_label("system_u:system_r:svirt_t:s0:c392,c662")
+    assert str(label.process) == "system_u:system_r:svirt_t:s0:c392,c662"
+    assert str(label.image) == "system_u:object_r:svirt_image_t:s0:c392,c662"
+    assert str(label.level) == "s0:c392,c662"
+    ranged = static_svirt_label(
+        Context.parse("staff_u:staff_r:svirt_t:s0-s0:c1.c9"),
+        daemon=Context.parse("sysadm_u:system_r:virtd_t:s0-s0:c0.c1023"),
+    )
+    assert str(ranged.image) == "sysadm_u:object_r:svirt_image_t:s0-s0:c1.c9"
+    with pytest.raises(McsError, match="has no MLS range"):
+        static_svirt_label("system_u:system_r:svirt_t")
+
+
+def test_unconfined_guest_images_get_the_daemon_sensitivity_only() -> None:
+    assert str(unconfined_image_label()) == "system_u:object_r:svirt_image_t:s0"
+    daemon = Context.parse("system_u:system_r:virtd_t:s2-s3:c0.c1023")
+    assert str(unconfined_image_label(daemon=daemon)) == "system_u:object_r:svirt_image_t:s2"
+
+
+def test_daemon_context_errors_quote_what_was_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    # The canonical form of c0.c1 is c0,c1; the complaint must be about the text given.
+    typed = "system_u:system_r:virtd_t:s0-s0:c0.c1"
+    assert main(["mcs", "--daemon-context", typed]) == 2
+    err = capsys.readouterr().err
+    assert "c0.c1" in err and "c0,c1" not in err
+    assert main(["mcs", "--daemon-context", "u:r:t:s0:c0,c9"]) == 2
+    assert "'c0,c9' in 'u:r:t:s0:c0,c9'" in capsys.readouterr().err
+
+
+def test_cli_mcs_single_categories(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["mcs", "--daemon-context", "u:r:t:s0-s0:c0.c7", "--format", "level"]
+    assert main([*argv, "-n", "36", "--single-categories", "--seed", "4"]) == 0
+    assert len(set(capsys.readouterr().out.splitlines())) == 36
+    assert main([*argv, "-n", "29"]) == 2
+    assert "only 28 of 28 labels are free" in capsys.readouterr().err

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mls import CategorySet, Context, Level, MlsSyntaxError, Range, Relation
+from mls import DEFAULT_LIMITS, CategorySet, Context, Level, Limits, MlsSyntaxError, Range, Relation
+from mls.categories import (
+    _CACHED_CATEGORIES,
+    _format_by_text_search,
+    _format_by_units,
+    format_category_bits,
+)
 from mls.strategies import category_sets, contexts, level_texts, levels, ranges
 
 
@@ -102,3 +110,105 @@ def test_label_alphabet_soup_raises_only_syntax_errors(text: str) -> None:
         assert 0 <= exc.offset <= len(text)
     else:
         assert Range.parse(str(level)) == level
+
+
+# -- fast paths against simple references ----------------------------------------------------
+
+
+def reference_format(bits: int) -> str:
+    """The kernel's canonical text, written the obvious way: one category at a time."""
+    members = [n for n in range(bits.bit_length()) if bits >> n & 1]
+    items = []
+    index = 0
+    while index < len(members):
+        last = index
+        while last + 1 < len(members) and members[last + 1] == members[last] + 1:
+            last += 1
+        first, final = members[index], members[last]
+        if final == first:
+            items.append(f"c{first}")
+        elif final == first + 1:
+            items.append(f"c{first},c{final}")
+        else:
+            items.append(f"c{first}.c{final}")
+        index = last + 1
+    return ",".join(items)
+
+
+# Dense bitmaps (tag 1: 30 bytes, CALIPSO: up to 250), sparse and huge integers, runs near the
+# unit and cache edges (c2047, c2048).
+category_bits = st.one_of(
+    st.binary(max_size=260).map(lambda data: CategorySet.from_bitmap(data).bits),
+    st.integers(min_value=0, max_value=1 << 2100),
+    st.lists(st.integers(min_value=0, max_value=70000), max_size=40).map(
+        lambda numbers: CategorySet(numbers).bits
+    ),
+    st.lists(st.tuples(st.integers(0, 2100), st.integers(0, 40)), max_size=30).map(
+        lambda spans: CategorySet.from_ranges([(low, low + size) for low, size in spans]).bits
+    ),
+)
+
+
+@given(category_bits)
+def test_every_way_of_printing_categories_equals_the_reference(bits: int) -> None:
+    expected = reference_format(bits)
+    assert format_category_bits(bits) == expected  # run by run where there are few runs
+    if bits:
+        assert _format_by_text_search(bits) == expected
+        if bits.bit_length() <= _CACHED_CATEGORIES:
+            assert _format_by_units(bits) == expected
+
+
+def reference_parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Level | None:
+    """A level by the grammar, written the obvious way; None where it must be refused."""
+    head, colon, tail = text.partition(":")
+    number = re.compile(r"(0|[1-9][0-9]*)", re.ASCII)
+    found = number.fullmatch(head[1:]) if head[:1] == "s" else None
+    if found is None or int(head[1:]) > limits.max_sensitivity or (colon and not tail):
+        return None
+    bits = 0
+    for item in tail.split(",") if colon else []:
+        low_text, dot, high_text = item.partition(".")
+        ends = [low_text, high_text] if dot else [low_text]
+        if not all(end[:1] == "c" and number.fullmatch(end[1:]) for end in ends):
+            return None
+        low, high = int(ends[0][1:]), int(ends[-1][1:])
+        if (dot and high <= low) or high > limits.max_category:
+            return None
+        bits |= ((2 << (high - low)) - 1) << low
+    return Level(int(head[1:]), CategorySet.from_int(bits))
+
+
+level_soup = st.text(alphabet="sc0123456789:,.\u0663+ ", max_size=30) | st.lists(
+    st.sampled_from(
+        [
+            "s",
+            "c",
+            "0",
+            "1",
+            "7",
+            "00",
+            "255",
+            "256",
+            "1023",
+            "1024",
+            "65535",
+            "65536",
+            ":",
+            ",",
+            ".",
+        ]
+    ),
+    max_size=14,
+).map("".join)
+
+
+@given(level_soup, st.sampled_from([DEFAULT_LIMITS, Limits(15, 1023), Limits(1000, 100)]))
+def test_level_parsing_equals_the_reference(text: str, limits: Limits) -> None:
+    expected = reference_parse(text, limits)
+    try:
+        level = Level.parse(text, limits=limits)
+    except MlsSyntaxError:
+        assert expected is None
+    else:
+        assert level == expected
