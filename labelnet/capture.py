@@ -501,7 +501,6 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     unpack = struct.Struct(("<" if segment.little else ">") + "IIII").unpack_from
     nanoseconds = interface.digits == 9
     locate = _LOCATORS[linktype]
-    ethernet = linktype == LinkType.ETHERNET
     number = segment.first_packet - 1
     pos = 0
     end = len(data)
@@ -510,43 +509,7 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
         start = pos + 16
         pos = start + caplen
         number += 1
-        # The common cases inline: untagged Ethernet carrying IPv4 with options (CIPSO sits
-        # in the options area) or IPv6 followed by a hop-by-hop header. An IPv4 header without
-        # options (0x45) or an IPv6 header with another next header is not labeled.
-        if ethernet and caplen >= 54:
-            kind = data[start + 12 : start + 14]
-            if kind == b"\x08\x00":
-                first = data[start + 14]
-                if first == 0x45:
-                    continue
-                area_end = start + 14 + (first & 0x0F) * 4
-                if first >> 4 == 4 and area_end <= pos:
-                    area = data[start + 34 : area_end]
-                    if 0x86 in area:
-                        time = (
-                            f"{seconds}.{fraction:09d}"
-                            if nanoseconds
-                            else f"{seconds}.{fraction:06d}"
-                        )
-                        yield (
-                            number,
-                            time,
-                            4,
-                            data[start + 26 : start + 30],
-                            data[start + 30 : start + 34],
-                            area,
-                            False,
-                        )
-                    continue
-                ip = start + 14
-            elif kind == b"\x86\xdd":
-                if data[start + 20]:
-                    continue
-                ip = start + 14
-            else:
-                ip = locate(data, start, pos)
-        else:
-            ip = locate(data, start, pos)
+        ip = locate(data, start, pos)
         if ip < 0:
             continue
         found = _label_area(data, ip, pos)
@@ -575,29 +538,6 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             start = block + 28
             stop = start + caplen
             locate = locators[index]
-            if (
-                locate is _ethernet
-                and caplen >= 54
-                and data[start + 12 : start + 14] == b"\x08\x00"
-            ):
-                # The common case inline, as in _pcap_labeled.
-                first = data[start + 14]
-                if first == 0x45:
-                    continue
-                area_end = start + 14 + (first & 0x0F) * 4
-                if first >> 4 == 4 and area_end <= stop:
-                    area = data[start + 34 : area_end]
-                    if 0x86 in area:
-                        yield (
-                            number,
-                            _pcapng_time(high << 32 | low, interfaces[index]),
-                            4,
-                            data[start + 26 : start + 30],
-                            data[start + 30 : start + 34],
-                            area,
-                            False,
-                        )
-                    continue
             ip = locate(data, start, stop)
             if ip < 0:
                 continue
@@ -693,14 +633,22 @@ def _label_area(data: bytes, ip: int, stop: int) -> tuple[int, bytes, bytes, byt
 
 
 def _ethernet(data: bytes, start: int, stop: int) -> int:
-    at = start + 12
+    if start + 14 <= stop and data[start + 12 : start + 14] == b"\x08\x00":
+        return start + 14  # untagged IPv4: nearly every frame
+    return _after_vlan_tags(data, start + 12, stop)
+
+
+def _after_vlan_tags(data: bytes, at: int, stop: int) -> int:
+    """The IP header's offset after the EtherType at ``at`` and any VLAN tags (each 2 bytes of
+    tag control information and the next EtherType), or -1. A loop, not recursion: a packet
+    may stack thousands of tags, and the walk costs one step per tag, like the bytes read."""
     while at + 2 <= stop:
         kind = data[at] << 8 | data[at + 1]
         if kind in _IP_TYPES:
             return at + 2
         if kind not in _VLAN_TYPES:
             return -1
-        at += 4  # tag control information, then the next type
+        at += 4
     return -1
 
 
@@ -709,24 +657,18 @@ def _raw(data: bytes, start: int, stop: int) -> int:
 
 
 def _sll(data: bytes, start: int, stop: int) -> int:
-    return _ethertype_at(data, start + 14, stop)
+    return _after_vlan_tags(data, start + 14, stop)
 
 
 def _sll2(data: bytes, start: int, stop: int) -> int:
+    # The protocol field comes first and the payload starts after the 20-byte header.
     if start + 20 > stop:
         return -1
-    return _ethertype_at(data, start, stop, start + 20)
-
-
-def _ethertype_at(data: bytes, at: int, stop: int, payload: int | None = None) -> int:
-    if at + 2 > stop:
-        return -1
-    kind = data[at] << 8 | data[at + 1]
-    ip = at + 2 if payload is None else payload
+    kind = data[start] << 8 | data[start + 1]
     if kind in _IP_TYPES:
-        return ip
+        return start + 20
     if kind in _VLAN_TYPES:  # a tag left in front of the payload
-        return _ethertype_at(data, ip + 2, stop)
+        return _after_vlan_tags(data, start + 22, stop)
     return -1
 
 
