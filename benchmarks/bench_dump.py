@@ -85,9 +85,54 @@ def _labeled_frames(count: int, seed: int = 1) -> Iterator[tuple[tuple[int, int]
         yield (1_700_000_000 + number // 1000, number % 1000 * 1000), frame
 
 
+def _distinct_frames(count: int, seed: int = 2) -> Iterator[tuple[tuple[int, int], bytes]]:
+    """Every packet a label of its own, dense: CIPSO tag 1 with about half of c0..c239 set,
+    tag 5 with seven ranges, CALIPSO with about half of c0..c255 set; IPv4 and IPv6 mixed."""
+    rng = random.Random(seed)
+    tag1 = cipso.CipsoDoi(3, cipso.MapType.PASS, (cipso.TagType.RESTRICTED_BITMAP,))
+    tag5 = cipso.CipsoDoi(5, cipso.MapType.PASS, (cipso.TagType.RANGED,))
+    v6_doi = calipso.CalipsoDoi(2)
+    payload = struct.pack("!HHHH", 4000, 5000, 24, 0) + bytes(16)
+    mac = bytes.fromhex("020000000002020000000001")
+    for number in range(count):
+        kind = number % 3
+        if kind == 0:
+            bits = rng.getrandbits(240) | 1 << 239
+            level = Level(rng.randrange(256), CategorySet.from_int(bits))
+        elif kind == 1:
+            bounds = sorted(rng.sample(range(240), 14))
+            spans = zip(bounds[::2], bounds[1::2], strict=True)
+            level = Level(rng.randrange(256), CategorySet.from_ranges(spans))
+        else:
+            level = Level(rng.randrange(256), CategorySet.from_int(rng.getrandbits(256)))
+        src = bytes((10, rng.randrange(256), rng.randrange(256), 1))
+        dst = bytes((10, 1, rng.randrange(256), 2))
+        if kind == 2:
+            hop = v6_doi.encode_header(level, next_header=17)
+            body = hop + payload
+            src6 = b"\x20\x01\x0d\xb8" + bytes(8) + src
+            dst6 = b"\xfe\x80" + bytes(10) + dst
+            ip = struct.pack("!IHBB", 0x60000000, len(body), 0, 64) + src6 + dst6 + body
+            frame = mac + b"\x86\xdd" + ip
+        else:
+            options = (tag1 if kind == 0 else tag5).encode_label(level, pad=True)
+            ihl = 5 + len(options) // 4
+            ip = struct.pack(
+                "!BBHHHBBH", 0x40 | ihl, 0, ihl * 4 + len(payload), number & 0xFFFF, 0, 64, 17, 0
+            )
+            frame = mac + b"\x08\x00" + ip + src + dst + options + payload
+        yield (1_700_000_000 + number // 1000, number % 1000 * 1000), frame
+
+
 def make_capture(directory: Path, count: int = PACKETS) -> Path:
     path = directory / "labels.pcap"
     write_pcap(path, _labeled_frames(count))
+    return path
+
+
+def make_distinct_capture(directory: Path, count: int = PACKETS) -> Path:
+    path = directory / "distinct.pcap"
+    write_pcap(path, _distinct_frames(count))
     return path
 
 
