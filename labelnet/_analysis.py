@@ -8,7 +8,7 @@ with their own verdicts (:func:`cipso.verdict`, :func:`calipso.verdict`), shown 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -137,23 +137,17 @@ class Analyzer:
 
     def ipv4(self, area: bytes, truncated: bool = False) -> LabelOption | None:
         """The first CIPSO option in an IPv4 options area, or None when there is none."""
-        for tlv in cipso.iter_options(area, strict=False):
-            if tlv.type == cipso.OptionType.CIPSO:
-                break
-        else:
+        found = _first_option(
+            cipso.iter_options(area, strict=False),
+            cipso.OptionType.CIPSO,
+            area,
+            truncated,
+            cipso.decode,
+        )
+        if found is None:
             return None
-        start = tlv.offset
-        raw = area[start : start + 2 + len(tlv.data)]
-        option, error, error_offset = None, tlv.fault, None
-        if error:
-            error_offset = 0 if tlv.fault_offset is None else tlv.fault_offset - start
-            error += _CUT if truncated else ""
-        else:
-            try:
-                option = cipso.decode(raw)
-            except cipso.CipsoDecodeError as exc:
-                error, error_offset = exc.reason, exc.offset
-        if option is None:
+        start, raw, option, error, error_offset = found
+        if not isinstance(option, cipso.CipsoOption):
             return LabelOption(
                 protocol="cipso",
                 start=start,
@@ -202,22 +196,18 @@ class Analyzer:
 
     def ipv6(self, header: bytes, truncated: bool = False) -> LabelOption | None:
         """The first CALIPSO option in an IPv6 hop-by-hop header, or None when there is none."""
-        for tlv in calipso.iter_options(header, strict=False):
-            if tlv.type == calipso.OptionType.CALIPSO:
-                break
-        else:
+        found = _first_option(
+            calipso.iter_options(header, strict=False),
+            calipso.OptionType.CALIPSO,
+            header,
+            truncated,
+            calipso.decode,
+        )
+        if found is None:
             return None
-        start = tlv.offset
-        raw = header[start : start + 2 + len(tlv.data)]
-        option, error, error_offset = None, tlv.fault, None
-        if error:
-            error_offset = 0 if tlv.fault_offset is None else tlv.fault_offset - start
-            error += _CUT if truncated else ""
-        else:
-            try:
-                option = calipso.decode(raw)
-            except calipso.CalipsoDecodeError as exc:
-                error, error_offset = exc.reason, exc.offset
+        start, raw, option, error, error_offset = found
+        if not isinstance(option, calipso.CalipsoOption):
+            option = None
         wire = None if option is None else option.mls_level
         return LabelOption(
             protocol="calipso",
@@ -242,6 +232,52 @@ class Analyzer:
                 option_start=start,
             )
         return calipso.verdict(header, self.config.calipso)
+
+
+class _Tlv(Protocol):
+    """An option as both protocols' walkers yield it (:class:`cipso.Tlv`,
+    :class:`calipso.Tlv`)."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def type(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def fault(self) -> str: ...
+    @property
+    def fault_offset(self) -> int | None: ...
+
+
+#: (start, option bytes, decoded option or None, error, error offset inside the option)
+_Found = tuple[int, bytes, object, str, int | None]
+
+
+def _first_option(
+    walk: Iterable[_Tlv],
+    wanted: int,
+    data: bytes,
+    truncated: bool,
+    decode: Callable[[bytes], object],
+) -> _Found | None:
+    """The first option of type ``wanted`` that a tolerant walk finds, decoded when the walk
+    could go past it and ``decode`` takes it (a protocol's :class:`ValueError` subclass
+    otherwise says why it is malformed, and where)."""
+    for tlv in walk:
+        if tlv.type == wanted:
+            break
+    else:
+        return None
+    start = tlv.offset
+    raw = data[start : start + 2 + len(tlv.data)]
+    if tlv.fault:
+        at = 0 if tlv.fault_offset is None else tlv.fault_offset - start
+        return start, raw, None, tlv.fault + (_CUT if truncated else ""), at
+    try:
+        return start, raw, decode(raw), "", None
+    except (cipso.CipsoDecodeError, calipso.CalipsoDecodeError) as exc:
+        return start, raw, None, exc.reason, exc.offset
 
 
 def _u32(data: bytes, at: int) -> int | None:

@@ -199,7 +199,8 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[Segment]:
+def _pcap_header(stream: BinaryIO, head: bytes) -> tuple[bool, Interface]:
+    """The byte order and the one interface of a pcap file, from its 24-byte header."""
     magic = int.from_bytes(head, "little")
     if magic in (_PCAP_MAGIC_MICRO, _PCAP_MAGIC_NANO):
         little = True
@@ -222,9 +223,15 @@ def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[S
     linktype = network & 0xFFFF  # the upper bits carry the FCS length (LINKTYPE_FCS)
     _check_linktype(linktype, 20, None)
     digits = 9 if magic == _PCAP_MAGIC_NANO else 6
-    interfaces = (Interface(linktype, snaplen, digits),)
+    return little, Interface(linktype, snaplen, digits)
+
+
+def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[Segment]:
+    little, interface = _pcap_header(stream, head)
+    interfaces = (interface,)
+    snaplen = interface.snaplen
     limit = min(max(snaplen, MAX_RECORD), _ABSOLUTE_MAX_RECORD)
-    unpack = struct.Struct(order + "8xII").unpack_from
+    unpack = struct.Struct(("<" if little else ">") + "8xII").unpack_from
 
     position = 24  # file offset of buf[0]
     number = 1
@@ -277,45 +284,71 @@ _LINKTYPES = frozenset(int(t) for t in LinkType)
 
 
 def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[Segment]:
+    framer = _PcapngFramer()
+    buf = head
+    base = 0  # where the next segment starts in buf
     position = 0  # file offset of buf[0]
     number = 1
-    buf = head
-    little = True
-    interfaces: tuple[Interface, ...] = ()
-    usable: list[bool] = []  # per interface: is its link type one we walk
-    type_and_length, u32 = _framing_readers(little)
     at_eof = False
     stalled = True
     while True:
-        if not at_eof and (stalled or len(buf) < chunk_size):
+        if not at_eof and (stalled or len(buf) - base < chunk_size):
             chunk = stream.read(chunk_size)
             if chunk:
-                buf += chunk
+                # The framed part is dropped here, once per read, not once per segment: a
+                # file of tiny sections must not copy the buffer for each of them.
+                position += base
+                buf = buf[base:] + chunk
+                base = 0
             else:
                 at_eof = True
+        start_little, start_interfaces = framer.little, framer.interfaces
+        stop, count = framer.frame(buf, base, position, number)
+        stalled = stop == base
+        if stop > base:
+            data = buf[base:stop]
+            yield Segment(True, start_little, start_interfaces, number, data, position + stop)
+            number += count
+            base = stop
+        elif at_eof:
+            break
+    if base < len(buf):
+        raise CaptureError(
+            f"the file ends inside a block ({len(buf) - base} bytes left): truncated capture",
+            position + base,
+            number,
+        )
+
+
+class _PcapngFramer:
+    """Checks the blocks of a pcapng file in order and keeps what later blocks depend on: the
+    section's byte order and its interfaces."""
+
+    def __init__(self) -> None:
+        self.little = True
+        self.interfaces: tuple[Interface, ...] = ()
+        self.usable: list[bool] = []  # per interface: is its link type one we walk
+        self.type_and_length, self.u32 = _framing_readers(True)
+
+    def _start_section(self, little: bool, interfaces: tuple[Interface, ...]) -> None:
+        self.little, self.interfaces = little, interfaces
+        self.usable = [i.linktype in _LINKTYPES for i in interfaces]
+        self.type_and_length, self.u32 = _framing_readers(little)
+
+    def frame(self, buf: bytes, start: int, position: int, number: int) -> tuple[int, int]:
+        """Check the whole blocks of ``buf`` from ``start`` up to the end of the buffer or a
+        new section (which starts a segment of its own); (where they end, packets in them).
+        ``position`` is the file offset of ``buf[0]``, ``number`` the next packet's number."""
         end = len(buf)
-        pos = 0
+        saved = self.little, self.interfaces
+        pos = start
         count = 0
-        start_little, start_interfaces = little, interfaces
         while pos + 12 <= end:
             if buf[pos : pos + 4] == _SHB_BYTES:
-                if pos:
-                    break  # a new section starts a segment of its own
-                bom = buf[pos + 8 : pos + 12]
-                if int.from_bytes(bom, "little") == _PCAPNG_BYTE_ORDER:
-                    little = True
-                elif int.from_bytes(bom, "big") == _PCAPNG_BYTE_ORDER:
-                    little = False
-                else:
-                    raise CaptureError(
-                        f"section header byte-order magic {bom.hex(' ')} is not 1a2b3c4d",
-                        position + pos + 8,
-                        number + count,
-                    )
-                type_and_length, u32 = _framing_readers(little)
-                interfaces = ()
-                usable = []
-            block_type, length = type_and_length(buf, pos)
+                if pos > start:
+                    break
+                self._section_header(buf, pos, position, number + count)
+            block_type, length = self.type_and_length(buf, pos)
             if length < 12 or length % 4 or length > _ABSOLUTE_MAX_RECORD:
                 raise CaptureError(
                     f"block length {length} is impossible (blocks are 12 bytes or more, a "
@@ -325,60 +358,92 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
                 )
             stop = pos + length
             if stop > end:
-                if pos == 0:  # the section header is read again with the rest of the block
-                    little, interfaces = start_little, start_interfaces
-                    usable = [i.linktype in _LINKTYPES for i in interfaces]
-                    type_and_length, u32 = _framing_readers(little)
+                if pos == start:  # a section header is read again with the rest of the block
+                    self._start_section(*saved)
                 break
-            trailer = u32(buf, stop - 4)[0]
-            if trailer != length:
-                raise CaptureError(
-                    f"block of type {block_type:#x} has length {length} at its start but "
-                    f"{trailer} at its end: corrupt block",
-                    position + pos,
-                    number + count,
-                )
-            if block_type in _PACKET_BLOCKS:
-                # Nearly every block is an enhanced packet block of a known, walkable
-                # interface whose packet fits: those pass a quick test, the rest the full one.
-                if block_type != _EPB or (
-                    length < 32
-                    or (index := u32(buf, pos + 8)[0]) >= len(usable)
-                    or not usable[index]
-                    or 32 + u32(buf, pos + 20)[0] > length
-                ):
-                    _check_packet_block(
-                        buf,
-                        pos=pos,
-                        length=length,
-                        block_type=block_type,
-                        little=little,
-                        interfaces=interfaces,
-                        position=position,
-                        packet=number + count,
-                    )
+            if self._block(buf, pos, block_type, length, position, number + count):
                 count += 1
-            elif block_type == _IDB:
-                interface = _parse_idb(
-                    buf, pos, length, little=little, position=position, packet=number + count
-                )
-                interfaces = (*interfaces, interface)
-                usable.append(interface.linktype in _LINKTYPES)
             pos = stop
-        stalled = pos == 0
-        if pos:
-            yield Segment(True, start_little, start_interfaces, number, buf[:pos], position + pos)
-            number += count
-            position += pos
-            buf = buf[pos:]
-        elif at_eof:
-            break
-    if buf:
-        raise CaptureError(
-            f"the file ends inside a block ({len(buf)} bytes left): truncated capture",
-            position,
-            number,
-        )
+        return pos, count
+
+    def _section_header(self, buf: bytes, pos: int, position: int, packet: int) -> None:
+        bom = buf[pos + 8 : pos + 12]
+        if int.from_bytes(bom, "little") == _PCAPNG_BYTE_ORDER:
+            little = True
+        elif int.from_bytes(bom, "big") == _PCAPNG_BYTE_ORDER:
+            little = False
+        else:
+            raise CaptureError(
+                f"section header byte-order magic {bom.hex(' ')} is not 1a2b3c4d",
+                position + pos + 8,
+                packet,
+            )
+        self._start_section(little, ())
+
+    def _block(
+        self, buf: bytes, pos: int, block_type: int, length: int, position: int, packet: int
+    ) -> bool:
+        """Check one whole block; True when it holds a packet."""
+        stop = pos + length
+        trailer = self.u32(buf, stop - 4)[0]
+        if trailer != length:
+            raise CaptureError(
+                f"block of type {block_type:#x} has length {length} at its start but "
+                f"{trailer} at its end: corrupt block",
+                position + pos,
+                packet,
+            )
+        if block_type in _PACKET_BLOCKS:
+            # Nearly every block is an enhanced packet block of a known, walkable interface
+            # whose packet fits: those pass a quick test, the rest the full one.
+            u32, usable = self.u32, self.usable
+            if block_type != _EPB or (
+                length < 32
+                or (index := u32(buf, pos + 8)[0]) >= len(usable)
+                or not usable[index]
+                or 32 + u32(buf, pos + 20)[0] > length
+            ):
+                self._check_packet_block(buf, pos, block_type, length, position + pos, packet)
+            return True
+        if block_type == _IDB:
+            interface = _parse_idb(
+                buf, pos, length, little=self.little, position=position, packet=packet
+            )
+            self.interfaces = (*self.interfaces, interface)
+            self.usable.append(interface.linktype in _LINKTYPES)
+        return False
+
+    def _check_packet_block(
+        self, buf: bytes, pos: int, block_type: int, length: int, at: int, packet: int
+    ) -> None:
+        order = "<" if self.little else ">"
+        interfaces = self.interfaces
+        if block_type == _SPB:
+            if length < 16:
+                raise CaptureError("simple packet block too short", at, packet)
+            interface = 0
+        else:
+            if length < 32:
+                raise CaptureError("packet block too short", at, packet)
+            if block_type == _EPB:
+                interface, _hi, _lo, caplen = struct.unpack_from(order + "IIII", buf, pos + 8)
+            else:
+                interface, _drops, _hi, _lo, caplen = struct.unpack_from(
+                    order + "HHIII", buf, pos + 8
+                )
+            if 28 + caplen > length - 4:
+                raise CaptureError(
+                    f"packet of {caplen} bytes does not fit its {length}-byte block: corrupt block",
+                    at + 20,
+                    packet,
+                )
+        if interface >= len(interfaces):
+            raise CaptureError(
+                f"packet refers to interface {interface}, but only {len(interfaces)} are described",
+                at + 8,
+                packet,
+            )
+        _check_linktype(interfaces[interface].linktype, at, packet)
 
 
 def _framing_readers(little: bool) -> tuple[Any, Any]:
@@ -416,44 +481,6 @@ def _parse_idb(
             packet,
         )
     return Interface(linktype, snaplen, digits, binary, offset)
-
-
-def _check_packet_block(
-    buf: bytes,
-    *,
-    pos: int,
-    length: int,
-    block_type: int,
-    little: bool,
-    interfaces: tuple[Interface, ...],
-    position: int,
-    packet: int,
-) -> None:
-    order = "<" if little else ">"
-    if block_type == _SPB:
-        if length < 16:
-            raise CaptureError("simple packet block too short", position + pos, packet)
-        interface = 0
-    else:
-        if length < 32:
-            raise CaptureError("packet block too short", position + pos, packet)
-        if block_type == _EPB:
-            interface, _hi, _lo, caplen = struct.unpack_from(order + "IIII", buf, pos + 8)
-        else:
-            interface, _drops, _hi, _lo, caplen = struct.unpack_from(order + "HHIII", buf, pos + 8)
-        if 28 + caplen > length - 4:
-            raise CaptureError(
-                f"packet of {caplen} bytes does not fit its {length}-byte block: corrupt block",
-                position + pos + 20,
-                packet,
-            )
-    if interface >= len(interfaces):
-        raise CaptureError(
-            f"packet refers to interface {interface}, but only {len(interfaces)} are described",
-            position + pos + 8,
-            packet,
-        )
-    _check_linktype(interfaces[interface].linktype, position + pos, packet)
 
 
 # -- packets ------------------------------------------------------------------------------------
@@ -520,25 +547,22 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
 
 def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     data = segment.data
-    little = segment.little
-    type_and_length, u32 = _framing_readers(little)
-    epb, pb = _block_readers(little)
-    interfaces = list(segment.interfaces)
-    locators = [_locator(i.linktype) for i in interfaces]
+    section = _Section(segment.little, list(segment.interfaces))
+    type_and_length, epb = section.type_and_length, section.epb
+    interfaces, locators = section.interfaces, section.locators
     number = segment.first_packet - 1
     pos = 0
     end = len(data)
     while pos < end:
         block = pos
         block_type, length = type_and_length(data, block)
-        if block_type == _EPB:
+        if block_type == _EPB:  # nearly every block: its walk inline
             pos += length
             _t, _l, index, high, low, caplen = epb(data, block)
             number += 1
             start = block + 28
             stop = start + caplen
-            locate = locators[index]
-            ip = locate(data, start, stop)
+            ip = locators[index](data, start, stop)
             if ip < 0:
                 continue
             found = _label_area(data, ip, stop)
@@ -547,40 +571,62 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             continue
         if data[block : block + 4] == _SHB_BYTES:
             little = int.from_bytes(data[block + 8 : block + 12], "little") == _PCAPNG_BYTE_ORDER
-            type_and_length, u32 = _framing_readers(little)
-            epb, pb = _block_readers(little)
-            interfaces = []
-            locators = []
-            pos += u32(data, block + 4)[0]
+            section = _Section(little, [])
+            type_and_length, epb = section.type_and_length, section.epb
+            interfaces, locators = section.interfaces, section.locators
+            pos += section.u32(data, block + 4)[0]
             continue
         pos += length
-        time = ""  # simple packet blocks carry no timestamp
-        if block_type == _PB:
-            _t, _l, index, _drops, high, low, caplen = pb(data, block)
-            start = block + 28
-            time = _pcapng_time(high << 32 | low, interfaces[index])
-        elif block_type == _SPB:
-            index = 0
-            caplen = min(u32(data, block + 8)[0], length - 16)
-            if interfaces[0].snaplen:
-                caplen = min(caplen, interfaces[0].snaplen)
-            start = block + 12
-        else:
-            if block_type == _IDB:
-                interface = _parse_idb(
-                    data, block, length, little=little, position=0, packet=number
-                )
-                interfaces.append(interface)
-                locators.append(_locator(interface.linktype))
+        packet = section.other_block(data, block, block_type, length, number)
+        if packet is None:
             continue
+        index, start, stop, time = packet
         number += 1
-        stop = start + caplen
         ip = locators[index](data, start, stop)
         if ip < 0:
             continue
         found = _label_area(data, ip, stop)
         if found is not None:
             yield (number, time, *found)
+
+
+class _Section:
+    """What the packet walk of a pcapng section needs: the readers for its byte order and its
+    interfaces (with the link-layer walker of each)."""
+
+    def __init__(self, little: bool, interfaces: list[Interface]) -> None:
+        self.little = little
+        self.type_and_length, self.u32 = _framing_readers(little)
+        self.epb, self.pb = _block_readers(little)
+        self.interfaces = interfaces
+        self.locators = [_locator(i.linktype) for i in interfaces]
+
+    def other_block(
+        self, data: bytes, block: int, block_type: int, length: int, number: int
+    ) -> tuple[int, int, int, str] | None:
+        """(interface, packet start, packet end, time) for an obsolete or simple packet
+        block; an interface block is added to the section; None for every block but packets."""
+        if block_type == _PB:
+            _t, _l, index, _drops, high, low, caplen = self.pb(data, block)
+            start = block + 28
+            return (
+                index,
+                start,
+                start + caplen,
+                _pcapng_time(high << 32 | low, self.interfaces[index]),
+            )
+        if block_type == _SPB:
+            caplen = min(self.u32(data, block + 8)[0], length - 16)
+            if self.interfaces[0].snaplen:
+                caplen = min(caplen, self.interfaces[0].snaplen)
+            return 0, block + 12, block + 12 + caplen, ""  # no timestamp in this block
+        if block_type == _IDB:
+            interface = _parse_idb(
+                data, block, length, little=self.little, position=0, packet=number
+            )
+            self.interfaces.append(interface)
+            self.locators.append(_locator(interface.linktype))
+        return None
 
 
 def _locator(linktype: int) -> Callable[[bytes, int, int], int]:
