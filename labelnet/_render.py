@@ -257,8 +257,8 @@ class Renderer:
             text = ""
             if kept and self.settings.show_records:
                 text = tail(option, self.settings.output, label, wire)
-            key = (option.protocol, option.doi, "-" if label is None else label)
-            found = Shown(option, kept, text, key)
+            counted = (option.protocol, option.doi, "-" if label is None else label)
+            found = Shown(option, kept, text, counted)
         self.options[key] = found
         return found
 
