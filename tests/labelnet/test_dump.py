@@ -40,8 +40,10 @@ def kind(option: LabelOption) -> str | None:
     return None if option.verdict is None else option.verdict.kind.value
 
 
-def analyse4(options: bytes, *dois: str, loopback: bool = False) -> LabelOption:
-    found = Analyzer(DoiConfig.parse(dois), loopback=loopback).ipv4(options)
+def analyse4(
+    options: bytes, *dois: str, loopback: bool = False, truncated: bool = False
+) -> LabelOption:
+    found = Analyzer(DoiConfig.parse(dois), loopback=loopback).ipv4(options, truncated)
     assert found is not None
     return found
 
@@ -501,3 +503,97 @@ def test_mutated_captures_raise_only_capture_errors(tmp_path: Path) -> None:
         for format_ in ("text", "jsonl"):
             with contextlib.suppress(CaptureError):
                 dump(io.BytesIO(bytes(data)), io.StringIO(), replace(settings, format=format_))
+
+
+# -- what the outputs show -----------------------------------------------------------------------
+
+
+def one_packet_capture(tmp_path: Path, options: bytes) -> Path:
+    path = tmp_path / "one.pcap"
+    write_pcap(path, [(0, ethernet(ipv4("10.0.0.1", "10.0.0.2", options)))])
+    return path
+
+
+def test_tag_128_shows_its_secid(tmp_path: Path) -> None:
+    # Regression: the label column showed "-" where `python -m cipso decode` shows the secid.
+    option = bytes.fromhex("860c00000005") + bytes.fromhex("8006") + (42).to_bytes(4, "little")
+    path = one_packet_capture(tmp_path, option)
+    assert analyse4(option).secid == 42
+    assert run(path).splitlines()[1].split()[6:10] == ["128", "secid", "42", "no-doi-config"]
+    (row,) = [json.loads(line) for line in run(path, format="jsonl").splitlines()]
+    assert (row["label"], row["wire_label"]) == ("secid 42", None)
+    summary = dump(path, io.StringIO(), DumpSettings(stats=True, show_records=False))
+    assert list(summary.stats) == [("10.0.0.1", "10.0.0.2", "cipso", 5, "secid 42")]
+
+
+def test_a_malformed_options_reason_is_said_once(tmp_path: Path) -> None:
+    # Regression: the verdict's reason and the decoder's error were both printed in full.
+    path = one_packet_capture(tmp_path, bytes.fromhex("860a00000003011000000000"))
+    line = run(path, dois=(PASS3,)).splitlines()[1]
+    assert line.count("tag length 16 runs past the option") == 1
+    assert line.endswith(
+        "parameter-problem at 7: tag length 16 runs past the option (4 bytes left) (malformed)"
+    )
+    bare = run(path).splitlines()[1]
+    assert bare.endswith(
+        "no-doi-config (malformed at 7: tag length 16 runs past the option (4 bytes left))"
+    )
+
+
+def test_truncated_options_get_the_protocols_own_verdict() -> None:
+    found = analyse4(cipso_option(3, "s3:c0.c100")[:8], PASS3, truncated=True)
+    assert isinstance(found.verdict, cipso.Verdict)
+    assert found.verdict.kind is cipso.VerdictKind.TRUNCATED
+    assert "snapshot length" in found.error
+    header = calipso_header(2, "s3:c0.c100")
+    found6 = Analyzer(DoiConfig.parse([CALIPSO2])).ipv6(header[:12], truncated=True)
+    assert found6 is not None and isinstance(found6.verdict, calipso.Verdict)
+    assert found6.verdict.kind is calipso.VerdictKind.TRUNCATED
+
+
+class _Verdict:
+    """A verdict with a reason that needs quoting in CSV and escaping in JSON."""
+
+    kind = cipso.VerdictKind.PARAMETER_PROBLEM
+    reason = 'a "quoted", comma\nand line'
+    offset = 3
+    pointer = 23
+    option_start = 0
+    option_offset = 3
+
+
+def test_machine_formats_write_what_the_json_and_csv_modules_write() -> None:
+    option = replace(
+        analyse4(cipso_option(3, "s3:c0,c5")),
+        verdict=_Verdict(),  # type: ignore[arg-type]
+        error='bad "tag", here',
+        error_offset=7,
+    )
+    label, wire = render_module.label_texts(option)
+    values = [
+        "cipso", 3, 1, "s3:c0,c5", "s3:c0,c5", "parameter-problem", 3, 23,
+        _Verdict.reason, 'bad "tag", here', 7,
+    ]  # fmt: skip
+    jsonl = render_module.tail(option, render_module.Format.JSONL, label, wire)
+    pairs = zip(FIELDS[4:], values, strict=True)
+    assert jsonl == ", ".join(f"{json.dumps(n)}: {json.dumps(v)}" for n, v in pairs) + "}\n"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    assert render_module.tail(option, render_module.Format.CSV, label, wire) == buffer.getvalue()
+
+
+def test_more_jobs_than_work_start_no_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: --jobs 1000 on a 2-packet file started 1,000 processes (5.8 s).
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a process pool was started")
+
+    monkeypatch.setattr(parallel_module, "ProcessPoolExecutor", no_pool)
+    path = capture(tmp_path)
+    out = io.StringIO()
+    assert dump(path, out, DumpSettings(), jobs=1000).written == 7
+    assert out.getvalue() == run(path)
+    with path.open("rb") as stream:  # a stream: its size is unknown, its segments are not
+        assert dump(stream, io.StringIO(), DumpSettings(), jobs=1000).written == 7
+    assert parallel_module.workers_for(1000, 3 * parallel_module.PARALLEL_CHUNK) <= 3
