@@ -12,12 +12,14 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from labelnet._render import PairCounts, Renderer, SegmentResult
 from labelnet.capture import CaptureError, Segment, iter_labeled
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 #: Segment sizes for workers: big enough that sending a segment costs little next to the
 #: work, small enough to keep every worker busy.
@@ -96,6 +98,9 @@ class Pool(Generic[Settings]):
         """The segments' results in capture order; segments are read by the workers from the
         file at ``path`` when given. A :class:`CaptureError` from framing is raised after every
         result before it."""
+        # Imported here: a one-process dump need not pay for loading multiprocessing.
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(
             self.jobs, initializer=_start_worker, initargs=(self.make_renderer, self.settings)
         ) as pool:

@@ -20,6 +20,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from labelnet._analysis import Analyzer, LabelOption, Record
 from labelnet.capture import LabeledTuple
@@ -173,8 +174,7 @@ def address_width(packets: Iterable[LabeledTuple]) -> int:
     return min(max(longest, MIN_ADDRESS_WIDTH), MAX_ADDRESS_WIDTH)
 
 
-@dataclass(frozen=True, slots=True)
-class Shown:
+class Shown(NamedTuple):
     """What the output makes of one option area: the option, whether the filters keep it,
     the end of its output line, and the (protocol, DOI, label) the statistics count."""
 
@@ -184,8 +184,7 @@ class Shown:
     key: tuple[str, int | None, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     """One address as the output shows it: its text, whether it passes the address filter,
     and its text padded to the text format's column."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import csv
 import io
@@ -589,7 +590,7 @@ def test_more_jobs_than_work_start_no_workers(
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a process pool was started")
 
-    monkeypatch.setattr(parallel_module, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     path = capture(tmp_path)
     out = io.StringIO()
     assert dump(path, out, DumpSettings(), jobs=1000).written == 7
