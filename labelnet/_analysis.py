@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import calipso
 import cipso
@@ -137,25 +137,21 @@ class Analyzer:
 
     def ipv4(self, area: bytes, truncated: bool = False) -> LabelOption | None:
         """The first CIPSO option in an IPv4 options area, or None when there is none."""
-        found = _first_option(
-            cipso.iter_options(area, strict=False),
-            cipso.OptionType.CIPSO,
-            area,
-            truncated,
-            cipso.decode,
-        )
+        walk = cipso.iter_options(area, strict=False)
+        found = _first_option(walk, cipso.OptionType.CIPSO, area, truncated, cipso.decode)
         if found is None:
             return None
-        start, raw, option, error, error_offset = found
+        option, start, raw = found.option, found.start, found.raw
+        verdict = self._verdict(4, area, start, truncated)
         if not isinstance(option, cipso.CipsoOption):
             return LabelOption(
                 protocol="cipso",
                 start=start,
                 doi=_u32(raw, 2),
                 tag=raw[6] if len(raw) > 6 else None,
-                verdict=self._cipso_verdict(area, start, truncated),
-                error=error,
-                error_offset=error_offset,
+                verdict=verdict,
+                error=found.error,
+                error_offset=found.error_offset,
             )
         first = option.tags[0] if option.tags else None
         wire = option.mls_level
@@ -167,7 +163,26 @@ class Analyzer:
             wire_level=wire,
             level=self._host_level(option.doi, wire),
             secid=first.secid if isinstance(first, cipso.LocalTag) else None,
-            verdict=self._cipso_verdict(area, start, truncated),
+            verdict=verdict,
+        )
+
+    def ipv6(self, header: bytes, truncated: bool = False) -> LabelOption | None:
+        """The first CALIPSO option in an IPv6 hop-by-hop header, or None when there is none."""
+        walk = calipso.iter_options(header, strict=False)
+        found = _first_option(walk, calipso.OptionType.CALIPSO, header, truncated, calipso.decode)
+        if found is None:
+            return None
+        option = found.option if isinstance(found.option, calipso.CalipsoOption) else None
+        wire = None if option is None else option.mls_level
+        return LabelOption(
+            protocol="calipso",
+            start=found.start,
+            doi=option.doi if option is not None else _u32(found.raw, 2),
+            wire_level=wire,
+            level=wire,
+            verdict=self._verdict(6, header, found.start, truncated),
+            error=found.error,
+            error_offset=found.error_offset,
         )
 
     def _host_level(self, doi: int, wire: Level | None) -> Level | None:
@@ -178,60 +193,31 @@ class Analyzer:
         categories = definition.categories_from_wire(wire.categories)
         return None if host is None or categories is None else Level(host, categories)
 
-    def _cipso_verdict(self, area: bytes, start: int, truncated: bool) -> cipso.Verdict | None:
+    def _verdict(self, version: int, data: bytes, start: int, truncated: bool) -> AnyVerdict | None:
+        """The protocol's own verdict on the options area (4) or hop-by-hop header (6); one
+        of its TRUNCATED kind when the capture cut them; None without DOI configuration."""
         if not self.config.given:
             return None
-        if truncated:
-            return cipso.Verdict(
-                cipso.VerdictKind.TRUNCATED,
-                "the capture holds only part of the options",
-                option_start=start,
+        if version == 4:
+            if truncated:
+                return cipso.Verdict(
+                    cipso.VerdictKind.TRUNCATED,
+                    "the capture holds only part of the options",
+                    option_start=start,
+                )
+            return cipso.verdict(
+                data,
+                self.config.cipso,
+                loopback=self.loopback,
+                accept_source_route=self.accept_source_route,
             )
-        return cipso.verdict(
-            area,
-            self.config.cipso,
-            loopback=self.loopback,
-            accept_source_route=self.accept_source_route,
-        )
-
-    def ipv6(self, header: bytes, truncated: bool = False) -> LabelOption | None:
-        """The first CALIPSO option in an IPv6 hop-by-hop header, or None when there is none."""
-        found = _first_option(
-            calipso.iter_options(header, strict=False),
-            calipso.OptionType.CALIPSO,
-            header,
-            truncated,
-            calipso.decode,
-        )
-        if found is None:
-            return None
-        start, raw, option, error, error_offset = found
-        if not isinstance(option, calipso.CalipsoOption):
-            option = None
-        wire = None if option is None else option.mls_level
-        return LabelOption(
-            protocol="calipso",
-            start=start,
-            doi=option.doi if option is not None else _u32(raw, 2),
-            wire_level=wire,
-            level=wire,
-            verdict=self._calipso_verdict(header, start, truncated),
-            error=error,
-            error_offset=error_offset,
-        )
-
-    def _calipso_verdict(
-        self, header: bytes, start: int, truncated: bool
-    ) -> calipso.Verdict | None:
-        if not self.config.given:
-            return None
         if truncated:
             return calipso.Verdict(
                 calipso.VerdictKind.TRUNCATED,
                 "the capture holds only part of the header",
                 option_start=start,
             )
-        return calipso.verdict(header, self.config.calipso)
+        return calipso.verdict(data, self.config.calipso)
 
 
 class _Tlv(Protocol):
@@ -250,8 +236,14 @@ class _Tlv(Protocol):
     def fault_offset(self) -> int | None: ...
 
 
-#: (start, option bytes, decoded option or None, error, error offset inside the option)
-_Found = tuple[int, bytes, object, str, int | None]
+class _Found(NamedTuple):
+    """A label option as a tolerant walk found it."""
+
+    start: int  #: where it starts in the area or header
+    raw: bytes  #: its bytes, as far as the area or header holds them
+    option: object  #: decoded, or None when it is malformed
+    error: str  #: why it is malformed
+    error_offset: int | None  #: where inside it
 
 
 def _first_option(
@@ -273,11 +265,11 @@ def _first_option(
     raw = data[start : start + 2 + len(tlv.data)]
     if tlv.fault:
         at = 0 if tlv.fault_offset is None else tlv.fault_offset - start
-        return start, raw, None, tlv.fault + (_CUT if truncated else ""), at
+        return _Found(start, raw, None, tlv.fault + (_CUT if truncated else ""), at)
     try:
-        return start, raw, decode(raw), "", None
+        return _Found(start, raw, decode(raw), "", None)
     except (cipso.CipsoDecodeError, calipso.CalipsoDecodeError) as exc:
-        return start, raw, None, exc.reason, exc.offset
+        return _Found(start, raw, None, exc.reason, exc.offset)
 
 
 def _u32(data: bytes, at: int) -> int | None:

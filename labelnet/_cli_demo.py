@@ -24,7 +24,7 @@ import calipso
 import calipso.__main__
 import cipso
 import cipso.__main__
-from labelnet.capture import write_pcap, write_pcapng
+from labelnet.capture import ipv4_packet, ipv6_packet, write_pcap, write_pcapng
 from mls import Context, Level, Range
 
 # 127.0.0.1 -> 127.0.0.1, UDP 45363 -> 4242, payload "labelnet demo".
@@ -119,35 +119,16 @@ def _value_column(decoded: str) -> int:
 _SAMPLE_TIME = 1_700_000_000
 
 
+#: UDP 45363 -> 4242 carrying "labelnet demo", as in the kernel's packets above.
+_UDP = struct.pack("!HHHH", 45363, 4242, 8 + 13, 0) + b"labelnet demo"
+
+
 def _ipv4(src: str, dst: str, options: bytes = b"") -> bytes:
-    payload = struct.pack("!HHHH", 45363, 4242, 8 + 13, 0) + b"labelnet demo"
-    options += bytes(-len(options) % 4)
-    ihl = 5 + len(options) // 4
-    header = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x40 | ihl,
-        0,
-        ihl * 4 + len(payload),
-        1,
-        0x4000,
-        64,
-        17,
-        0,
-        ipaddress.IPv4Address(src).packed,
-        ipaddress.IPv4Address(dst).packed,
-    )
-    return header + options + payload
+    return ipv4_packet(src, dst, options, _UDP)
 
 
 def _ipv6(src: str, dst: str, hop_by_hop: bytes) -> bytes:
-    payload = struct.pack("!HHHH", 43269, 4242, 8 + 13, 0) + b"labelnet demo"
-    body = hop_by_hop + payload
-    return (
-        struct.pack("!IHBB", 0x60000000, len(body), 0, 64)
-        + ipaddress.IPv6Address(src).packed
-        + ipaddress.IPv6Address(dst).packed
-        + body
-    )
+    return ipv6_packet(src, dst, hop_by_hop, _UDP)
 
 
 def _cipso(doi: int, level: str, tag: cipso.TagType = cipso.TagType.RESTRICTED_BITMAP) -> bytes:

@@ -43,6 +43,7 @@ writers are used by the tests to produce captures this reader has to agree with.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
@@ -55,6 +56,8 @@ __all__ = [
     "LabeledPacket",
     "LinkType",
     "Segment",
+    "ipv4_packet",
+    "ipv6_packet",
     "iter_labeled",
     "labeled_packets",
     "read_segments",
@@ -808,3 +811,51 @@ def write_pcapng(
                 order + "IIIII", index, ticks >> 32, ticks & 0xFFFFFFFF, len(packet), len(packet)
             )
             out.write(block(_EPB, head + packet))
+
+
+def ipv4_packet(src: str, dst: str, options: bytes, payload: bytes, protocol: int = 17) -> bytes:
+    """An IPv4 packet with its header checksum; ``options`` are padded with End of Option List
+    bytes to a multiple of 4."""
+    options += bytes(-len(options) % 4)
+    ihl = 5 + len(options) // 4
+    header = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x40 | ihl,
+        0,
+        ihl * 4 + len(payload),
+        1,
+        0,
+        64,
+        protocol,
+        0,
+        ipaddress.IPv4Address(src).packed,
+        ipaddress.IPv4Address(dst).packed,
+    )
+    header += options
+    header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
+    return header + payload
+
+
+def _checksum(header: bytes) -> int:
+    total: int = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv6_packet(
+    src: str, dst: str, hop_by_hop: bytes | None, payload: bytes, protocol: int = 17
+) -> bytes:
+    """An IPv6 packet, with ``hop_by_hop`` (a whole header; its next-header byte is set to
+    ``protocol`` here) when given."""
+    next_header = protocol
+    body = payload
+    if hop_by_hop is not None:
+        body = bytes([protocol]) + hop_by_hop[1:] + payload
+        next_header = 0
+    return (
+        struct.pack("!IHBB", 0x60000000, len(body), next_header, 64)
+        + ipaddress.IPv6Address(src).packed
+        + ipaddress.IPv6Address(dst).packed
+        + body
+    )
