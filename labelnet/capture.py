@@ -50,6 +50,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+import calipso
+import cipso
+
 __all__ = [
     "CaptureError",
     "Interface",
@@ -117,8 +120,9 @@ _VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100))
 #: BSD address families for IPv6 (NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30); IPv4 is 2.
 _AF_INET6 = frozenset((24, 28, 30))
 
-_CIPSO = 0x86
-_CALIPSO = 0x07
+# The option types, for a quick byte test before the protocols' own walkers run.
+_CIPSO = int(cipso.OptionType.CIPSO)
+_CALIPSO = int(calipso.OptionType.CALIPSO)
 _HOP_BY_HOP = 0
 
 
@@ -506,9 +510,10 @@ def _pcapng_time(raw: int, interface: Interface) -> str:
 
 def labeled_packets(segment: Segment) -> Iterator[LabeledPacket]:
     """The packets of ``segment`` that may carry a CIPSO or CALIPSO option: IPv4 packets with
-    the byte 0x86 in their options area, IPv6 packets with a hop-by-hop header holding the byte
-    0x07. The exact option walk is left to the caller (:class:`labelnet.dump.Analyzer`), which
-    does it once per distinct options area."""
+    the CIPSO option type's byte in their options area, IPv6 packets with a hop-by-hop header
+    holding the CALIPSO option type's byte. The exact option walk is left to the caller
+    (:class:`labelnet.dump.Analyzer`, through :func:`cipso.iter_options` and
+    :func:`calipso.iter_options`)."""
     for number, time, version, src, dst, area, truncated in iter_labeled(segment):
         yield LabeledPacket(number, time, version, src, dst, area, truncated)
 
