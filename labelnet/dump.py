@@ -245,8 +245,9 @@ class _open:
             self.owned.close()
 
 
-#: Segment size for one process.
-SERIAL_CHUNK = 1 << 20
+#: Segment size for one process: small, because a segment's output text is held whole (with
+#: dense labels, JSON lines are about five times the capture's bytes).
+SERIAL_CHUNK = 1 << 18
 
 
 def dump(
