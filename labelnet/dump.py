@@ -25,10 +25,10 @@ from typing import BinaryIO, TextIO
 
 import calipso
 import cipso
+from labelnet import _parallel
 from labelnet._analysis import Analyzer, LabelOption, Record, label_filter
-from labelnet._parallel import PARALLEL_CHUNK, Pool, render_segment, workers_for
+from labelnet._parallel import Pool, render_segment, workers_for
 from labelnet._render import (
-    CACHE_LIMIT,
     FIELDS,
     MAX_ADDRESS_WIDTH,
     MIN_ADDRESS_WIDTH,
@@ -48,11 +48,9 @@ from mls import Level
 from netlabel.ctl import parse_calipso_add, parse_cipso_add
 
 __all__ = [
-    "CACHE_LIMIT",
     "FIELDS",
     "MAX_ADDRESS_WIDTH",
     "MIN_ADDRESS_WIDTH",
-    "PARALLEL_CHUNK",
     "Analyzer",
     "CaptureError",
     "DoiConfig",
@@ -272,7 +270,7 @@ def dump(
     total: PairCounts = {}
     written = 0
     with _open(capture) as stream:
-        segments = read_segments(stream, PARALLEL_CHUNK if workers > 1 else SERIAL_CHUNK)
+        segments = read_segments(stream, _parallel.PARALLEL_CHUNK if workers > 1 else SERIAL_CHUNK)
         first = next(segments, None)
         first_packets = [] if first is None else list(iter_labeled(first))
         if settings.show_records:

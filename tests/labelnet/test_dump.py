@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -429,6 +430,14 @@ def test_jobs_give_the_same_output_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)  # many segments
+    pools: list[int] = []
+    results = parallel_module.Pool.results
+
+    def counted(self: parallel_module.Pool[object], *args: object) -> Iterator[object]:
+        pools.append(self.jobs)
+        yield from results(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel_module.Pool, "results", counted)
     path = big_capture(tmp_path)
     settings = DumpSettings(format="jsonl", dois=(PASS3,), stats=True)
     serial, parallel = io.StringIO(), io.StringIO()
@@ -442,6 +451,7 @@ def test_jobs_give_the_same_output_in_order(
     with path.open("rb") as stream:
         dump(stream, streamed, settings, jobs=2)
     assert streamed.getvalue() == serial.getvalue()
+    assert pools == [2, 2]  # the work was shared by two workers, from a path and a stream
 
 
 def test_truncated_capture_with_jobs_writes_everything_before_the_break(
