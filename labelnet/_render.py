@@ -124,31 +124,55 @@ def label_texts(option: LabelOption) -> tuple[str | None, str | None]:
 def tail(option: LabelOption, output: Format, label: str | None, wire_text: str | None) -> str:
     """Everything in an output line that depends only on the option, given its
     :func:`label_texts`."""
-    verdict = option.verdict
     if output is Format.TEXT:
         shown = _text(label) if label is not None or wire_text is None else f"(wire {wire_text})"
         return (
             f"{option.protocol:<7} {_text(option.doi):>5} {_text(option.tag):>3} "
             f"{shown:<20} {option.describe_verdict()}\n"
         )
-    words = "no-doi-config" if verdict is None else verdict.kind.value
     if output is Format.JSONL:
         return (
             f'"protocol": "{option.protocol}", "doi": {_json_number(option.doi)}, '
             f'"tag": {_json_number(option.tag)}, '
             f'"label": {"null" if label is None else f"{chr(34)}{label}{chr(34)}"}, '
             f'"wire_label": {"null" if wire_text is None else f"{chr(34)}{wire_text}{chr(34)}"}, '
+            f"{_verdict_fields(option, output)}"
+        )
+    return (
+        f"{option.protocol},{_csv_number(option.doi)},{_csv_number(option.tag)},"
+        f"{_csv_label(label)},{_csv_label(wire_text)},{_verdict_fields(option, output)}"
+    )
+
+
+def _verdict_fields(option: LabelOption, output: Format) -> str:
+    """The verdict's fields (verdict to error_offset) and the line's end, in JSON or CSV."""
+    verdict = option.verdict
+    words = "no-doi-config" if verdict is None else verdict.kind.value
+    if not option.error and (verdict is None or verdict.accepted):
+        return _PLAIN_VERDICTS[output, words]  # nothing to say but the word: the usual case
+    if output is Format.JSONL:
+        return (
             f'"verdict": "{words}", "offset": {_json_number(option.offset)}, '
             f'"pointer": {_json_number(option.pointer)}, "reason": {_json_text(option.reason)}, '
             f'"error": {_json_text(option.error)}, '
             f'"error_offset": {_json_number(option.error_offset)}}}\n'
         )
     return (
-        f"{option.protocol},{_csv_number(option.doi)},{_csv_number(option.tag)},"
-        f"{_csv_label(label)},{_csv_label(wire_text)},{words},{_csv_number(option.offset)},"
-        f"{_csv_number(option.pointer)},{_csv_text(option.reason)},{_csv_text(option.error)},"
+        f"{words},{_csv_number(option.offset)},{_csv_number(option.pointer)},"
+        f"{_csv_text(option.reason)},{_csv_text(option.error)},"
         f"{_csv_number(option.error_offset)}\n"
     )
+
+
+#: The verdict fields of an option with nothing to report but the verdict's word.
+_PLAIN_VERDICTS = {
+    **{
+        (Format.JSONL, words): f'"verdict": "{words}", "offset": null, "pointer": null, '
+        '"reason": null, "error": null, "error_offset": null}\n'
+        for words in ("no-doi-config", "accepted")
+    },
+    **{(Format.CSV, words): f"{words},,,,,\n" for words in ("no-doi-config", "accepted")},
+}
 
 
 def _csv_number(value: int | None) -> str:
