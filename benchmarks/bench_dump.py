@@ -1,18 +1,25 @@
-"""``labelnet dump`` against ``tshark -T fields`` on one generated capture, in packets/s.
+"""``labelnet dump`` against ``tshark -T fields`` on two generated captures, in packets/s.
 
-The capture (generated into a temporary directory when the cases are built) holds 200,000
-labeled packets on Ethernet: CIPSO tag 1 and tag 5 in two DOIs and CALIPSO, 300 address pairs,
-40 labels per option type. Every implementation runs as a command, start-up included, with its
-text output sent to /dev/null:
+Both captures (generated into a temporary directory when the cases are built) hold 200,000
+labeled packets on Ethernet, IPv4 and IPv6 mixed:
 
-* labelnet: ``python -m labelnet dump FILE``
+* repeating: CIPSO tag 1 and tag 5 in two DOIs and CALIPSO, 300 address pairs, 40 labels per
+  option type (a capture of a few long-lived labeled connections);
+* distinct: every packet a label of its own, dense: CIPSO tag 1 with about half of c0..c239
+  set, tag 5 with seven ranges, CALIPSO with about half of c0..c255 set, random addresses
+  (nothing can be remembered from one packet to the next).
+
+Every implementation runs as a command, start-up included, with its output sent to /dev/null:
+
+* labelnet: ``python -m labelnet dump FILE`` in each output format (text, jsonl, csv)
+* labelnet --jobs N: the text dump spread over every core
 * tshark: ``tshark -n -r FILE -T fields`` with the frame number, the addresses and the CIPSO
   and CALIPSO fields
-* labelnet --jobs N: the same dump spread over every core
 
-Targets: 3x tshark's packets/s on one core, 5x with --jobs (tshark's speed is measured when
-the cases are built, the faster of two runs). ``python benchmarks/bench_dump.py`` prints the
-best of three timed runs of each.
+Targets: 5x tshark's packets/s on one core on the repeating capture, 3x on the distinct one,
+in every format (tshark's speed is measured when the cases are built, the faster of two runs).
+``python benchmarks/bench_dump.py`` prints the best of three timed runs of each, and the
+ratios to tshark.
 """
 
 from __future__ import annotations
@@ -41,7 +48,15 @@ from mls import CategorySet, Level
 PACKETS = 200_000
 PAIRS = 300
 ROOT = Path(__file__).resolve().parent.parent
-GROUP = f"dump {PACKETS // 1000}k labeled packets (CIPSO tags 1, 5, CALIPSO), text to /dev/null"
+FORMATS = ("text", "jsonl", "csv")
+
+
+def _group(capture: str) -> str:
+    what = {
+        "repeating": "40 labels per option type",
+        "distinct": "every label distinct and dense",
+    }[capture]
+    return f"dump {PACKETS // 1000}k labeled packets, {what}, to /dev/null"
 
 
 def _labeled_frames(count: int, seed: int = 1) -> Iterator[tuple[tuple[int, int], bytes]]:
@@ -85,9 +100,54 @@ def _labeled_frames(count: int, seed: int = 1) -> Iterator[tuple[tuple[int, int]
         yield (1_700_000_000 + number // 1000, number % 1000 * 1000), frame
 
 
+def _distinct_frames(count: int, seed: int = 2) -> Iterator[tuple[tuple[int, int], bytes]]:
+    """Every packet a label of its own, dense: CIPSO tag 1 with about half of c0..c239 set,
+    tag 5 with seven ranges, CALIPSO with about half of c0..c255 set; IPv4 and IPv6 mixed."""
+    rng = random.Random(seed)
+    tag1 = cipso.CipsoDoi(3, cipso.MapType.PASS, (cipso.TagType.RESTRICTED_BITMAP,))
+    tag5 = cipso.CipsoDoi(5, cipso.MapType.PASS, (cipso.TagType.RANGED,))
+    v6_doi = calipso.CalipsoDoi(2)
+    payload = struct.pack("!HHHH", 4000, 5000, 24, 0) + bytes(16)
+    mac = bytes.fromhex("020000000002020000000001")
+    for number in range(count):
+        kind = number % 3
+        if kind == 0:
+            bits = rng.getrandbits(240) | 1 << 239
+            level = Level(rng.randrange(256), CategorySet.from_int(bits))
+        elif kind == 1:
+            bounds = sorted(rng.sample(range(240), 14))
+            spans = zip(bounds[::2], bounds[1::2], strict=True)
+            level = Level(rng.randrange(256), CategorySet.from_ranges(spans))
+        else:
+            level = Level(rng.randrange(256), CategorySet.from_int(rng.getrandbits(256)))
+        src = bytes((10, rng.randrange(256), rng.randrange(256), 1))
+        dst = bytes((10, 1, rng.randrange(256), 2))
+        if kind == 2:
+            hop = v6_doi.encode_header(level, next_header=17)
+            body = hop + payload
+            src6 = b"\x20\x01\x0d\xb8" + bytes(8) + src
+            dst6 = b"\xfe\x80" + bytes(10) + dst
+            ip = struct.pack("!IHBB", 0x60000000, len(body), 0, 64) + src6 + dst6 + body
+            frame = mac + b"\x86\xdd" + ip
+        else:
+            options = (tag1 if kind == 0 else tag5).encode_label(level, pad=True)
+            ihl = 5 + len(options) // 4
+            ip = struct.pack(
+                "!BBHHHBBH", 0x40 | ihl, 0, ihl * 4 + len(payload), number & 0xFFFF, 0, 64, 17, 0
+            )
+            frame = mac + b"\x08\x00" + ip + src + dst + options + payload
+        yield (1_700_000_000 + number // 1000, number % 1000 * 1000), frame
+
+
 def make_capture(directory: Path, count: int = PACKETS) -> Path:
     path = directory / "labels.pcap"
     write_pcap(path, _labeled_frames(count))
+    return path
+
+
+def make_distinct_capture(directory: Path, count: int = PACKETS) -> Path:
+    path = directory / "distinct.pcap"
+    write_pcap(path, _distinct_frames(count))
     return path
 
 
@@ -99,7 +159,8 @@ def _command(args: list[str]) -> None:
 def _commands(path: Path) -> dict[str, list[str]]:
     ours = [sys.executable, "-m", "labelnet", "dump", str(path)]
     cores = os.cpu_count() or 1
-    commands = {OURS: ours, f"{OURS} --jobs {cores}": [*ours, "--jobs", str(cores)]}
+    commands = {f"{OURS} {output}": [*ours, "--format", output] for output in FORMATS}
+    commands[f"{OURS} text --jobs {cores}"] = [*ours, "--jobs", str(cores)]
     tshark = shutil.which("tshark")
     if tshark is not None:
         commands["tshark"] = fields_command(tshark, path)
@@ -112,42 +173,46 @@ def _timed(args: list[str]) -> float:
     return PACKETS / (time.perf_counter() - started)
 
 
+#: Targets as multiples of tshark's rate, per capture.
+TARGETS = {"repeating": 5.0, "distinct": 3.0}
+MAKERS = {"repeating": make_capture, "distinct": make_distinct_capture}
+
+
 def cases() -> list[Case]:
     directory = Path(tempfile.mkdtemp(prefix="labelnet-bench-dump-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = make_capture(directory)
-    commands = _commands(path)
-    one_core_target = jobs_target = None
-    if "tshark" in commands:
-        # The faster of two runs, so that a slow first run cannot make the targets easy.
-        tshark_rate = max(_timed(commands["tshark"]) for _ in range(2))
-        one_core_target, jobs_target = 3 * tshark_rate, 5 * tshark_rate
-    else:
-        print("# bench_dump: tshark is not installed, no reference", file=sys.stderr)
-    targets = {OURS: one_core_target, "tshark": None}
-    return [
-        Case(
-            GROUP, impl, functools.partial(_command, args), targets.get(impl, jobs_target), PACKETS
-        )
-        for impl, args in commands.items()
-    ]
+    found = []
+    for capture, make in MAKERS.items():
+        commands = _commands(make(directory))
+        target = None
+        if "tshark" in commands:
+            # The faster of two runs, so that a slow first run cannot make the targets easy.
+            target = TARGETS[capture] * max(_timed(commands["tshark"]) for _ in range(2))
+        else:
+            print("# bench_dump: tshark is not installed, no reference", file=sys.stderr)
+        for impl, args in commands.items():
+            goal = None if impl == "tshark" or "--jobs" in impl else target
+            command = functools.partial(_command, args)
+            found.append(Case(_group(capture), impl, command, goal, PACKETS))
+    return found
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="labelnet-bench-dump-") as tmp:
-        started = time.perf_counter()
-        path = make_capture(Path(tmp))
-        print(
-            f"capture: {PACKETS} labeled packets, {path.stat().st_size >> 20} MiB, "
-            f"written in {time.perf_counter() - started:.1f} s"
-        )
-        rates = {
-            impl: max(_timed(args) for _ in range(3)) for impl, args in _commands(path).items()
-        }
-    reference = rates.get("tshark")
-    for impl, rate in rates.items():
-        ratio = f"  {rate / reference:.2f}x tshark" if reference else ""
-        print(f"{impl:>20}: {rate:>10,.0f} packets/s{ratio}")
+        for capture, make in MAKERS.items():
+            started = time.perf_counter()
+            path = make(Path(tmp))
+            print(
+                f"{capture} capture: {PACKETS} labeled packets, {path.stat().st_size >> 20} MiB, "
+                f"written in {time.perf_counter() - started:.1f} s"
+            )
+            rates = {
+                impl: max(_timed(args) for _ in range(3)) for impl, args in _commands(path).items()
+            }
+            reference = rates.get("tshark")
+            for impl, rate in rates.items():
+                ratio = f"  {rate / reference:.2f}x tshark" if reference else ""
+                print(f"{impl:>28}: {rate:>10,.0f} packets/s{ratio}")
 
 
 if __name__ == "__main__":

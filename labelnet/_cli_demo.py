@@ -1,4 +1,5 @@
-"""``labelnet demo``: decode two real labeled packets with their MLS labels.
+"""``labelnet demo``: decode two real labeled packets with their MLS labels; ``--write FILE``
+writes a sample capture for ``labelnet dump`` instead.
 
 Both packets were written by the Linux 6.18 kernel itself and recorded off a loopback device:
 a UDP socket labeled through ``IP_OPTIONS`` with the CIPSO option that a PASS DOI 16 (tags
@@ -10,6 +11,12 @@ CALIPSO DOI 2 gives ``s0:c1.c300,c400.c500``. The receiving kernel accepted both
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import ipaddress
+import os
+import re
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +24,7 @@ import calipso
 import calipso.__main__
 import cipso
 import cipso.__main__
+from labelnet.capture import ipv4_packet, ipv6_packet, write_pcap, write_pcapng
 from mls import Context, Level, Range
 
 # 127.0.0.1 -> 127.0.0.1, UDP 45363 -> 4242, payload "labelnet demo".
@@ -81,17 +89,95 @@ def run_demo() -> int:
     for example in EXAMPLES:
         print(f"== {example.title}")
         print(f"packet {example.packet.hex()}")
-        status |= example.decode_command(
-            ["decode", example.packet.hex(), "--doi", example.doi_argument]
-        )
+        decoded = io.StringIO()
+        with contextlib.redirect_stdout(decoded):
+            status |= example.decode_command(
+                ["decode", example.packet.hex(), "--doi", example.doi_argument]
+            )
+        text = decoded.getvalue()
+        print(text, end="")
         level = Range.single(example.read_level(example.packet))
         peer = Context("system_u", "object_r", "netlabel_peer_t", level)
-        print(f"peer   {peer}    (what getpeercon() gives an SELinux receiver)")
+        column = _value_column(text)
+        print(f"{'peer':<{column}}{peer}    (what getpeercon() gives an SELinux receiver)")
         print()
     return status
 
 
+def _value_column(decoded: str) -> int:
+    """Where the values start in the decode command's last unindented row (``kernel``), so
+    that the ``peer`` row lines up with it."""
+    rows = [
+        len(m.group()) for m in re.finditer(r"^[a-z][a-z0-9 ]*?  +(?=\S)", decoded, re.MULTILINE)
+    ]
+    return rows[-1] if rows else 7
+
+
+# -- a sample capture -------------------------------------------------------------------------
+
+#: The sample capture's first timestamp (seconds).
+_SAMPLE_TIME = 1_700_000_000
+
+
+#: UDP 45363 -> 4242 carrying "labelnet demo", as in the kernel's packets above.
+_UDP = struct.pack("!HHHH", 45363, 4242, 8 + 13, 0) + b"labelnet demo"
+
+
+def _ipv4(src: str, dst: str, options: bytes = b"") -> bytes:
+    return ipv4_packet(src, dst, options, _UDP)
+
+
+def _ipv6(src: str, dst: str, hop_by_hop: bytes) -> bytes:
+    return ipv6_packet(src, dst, hop_by_hop, _UDP)
+
+
+def _cipso(doi: int, level: str, tag: cipso.TagType = cipso.TagType.RESTRICTED_BITMAP) -> bytes:
+    return cipso.CipsoDoi(doi, cipso.MapType.PASS, (tag,)).encode_label(Level.parse(level))
+
+
+def sample_packets() -> list[bytes]:
+    """The IP packets of the sample capture: CIPSO tags 1, 5 and 128 in several DOIs, CALIPSO,
+    the two kernel-recorded packets, a malformed option, a source route, an unlabeled packet."""
+    ranged = cipso.TagType.RANGED
+    s6 = Level.parse("s6")
+    local = bytes.fromhex("860c00000007") + bytes((128, 6)) + (42).to_bytes(4, "little")
+    loose_route = bytes((131, 7, 4)) + ipaddress.IPv4Address("10.9.9.9").packed
+    return [
+        _ipv4("10.0.0.1", "10.1.0.2", _cipso(3, "s4:c8,c15,c32,c97")),
+        _ipv4("10.0.1.1", "10.1.1.2", _cipso(5, "s2:c0.c3,c10.c12", ranged)),
+        _ipv6(
+            "2001:db8::3",
+            "fe80::66",
+            calipso.CalipsoDoi(2).encode_header(s6, next_header=17),
+        ),
+        _ipv4("10.0.0.1", "10.1.0.2", _cipso(3, "s0:c1")),
+        _ipv4("10.0.0.1", "10.1.0.2"),  # no label
+        _ipv4("10.0.0.1", "10.1.0.2", _cipso(3, "s0:c1")),
+        CIPSO_PACKET,
+        CALIPSO_PACKET,
+        _ipv4("10.0.2.1", "10.1.2.2", local),
+        _ipv4("10.0.3.1", "10.1.3.2", bytes.fromhex("860a00000003011000000000")),  # tag too long
+        _ipv4("10.0.4.1", "10.1.0.2", loose_route + b"\x01" + _cipso(3, "s0:c1")),
+    ]
+
+
+def write_sample(path: str | os.PathLike[str]) -> int:
+    """Write the sample capture (pcapng when ``path`` ends in ``.pcapng``, else pcap) of raw
+    IP packets, one millisecond apart; returns how many packets it holds."""
+    packets = sample_packets()
+    stamps = [(_SAMPLE_TIME, n * 1000) for n in range(len(packets))]
+    if str(path).endswith(".pcapng"):
+        write_pcapng(path, [(0, t, p) for t, p in zip(stamps, packets, strict=True)], (101,))
+    else:
+        write_pcap(path, list(zip(stamps, packets, strict=True)), 101)
+    return len(packets)
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.write is not None:
+        count = write_sample(args.write)
+        print(f"{args.write}: {count} packets; try: labelnet dump {args.write}")
+        return 0
     return run_demo()
 
 
@@ -101,5 +187,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="decode two real labeled packets (CIPSO and CALIPSO) and show their MLS labels",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument(
+        "--write",
+        metavar="FILE",
+        help="write a sample capture (pcap, or pcapng for a name ending in .pcapng) for "
+        "'labelnet dump' instead",
     )
     demo.set_defaults(run=_run)

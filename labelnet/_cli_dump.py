@@ -16,9 +16,9 @@ DESCRIPTION = """\
 Print every packet of a pcap or pcapng capture that carries a CIPSO option (IPv4) or a CALIPSO
 option (IPv6 hop-by-hop header): packet number, time, addresses, DOI, CIPSO tag type, the label
 as a canonical MLS level, and what the Linux kernel would do with the packet for the DOI
-configuration given (accept, or reject/drop with the reason and the byte offset inside the
-option). Link types: Ethernet (with 802.1Q/802.1ad VLAN tags), raw IP (101, 228, 229), Linux
-cooked captures SLL and SLL2, BSD loopback.
+configuration given (accepted, or parameter-problem/dropped with the reason and the byte offset
+inside the option). Link types: Ethernet (with 802.1Q/802.1ad VLAN tags), raw IP (101, 228,
+229), Linux cooked captures SLL and SLL2, BSD loopback.
 """
 
 EPILOG = """\
@@ -26,18 +26,18 @@ DOI definitions use netlabelctl's syntax, e.g.
   --doi 'cipso trans doi:3 tags:1 levels:0=0 categories:0=1'
   --doi 'cipso pass doi:16 tags:1,5'   --doi 'calipso pass doi:2'
 A label is read through its DOI's translation tables when the DOI is defined, otherwise it is
-shown as on the wire. Without any definition the verdict is "no-doi-config".
+shown as on the wire. Without any definition there is no verdict: "no-doi-config".
 
-Verdicts: accept; reject (the kernel drops the packet and sends a Parameter Problem; the
-offset is the kernel's error offset inside the option); drop (dropped silently, as for every
-CALIPSO failure and for an IPv4 source route unless --accept-source-route); truncated (the
-capture holds too little of the header to judge).
+Verdicts: accepted; parameter-problem (the kernel drops the packet and sends a Parameter
+Problem; the offset is the kernel's error offset inside the option); dropped (dropped
+silently, as for every CALIPSO failure and for an IPv4 source route unless
+--accept-source-route); truncated (the capture holds too little of the header to judge).
 
-examples:
+examples (labelnet demo --write trace.pcapng writes a sample capture):
   labelnet dump trace.pcapng
-  labelnet dump trace.pcap --doi 'cipso pass doi:16 tags:1' --format jsonl
-  labelnet dump trace.pcap --address 10.1.0.0/16 --dominated-by s3:c0.c10 --stats
-  labelnet dump big.pcap --jobs 0 --quiet --stats
+  labelnet dump trace.pcapng --doi 'cipso pass doi:16 tags:1' --format jsonl
+  labelnet dump trace.pcapng --address 10.1.0.0/16 --dominated-by s3:c0.c10 --stats
+  labelnet dump trace.pcapng --jobs 0 --quiet --stats
 """
 
 

@@ -43,11 +43,15 @@ writers are used by the tests to produce captures this reader has to agree with.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
+
+import calipso
+import cipso
 
 __all__ = [
     "CaptureError",
@@ -55,6 +59,8 @@ __all__ = [
     "LabeledPacket",
     "LinkType",
     "Segment",
+    "ipv4_packet",
+    "ipv6_packet",
     "iter_labeled",
     "labeled_packets",
     "read_segments",
@@ -114,8 +120,9 @@ _VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100))
 #: BSD address families for IPv6 (NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30); IPv4 is 2.
 _AF_INET6 = frozenset((24, 28, 30))
 
-_CIPSO = 0x86
-_CALIPSO = 0x07
+# The option types, for a quick byte test before the protocols' own walkers run.
+_CIPSO = int(cipso.OptionType.CIPSO)
+_CALIPSO = int(calipso.OptionType.CALIPSO)
 _HOP_BY_HOP = 0
 
 
@@ -199,7 +206,8 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[Segment]:
+def _pcap_header(stream: BinaryIO, head: bytes) -> tuple[bool, Interface]:
+    """The byte order and the one interface of a pcap file, from its 24-byte header."""
     magic = int.from_bytes(head, "little")
     if magic in (_PCAP_MAGIC_MICRO, _PCAP_MAGIC_NANO):
         little = True
@@ -222,9 +230,15 @@ def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[S
     linktype = network & 0xFFFF  # the upper bits carry the FCS length (LINKTYPE_FCS)
     _check_linktype(linktype, 20, None)
     digits = 9 if magic == _PCAP_MAGIC_NANO else 6
-    interfaces = (Interface(linktype, snaplen, digits),)
+    return little, Interface(linktype, snaplen, digits)
+
+
+def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[Segment]:
+    little, interface = _pcap_header(stream, head)
+    interfaces = (interface,)
+    snaplen = interface.snaplen
     limit = min(max(snaplen, MAX_RECORD), _ABSOLUTE_MAX_RECORD)
-    unpack = struct.Struct(order + "8xII").unpack_from
+    unpack = struct.Struct(("<" if little else ">") + "8xII").unpack_from
 
     position = 24  # file offset of buf[0]
     number = 1
@@ -277,45 +291,71 @@ _LINKTYPES = frozenset(int(t) for t in LinkType)
 
 
 def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[Segment]:
+    framer = _PcapngFramer()
+    buf = head
+    base = 0  # where the next segment starts in buf
     position = 0  # file offset of buf[0]
     number = 1
-    buf = head
-    little = True
-    interfaces: tuple[Interface, ...] = ()
-    usable: list[bool] = []  # per interface: is its link type one we walk
-    type_and_length, u32 = _framing_readers(little)
     at_eof = False
     stalled = True
     while True:
-        if not at_eof and (stalled or len(buf) < chunk_size):
+        if not at_eof and (stalled or len(buf) - base < chunk_size):
             chunk = stream.read(chunk_size)
             if chunk:
-                buf += chunk
+                # The framed part is dropped here, once per read, not once per segment: a
+                # file of tiny sections must not copy the buffer for each of them.
+                position += base
+                buf = buf[base:] + chunk
+                base = 0
             else:
                 at_eof = True
+        start_little, start_interfaces = framer.little, framer.interfaces
+        stop, count = framer.frame(buf, base, position, number)
+        stalled = stop == base
+        if stop > base:
+            data = buf[base:stop]
+            yield Segment(True, start_little, start_interfaces, number, data, position + stop)
+            number += count
+            base = stop
+        elif at_eof:
+            break
+    if base < len(buf):
+        raise CaptureError(
+            f"the file ends inside a block ({len(buf) - base} bytes left): truncated capture",
+            position + base,
+            number,
+        )
+
+
+class _PcapngFramer:
+    """Checks the blocks of a pcapng file in order and keeps what later blocks depend on: the
+    section's byte order and its interfaces."""
+
+    def __init__(self) -> None:
+        self.little = True
+        self.interfaces: tuple[Interface, ...] = ()
+        self.usable: list[bool] = []  # per interface: is its link type one we walk
+        self.type_and_length, self.u32 = _framing_readers(True)
+
+    def _start_section(self, little: bool, interfaces: tuple[Interface, ...]) -> None:
+        self.little, self.interfaces = little, interfaces
+        self.usable = [i.linktype in _LINKTYPES for i in interfaces]
+        self.type_and_length, self.u32 = _framing_readers(little)
+
+    def frame(self, buf: bytes, start: int, position: int, number: int) -> tuple[int, int]:
+        """Check the whole blocks of ``buf`` from ``start`` up to the end of the buffer or a
+        new section (which starts a segment of its own); (where they end, packets in them).
+        ``position`` is the file offset of ``buf[0]``, ``number`` the next packet's number."""
         end = len(buf)
-        pos = 0
+        saved = self.little, self.interfaces
+        pos = start
         count = 0
-        start_little, start_interfaces = little, interfaces
         while pos + 12 <= end:
             if buf[pos : pos + 4] == _SHB_BYTES:
-                if pos:
-                    break  # a new section starts a segment of its own
-                bom = buf[pos + 8 : pos + 12]
-                if int.from_bytes(bom, "little") == _PCAPNG_BYTE_ORDER:
-                    little = True
-                elif int.from_bytes(bom, "big") == _PCAPNG_BYTE_ORDER:
-                    little = False
-                else:
-                    raise CaptureError(
-                        f"section header byte-order magic {bom.hex(' ')} is not 1a2b3c4d",
-                        position + pos + 8,
-                        number + count,
-                    )
-                type_and_length, u32 = _framing_readers(little)
-                interfaces = ()
-                usable = []
-            block_type, length = type_and_length(buf, pos)
+                if pos > start:
+                    break
+                self._section_header(buf, pos, position, number + count)
+            block_type, length = self.type_and_length(buf, pos)
             if length < 12 or length % 4 or length > _ABSOLUTE_MAX_RECORD:
                 raise CaptureError(
                     f"block length {length} is impossible (blocks are 12 bytes or more, a "
@@ -325,60 +365,92 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
                 )
             stop = pos + length
             if stop > end:
-                if pos == 0:  # the section header is read again with the rest of the block
-                    little, interfaces = start_little, start_interfaces
-                    usable = [i.linktype in _LINKTYPES for i in interfaces]
-                    type_and_length, u32 = _framing_readers(little)
+                if pos == start:  # a section header is read again with the rest of the block
+                    self._start_section(*saved)
                 break
-            trailer = u32(buf, stop - 4)[0]
-            if trailer != length:
-                raise CaptureError(
-                    f"block of type {block_type:#x} has length {length} at its start but "
-                    f"{trailer} at its end: corrupt block",
-                    position + pos,
-                    number + count,
-                )
-            if block_type in _PACKET_BLOCKS:
-                # Nearly every block is an enhanced packet block of a known, walkable
-                # interface whose packet fits: those pass a quick test, the rest the full one.
-                if block_type != _EPB or (
-                    length < 32
-                    or (index := u32(buf, pos + 8)[0]) >= len(usable)
-                    or not usable[index]
-                    or 32 + u32(buf, pos + 20)[0] > length
-                ):
-                    _check_packet_block(
-                        buf,
-                        pos=pos,
-                        length=length,
-                        block_type=block_type,
-                        little=little,
-                        interfaces=interfaces,
-                        position=position,
-                        packet=number + count,
-                    )
+            if self._block(buf, pos, block_type, length, position, number + count):
                 count += 1
-            elif block_type == _IDB:
-                interface = _parse_idb(
-                    buf, pos, length, little=little, position=position, packet=number + count
-                )
-                interfaces = (*interfaces, interface)
-                usable.append(interface.linktype in _LINKTYPES)
             pos = stop
-        stalled = pos == 0
-        if pos:
-            yield Segment(True, start_little, start_interfaces, number, buf[:pos], position + pos)
-            number += count
-            position += pos
-            buf = buf[pos:]
-        elif at_eof:
-            break
-    if buf:
-        raise CaptureError(
-            f"the file ends inside a block ({len(buf)} bytes left): truncated capture",
-            position,
-            number,
-        )
+        return pos, count
+
+    def _section_header(self, buf: bytes, pos: int, position: int, packet: int) -> None:
+        bom = buf[pos + 8 : pos + 12]
+        if int.from_bytes(bom, "little") == _PCAPNG_BYTE_ORDER:
+            little = True
+        elif int.from_bytes(bom, "big") == _PCAPNG_BYTE_ORDER:
+            little = False
+        else:
+            raise CaptureError(
+                f"section header byte-order magic {bom.hex(' ')} is not 1a2b3c4d",
+                position + pos + 8,
+                packet,
+            )
+        self._start_section(little, ())
+
+    def _block(
+        self, buf: bytes, pos: int, block_type: int, length: int, position: int, packet: int
+    ) -> bool:
+        """Check one whole block; True when it holds a packet."""
+        stop = pos + length
+        trailer = self.u32(buf, stop - 4)[0]
+        if trailer != length:
+            raise CaptureError(
+                f"block of type {block_type:#x} has length {length} at its start but "
+                f"{trailer} at its end: corrupt block",
+                position + pos,
+                packet,
+            )
+        if block_type in _PACKET_BLOCKS:
+            # Nearly every block is an enhanced packet block of a known, walkable interface
+            # whose packet fits: those pass a quick test, the rest the full one.
+            u32, usable = self.u32, self.usable
+            if block_type != _EPB or (
+                length < 32
+                or (index := u32(buf, pos + 8)[0]) >= len(usable)
+                or not usable[index]
+                or 32 + u32(buf, pos + 20)[0] > length
+            ):
+                self._check_packet_block(buf, pos, block_type, length, position + pos, packet)
+            return True
+        if block_type == _IDB:
+            interface = _parse_idb(
+                buf, pos, length, little=self.little, position=position, packet=packet
+            )
+            self.interfaces = (*self.interfaces, interface)
+            self.usable.append(interface.linktype in _LINKTYPES)
+        return False
+
+    def _check_packet_block(
+        self, buf: bytes, pos: int, block_type: int, length: int, at: int, packet: int
+    ) -> None:
+        order = "<" if self.little else ">"
+        interfaces = self.interfaces
+        if block_type == _SPB:
+            if length < 16:
+                raise CaptureError("simple packet block too short", at, packet)
+            interface = 0
+        else:
+            if length < 32:
+                raise CaptureError("packet block too short", at, packet)
+            if block_type == _EPB:
+                interface, _hi, _lo, caplen = struct.unpack_from(order + "IIII", buf, pos + 8)
+            else:
+                interface, _drops, _hi, _lo, caplen = struct.unpack_from(
+                    order + "HHIII", buf, pos + 8
+                )
+            if 28 + caplen > length - 4:
+                raise CaptureError(
+                    f"packet of {caplen} bytes does not fit its {length}-byte block: corrupt block",
+                    at + 20,
+                    packet,
+                )
+        if interface >= len(interfaces):
+            raise CaptureError(
+                f"packet refers to interface {interface}, but only {len(interfaces)} are described",
+                at + 8,
+                packet,
+            )
+        _check_linktype(interfaces[interface].linktype, at, packet)
 
 
 def _framing_readers(little: bool) -> tuple[Any, Any]:
@@ -418,44 +490,6 @@ def _parse_idb(
     return Interface(linktype, snaplen, digits, binary, offset)
 
 
-def _check_packet_block(
-    buf: bytes,
-    *,
-    pos: int,
-    length: int,
-    block_type: int,
-    little: bool,
-    interfaces: tuple[Interface, ...],
-    position: int,
-    packet: int,
-) -> None:
-    order = "<" if little else ">"
-    if block_type == _SPB:
-        if length < 16:
-            raise CaptureError("simple packet block too short", position + pos, packet)
-        interface = 0
-    else:
-        if length < 32:
-            raise CaptureError("packet block too short", position + pos, packet)
-        if block_type == _EPB:
-            interface, _hi, _lo, caplen = struct.unpack_from(order + "IIII", buf, pos + 8)
-        else:
-            interface, _drops, _hi, _lo, caplen = struct.unpack_from(order + "HHIII", buf, pos + 8)
-        if 28 + caplen > length - 4:
-            raise CaptureError(
-                f"packet of {caplen} bytes does not fit its {length}-byte block: corrupt block",
-                position + pos + 20,
-                packet,
-            )
-    if interface >= len(interfaces):
-        raise CaptureError(
-            f"packet refers to interface {interface}, but only {len(interfaces)} are described",
-            position + pos + 8,
-            packet,
-        )
-    _check_linktype(interfaces[interface].linktype, position + pos, packet)
-
-
 # -- packets ------------------------------------------------------------------------------------
 
 
@@ -476,9 +510,10 @@ def _pcapng_time(raw: int, interface: Interface) -> str:
 
 def labeled_packets(segment: Segment) -> Iterator[LabeledPacket]:
     """The packets of ``segment`` that may carry a CIPSO or CALIPSO option: IPv4 packets with
-    the byte 0x86 in their options area, IPv6 packets with a hop-by-hop header holding the byte
-    0x07. The exact option walk is left to the caller (:class:`labelnet.dump.Analyzer`), which
-    does it once per distinct options area."""
+    the CIPSO option type's byte in their options area, IPv6 packets with a hop-by-hop header
+    holding the CALIPSO option type's byte. The exact option walk is left to the caller
+    (:class:`labelnet.dump.Analyzer`, through :func:`cipso.iter_options` and
+    :func:`calipso.iter_options`)."""
     for number, time, version, src, dst, area, truncated in iter_labeled(segment):
         yield LabeledPacket(number, time, version, src, dst, area, truncated)
 
@@ -501,7 +536,6 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     unpack = struct.Struct(("<" if segment.little else ">") + "IIII").unpack_from
     nanoseconds = interface.digits == 9
     locate = _LOCATORS[linktype]
-    ethernet = linktype == LinkType.ETHERNET
     number = segment.first_packet - 1
     pos = 0
     end = len(data)
@@ -510,43 +544,7 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
         start = pos + 16
         pos = start + caplen
         number += 1
-        # The common cases inline: untagged Ethernet carrying IPv4 with options (CIPSO sits
-        # in the options area) or IPv6 followed by a hop-by-hop header. An IPv4 header without
-        # options (0x45) or an IPv6 header with another next header is not labeled.
-        if ethernet and caplen >= 54:
-            kind = data[start + 12 : start + 14]
-            if kind == b"\x08\x00":
-                first = data[start + 14]
-                if first == 0x45:
-                    continue
-                area_end = start + 14 + (first & 0x0F) * 4
-                if first >> 4 == 4 and area_end <= pos:
-                    area = data[start + 34 : area_end]
-                    if 0x86 in area:
-                        time = (
-                            f"{seconds}.{fraction:09d}"
-                            if nanoseconds
-                            else f"{seconds}.{fraction:06d}"
-                        )
-                        yield (
-                            number,
-                            time,
-                            4,
-                            data[start + 26 : start + 30],
-                            data[start + 30 : start + 34],
-                            area,
-                            False,
-                        )
-                    continue
-                ip = start + 14
-            elif kind == b"\x86\xdd":
-                if data[start + 20]:
-                    continue
-                ip = start + 14
-            else:
-                ip = locate(data, start, pos)
-        else:
-            ip = locate(data, start, pos)
+        ip = locate(data, start, pos)
         if ip < 0:
             continue
         found = _label_area(data, ip, pos)
@@ -557,48 +555,22 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
 
 def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     data = segment.data
-    little = segment.little
-    type_and_length, u32 = _framing_readers(little)
-    epb, pb = _block_readers(little)
-    interfaces = list(segment.interfaces)
-    locators = [_locator(i.linktype) for i in interfaces]
+    section = _Section(segment.little, list(segment.interfaces))
+    type_and_length, epb = section.type_and_length, section.epb
+    interfaces, locators = section.interfaces, section.locators
     number = segment.first_packet - 1
     pos = 0
     end = len(data)
     while pos < end:
         block = pos
         block_type, length = type_and_length(data, block)
-        if block_type == _EPB:
+        if block_type == _EPB:  # nearly every block: its walk inline
             pos += length
             _t, _l, index, high, low, caplen = epb(data, block)
             number += 1
             start = block + 28
             stop = start + caplen
-            locate = locators[index]
-            if (
-                locate is _ethernet
-                and caplen >= 54
-                and data[start + 12 : start + 14] == b"\x08\x00"
-            ):
-                # The common case inline, as in _pcap_labeled.
-                first = data[start + 14]
-                if first == 0x45:
-                    continue
-                area_end = start + 14 + (first & 0x0F) * 4
-                if first >> 4 == 4 and area_end <= stop:
-                    area = data[start + 34 : area_end]
-                    if 0x86 in area:
-                        yield (
-                            number,
-                            _pcapng_time(high << 32 | low, interfaces[index]),
-                            4,
-                            data[start + 26 : start + 30],
-                            data[start + 30 : start + 34],
-                            area,
-                            False,
-                        )
-                    continue
-            ip = locate(data, start, stop)
+            ip = locators[index](data, start, stop)
             if ip < 0:
                 continue
             found = _label_area(data, ip, stop)
@@ -607,40 +579,62 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             continue
         if data[block : block + 4] == _SHB_BYTES:
             little = int.from_bytes(data[block + 8 : block + 12], "little") == _PCAPNG_BYTE_ORDER
-            type_and_length, u32 = _framing_readers(little)
-            epb, pb = _block_readers(little)
-            interfaces = []
-            locators = []
-            pos += u32(data, block + 4)[0]
+            section = _Section(little, [])
+            type_and_length, epb = section.type_and_length, section.epb
+            interfaces, locators = section.interfaces, section.locators
+            pos += section.u32(data, block + 4)[0]
             continue
         pos += length
-        time = ""  # simple packet blocks carry no timestamp
-        if block_type == _PB:
-            _t, _l, index, _drops, high, low, caplen = pb(data, block)
-            start = block + 28
-            time = _pcapng_time(high << 32 | low, interfaces[index])
-        elif block_type == _SPB:
-            index = 0
-            caplen = min(u32(data, block + 8)[0], length - 16)
-            if interfaces[0].snaplen:
-                caplen = min(caplen, interfaces[0].snaplen)
-            start = block + 12
-        else:
-            if block_type == _IDB:
-                interface = _parse_idb(
-                    data, block, length, little=little, position=0, packet=number
-                )
-                interfaces.append(interface)
-                locators.append(_locator(interface.linktype))
+        packet = section.other_block(data, block, block_type, length, number)
+        if packet is None:
             continue
+        index, start, stop, time = packet
         number += 1
-        stop = start + caplen
         ip = locators[index](data, start, stop)
         if ip < 0:
             continue
         found = _label_area(data, ip, stop)
         if found is not None:
             yield (number, time, *found)
+
+
+class _Section:
+    """What the packet walk of a pcapng section needs: the readers for its byte order and its
+    interfaces (with the link-layer walker of each)."""
+
+    def __init__(self, little: bool, interfaces: list[Interface]) -> None:
+        self.little = little
+        self.type_and_length, self.u32 = _framing_readers(little)
+        self.epb, self.pb = _block_readers(little)
+        self.interfaces = interfaces
+        self.locators = [_locator(i.linktype) for i in interfaces]
+
+    def other_block(
+        self, data: bytes, block: int, block_type: int, length: int, number: int
+    ) -> tuple[int, int, int, str] | None:
+        """(interface, packet start, packet end, time) for an obsolete or simple packet
+        block; an interface block is added to the section; None for every block but packets."""
+        if block_type == _PB:
+            _t, _l, index, _drops, high, low, caplen = self.pb(data, block)
+            start = block + 28
+            return (
+                index,
+                start,
+                start + caplen,
+                _pcapng_time(high << 32 | low, self.interfaces[index]),
+            )
+        if block_type == _SPB:
+            caplen = min(self.u32(data, block + 8)[0], length - 16)
+            if self.interfaces[0].snaplen:
+                caplen = min(caplen, self.interfaces[0].snaplen)
+            return 0, block + 12, block + 12 + caplen, ""  # no timestamp in this block
+        if block_type == _IDB:
+            interface = _parse_idb(
+                data, block, length, little=self.little, position=0, packet=number
+            )
+            self.interfaces.append(interface)
+            self.locators.append(_locator(interface.linktype))
+        return None
 
 
 def _locator(linktype: int) -> Callable[[bytes, int, int], int]:
@@ -693,14 +687,22 @@ def _label_area(data: bytes, ip: int, stop: int) -> tuple[int, bytes, bytes, byt
 
 
 def _ethernet(data: bytes, start: int, stop: int) -> int:
-    at = start + 12
+    if start + 14 <= stop and data[start + 12 : start + 14] == b"\x08\x00":
+        return start + 14  # untagged IPv4: nearly every frame
+    return _after_vlan_tags(data, start + 12, stop)
+
+
+def _after_vlan_tags(data: bytes, at: int, stop: int) -> int:
+    """The IP header's offset after the EtherType at ``at`` and any VLAN tags (each 2 bytes of
+    tag control information and the next EtherType), or -1. A loop, not recursion: a packet
+    may stack thousands of tags, and the walk costs one step per tag, like the bytes read."""
     while at + 2 <= stop:
         kind = data[at] << 8 | data[at + 1]
         if kind in _IP_TYPES:
             return at + 2
         if kind not in _VLAN_TYPES:
             return -1
-        at += 4  # tag control information, then the next type
+        at += 4
     return -1
 
 
@@ -709,24 +711,18 @@ def _raw(data: bytes, start: int, stop: int) -> int:
 
 
 def _sll(data: bytes, start: int, stop: int) -> int:
-    return _ethertype_at(data, start + 14, stop)
+    return _after_vlan_tags(data, start + 14, stop)
 
 
 def _sll2(data: bytes, start: int, stop: int) -> int:
+    # The protocol field comes first and the payload starts after the 20-byte header.
     if start + 20 > stop:
         return -1
-    return _ethertype_at(data, start, stop, start + 20)
-
-
-def _ethertype_at(data: bytes, at: int, stop: int, payload: int | None = None) -> int:
-    if at + 2 > stop:
-        return -1
-    kind = data[at] << 8 | data[at + 1]
-    ip = at + 2 if payload is None else payload
+    kind = data[start] << 8 | data[start + 1]
     if kind in _IP_TYPES:
-        return ip
+        return start + 20
     if kind in _VLAN_TYPES:  # a tag left in front of the payload
-        return _ethertype_at(data, ip + 2, stop)
+        return _after_vlan_tags(data, start + 22, stop)
     return -1
 
 
@@ -820,3 +816,51 @@ def write_pcapng(
                 order + "IIIII", index, ticks >> 32, ticks & 0xFFFFFFFF, len(packet), len(packet)
             )
             out.write(block(_EPB, head + packet))
+
+
+def ipv4_packet(src: str, dst: str, options: bytes, payload: bytes, protocol: int = 17) -> bytes:
+    """An IPv4 packet with its header checksum; ``options`` are padded with End of Option List
+    bytes to a multiple of 4."""
+    options += bytes(-len(options) % 4)
+    ihl = 5 + len(options) // 4
+    header = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x40 | ihl,
+        0,
+        ihl * 4 + len(payload),
+        1,
+        0,
+        64,
+        protocol,
+        0,
+        ipaddress.IPv4Address(src).packed,
+        ipaddress.IPv4Address(dst).packed,
+    )
+    header += options
+    header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
+    return header + payload
+
+
+def _checksum(header: bytes) -> int:
+    total: int = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv6_packet(
+    src: str, dst: str, hop_by_hop: bytes | None, payload: bytes, protocol: int = 17
+) -> bytes:
+    """An IPv6 packet, with ``hop_by_hop`` (a whole header; its next-header byte is set to
+    ``protocol`` here) when given."""
+    next_header = protocol
+    body = payload
+    if hop_by_hop is not None:
+        body = bytes([protocol]) + hop_by_hop[1:] + payload
+        next_header = 0
+    return (
+        struct.pack("!IHBB", 0x60000000, len(body), next_header, 64)
+        + ipaddress.IPv6Address(src).packed
+        + ipaddress.IPv6Address(dst).packed
+        + body
+    )

@@ -3,45 +3,20 @@ hop-by-hop header, wrapped in every link layer the dump walks."""
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 from collections.abc import Sequence
 
 import calipso
 import cipso
-from labelnet.capture import LinkType
+from labelnet.capture import LinkType, ipv4_packet, ipv6_packet
 from mls import Level
 
 UDP_PAYLOAD = struct.pack("!HHHH", 4000, 5000, 12, 0) + b"ping"
 
 
-def _checksum(header: bytes) -> int:
-    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def ipv4(src: str, dst: str, options: bytes = b"", payload: bytes = UDP_PAYLOAD) -> bytes:
     """An IPv4/UDP packet; ``options`` are padded with EOL to a multiple of 4."""
-    options += bytes(-len(options) % 4)
-    ihl = 5 + len(options) // 4
-    header = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x40 | ihl,
-        0,
-        ihl * 4 + len(payload),
-        1,
-        0,
-        64,
-        17,
-        0,
-        ipaddress.IPv4Address(src).packed,
-        ipaddress.IPv4Address(dst).packed,
-    )
-    header += options
-    header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
-    return header + payload
+    return ipv4_packet(src, dst, options, payload)
 
 
 def ipv6(
@@ -49,17 +24,7 @@ def ipv6(
 ) -> bytes:
     """An IPv6/UDP packet, with ``hop_by_hop`` (a whole header; its next-header byte is set
     to UDP here) when given."""
-    next_header = 17
-    body = payload
-    if hop_by_hop is not None:
-        body = bytes([17]) + hop_by_hop[1:] + payload
-        next_header = 0
-    return (
-        struct.pack("!IHBB", 0x60000000, len(body), next_header, 64)
-        + ipaddress.IPv6Address(src).packed
-        + ipaddress.IPv6Address(dst).packed
-        + body
-    )
+    return ipv6_packet(src, dst, hop_by_hop, payload)
 
 
 def cipso_option(doi: int, level: str, tag: int = 1) -> bytes:

@@ -309,3 +309,45 @@ def test_an_interface_of_another_link_type_without_packets_is_fine() -> None:
     on_usb = _block(6, struct.pack("<IIIII", 0, 0, 0, len(packet), len(packet)) + packet)
     with pytest.raises(CaptureError, match="link type 189"):
         read_all(shb + usb + ether + epb + on_usb)
+
+
+@pytest.mark.parametrize("linktype", [LinkType.LINUX_SLL, LinkType.LINUX_SLL2, LinkType.ETHERNET])
+@pytest.mark.parametrize("tags", [996, 60_000])
+def test_thousands_of_stacked_vlan_tags(tmp_path: Path, linktype: LinkType, tags: int) -> None:
+    # Regression: the cooked-capture walk recursed once per tag (RecursionError at ~1,000).
+    head = {LinkType.LINUX_SLL: 14, LinkType.LINUX_SLL2: 0, LinkType.ETHERNET: 12}[linktype]
+    stack = bytes(head) + b"\x81\x00\x00\x00" * tags
+    if linktype == LinkType.LINUX_SLL2:
+        stack = b"\x81\x00" + bytes(20) + stack[4:]  # protocol field, then the payload's tags
+    labeled = ipv4("10.0.0.1", "10.0.0.2", CIPSO)
+    path = tmp_path / "vlans.pcap"
+    write_pcap(
+        path,
+        [(0, stack), (1, stack + b"\x08\x00" + labeled)],
+        linktype,
+        snaplen=1 << 20,
+    )
+    found = read_all(path)
+    assert [(f.number, f.source) for f in found] == [(2, bytes((10, 0, 0, 1)))]
+
+
+def test_a_frame_shorter_than_an_ethernet_header_is_not_read_past(tmp_path: Path) -> None:
+    # The next record's bytes must not be taken for this frame's EtherType and IP header.
+    labeled = ethernet(ipv4("10.0.0.1", "10.0.0.2", CIPSO))
+    path = tmp_path / "short.pcap"
+    write_pcap(path, [(0, bytes(12)), (1, b"\x08\x00" + labeled[14:]), (2, labeled)])
+    assert [f.number for f in read_all(path)] == [3]
+
+
+def test_many_tiny_sections_cost_in_proportion_to_the_file() -> None:
+    # Regression: every section starts a segment, and each segment used to copy the rest of
+    # the 1 MB read buffer, so 1 MB of 28-byte section headers copied about 40 GB (minutes);
+    # the buffer's framed part is now dropped once per read.
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    stream = io.BytesIO(shb * 40_000 + shb[:20])
+    segments = 0
+    with pytest.raises(CaptureError, match="truncated") as caught:
+        for segment in read_segments(stream):
+            segments += 1
+            assert segment.data == shb and segment.end == segments * len(shb)
+    assert segments == 40_000 and caught.value.offset == len(shb) * 40_000

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import calipso
 import cipso
+from labelnet.__main__ import main
 from labelnet._cli_demo import CALIPSO_PACKET, CIPSO_PACKET, run_demo
+from labelnet.dump import records
 from mls import Level
 from netlabel import harness
 
@@ -20,6 +23,25 @@ def test_demo_prints_both_labels_and_peer_contexts(capsys: pytest.CaptureFixture
     assert "system_u:object_r:netlabel_peer_t:s3:c1,c2,c5,c7.c300" in out
     assert "system_u:object_r:netlabel_peer_t:s0:c1.c300,c400.c500" in out
     assert out.count("accepted") == 2
+
+
+def test_the_peer_row_lines_up_with_the_decode_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression: "peer" had a column of its own, off by two and three from the rows above.
+    run_demo()
+    for block in capsys.readouterr().out.split("\n\n")[:2]:
+        lines = block.splitlines()
+        kernel = next(line for line in lines if line.startswith("kernel "))
+        peer = next(line for line in lines if line.startswith("peer "))
+        assert len(kernel) - len(kernel[6:].lstrip()) == len(peer) - len(peer[4:].lstrip())
+
+
+def test_written_sample_capture(tmp_path: Path) -> None:
+    path = tmp_path / "trace.pcap"
+    assert main(["demo", "--write", str(path)]) == 0
+    found = list(records(path))
+    assert [r.packet for r in found] == [1, 2, 3, 4, 6, 7, 8, 9, 10, 11]
+    assert {r.option.protocol for r in found} == {"cipso", "calipso"}
+    assert str(found[5].option.level) == "s3:c1,c2,c5,c7.c300"  # the kernel's own packet
 
 
 def test_recorded_options_are_what_our_encoders_write() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import csv
 import io
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,8 @@ import pytest
 
 import calipso
 import cipso
-from labelnet import dump as dump_module
+from labelnet import _parallel as parallel_module
+from labelnet import _render as render_module
 from labelnet.capture import CaptureError, LinkType, write_pcap, write_pcapng
 from labelnet.dump import (
     FIELDS,
@@ -22,7 +25,6 @@ from labelnet.dump import (
     DoiConfig,
     DumpSettings,
     LabelOption,
-    Verdict,
     dump,
     records,
 )
@@ -35,8 +37,15 @@ TRANS3 = "cipso trans doi:3 tags:1 levels:3=5,0=0 categories:0=1,1=0,7=7"
 CALIPSO2 = "calipso pass doi:2"
 
 
-def analyse4(options: bytes, *dois: str, loopback: bool = False) -> LabelOption:
-    found = Analyzer(DoiConfig.parse(dois), loopback=loopback).ipv4(options)
+def kind(option: LabelOption) -> str | None:
+    """The verdict's kind, None without a DOI configuration."""
+    return None if option.verdict is None else option.verdict.kind.value
+
+
+def analyse4(
+    options: bytes, *dois: str, loopback: bool = False, truncated: bool = False
+) -> LabelOption:
+    found = Analyzer(DoiConfig.parse(dois), loopback=loopback).ipv4(options, truncated)
     assert found is not None
     return found
 
@@ -54,17 +63,17 @@ def test_without_configuration_labels_are_shown_as_on_the_wire() -> None:
     option = analyse4(cipso_option(3, "s3:c0,c5") + b"\0")
     assert (option.protocol, option.doi, option.tag) == ("cipso", 3, 1)
     assert option.level == option.wire_level == Level.parse("s3:c0,c5")
-    assert option.verdict is Verdict.NO_DOI_CONFIG
+    assert kind(option) is None
     ranged = analyse4(cipso_option(16, "s7:c0.c3,c10.c12", tag=5))
     assert ranged.tag == 5 and str(ranged.level) == "s7:c0.c3,c10.c12"
     v6 = analyse6(calipso_header(2, "s1:c7,c40"))
     assert (v6.protocol, v6.doi, v6.tag, str(v6.level)) == ("calipso", 2, None, "s1:c7,c40")
-    assert v6.verdict is Verdict.NO_DOI_CONFIG
+    assert kind(v6) is None
 
 
 def test_accepted_by_a_pass_doi() -> None:
-    assert analyse4(cipso_option(3, "s3:c0,c5"), PASS3).verdict is Verdict.ACCEPT
-    assert analyse6(calipso_header(2, "s3"), CALIPSO2).verdict is Verdict.ACCEPT
+    assert kind(analyse4(cipso_option(3, "s3:c0,c5"), PASS3)) == "accepted"
+    assert kind(analyse6(calipso_header(2, "s3"), CALIPSO2)) == "accepted"
 
 
 def test_trans_doi_translates_the_wire_label() -> None:
@@ -72,14 +81,14 @@ def test_trans_doi_translates_the_wire_label() -> None:
     wire = cipso.CipsoDoi(3, cipso.MapType.PASS, (cipso.TagType.RESTRICTED_BITMAP,))
     option = wire.encode_label(Level.parse("s5:c0,c7"))
     found = analyse4(option, TRANS3)
-    assert found.verdict is Verdict.ACCEPT
+    assert kind(found) == "accepted"
     assert str(found.wire_level) == "s5:c0,c7"
     assert str(found.level) == "s3:c1,c7"
 
 
 def test_trans_doi_rejects_an_unmapped_category_at_the_kernels_offset() -> None:
     found = analyse4(cipso_option(3, "s5:c2"), TRANS3)
-    assert found.verdict is Verdict.REJECT
+    assert kind(found) == "parameter-problem"
     assert found.offset == 10 and found.pointer == 30
     assert "category 2" in found.reason
     assert found.level is None and str(found.wire_level) == "s5:c2"
@@ -87,7 +96,7 @@ def test_trans_doi_rejects_an_unmapped_category_at_the_kernels_offset() -> None:
 
 def test_unknown_doi_is_rejected_at_the_doi_field() -> None:
     found = analyse4(cipso_option(7, "s1"), PASS3)
-    assert (found.verdict, found.offset, found.pointer) == (Verdict.REJECT, 2, 22)
+    assert (kind(found), found.offset, found.pointer) == ("parameter-problem", 2, 22)
     assert found.reason == "DOI 7 is not configured"
     # the pointer counts from the IP header: NOPs in front move it
     moved = analyse4(b"\x01\x01" + cipso_option(7, "s1"), PASS3)
@@ -102,31 +111,31 @@ def test_same_verdict_as_cipso_validate() -> None:
         try:
             cipso.validate(raw, dois.cipso)
         except cipso.CipsoValidationError as exc:
-            assert (found.verdict, found.offset, found.reason) == (
-                Verdict.REJECT,
+            assert (kind(found), found.offset, found.reason) == (
+                "parameter-problem",
                 exc.offset,
                 exc.reason,
             )
         else:
-            assert found.verdict is Verdict.ACCEPT
+            assert kind(found) == "accepted"
 
 
 def test_tag_128_is_accepted_only_on_loopback() -> None:
     option = bytes.fromhex("860c00000005") + bytes.fromhex("8006") + (42).to_bytes(4, "little")
     local = "cipso local doi:5"
-    assert analyse4(option, local).verdict is Verdict.REJECT
+    assert kind(analyse4(option, local)) == "parameter-problem"
     found = analyse4(option, local, loopback=True)
-    assert found.verdict is Verdict.ACCEPT and found.tag == 128 and found.level is None
+    assert kind(found) == "accepted" and found.tag == 128 and found.level is None
 
 
 def test_calipso_failures_are_silent_drops_with_offsets() -> None:
     header = bytearray(calipso_header(2, "s3:c0"))
     assert header[2] == 0x07
     unknown = analyse6(bytes(header), "calipso pass doi:9")
-    assert (unknown.verdict, unknown.offset, unknown.pointer) == (Verdict.DROP, 2, 44)
+    assert (kind(unknown), unknown.offset, unknown.pointer) == ("dropped", 2, 44)
     header[8 + 2] ^= 0xFF  # break the checksum (option byte 8)
     bad = analyse6(bytes(header), CALIPSO2)
-    assert (bad.verdict, bad.offset) == (Verdict.DROP, 8)
+    assert (kind(bad), bad.offset) == ("dropped", 8)
     assert "checksum" in bad.reason
     assert bad.level is not None  # decoded anyway: the label is shown beside the verdict
 
@@ -141,7 +150,7 @@ def test_a_bad_second_calipso_option_is_not_blamed_on_the_first() -> None:
     body += bytes(-(len(body) + 2) % 8)
     header = bytes([17, (len(body) + 2) // 8 - 1]) + body
     found = analyse6(header, CALIPSO2)
-    assert found.verdict is Verdict.DROP
+    assert kind(found) == "dropped"
     assert found.offset is None and found.pointer == 40 + 2 + len(option) + 8
     assert str(found.level) == "s3" and "checksum" in found.reason
 
@@ -154,9 +163,9 @@ def test_calipso_verdict_agrees_with_calipso_validate() -> None:
         try:
             calipso.validate(option, dois)
         except calipso.CalipsoValidationError as exc:
-            assert found.verdict is Verdict.DROP and found.offset == exc.offset
+            assert kind(found) == "dropped" and found.offset == exc.offset
         else:
-            assert found.verdict is Verdict.ACCEPT
+            assert kind(found) == "accepted"
 
 
 # -- malformed options: a record with the error, never a traceback -------------------------------
@@ -165,12 +174,13 @@ def test_calipso_verdict_agrees_with_calipso_validate() -> None:
 @pytest.mark.parametrize(
     ("options", "error_offset"),
     [
-        (bytes.fromhex("8628000000030105"), 1),  # length 40 runs past an 8-byte area
+        # The options walker's faults are at the option's type byte, as the kernel points.
+        (bytes.fromhex("8628000000030105"), 0),  # length 40 runs past an 8-byte area
         (bytes.fromhex("860a00000003011000000000"), 7),  # tag length 16 runs past the option
         (bytes.fromhex("8604000000030000"), 1),  # option length 4 below the header
-        (bytes.fromhex("0101010101010186"), 1),  # no length byte
+        (bytes.fromhex("0101010101010186"), 0),  # no length byte
         (bytes.fromhex("860900000003020300"), 7),  # tag 2 with a 3-byte tag
-        (bytes.fromhex("8600000000030000"), 1),  # option length 0
+        (bytes.fromhex("8600000000030000"), 0),  # option length 0
     ],
 )
 def test_malformed_cipso_is_reported_with_its_offset(options: bytes, error_offset: int) -> None:
@@ -179,7 +189,7 @@ def test_malformed_cipso_is_reported_with_its_offset(options: bytes, error_offse
         assert found.error and found.error_offset == error_offset
         assert found.level is None
         if dois:
-            assert found.verdict is Verdict.REJECT
+            assert kind(found) == "parameter-problem"
 
 
 def test_malformed_calipso_is_reported() -> None:
@@ -187,11 +197,11 @@ def test_malformed_calipso_is_reported() -> None:
     runs_past = bytearray(good)
     runs_past[3] = 40
     found = analyse6(bytes(runs_past), CALIPSO2)
-    assert found.error and found.error_offset == 1 and found.verdict is Verdict.DROP
+    assert found.error and found.error_offset == 1 and kind(found) == "dropped"
     short = bytearray(good)
     short[3] = 4  # option data length 4 < 8
     found = analyse6(bytes(short[:8]), CALIPSO2)
-    assert found.error_offset == 1 and found.verdict is Verdict.DROP
+    assert found.error_offset == 1 and kind(found) == "dropped"
 
 
 def test_no_label_option_gives_none() -> None:
@@ -318,7 +328,7 @@ def test_jsonl_has_every_field(tmp_path: Path) -> None:
         "tag": 1,
         "label": "s3:c0,c5",
         "wire_label": "s3:c0,c5",
-        "verdict": "accept",
+        "verdict": "accepted",
         "offset": None,
         "pointer": None,
         "reason": None,
@@ -326,7 +336,7 @@ def test_jsonl_has_every_field(tmp_path: Path) -> None:
         "error_offset": None,
     }
     fourth = rows[2]
-    assert (fourth["verdict"], fourth["offset"], fourth["pointer"]) == ("reject", 2, 22)
+    assert (fourth["verdict"], fourth["offset"], fourth["pointer"]) == ("parameter-problem", 2, 22)
     malformed = rows[4]
     assert malformed["error_offset"] == 7 and malformed["label"] is None
     assert rows[1]["protocol"] == "calipso" and rows[1]["tag"] is None
@@ -336,8 +346,11 @@ def test_csv_round_trips(tmp_path: Path) -> None:
     text = run(capture(tmp_path), format="csv", dois=(PASS3,))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [int(r["packet"]) for r in rows] == [1, 3, 4, 5, 6, 7, 8]
-    assert rows[2]["label"] == "s7:c0.c3,c10" and rows[2]["verdict"] == "reject"
-    assert rows[1]["verdict"] == "drop" and rows[1]["reason"] == "DOI 2 is not configured"
+    assert rows[2]["label"] == "s7:c0.c3,c10" and rows[2]["verdict"] == "parameter-problem"
+    assert (
+        rows[1]["verdict"] == "dropped"
+        and rows[1]["reason"] == "CALIPSO option at 2: DOI 2 is not configured"
+    )
     assert rows[0]["time"] == "1700000000.250000" and rows[0]["offset"] == ""
 
 
@@ -374,7 +387,7 @@ def test_stats_count_labels_per_address_pair(tmp_path: Path) -> None:
 def test_records_api(tmp_path: Path) -> None:
     found = list(records(capture(tmp_path), [PASS3]))
     assert [r.packet for r in found] == [1, 3, 4, 5, 6, 7, 8]
-    assert found[0].source == "10.0.0.1" and found[0].option.verdict is Verdict.ACCEPT
+    assert found[0].source == "10.0.0.1" and kind(found[0].option) == "accepted"
     assert found[1].time == "1700000002.250000"
 
 
@@ -416,7 +429,15 @@ def big_capture(tmp_path: Path, count: int = 3000) -> Path:
 def test_jobs_give_the_same_output_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dump_module, "PARALLEL_CHUNK", 16 << 10)  # many segments
+    monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)  # many segments
+    pools: list[int] = []
+    results = parallel_module.Pool.results
+
+    def counted(self: parallel_module.Pool[object], *args: object) -> Iterator[object]:
+        pools.append(self.jobs)
+        yield from results(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel_module.Pool, "results", counted)
     path = big_capture(tmp_path)
     settings = DumpSettings(format="jsonl", dois=(PASS3,), stats=True)
     serial, parallel = io.StringIO(), io.StringIO()
@@ -430,12 +451,13 @@ def test_jobs_give_the_same_output_in_order(
     with path.open("rb") as stream:
         dump(stream, streamed, settings, jobs=2)
     assert streamed.getvalue() == serial.getvalue()
+    assert pools == [2, 2]  # the work was shared by two workers, from a path and a stream
 
 
 def test_truncated_capture_with_jobs_writes_everything_before_the_break(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dump_module, "PARALLEL_CHUNK", 16 << 10)
+    monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)
     data = big_capture(tmp_path).read_bytes()
     cut = tmp_path / "cut.pcapng"
     cut.write_bytes(data[: len(data) * 2 // 3 + 5])
@@ -453,7 +475,7 @@ def test_truncated_capture_with_jobs_writes_everything_before_the_break(
 def test_small_caches_give_the_same_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = big_capture(tmp_path, 600)
     expected = run(path, dois=(PASS3,))
-    monkeypatch.setattr(dump_module, "CACHE_LIMIT", 3)
+    monkeypatch.setattr(render_module, "CACHE_LIMIT", 3)
     assert run(path, dois=(PASS3,)) == expected
 
 
@@ -492,3 +514,97 @@ def test_mutated_captures_raise_only_capture_errors(tmp_path: Path) -> None:
         for format_ in ("text", "jsonl"):
             with contextlib.suppress(CaptureError):
                 dump(io.BytesIO(bytes(data)), io.StringIO(), replace(settings, format=format_))
+
+
+# -- what the outputs show -----------------------------------------------------------------------
+
+
+def one_packet_capture(tmp_path: Path, options: bytes) -> Path:
+    path = tmp_path / "one.pcap"
+    write_pcap(path, [(0, ethernet(ipv4("10.0.0.1", "10.0.0.2", options)))])
+    return path
+
+
+def test_tag_128_shows_its_secid(tmp_path: Path) -> None:
+    # Regression: the label column showed "-" where `python -m cipso decode` shows the secid.
+    option = bytes.fromhex("860c00000005") + bytes.fromhex("8006") + (42).to_bytes(4, "little")
+    path = one_packet_capture(tmp_path, option)
+    assert analyse4(option).secid == 42
+    assert run(path).splitlines()[1].split()[6:10] == ["128", "secid", "42", "no-doi-config"]
+    (row,) = [json.loads(line) for line in run(path, format="jsonl").splitlines()]
+    assert (row["label"], row["wire_label"]) == ("secid 42", None)
+    summary = dump(path, io.StringIO(), DumpSettings(stats=True, show_records=False))
+    assert list(summary.stats) == [("10.0.0.1", "10.0.0.2", "cipso", 5, "secid 42")]
+
+
+def test_a_malformed_options_reason_is_said_once(tmp_path: Path) -> None:
+    # Regression: the verdict's reason and the decoder's error were both printed in full.
+    path = one_packet_capture(tmp_path, bytes.fromhex("860a00000003011000000000"))
+    line = run(path, dois=(PASS3,)).splitlines()[1]
+    assert line.count("tag length 16 runs past the option") == 1
+    assert line.endswith(
+        "parameter-problem at 7: tag length 16 runs past the option (4 bytes left) (malformed)"
+    )
+    bare = run(path).splitlines()[1]
+    assert bare.endswith(
+        "no-doi-config (malformed at 7: tag length 16 runs past the option (4 bytes left))"
+    )
+
+
+def test_truncated_options_get_the_protocols_own_verdict() -> None:
+    found = analyse4(cipso_option(3, "s3:c0.c100")[:8], PASS3, truncated=True)
+    assert isinstance(found.verdict, cipso.Verdict)
+    assert found.verdict.kind is cipso.VerdictKind.TRUNCATED
+    assert "snapshot length" in found.error
+    header = calipso_header(2, "s3:c0.c100")
+    found6 = Analyzer(DoiConfig.parse([CALIPSO2])).ipv6(header[:12], truncated=True)
+    assert found6 is not None and isinstance(found6.verdict, calipso.Verdict)
+    assert found6.verdict.kind is calipso.VerdictKind.TRUNCATED
+
+
+class _Verdict:
+    """A verdict with a reason that needs quoting in CSV and escaping in JSON."""
+
+    kind = cipso.VerdictKind.PARAMETER_PROBLEM
+    reason = 'a "quoted", comma\nand line'
+    offset = 3
+    pointer = 23
+    option_start = 0
+    option_offset = 3
+
+
+def test_machine_formats_write_what_the_json_and_csv_modules_write() -> None:
+    option = replace(
+        analyse4(cipso_option(3, "s3:c0,c5")),
+        verdict=_Verdict(),  # type: ignore[arg-type]
+        error='bad "tag", here',
+        error_offset=7,
+    )
+    label, wire = render_module.label_texts(option)
+    values = [
+        "cipso", 3, 1, "s3:c0,c5", "s3:c0,c5", "parameter-problem", 3, 23,
+        _Verdict.reason, 'bad "tag", here', 7,
+    ]  # fmt: skip
+    jsonl = render_module.tail(option, render_module.Format.JSONL, label, wire)
+    pairs = zip(FIELDS[4:], values, strict=True)
+    assert jsonl == ", ".join(f"{json.dumps(n)}: {json.dumps(v)}" for n, v in pairs) + "}\n"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    assert render_module.tail(option, render_module.Format.CSV, label, wire) == buffer.getvalue()
+
+
+def test_more_jobs_than_work_start_no_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: --jobs 1000 on a 2-packet file started 1,000 processes (5.8 s).
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a process pool was started")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    path = capture(tmp_path)
+    out = io.StringIO()
+    assert dump(path, out, DumpSettings(), jobs=1000).written == 7
+    assert out.getvalue() == run(path)
+    with path.open("rb") as stream:  # a stream: its size is unknown, its segments are not
+        assert dump(stream, io.StringIO(), DumpSettings(), jobs=1000).written == 7
+    assert parallel_module.workers_for(1000, 3 * parallel_module.PARALLEL_CHUNK) <= 3

@@ -1,0 +1,399 @@
+"""Rendering: labeled packets to output lines (aligned text, JSON lines, CSV) and the table of
+labels per address pair.
+
+A capture often repeats a few option areas, so what depends only on the option bytes (the
+analysis, the filters' answer, the formatted end of the line, the label counted by the
+statistics) is worked out once per distinct area and kept in a small bounded cache; when every
+label differs, each is still decoded and formatted exactly once. The JSON and CSV texts are
+written with f-strings: the values that could need escaping (reasons, errors) go through
+:mod:`json` / :mod:`csv`, the rest (numbers, levels, fixed words) never need it.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import ipaddress
+import json
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from labelnet._analysis import Analyzer, LabelOption, Record
+from labelnet.capture import LabeledTuple
+
+#: Address column widths of the text format: an IPv4 address, the longest IPv6 address.
+MIN_ADDRESS_WIDTH = 15
+MAX_ADDRESS_WIDTH = 39
+
+#: How many distinct option areas and addresses are remembered before the caches start over
+#: (small: when labels repeat there are few, when they do not a cache only costs memory).
+CACHE_LIMIT = 4096
+
+
+class Format(str, enum.Enum):
+    """Output formats."""
+
+    TEXT = "text"  #: aligned columns for people
+    JSONL = "jsonl"  #: one JSON object per line
+    CSV = "csv"  #: comma-separated values with a header row
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Columns of the CSV and JSON outputs, in order.
+FIELDS = (
+    "packet",
+    "time",
+    "source",
+    "destination",
+    "protocol",
+    "doi",
+    "tag",
+    "label",
+    "wire_label",
+    "verdict",
+    "offset",
+    "pointer",
+    "reason",
+    "error",
+    "error_offset",
+)
+
+#: (source, destination, protocol, DOI, label) -> packets.
+StatsKey = tuple[str, str, str, int | None, str]
+#: The same counts as the hot loop keeps them: (source, destination, (protocol, DOI, label)).
+PairCounts = dict[tuple[str, str, tuple[str, int | None, str]], int]
+
+
+def header(output: Format, address_width: int) -> str:
+    """The first line of the output."""
+    if output is Format.TEXT:
+        return (
+            f"{'PACKET':>8} {'TIME':<20} {'SOURCE':<{address_width}} "
+            f"{'DESTINATION':<{address_width}} {'OPTION':<7} {'DOI':>5} {'TAG':>3} "
+            f"{'LABEL':<20} VERDICT\n"
+        )
+    if output is Format.CSV:
+        return ",".join(FIELDS) + "\n"
+    return ""
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _json_number(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def _json_text(value: str | None) -> str:
+    return "null" if not value else json.dumps(value)
+
+
+def _csv_text(value: str | None) -> str:
+    if not value:
+        return ""
+    if any(c in value for c in ',"\r\n'):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([value, ""])
+        return buffer.getvalue()[:-2]  # the field alone, quoted as csv quotes it
+    return value
+
+
+def label_texts(option: LabelOption) -> tuple[str | None, str | None]:
+    """The option's label and wire label as the outputs show them, each level formatted once
+    (the wire level's text is the host level's when they are the same): the host level, or
+    ``secid N`` for tag 128, or None; the wire level or None."""
+    level_text = None if option.level is None else str(option.level)
+    wire = option.wire_level
+    if wire is None:
+        wire_text = None
+    elif wire == option.level:
+        wire_text = level_text
+    else:
+        wire_text = str(wire)
+    label = level_text if option.secid is None else f"secid {option.secid}"
+    return label, wire_text
+
+
+def tail(option: LabelOption, output: Format, label: str | None, wire_text: str | None) -> str:
+    """Everything in an output line that depends only on the option, given its
+    :func:`label_texts`."""
+    if output is Format.TEXT:
+        shown = _text(label) if label is not None or wire_text is None else f"(wire {wire_text})"
+        return (
+            f"{option.protocol:<7} {_text(option.doi):>5} {_text(option.tag):>3} "
+            f"{shown:<20} {option.describe_verdict()}\n"
+        )
+    if output is Format.JSONL:
+        return (
+            f'"protocol": "{option.protocol}", "doi": {_json_number(option.doi)}, '
+            f'"tag": {_json_number(option.tag)}, '
+            f'"label": {"null" if label is None else f"{chr(34)}{label}{chr(34)}"}, '
+            f'"wire_label": {"null" if wire_text is None else f"{chr(34)}{wire_text}{chr(34)}"}, '
+            f"{_verdict_fields(option, output)}"
+        )
+    return (
+        f"{option.protocol},{_csv_number(option.doi)},{_csv_number(option.tag)},"
+        f"{_csv_label(label)},{_csv_label(wire_text)},{_verdict_fields(option, output)}"
+    )
+
+
+def _verdict_fields(option: LabelOption, output: Format) -> str:
+    """The verdict's fields (verdict to error_offset) and the line's end, in JSON or CSV."""
+    verdict = option.verdict
+    words = "no-doi-config" if verdict is None else verdict.kind.value
+    if not option.error and (verdict is None or verdict.accepted):
+        return _PLAIN_VERDICTS[output, words]  # nothing to say but the word: the usual case
+    if output is Format.JSONL:
+        return (
+            f'"verdict": "{words}", "offset": {_json_number(option.offset)}, '
+            f'"pointer": {_json_number(option.pointer)}, "reason": {_json_text(option.reason)}, '
+            f'"error": {_json_text(option.error)}, '
+            f'"error_offset": {_json_number(option.error_offset)}}}\n'
+        )
+    return (
+        f"{words},{_csv_number(option.offset)},{_csv_number(option.pointer)},"
+        f"{_csv_text(option.reason)},{_csv_text(option.error)},"
+        f"{_csv_number(option.error_offset)}\n"
+    )
+
+
+#: The verdict fields of an option with nothing to report but the verdict's word.
+_PLAIN_VERDICTS = {
+    **{
+        (Format.JSONL, words): f'"verdict": "{words}", "offset": null, "pointer": null, '
+        '"reason": null, "error": null, "error_offset": null}\n'
+        for words in ("no-doi-config", "accepted")
+    },
+    **{(Format.CSV, words): f"{words},,,,,\n" for words in ("no-doi-config", "accepted")},
+}
+
+
+def _csv_number(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _csv_label(text: str | None) -> str:
+    # A level's text holds no quote or line break; a comma makes csv quote it.
+    if text is None:
+        return ""
+    return f'"{text}"' if "," in text else text
+
+
+def address_text(raw: bytes) -> str:
+    """An IPv4 or IPv6 address in its usual text form."""
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+def address_width(packets: Iterable[LabeledTuple]) -> int:
+    """The text format's address column width for these packets."""
+    seen = {raw for p in packets for raw in (p[3], p[4])}
+    longest = max((len(address_text(raw)) for raw in seen), default=0)
+    return min(max(longest, MIN_ADDRESS_WIDTH), MAX_ADDRESS_WIDTH)
+
+
+class Shown(NamedTuple):
+    """What the output makes of one option area: the option, whether the filters keep it,
+    the end of its output line, and the (protocol, DOI, label) the statistics count."""
+
+    option: LabelOption | None
+    kept: bool
+    tail: str
+    key: tuple[str, int | None, str]
+
+
+class Address(NamedTuple):
+    """One address as the output shows it: its text, whether it passes the address filter,
+    and its text padded to the text format's column."""
+
+    text: str
+    kept: bool
+    padded: str
+
+
+#: An options area without a label option.
+_UNLABELED = Shown(None, False, "", ("", None, ""))
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(slots=True)
+class SegmentResult:
+    """What one segment produced: the output text, packets written, label counts, the file
+    offset after it and the number of its last packet (for progress)."""
+
+    text: str
+    written: int
+    stats: PairCounts
+    end: int
+    last_packet: int
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    """What decides the output lines, beside the analysis."""
+
+    output: Format = Format.TEXT
+    address_width: int = MIN_ADDRESS_WIDTH
+    networks: tuple[Network, ...] = ()
+    show_records: bool = True
+    stats: bool = False
+
+
+class Renderer:
+    """Turns labeled packets into output text, keeping its caches between segments."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        settings: RenderSettings,
+        keep: Callable[[LabelOption], bool] | None = None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.settings = settings
+        self.keep = keep
+        # (IP version, area, truncated) -> what the output makes of it.
+        self.options: dict[tuple[int, bytes, bool], Shown] = {}
+        self.addresses: dict[bytes, Address] = {}
+
+    def shown(self, version: int, area: bytes, truncated: bool) -> Shown:
+        """The cached :class:`Shown` of an options area, worked out on first sight."""
+        key = (version, area, truncated)
+        found = self.options.get(key)
+        if found is not None:
+            return found
+        if len(self.options) >= CACHE_LIMIT:
+            self.options.clear()
+        analyse = self.analyzer.ipv4 if version == 4 else self.analyzer.ipv6
+        option = analyse(area, truncated)
+        if option is None:
+            found = _UNLABELED
+        else:
+            kept = self.keep is None or self.keep(option)
+            label, wire = label_texts(option)
+            text = ""
+            if kept and self.settings.show_records:
+                text = tail(option, self.settings.output, label, wire)
+            counted = (option.protocol, option.doi, "-" if label is None else label)
+            found = Shown(option, kept, text, counted)
+        self.options[key] = found
+        return found
+
+    def address(self, raw: bytes) -> Address:
+        """The cached :class:`Address` of raw address bytes."""
+        found = self.addresses.get(raw)
+        if found is not None:
+            return found
+        if len(self.addresses) >= CACHE_LIMIT:
+            self.addresses.clear()
+        text = address_text(raw)
+        networks = self.settings.networks
+        kept = not networks or any(ipaddress.ip_address(raw) in net for net in networks)
+        width = self.settings.address_width if self.settings.output is Format.TEXT else 0
+        found = self.addresses[raw] = Address(text, kept, f"{text:<{width}}")
+        return found
+
+    def iter_records(self, packets: Iterable[LabeledTuple]) -> Iterator[Record]:
+        """The kept records among ``packets``."""
+        for number, time, version, src, dst, area, truncated in packets:
+            shown = self.shown(version, area, truncated)
+            if shown.option is None or not shown.kept:
+                continue
+            source, destination = self.address(src), self.address(dst)
+            if source.kept or destination.kept:
+                yield Record(number, time, source.text, destination.text, shown.option)
+
+    def render(
+        self, packets: Iterable[LabeledTuple], stats: PairCounts | None = None
+    ) -> tuple[str, int, PairCounts]:
+        """The output lines of ``packets`` (the hot loop of the dump), how many were written,
+        and the label counts (added to ``stats`` when given)."""
+        lines: list[str] = []
+        append = lines.append
+        options = self.options
+        addresses = self.addresses
+        shown_for, address_for = self.shown, self.address
+        show, counting = self.settings.show_records, self.settings.stats
+        stats = {} if stats is None else stats
+        count = stats.get
+        line = _LINES[self.settings.output]
+        written = 0
+        for number, time, version, src, dst, area, truncated in packets:
+            shown = options.get((version, area, truncated)) or shown_for(version, area, truncated)
+            if not shown.kept:
+                continue
+            source = addresses.get(src) or address_for(src)
+            destination = addresses.get(dst) or address_for(dst)
+            if not (source.kept or destination.kept):
+                continue
+            written += 1
+            if show:
+                append(line(number, time, source, destination, shown.tail))
+            if counting:
+                key = (source.text, destination.text, shown.key)
+                stats[key] = count(key, 0) + 1
+        return "".join(lines), written, stats
+
+
+def _text_line(number: int, time: str, source: Address, destination: Address, end: str) -> str:
+    return f"{number:>8} {time:<20} {source.padded} {destination.padded} {end}"
+
+
+def _json_line(number: int, time: str, source: Address, destination: Address, end: str) -> str:
+    return (
+        f'{{"packet": {number}, "time": {time or "null"}, "source": "{source.text}", '
+        f'"destination": "{destination.text}", {end}'
+    )
+
+
+def _csv_line(number: int, time: str, source: Address, destination: Address, end: str) -> str:
+    return f"{number},{time},{source.text},{destination.text},{end}"
+
+
+_LINES = {Format.TEXT: _text_line, Format.JSONL: _json_line, Format.CSV: _csv_line}
+
+
+def format_stats(stats: Counter[StatsKey], output: Format = Format.TEXT) -> str:
+    """The label counts per address pair, most frequent first, in the output's format."""
+    rows = sorted(stats.items(), key=lambda item: (-item[1], item[0][:3], str(item[0][3:])))
+    if output is Format.JSONL:
+        return "".join(
+            json.dumps(
+                {
+                    "stats": {
+                        "source": s,
+                        "destination": d,
+                        "protocol": p,
+                        "doi": doi,
+                        "label": label,
+                        "packets": n,
+                    }
+                }
+            )
+            + "\n"
+            for (s, d, p, doi, label), n in rows
+        )
+    if output is Format.CSV:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["source", "destination", "protocol", "doi", "label", "packets"])
+        for (s, d, p, doi, label), n in rows:
+            writer.writerow([s, d, p, "" if doi is None else doi, label, n])
+        return "\n" + buffer.getvalue()
+    table = [("SOURCE", "DESTINATION", "OPTION", "DOI", "LABEL", "PACKETS")]
+    table += [(s, d, p, _text(doi), label, str(n)) for (s, d, p, doi, label), n in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(6)]
+    lines = ["", f"labels per address pair ({sum(stats.values())} packets)"]
+    for row in table:
+        cells = [
+            row[i].ljust(widths[i]) if i in (0, 1, 2, 4) else row[i].rjust(widths[i])
+            for i in range(6)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
