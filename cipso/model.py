@@ -20,15 +20,17 @@ Layout (cipso.md §1-2)::
 
 from __future__ import annotations
 
+import struct
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from mls import CategorySet, Level
 
-from .errors import CipsoEncodeError
+from .errors import CipsoDecodeError, CipsoEncodeError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -107,9 +109,71 @@ def _check_bytes(owner: object, name: str, maximum: int) -> None:
         raise CipsoEncodeError(f"{name} is {len(value)} bytes, at most {maximum} fit in a tag")
 
 
+def _level_text(tag: _BitmapTag | EnumeratedTag | RangedTag, detail: str) -> str:
+    # The one line format of the tags that carry a level (python -m cipso shows it).
+    extra = f", alignment {tag.alignment}" if tag.alignment else ""
+    return f"{tag.name}, length {tag.length}, level {tag.level}, {detail}{extra} -> {tag.mls_level}"
+
+
+def _u16_data(tag_type: int, data: bytes) -> tuple[int, int, tuple[int, ...]]:
+    # Alignment octet, level and the 16-bit numbers of tags 2 and 5; offsets count from the
+    # tag's type byte.
+    if len(data) < TAG_BASE_LENGTH - 2:
+        raise CipsoDecodeError(
+            f"tag {tag_type} needs at least 4 bytes, its length is {len(data) + 2}", 1
+        )
+    if len(data) & 1:
+        raise CipsoDecodeError(
+            f"tag {tag_type} data is {len(data) - 2} bytes, not a whole number of u16", 1
+        )
+    return data[0], data[1], struct.unpack(f">{(len(data) - 2) >> 1}H", data[2:])
+
+
+class _TagWire:
+    # What every tag class shares: the type and length bytes around its data. A class
+    # describes its data with _data (encode) and _from_data (decode, the data already cut to
+    # the length byte); to_bytes and from_bytes frame it.
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def tag_type(self) -> int: ...
+
+        @property
+        def length(self) -> int: ...
+
+    def _data(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """The tag's wire bytes: type, length, data."""
+        return bytes((self.tag_type, self.length)) + self._data()
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Self:
+        """Decode exactly one tag of this class, type byte first. Malformed bytes raise
+        :class:`cipso.CipsoDecodeError` with the offset of the byte at fault in ``data``."""
+        data = bytes(data)
+        if len(data) < 2:
+            raise CipsoDecodeError("a tag is at least its type and length bytes", len(data))
+        if data[1] != len(data):
+            raise CipsoDecodeError(f"tag length {data[1]} is not the {len(data)} bytes given", 1)
+        if tag_class(data[0]) is not cls:
+            raise CipsoDecodeError(f"tag type {data[0]} is not a {cls.__name__}", 0)
+        return cls._from_data(data[0], data[2:])
+
+
 @dataclass(frozen=True, slots=True)
-class _BitmapTag:
+class _BitmapTag(_TagWire):
     # The layout tags 1 and 6 share: a level and a category bitmap after the tag base.
+
+    name: ClassVar[str]
 
     level: int
     bitmap: bytes = b""
@@ -135,6 +199,20 @@ class _BitmapTag:
         """The tag length byte: 4 + bitmap length."""
         return TAG_BASE_LENGTH + len(self.bitmap)
 
+    def _data(self) -> bytes:
+        return bytes((self.alignment, self.level)) + self.bitmap
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        if len(data) < TAG_BASE_LENGTH - 2:
+            raise CipsoDecodeError(
+                f"tag {tag_type} needs at least 4 bytes, its length is {len(data) + 2}", 1
+            )
+        return cls(data[1], data[2:], data[0])
+
+    def __str__(self) -> str:
+        return _level_text(self, f"bitmap {self.bitmap.hex() or '(none)'}")
+
 
 @dataclass(frozen=True, slots=True)
 class RestrictedBitmapTag(_BitmapTag):
@@ -147,6 +225,7 @@ class RestrictedBitmapTag(_BitmapTag):
     """
 
     tag_type: ClassVar[TagType] = TagType.RESTRICTED_BITMAP
+    name: ClassVar[str] = "restricted bitmap"
 
     @classmethod
     def from_categories(
@@ -169,10 +248,11 @@ class PermissiveBitmapTag(_BitmapTag):
     refuses it in every DOI, so the kernel rejects any option carrying it."""
 
     tag_type: ClassVar[TagType] = TagType.PERMISSIVE_BITMAP
+    name: ClassVar[str] = "permissive bitmap"
 
 
 @dataclass(frozen=True, slots=True)
-class EnumeratedTag:
+class EnumeratedTag(_TagWire):
     """Tag 2: a sensitivity level and a list of 16-bit category numbers.
 
     ``category_list`` is kept as sent; the kernel sends it strictly ascending and rejects
@@ -184,6 +264,7 @@ class EnumeratedTag:
     alignment: int = 0
 
     tag_type: ClassVar[TagType] = TagType.ENUMERATED
+    name: ClassVar[str] = "enumerated"
 
     def __post_init__(self) -> None:
         _check_int(self.level, "level", MAX_LEVEL)
@@ -221,9 +302,22 @@ class EnumeratedTag:
         """The tag length byte: 4 + 2 per category."""
         return TAG_BASE_LENGTH + 2 * len(self.category_list)
 
+    def _data(self) -> bytes:
+        numbers = self.category_list
+        return bytes((self.alignment, self.level)) + struct.pack(f">{len(numbers)}H", *numbers)
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        alignment, level, numbers = _u16_data(tag_type, data)
+        return cls(level, numbers, alignment)
+
+    def __str__(self) -> str:
+        listed = ",".join(map(str, self.category_list)) or "(none)"
+        return _level_text(self, f"categories {listed}")
+
 
 @dataclass(frozen=True, slots=True)
-class RangedTag:
+class RangedTag(_TagWire):
     """Tag 5: a sensitivity level and inclusive category ranges.
 
     ``bounds`` holds the 16-bit numbers exactly as on the wire: high, low, high, low, ... with
@@ -238,6 +332,7 @@ class RangedTag:
     alignment: int = 0
 
     tag_type: ClassVar[TagType] = TagType.RANGED
+    name: ClassVar[str] = "ranged"
 
     def __post_init__(self) -> None:
         _check_int(self.level, "level", MAX_LEVEL)
@@ -311,15 +406,29 @@ class RangedTag:
         """The tag length byte: 4 + 2 per bound."""
         return TAG_BASE_LENGTH + 2 * len(self.bounds)
 
+    def _data(self) -> bytes:
+        bounds = self.bounds
+        return bytes((self.alignment, self.level)) + struct.pack(f">{len(bounds)}H", *bounds)
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        alignment, level, numbers = _u16_data(tag_type, data)
+        return cls(level, numbers, alignment)
+
+    def __str__(self) -> str:
+        ranges = [f"{high}-{0 if low is None else low}" for high, low in self.ranges]
+        return _level_text(self, "ranges high-low " + (",".join(ranges) or "(none)"))
+
 
 @dataclass(frozen=True, slots=True)
-class FreeFormTag:
+class FreeFormTag(_TagWire):
     """Tag 7 (FIPS-188 free form): opaque data after the type and length bytes. Linux defines
     the number but refuses it in every DOI."""
 
     data: bytes = b""
 
     tag_type: ClassVar[TagType] = TagType.FREE_FORM
+    name: ClassVar[str] = "free form"
 
     def __post_init__(self) -> None:
         _check_bytes(self, "data", MAX_TAG_LENGTH - 2)
@@ -329,9 +438,19 @@ class FreeFormTag:
         """The tag length byte: 2 + data length."""
         return 2 + len(self.data)
 
+    def _data(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        return cls(data)
+
+    def __str__(self) -> str:
+        return f"{self.name}, length {self.length}, data {self.data.hex() or '(none)'}"
+
 
 @dataclass(frozen=True, slots=True)
-class LocalTag:
+class LocalTag(_TagWire):
     """Tag 128 (Linux-private): the sending LSM's secid, in the sender's **host** byte order.
 
     It carries no MLS level: the receiver hands the secid straight to its LSM, which is only
@@ -344,6 +463,7 @@ class LocalTag:
     byteorder: Literal["little", "big"] = sys.byteorder
 
     tag_type: ClassVar[TagType] = TagType.LOCAL
+    name: ClassVar[str] = "local"
 
     def __post_init__(self) -> None:
         _check_int(self.secid, "secid", 0xFFFFFFFF)
@@ -355,22 +475,33 @@ class LocalTag:
         """The tag length byte: always 6."""
         return LOCAL_TAG_LENGTH
 
+    def _data(self) -> bytes:
+        return self.secid.to_bytes(4, self.byteorder)
 
-#: Tag types that have their own class; :class:`GenericTag` takes every other number.
-KNOWN_TAG_TYPES = frozenset(int(member) for member in TagType)
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        if len(data) != LOCAL_TAG_LENGTH - 2:
+            raise CipsoDecodeError(f"tag 128 is always 6 bytes, not {len(data) + 2}", 1)
+        # The secid is in the sender's byte order; reading it natively re-encodes it unchanged.
+        return cls(int.from_bytes(data, sys.byteorder))
+
+    def __str__(self) -> str:
+        return f"{self.name}, length {self.length}, secid {self.secid} (host byte order)"
 
 
 @dataclass(frozen=True, slots=True)
-class GenericTag:
+class GenericTag(_TagWire):
     """A tag of a type this package has no class for (0, 3, 4, 8..127, 129..255), kept as raw
     bytes so that any well-formed option round-trips. The kernel rejects all of them."""
 
     tag_type: int
     data: bytes = b""
 
+    name: ClassVar[str] = "unknown"
+
     def __post_init__(self) -> None:
         _check_int(self.tag_type, "tag_type", 0xFF)
-        if self.tag_type in KNOWN_TAG_TYPES:
+        if self.tag_type in TAG_CLASS_BY_TYPE:
             raise CipsoEncodeError(
                 f"tag type {self.tag_type} has its own class ({TagType(self.tag_type).name})"
             )
@@ -380,6 +511,16 @@ class GenericTag:
     def length(self) -> int:
         """The tag length byte: 2 + data length."""
         return 2 + len(self.data)
+
+    def _data(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        return cls(tag_type, data)
+
+    def __str__(self) -> str:
+        return f"type {self.tag_type}, length {self.length}, data {self.data.hex() or '(none)'}"
 
 
 #: Any tag.
@@ -395,21 +536,48 @@ Tag: TypeAlias = (
 #: The tags that carry an MLS level and categories.
 MlsTag: TypeAlias = RestrictedBitmapTag | EnumeratedTag | RangedTag | PermissiveBitmapTag
 
-TAG_CLASSES: tuple[type[Tag], ...] = (
-    RestrictedBitmapTag,
-    EnumeratedTag,
-    RangedTag,
-    PermissiveBitmapTag,
-    FreeFormTag,
-    LocalTag,
-    GenericTag,
-)
 MLS_TAG_CLASSES: tuple[type[MlsTag], ...] = (
     RestrictedBitmapTag,
     EnumeratedTag,
     RangedTag,
     PermissiveBitmapTag,
 )
+
+# The classes of a type of their own (GenericTag's type is a field).
+_OWN_CLASSES: tuple[
+    type[
+        RestrictedBitmapTag
+        | EnumeratedTag
+        | RangedTag
+        | PermissiveBitmapTag
+        | FreeFormTag
+        | LocalTag
+    ],
+    ...,
+] = (
+    RestrictedBitmapTag,
+    EnumeratedTag,
+    RangedTag,
+    PermissiveBitmapTag,
+    FreeFormTag,
+    LocalTag,
+)
+#: Tag type -> the class that decodes, encodes and shows it: the one table the codec, the schema,
+#: the scapy layers and the command line dispatch through. A type not in it is a
+#: :class:`GenericTag` (:func:`tag_class`).
+TAG_CLASS_BY_TYPE: Mapping[int, type[Tag]] = MappingProxyType(
+    {int(cls.tag_type): cls for cls in _OWN_CLASSES}
+)
+#: Every tag class, the generic fallback last.
+TAG_CLASSES: tuple[type[Tag], ...] = (*_OWN_CLASSES, GenericTag)
+
+#: Tag types that have their own class; :class:`GenericTag` takes every other number.
+KNOWN_TAG_TYPES = frozenset(TAG_CLASS_BY_TYPE)
+
+
+def tag_class(tag_type: int) -> type[Tag]:
+    """The class for tags of type ``tag_type``: its own, or :class:`GenericTag`."""
+    return TAG_CLASS_BY_TYPE.get(tag_type, GenericTag)
 
 
 @dataclass(frozen=True, slots=True)
