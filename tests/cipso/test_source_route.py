@@ -90,11 +90,11 @@ def test_decode_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", area, "--doi", "16"]) == 1
     out = capsys.readouterr().out
     assert (
-        "kernel   dropped silently (no ICMP error), source route at header byte 30: " + DROPPED
+        "kernel    dropped: silently (no ICMP error), at header byte 30: " + DROPPED
     ) in out
     assert main(["decode", area, "--doi", "16", "--accept-source-route"]) == 0
     out = capsys.readouterr().out
-    assert "kernel   accepted" in out and "host     s3" in out
+    assert "kernel    accepted" in out and "host      s3" in out
 
 
 # --- the live kernel ----------------------------------------------------------------------------
