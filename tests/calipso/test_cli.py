@@ -72,7 +72,7 @@ def test_decode_bad_checksum(capsys: pytest.CaptureFixture[str]) -> None:
     )
     status, out, _ = run(capsys, "decode", damaged, "--doi", "2")
     assert status == 1
-    assert fields(out)["kernel"].startswith("dropped silently at option byte 8: checksum 0x1234")
+    assert fields(out)["kernel"].startswith("dropped: silently (no ICMPv6 error), at option byte 8: checksum 0x1234")
 
 
 def test_decode_extra_data(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +89,7 @@ def test_decode_with_doi(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0 and fields(out)["kernel"] == "accepted"
     status, out, _ = run(capsys, "decode", GOOD, "--doi", "3", "--doi", "4")
     assert status == 1
-    assert fields(out)["kernel"] == "dropped silently at option byte 2: DOI 2 is not configured"
+    assert fields(out)["kernel"] == "dropped: silently (no ICMPv6 error), at option byte 2: DOI 2 is not configured"
     status, out, _ = run(capsys, "decode", GOOD, "--doi", "3", "--doi", "pass doi:2")
     assert status == 0
 
@@ -110,7 +110,7 @@ def test_decode_malformed(capsys: pytest.CaptureFixture[str], option: str, check
     status, out, err = run(capsys, "decode", option, "--doi", "2")
     assert status == 1 and err == ""
     assert "malformed at " in out
-    assert f"kernel    dropped silently at {check_line}" in out
+    assert f"kernel    dropped: silently (no ICMPv6 error), at {check_line}" in out
 
 
 def test_decode_header(capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,13 +140,13 @@ def test_decode_header_with_stray_option(capsys: pytest.CaptureFixture[str]) -> 
     status, out, _ = run(capsys, "decode", header, "--doi", "2")
     assert status == 1
     assert fields(out)["kernel"] == (
-        "dropped with ICMPv6 Parameter Problem code 2, pointer 56 (header byte 16): "
+        "parameter-problem: ICMPv6 Parameter Problem code 2, pointer 56, at header byte 16: "
         "unknown option type 0x9e"
     )
     header = "3a02" + GOOD + "5e00" + "010400000000"
     status, out, _ = run(capsys, "decode", header, "--doi", "2")
     assert status == 1
-    assert fields(out)["kernel"].startswith("dropped silently at header byte 16")
+    assert fields(out)["kernel"].startswith("dropped: silently (no ICMPv6 error), at header byte 16")
 
 
 def test_decode_header_without_calipso(capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,7 +165,7 @@ def test_decode_malformed_header(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "decode", header, "--as", "hbh", "--doi", "2")
     assert status == 1
     assert "malformed at header byte 9" in out
-    assert fields(out)["kernel"].startswith("dropped silently at header byte 9")
+    assert fields(out)["kernel"].startswith("dropped: silently (no ICMPv6 error), at header byte 9")
 
 
 def test_decode_packet(capsys: pytest.CaptureFixture[str]) -> None:
