@@ -49,15 +49,15 @@ class CalipsoChecksumError(CalipsoDecodeError):
     """A strict decode found a checksum that does not match the option's contents.
 
     ``received`` and ``expected`` are CRC values as integers; on the wire the low byte comes
-    first.
+    first. ``offset`` is that of the checksum field (8).
     """
 
-    def __init__(self, received: int, expected: int) -> None:
+    def __init__(
+        self, reason: str, offset: int | None = 8, *, received: int, expected: int
+    ) -> None:
         self.received = received
         self.expected = expected
-        super().__init__(
-            f"checksum {received:#06x} does not match the contents (expected {expected:#06x})", 8
-        )
+        super().__init__(reason, offset)
 
 
 class Check(str, enum.Enum):

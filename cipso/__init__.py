@@ -28,6 +28,8 @@ from .errors import (
     OptionsAreaError,
 )
 from .model import (
+    OPTION_TYPE,
+    TAG_CLASS_BY_TYPE,
     CipsoOption,
     EnumeratedTag,
     FreeFormTag,
@@ -40,11 +42,14 @@ from .model import (
     RestrictedBitmapTag,
     Tag,
     TagType,
+    tag_class,
 )
 from .options import OptionType, Tlv, build_options, find_option, iter_options
 from .validate import Verdict, VerdictKind, validate, verdict
 
 __all__ = [
+    "OPTION_TYPE",
+    "TAG_CLASS_BY_TYPE",
     "CipsoDecodeError",
     "CipsoDecoded",
     "CipsoDoi",
@@ -80,6 +85,7 @@ __all__ = [
     "encode",
     "find_option",
     "iter_options",
+    "tag_class",
     "validate",
     "vectors",
     "verdict",

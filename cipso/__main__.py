@@ -222,22 +222,33 @@ def _verdict_text(judged: Verdict, *, alone: bool) -> str:
 
 def _json(found: _Decoded) -> dict[str, Any]:
     """The JSON object of decode (field names shared with python -m calipso)."""
-    option = found.option
-    level = None if option is None else option.mls_level
-    judged = found.judged
-    return {
+    shown: dict[str, Any] = {
         "protocol": "cipso",
         "input": found.kind,
-        "option_start": found.start,
-        "option": None if found.raw is None else found.raw.hex(),
-        "error": None if found.error is None else found.error.reason,
-        "error_offset": None if found.error is None else found.error.offset,
-        "length": None if option is None else option.length,
-        "doi": None if option is None else option.doi,
-        "wire_label": None if level is None else str(level),
-        "label": found.host if found.host is not None else (None if level is None else str(level)),
-        "tags": [] if option is None else [_tag_json(tag) for tag in option.tags],
-        **_verdict_json(judged),
+        "options": [] if found.raw is None else [_option_json(found)],
+    }
+    return shown | _verdict_json(found.judged)
+
+
+def _option_json(found: _Decoded) -> dict[str, Any]:
+    option, error, raw = found.option, found.error, found.raw
+    assert raw is not None
+    shown: dict[str, Any] = {
+        "start": None if found.kind == "option" else found.start,
+        "bytes": raw.hex(),
+        "error": None if error is None else error.reason,
+        "error_offset": None if error is None else error.offset,
+    }
+    if option is None:
+        return shown
+    level = option.mls_level
+    wire = None if level is None else str(level)
+    return shown | {
+        "size": option.size,
+        "doi": option.doi,
+        "wire_label": wire,
+        "label": wire if found.host is None else found.host,
+        "tags": [_tag_json(tag) for tag in option.tags],
     }
 
 

@@ -607,6 +607,11 @@ class CipsoOption:
         return HEADER_LENGTH + sum(tag.length for tag in self.tags)
 
     @property
+    def size(self) -> int:
+        """Bytes on the wire (the same as the length byte, which counts them all)."""
+        return self.length
+
+    @property
     def tag(self) -> Tag | None:
         """The first tag (the only one the kernel reads), or None."""
         return self.tags[0] if self.tags else None
