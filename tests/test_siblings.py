@@ -8,13 +8,19 @@ are compared by their own tests.
 
 from __future__ import annotations
 
+import argparse
 import inspect
+import json
+import re
+import types
 from collections.abc import Iterable, Mapping
 
 import pytest
 
 import calipso
+import calipso.__main__ as calipso_cli
 import cipso
+import cipso.__main__ as cipso_cli
 from mls import Level
 
 PREFIXES = {"cipso": "Cipso", "calipso": "Calipso"}
@@ -350,3 +356,100 @@ def test_function_signatures(name: str) -> None:
 def test_counterparts_exist() -> None:
     for ours, theirs in COUNTERPARTS.items():
         assert ours in cipso.__all__ and theirs in calipso.__all__
+
+
+# --- the command lines --------------------------------------------------------------------------
+
+
+def _options(parser: argparse.ArgumentParser, command: str) -> set[str]:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub = commands.choices[command]
+    return {
+        option
+        for action in sub._actions
+        if action.help is not argparse.SUPPRESS
+        for option in action.option_strings
+    }
+
+
+#: Command-line options only one command has, and why.
+CLI_OPTIONS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "decode": (
+        {
+            "--loopback": "tag 128 is accepted on loopback only",
+            "--no-strict-bitmap": "sysctl cipso_rbm_strictvalid",
+            "--accept-source-route": "sysctl accept_source_route",
+        },
+        {},
+    ),
+    "encode": (
+        {
+            "--secid": "a LOCAL DOI sends the LSM secid in tag 128",
+            "--optimized-bitmap": "sysctl cipso_rbm_optfmt",
+        },
+        {"--next-header": "the hop-by-hop header's first byte"},
+    ),
+}
+
+
+@pytest.mark.parametrize("command", sorted(CLI_OPTIONS))
+def test_command_line_options(command: str) -> None:
+    ours = _options(cipso_cli.build_parser(), command)
+    theirs = _options(calipso_cli.build_parser(), command)
+    cipso_only, calipso_only = CLI_OPTIONS[command]
+    _check(ours - theirs, cipso_only, f"python -m cipso {command}")
+    _check(theirs - ours, calipso_only, f"python -m calipso {command}")
+
+
+def _decode(module: types.ModuleType, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    module.main(["decode", *argv])
+    out: str = capsys.readouterr().out
+    return out
+
+
+def test_decode_json_field_names(capsys: pytest.CaptureFixture[str]) -> None:
+    cipso_json = json.loads(
+        _decode(cipso_cli, capsys, "860b000000100105000384", "--doi", "16", "--format", "json")
+    )
+    calipso_json = json.loads(
+        _decode(
+            calipso_cli, capsys, "070c000000020103980f84000000", "--doi", "2", "--format", "json"
+        )
+    )
+    # calipso adds the hop-by-hop header (for header input) and the failed check.
+    assert set(cipso_json) == set(calipso_json) - {"header", "check"}
+    ours, theirs = cipso_json["options"][0], calipso_json["options"][0]
+    # cipso's option has tags; calipso's its bitmap, level and checksum in the option itself.
+    assert set(ours) - {"tags"} == set(theirs) - {
+        "level",
+        "words",
+        "bitmap",
+        "extra",
+        "checksum",
+        "checksum_ok",
+        "expected_checksum",
+    }
+
+
+def test_decode_verdict_lines_have_one_format(capsys: pytest.CaptureFixture[str]) -> None:
+    shape = re.compile(
+        r"kernel    (accepted|(parameter-problem|dropped|truncated): [^,]+(, pointer \d+)?, "
+        r"at (header byte \d+(, option byte \d+)?|option byte \d+): .+)"
+    )
+    lines = [
+        # accepted, a rejected option alone, a rejected option in an area or header
+        _decode(cipso_cli, capsys, "860b000000100105000384", "--doi", "16"),
+        _decode(cipso_cli, capsys, "860a0000001101040003", "--doi", "16"),
+        _decode(cipso_cli, capsys, "01860a000000110104000300", "--doi", "16"),
+        _decode(calipso_cli, capsys, "070c000000020103980f84000000", "--doi", "2"),
+        _decode(calipso_cli, capsys, "070c000000020103980f84000000", "--doi", "3"),
+        _decode(calipso_cli, capsys, "3a01070c000000020103980f84000000", "--doi", "3"),
+        _decode(calipso_cli, capsys, "3a009e0001020000", "--doi", "2"),  # unknown type 0x9e
+    ]
+    kinds = set()
+    for out in lines:
+        line = next(line for line in out.splitlines() if line.startswith("kernel"))
+        found = shape.fullmatch(line)
+        assert found, line
+        kinds.add(found.group(2) or found.group(1))
+    assert kinds == {"accepted", "parameter-problem", "dropped"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 
@@ -344,3 +346,157 @@ def test_module_runs_without_netlabel() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == EXAMPLE + "\n"
+
+
+# --- stdin, JSON, refused options ---------------------------------------------------------------
+
+
+class _Stdin:
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        EXAMPLE.encode() + b"\n",
+        b"86 0b 00 00 00 10\n01:05:00:03:84\n",
+        bytes.fromhex(EXAMPLE),  # raw bytes
+    ],
+)
+def test_decode_reads_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: bytes
+) -> None:
+    expected = run(capsys, "decode", EXAMPLE)
+    monkeypatch.setattr(sys, "stdin", _Stdin(given))
+    assert run(capsys, "decode", "-") == expected
+
+
+def test_decode_stdin_empty(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", _Stdin(b""))
+    assert run(capsys, "decode", "-") == (2, "", "python -m cipso: error: no bytes on stdin\n")
+
+
+def test_decode_large_input_from_a_pipe() -> None:
+    # More hex than fits in an argument list on many systems: the options area is refused as
+    # too long, by the command, not by the shell.
+    result = subprocess.run(
+        [sys.executable, "-m", "cipso", "decode", "-", "--as", "options", "--doi", "16"],
+        input=b"01" * 200_000,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert b"200000 bytes of options: an IPv4 header holds at most 40" in result.stderr
+
+
+def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "decode", PACKET, "--doi", PASS16, "--format", "json")
+    assert status == 0
+    shown = json.loads(out)
+    assert shown == {
+        "protocol": "cipso",
+        "input": "ipv4",
+        "options": [
+            {
+                "start": 0,
+                "bytes": EXAMPLE,
+                "error": None,
+                "error_offset": None,
+                "size": 11,
+                "doi": 16,
+                "wire_label": "s3:c0,c5",
+                "label": "s3:c0,c5",
+                "tags": [
+                    {
+                        "type": 1,
+                        "name": "restricted bitmap",
+                        "length": 5,
+                        "level": 3,
+                        "bitmap": "84",
+                        "alignment": 0,
+                        "wire_label": "s3:c0,c5",
+                    }
+                ],
+            }
+        ],
+        "verdict": "accepted",
+        "reason": None,
+        "offset": None,
+        "pointer": None,
+        "option_offset": None,
+        "code": None,
+    }
+
+
+def test_decode_json_rejected_and_malformed(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(
+        capsys, "decode", "01860a000000110104000300", "--doi", "16", "--format", "json"
+    )
+    assert status == 1
+    shown = json.loads(out)
+    assert (shown["verdict"], shown["offset"], shown["pointer"], shown["option_offset"]) == (
+        "parameter-problem",
+        3,
+        23,
+        2,
+    )
+    assert (shown["code"], shown["reason"]) == (0, "DOI 17 is not configured")
+    assert shown["options"][0]["start"] == 1
+    status, out, _ = run(capsys, "decode", "86070000001001", "--doi", "16", "--format", "json")
+    option = json.loads(out)["options"][0]
+    assert (status, option["error_offset"], "size" in option) == (1, 6, False)
+    # Without --doi there is no verdict: its fields are null.
+    shown = json.loads(run(capsys, "decode", EXAMPLE, "--format", "json")[1])
+    assert shown["verdict"] is None and shown["options"][0]["label"] == "s3:c0,c5"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["decode", EXAMPLE, "--loopback"], "--loopback changes only the kernel's verdict"),
+        (["decode", EXAMPLE, "--no-strict-bitmap"], "--no-strict-bitmap changes only the"),
+        (["decode", PACKET, "--accept-source-route"], "--accept-source-route changes only"),
+        (
+            ["decode", EXAMPLE, "--doi", "16", "--accept-source-route"],
+            "one CIPSO option has no source route",
+        ),
+        (["encode", "s3:c1", "--doi", "16", "--secid", "5"], "--secid is for a local DOI"),
+        (["encode", "s3", "--doi", "local doi:5", "--secid", "5"], "sends a secid, not a label"),
+        (
+            ["encode", "s3", "--doi", "pass doi:16 tags:5", "--optimized-bitmap"],
+            "--optimized-bitmap shapes tag 1, which DOI 16 does not use",
+        ),
+        (["encode", "--doi", "local doi:5", "--optimized-bitmap", "--secid", "1"], "tag 1"),
+    ],
+)
+def test_options_that_change_nothing_are_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, "")
+    assert message in err and err.count("\n") == 1
+
+
+def test_encode_as_options_area(capsys: pytest.CaptureFixture[str]) -> None:
+    padded = (0, EXAMPLE + "00\n", "")
+    assert run(capsys, "encode", "s3:c0,c5", "--doi", "16", "--as", "options") == padded
+    assert run(capsys, "encode", "s3:c0,c5", "--doi", "16", "--as", "option")[1] == EXAMPLE + "\n"
+
+
+def test_decode_refuses_41_bytes_of_options_as_validate_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An option whose length byte says 41: the verdict is the walker's (pointer 20).
+    option = "86290000001001230003" + "00" * 31
+    status, out, _ = run(capsys, "decode", option, "--doi", "16")
+    assert status == 1
+    assert "malformed at option byte 1: option length 41 exceeds" in out
+    assert out.splitlines()[-1].startswith(
+        "kernel    parameter-problem: ICMP Parameter Problem code 0, pointer 20, at header "
+        "byte 20, option byte 0: "
+    )
+    with pytest.raises(cipso.CipsoValidationError):
+        cipso.validate(bytes.fromhex(option), [cipso.CipsoDoi.pass_through(16)])
