@@ -51,13 +51,14 @@ examples:
       a whole IPv6 packet (an echo request from 2001:db8::1 to ::2): its hop-by-hop header
   python -m calipso encode s3:c0,c5 --doi 2
       prints 070c000000020103980f84000000, the option the kernel sends for s3:c0,c5
-  python -m calipso encode s3:c0,c5 --doi 2 --hbh
+  python -m calipso encode s3:c0,c5 --doi 2 --as hbh
       prints 0001070c000000020103980f84000000, the whole hop-by-hop header (IPV6_HOPOPTS)
 
 exit status: 0 decoded (and accepted by the kernel when --doi is given); 1 the kernel would
 drop the packet (silently, or with an ICMPv6 Parameter Problem); 2 bad input (not hex, not a
-CALIPSO option, hop-by-hop header or IPv6 packet, a bad DOI or label, or bytes too malformed
-to decode when no --doi is given), printed as one line on stderr.
+CALIPSO option, hop-by-hop header or IPv6 packet, a bad DOI or label, an option that would
+change nothing, or bytes too malformed to decode when no --doi is given), printed as one line
+on stderr.
 """
 
 _HOP_BY_HOP = 0  # IPv6 next-header value of the hop-by-hop options header

@@ -38,20 +38,22 @@ examples:
   python -m cipso decode 860b000000100105000384
       the option's fields, its tag and the label it carries (s3:c0,c5)
   python -m cipso decode '86 0b 00 00 00 11 01 05 00 03 84' --doi 'pass doi:16 tags:1'
-      also the kernel's verdict: rejected at option byte 2 (DOI 17 is not configured)
+      also the kernel's verdict: parameter-problem at option byte 2 (DOI 17 is not
+      configured)
   python -m cipso decode 01860a000000110104000300 --doi 16
       an options area (NOP, CIPSO, EOL): the ICMP Parameter Problem pointer is 23
   python -m cipso decode 4800002800010000400100000a0000010a000002860b000000100105000384000800f7ff00000000 --doi 16
       a whole IPv4 packet: finds the option in the header, judges every option
   python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1'
       prints 860b000000100105000384, the option the kernel sends for s3:c0,c5
-  python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1' --padded
+  python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1' --as options
       prints 860b00000010010500038400 (EOL-padded options area, for IP_OPTIONS)
 
 exit status: 0 decoded (and accepted by the kernel when --doi is given); 1 the kernel would
 reject it, or drop it silently (an options area with a source route, unless
---accept-source-route); 2 bad input (not hex, no CIPSO option, a bad DOI or label, or an option too
-malformed to decode when no --doi is given), printed as one line on stderr.
+--accept-source-route); 2 bad input (not hex, no CIPSO option, a bad DOI or label, an option
+that would change nothing, or an option too malformed to decode when no --doi is given),
+printed as one line on stderr.
 """  # noqa: E501
 
 _IPV4_BASE_HEADER = 20
