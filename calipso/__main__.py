@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mls import Level, MlsError
-from mls._cli import OneLineParser, UsageError, print_json, read_bytes, run
+from mls._cli import (
+    OneLineParser,
+    UsageError,
+    add_input_arguments,
+    print_json,
+    read_bytes,
+    run,
+    verdict_fields,
+    verdict_line,
+)
 
 from ._checksum import checksum_bytes, option_checksum
 from ._codec import decode, encode
@@ -323,23 +332,13 @@ def _text(decoded: _Decoded) -> list[str]:
 
 
 def _verdict_text(judged: Verdict, *, alone: bool) -> str:
-    """The one line format of a verdict (the same in python -m cipso); ``alone`` says the
-    option was given without its header, so that offsets count from its type byte."""
-    if judged.kind is VerdictKind.ACCEPTED:
-        return str(judged.kind)
-    if judged.kind is VerdictKind.PARAMETER_PROBLEM:
-        how = f"ICMPv6 Parameter Problem code {judged.code}, pointer {judged.pointer}"
-    elif judged.kind is VerdictKind.DROPPED:
-        how = "silently (no ICMPv6 error)"
-    else:
-        how = "the bytes end before the header does"
-    if alone:
-        where = f"option byte {judged.offset}"
-    else:
-        where = f"header byte {judged.offset}"
-        if judged.option_offset is not None:
-            where += f", option byte {judged.option_offset}"
-    return f"{judged.kind}: {how}, at {where}: {judged.reason}"
+    # ``alone``: the option was given without its header; its offsets count from its type byte.
+    return verdict_line(
+        judged,
+        icmp="ICMPv6",
+        header_byte=None if alone else judged.offset,
+        option_byte=judged.option_offset,
+    )
 
 
 def _json(decoded: _Decoded) -> dict[str, Any]:
@@ -365,7 +364,7 @@ def _json(decoded: _Decoded) -> dict[str, Any]:
             ],
         }
     judged = decoded.judged
-    shown.update(_verdict_json(judged))
+    shown.update(verdict_fields(judged))
     shown["check"] = None if judged is None or judged.check is None else judged.check.value
     return shown
 
@@ -393,19 +392,6 @@ def _option_json(found: _Found) -> dict[str, Any]:
         "checksum": option.checksum,
         "checksum_ok": option.checksum_ok,
         "expected_checksum": option.correct_checksum,
-    }
-
-
-def _verdict_json(judged: Verdict | None) -> dict[str, Any]:
-    if judged is None:
-        return dict.fromkeys(("verdict", "reason", "offset", "pointer", "option_offset", "code"))
-    return {
-        "verdict": judged.kind.value,
-        "reason": judged.reason or None,
-        "offset": judged.offset,
-        "pointer": judged.pointer,
-        "option_offset": judged.option_offset,
-        "code": judged.code,
     }
 
 
@@ -457,13 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    dec.add_argument(
-        "hex",
-        nargs="+",
-        metavar="HEX",
-        help="the bytes in hex (spaces and colons allowed), or - to read stdin (hex text or "
-        "raw bytes)",
-    )
+    add_input_arguments(dec)
     dec.add_argument(
         "--as",
         dest="kind",
@@ -478,13 +458,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=_doi,
         metavar="N",
         help="a DOI configured in the kernel (repeatable)",
-    )
-    dec.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text lines (default) or one JSON object (the fields of python -m cipso decode "
-        "--format json)",
     )
     dec.set_defaults(run=_decode)
 

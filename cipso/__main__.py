@@ -10,14 +10,23 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from mls import Level, MlsError
-from mls._cli import OneLineParser, UsageError, print_json, read_bytes, run
+from mls._cli import (
+    OneLineParser,
+    UsageError,
+    add_input_arguments,
+    print_json,
+    read_bytes,
+    run,
+    verdict_fields,
+    verdict_line,
+)
 
 from ._codec import decode
 from .doi import CipsoDoi, doi_table
 from .errors import CipsoDecodeError, CipsoError
 from .model import OPTION_TYPE, CipsoOption, LocalTag, MapType, Tag, TagType
 from .options import OptionType, find_option
-from .validate import Verdict, VerdictKind, verdict
+from .validate import Verdict, verdict
 
 DESCRIPTION = """\
 Decode and encode CIPSO, the IPv4 security option (type 134), byte for byte as Linux
@@ -205,21 +214,14 @@ def _text(found: _Decoded) -> list[str]:
 
 
 def _verdict_text(judged: Verdict, *, alone: bool) -> str:
-    """The one line format of a verdict (the same in python -m calipso); ``alone`` says the
-    area is one option given alone, so that every offset is also an option byte."""
-    if judged.kind is VerdictKind.ACCEPTED:
-        return str(judged.kind)
-    if judged.kind is VerdictKind.PARAMETER_PROBLEM:
-        how = f"ICMP Parameter Problem code {judged.code}, pointer {judged.pointer}"
-    elif judged.kind is VerdictKind.DROPPED:
-        how = "silently (no ICMP error)"
-    else:
-        how = "the bytes end before the options do"
-    where = f"header byte {_IPV4_BASE_HEADER + (judged.offset or 0)}"
-    inside = judged.offset if alone else judged.option_offset
-    if inside is not None:
-        where += f", option byte {inside}"
-    return f"{judged.kind}: {how}, at {where}: {judged.reason}"
+    # ``alone``: the area is one option given alone, so every offset is also an option byte.
+    offset = 0 if judged.offset is None else judged.offset
+    return verdict_line(
+        judged,
+        icmp="ICMP",
+        header_byte=_IPV4_BASE_HEADER + offset,
+        option_byte=offset if alone else judged.option_offset,
+    )
 
 
 def _json(found: _Decoded) -> dict[str, Any]:
@@ -229,7 +231,7 @@ def _json(found: _Decoded) -> dict[str, Any]:
         "input": found.kind,
         "options": [] if found.raw is None else [_option_json(found)],
     }
-    return shown | _verdict_json(found.judged)
+    return shown | verdict_fields(found.judged)
 
 
 def _option_json(found: _Decoded) -> dict[str, Any]:
@@ -267,19 +269,6 @@ def _tag_json(tag: Tag) -> dict[str, Any]:
     if level is not None:
         values["wire_label"] = str(level)
     return values
-
-
-def _verdict_json(judged: Verdict | None) -> dict[str, Any]:
-    if judged is None:
-        return dict.fromkeys(("verdict", "reason", "offset", "pointer", "option_offset", "code"))
-    return {
-        "verdict": judged.kind.value,
-        "reason": judged.reason or None,
-        "offset": judged.offset,
-        "pointer": judged.pointer,
-        "option_offset": judged.option_offset,
-        "code": judged.code,
-    }
 
 
 def _host_label(option: CipsoOption, dois: Mapping[int, CipsoDoi]) -> str | None:
@@ -375,13 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    dec.add_argument(
-        "hex",
-        nargs="+",
-        metavar="HEX",
-        help="the bytes in hex (spaces and colons allowed), or - to read stdin (hex text or "
-        "raw bytes)",
-    )
+    add_input_arguments(dec)
     dec.add_argument(
         "--as",
         dest="kind",
@@ -413,13 +396,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="as with net.ipv4.conf.all and <dev>.accept_source_route at 1 (by default a "
         "packet with a loose or strict source route is dropped silently)",
-    )
-    dec.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text lines (default) or one JSON object (the fields of python -m calipso decode "
-        "--format json)",
     )
     dec.set_defaults(run=_decode)
 

@@ -8,9 +8,20 @@ import json
 import string
 import sys
 from collections.abc import Callable, Sequence
-from typing import BinaryIO, NoReturn
+from enum import Enum
+from typing import Any, BinaryIO, NoReturn, Protocol
 
-__all__ = ["OneLineParser", "UsageError", "print_json", "read_bytes", "run"]
+__all__ = [
+    "OneLineParser",
+    "UsageError",
+    "VerdictShape",
+    "add_input_arguments",
+    "print_json",
+    "read_bytes",
+    "run",
+    "verdict_fields",
+    "verdict_line",
+]
 
 _HEX_SEPARATORS = str.maketrans("", "", " :\t\r\n-")
 #: What may surround hex digits in text: separators and the 0x prefix's x.
@@ -56,6 +67,77 @@ def read_bytes(words: Sequence[str], stdin: BinaryIO | None = None) -> bytes:
     if _HEX_TEXT.issuperset(data):
         return parse_hex(data.decode("ascii"))
     return data
+
+
+def add_input_arguments(command: argparse.ArgumentParser) -> None:
+    """The bytes a decode command reads and the output formats it offers."""
+    command.add_argument(
+        "hex",
+        nargs="+",
+        metavar="HEX",
+        help="the bytes in hex (spaces and colons allowed), or - to read stdin (hex text or "
+        "raw bytes)",
+    )
+    command.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines (default) or one JSON object (the same fields for CIPSO and CALIPSO)",
+    )
+
+
+class VerdictShape(Protocol):
+    """What ``cipso.Verdict`` and ``calipso.Verdict`` have in common (mls imports neither)."""
+
+    @property
+    def kind(self) -> Enum: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def pointer(self) -> int | None: ...
+    @property
+    def code(self) -> int | None: ...
+    @property
+    def option_offset(self) -> int | None: ...
+
+
+def verdict_line(
+    judged: VerdictShape, *, icmp: str, header_byte: int | None, option_byte: int | None
+) -> str:
+    """A verdict in the one line format of both commands: the kind, how the kernel answers
+    (``icmp`` names its ICMP), where (``header_byte``, ``option_byte``, either may be
+    None), why."""
+    kind = judged.kind.value
+    if kind == "accepted":
+        return str(kind)
+    if kind == "parameter-problem":
+        how = f"{icmp} Parameter Problem code {judged.code}, pointer {judged.pointer}"
+    elif kind == "dropped":
+        how = f"silently (no {icmp} error)"
+    else:
+        how = "the bytes end before the header does"
+    places = []
+    if header_byte is not None:
+        places.append(f"header byte {header_byte}")
+    if option_byte is not None:
+        places.append(f"option byte {option_byte}")
+    return f"{kind}: {how}, at {', '.join(places)}: {judged.reason}"
+
+
+def verdict_fields(judged: VerdictShape | None) -> dict[str, Any]:
+    """A verdict's JSON fields (all null when there is none: no DOI was given)."""
+    if judged is None:
+        return dict.fromkeys(("verdict", "reason", "offset", "pointer", "option_offset", "code"))
+    return {
+        "verdict": judged.kind.value,
+        "reason": judged.reason or None,
+        "offset": judged.offset,
+        "pointer": judged.pointer,
+        "option_offset": judged.option_offset,
+        "code": judged.code,
+    }
 
 
 def print_json(value: object) -> None:
