@@ -251,8 +251,44 @@ class PermissiveBitmapTag(_BitmapTag):
     name: ClassVar[str] = "permissive bitmap"
 
 
+class _U16Tag(_TagWire):
+    # The layout tags 2 and 5 share: a level, then 16-bit numbers (categories or range bounds)
+    # after the tag base. A subclass names its numbers' field with _numbers.
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        level: int
+        alignment: int
+
+        @property
+        def _numbers(self) -> tuple[int, ...]: ...
+
+        @property
+        def categories(self) -> CategorySet: ...
+
+    @property
+    def mls_level(self) -> Level:
+        """Wire level and categories as an :class:`mls.Level`."""
+        return Level(self.level, self.categories)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 4 + 2 per number."""
+        return TAG_BASE_LENGTH + 2 * len(self._numbers)
+
+    def _data(self) -> bytes:
+        numbers = self._numbers
+        return bytes((self.alignment, self.level)) + struct.pack(f">{len(numbers)}H", *numbers)
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        alignment, level, numbers = _u16_data(tag_type, data)
+        return cls(level, numbers, alignment)  # type: ignore[call-arg]
+
+
 @dataclass(frozen=True, slots=True)
-class EnumeratedTag(_TagWire):
+class EnumeratedTag(_U16Tag):
     """Tag 2: a sensitivity level and a list of 16-bit category numbers.
 
     ``category_list`` is kept as sent; the kernel sends it strictly ascending and rejects
@@ -293,23 +329,8 @@ class EnumeratedTag(_TagWire):
         return CategorySet.from_int(bits)
 
     @property
-    def mls_level(self) -> Level:
-        """Wire level and categories as an :class:`mls.Level`."""
-        return Level(self.level, self.categories)
-
-    @property
-    def length(self) -> int:
-        """The tag length byte: 4 + 2 per category."""
-        return TAG_BASE_LENGTH + 2 * len(self.category_list)
-
-    def _data(self) -> bytes:
-        numbers = self.category_list
-        return bytes((self.alignment, self.level)) + struct.pack(f">{len(numbers)}H", *numbers)
-
-    @classmethod
-    def _from_data(cls, tag_type: int, data: bytes) -> Self:
-        alignment, level, numbers = _u16_data(tag_type, data)
-        return cls(level, numbers, alignment)
+    def _numbers(self) -> tuple[int, ...]:
+        return self.category_list
 
     def __str__(self) -> str:
         listed = ",".join(map(str, self.category_list)) or "(none)"
@@ -317,7 +338,7 @@ class EnumeratedTag(_TagWire):
 
 
 @dataclass(frozen=True, slots=True)
-class RangedTag(_TagWire):
+class RangedTag(_U16Tag):
     """Tag 5: a sensitivity level and inclusive category ranges.
 
     ``bounds`` holds the 16-bit numbers exactly as on the wire: high, low, high, low, ... with
@@ -397,23 +418,8 @@ class RangedTag(_TagWire):
         return CategorySet.from_int(bits)
 
     @property
-    def mls_level(self) -> Level:
-        """Wire level and categories as an :class:`mls.Level`."""
-        return Level(self.level, self.categories)
-
-    @property
-    def length(self) -> int:
-        """The tag length byte: 4 + 2 per bound."""
-        return TAG_BASE_LENGTH + 2 * len(self.bounds)
-
-    def _data(self) -> bytes:
-        bounds = self.bounds
-        return bytes((self.alignment, self.level)) + struct.pack(f">{len(bounds)}H", *bounds)
-
-    @classmethod
-    def _from_data(cls, tag_type: int, data: bytes) -> Self:
-        alignment, level, numbers = _u16_data(tag_type, data)
-        return cls(level, numbers, alignment)
+    def _numbers(self) -> tuple[int, ...]:
+        return self.bounds
 
     def __str__(self) -> str:
         ranges = [f"{high}-{0 if low is None else low}" for high, low in self.ranges]
