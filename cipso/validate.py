@@ -11,6 +11,7 @@ counted from the start of the IPv4 header, then applies the host's source-route 
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -193,45 +194,44 @@ def _check_bitmap_tag(
     return (offset + 4, f"a {doi.map_type.name} DOI maps no categories")
 
 
+def _u16_numbers(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, what: str
+) -> tuple[_Failure | None, tuple[int, ...]]:
+    # What tags 2 and 5 check before the order of their numbers; then the numbers.
+    failure = _base_checks(doi, opt, offset, tag_length)
+    data = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
+    if failure is not None or not data:
+        return failure, ()
+    if doi.map_type is not MapType.PASS:
+        return (offset + 4, f"{what} need a PASS DOI"), ()
+    if len(data) & 1:
+        return (offset + 4, f"{len(data)} bytes of {what} is not a whole u16"), ()
+    return None, struct.unpack(f">{len(data) >> 1}H", data)
+
+
 def _check_enumerated_tag(
     doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _receiver: _Receiver
 ) -> _Failure | None:
-    failure = _base_checks(doi, opt, offset, tag_length)
-    if failure is not None or tag_length == TAG_BASE_LENGTH:
-        return failure
-    data = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
-    if doi.map_type is not MapType.PASS:
-        return (offset + 4, "enumerated categories need a PASS DOI")
-    if len(data) & 1:
-        return (offset + 4, f"{len(data)} bytes of enumerated categories is not a whole u16")
+    failure, categories = _u16_numbers(doi, opt, offset, tag_length, "enumerated categories")
     previous = -1
-    for index in range(0, len(data), 2):
-        category = int.from_bytes(data[index : index + 2], "big")
+    for category in categories:
         if category <= previous:
             return (offset + 4, f"enumerated category {category} does not ascend from {previous}")
         previous = category
-    return None
+    return failure
 
 
 def _check_ranged_tag(
     doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _receiver: _Receiver
 ) -> _Failure | None:
-    failure = _base_checks(doi, opt, offset, tag_length)
-    if failure is not None or tag_length == TAG_BASE_LENGTH:
-        return failure
-    data = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
-    if doi.map_type is not MapType.PASS:
-        return (offset + 4, "ranged categories need a PASS DOI")
-    if len(data) & 1:
-        return (offset + 4, f"{len(data)} bytes of ranges is not a whole u16")
+    failure, bounds = _u16_numbers(doi, opt, offset, tag_length, "ranges")
     previous_low = 65535  # CIPSO_V4_MAX_REM_CATS + 1
-    for index in range(0, len(data), 4):
-        high = int.from_bytes(data[index : index + 2], "big")
-        low = int.from_bytes(data[index + 2 : index + 4], "big") if index + 4 <= len(data) else 0
+    for index in range(0, len(bounds), 2):
+        high = bounds[index]
         if high > previous_low:
             return (offset + 4, f"range high {high} is above the previous low {previous_low}")
-        previous_low = low
-    return None
+        previous_low = bounds[index + 1] if index + 1 < len(bounds) else 0
+    return failure
 
 
 def _check_local_tag(
