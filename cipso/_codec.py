@@ -171,30 +171,34 @@ def encode(option: CipsoOption) -> bytes:
     the padded options area)."""
     tags = option.tags
     if len(tags) == 1:
-        # The one-tag options the kernel sends: tag 1 or tag 5 after one packed header.
-        tag: Any = tags[0]
+        tag = tags[0]
         kind = type(tag)
-        data: bytes
         if kind is RestrictedBitmapTag:
-            tag_type, data = 1, tag.bitmap
-        elif kind is RangedTag:
-            bounds = tag.bounds
-            tag_type, data = 5, _U16[len(bounds)].pack(*bounds)
-        else:
-            tag_type = 0
-        if tag_type:
-            tag_length = TAG_BASE_LENGTH + len(data)
+            bitmap = tag.bitmap  # type: ignore[union-attr]
+            tag_length = TAG_BASE_LENGTH + len(bitmap)
             return (
                 _pack_base(
                     OPTION_TYPE,
                     tag_length + HEADER_LENGTH,
                     option.doi,
-                    tag_type,
+                    1,
                     tag_length,
-                    tag.alignment,
-                    tag.level,
+                    tag.alignment,  # type: ignore[union-attr]
+                    tag.level,  # type: ignore[union-attr]
                 )
-                + data
+                + bitmap
             )
+        if kind is RangedTag:
+            bounds = tag.bounds  # type: ignore[union-attr]
+            tag_length = TAG_BASE_LENGTH + 2 * len(bounds)
+            return _pack_base(
+                OPTION_TYPE,
+                tag_length + HEADER_LENGTH,
+                option.doi,
+                5,
+                tag_length,
+                tag.alignment,  # type: ignore[union-attr]
+                tag.level,  # type: ignore[union-attr]
+            ) + _U16[len(bounds)].pack(*bounds)
     body = b"".join([tag.to_bytes() for tag in tags])
     return _OPTION_HEADER.pack(OPTION_TYPE, HEADER_LENGTH + len(body), option.doi) + body
