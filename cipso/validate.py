@@ -117,7 +117,6 @@ def _check_option(
     doi = dois.get(doi_number)
     if doi is None:
         return (2, f"DOI {doi_number} is not configured")
-    receiver = _Receiver(strict_bitmap, loopback)
     offset = HEADER_LENGTH
     while offset < length:
         tag_type = opt[offset]
@@ -132,7 +131,7 @@ def _check_option(
                 f"tag length {tag_length} runs past the option ({length - offset} bytes left)",
             )
         check = _TAG_CHECKS.get(tag_type, _check_unimplemented_tag)
-        failure = check(doi, opt, offset, tag_length, receiver)
+        failure = check(doi, opt, offset, tag_length, strict_bitmap, loopback)
         if failure is not None:
             return failure
         offset += tag_length
@@ -151,13 +150,6 @@ def _in_tag_list(doi: CipsoDoi, tag_type: int) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Receiver:
-    # The receiving host's settings a tag check may depend on.
-    strict_bitmap: bool
-    loopback: bool
-
-
 def _level_valid(doi: CipsoDoi, level: int) -> bool:
     # cipso_v4_map_lvl_valid: PASS any, TRANS mapped wire levels, LOCAL none.
     if doi.map_type is MapType.PASS:
@@ -174,11 +166,11 @@ def _base_checks(doi: CipsoDoi, opt: bytes, offset: int, tag_length: int) -> _Fa
 
 
 def _check_bitmap_tag(
-    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, receiver: _Receiver
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict_bitmap: bool, loopback: bool
 ) -> _Failure | None:
     if tag_length < TAG_BASE_LENGTH:
         return (offset + 1, f"tag length {tag_length} is below the 4-byte tag base")
-    if not receiver.strict_bitmap:
+    if not strict_bitmap:
         return None
     failure = _base_checks(doi, opt, offset, tag_length)
     if failure is not None or tag_length == TAG_BASE_LENGTH:
@@ -210,7 +202,7 @@ def _u16_numbers(
 
 
 def _check_enumerated_tag(
-    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _receiver: _Receiver
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _strict_bitmap: bool, loopback: bool
 ) -> _Failure | None:
     failure, categories = _u16_numbers(doi, opt, offset, tag_length, "enumerated categories")
     previous = -1
@@ -222,7 +214,7 @@ def _check_enumerated_tag(
 
 
 def _check_ranged_tag(
-    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _receiver: _Receiver
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _strict_bitmap: bool, loopback: bool
 ) -> _Failure | None:
     failure, bounds = _u16_numbers(doi, opt, offset, tag_length, "ranges")
     previous_low = 65535  # CIPSO_V4_MAX_REM_CATS + 1
@@ -235,9 +227,9 @@ def _check_ranged_tag(
 
 
 def _check_local_tag(
-    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, receiver: _Receiver
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict_bitmap: bool, loopback: bool
 ) -> _Failure | None:
-    if not receiver.loopback:
+    if not loopback:
         return (offset, "tag 128 (local) is accepted only on a loopback device")
     if tag_length != LOCAL_TAG_LENGTH:
         return (offset + 1, f"tag 128 is always 6 bytes, not {tag_length}")
@@ -245,12 +237,13 @@ def _check_local_tag(
 
 
 def _check_unimplemented_tag(
-    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, receiver: _Receiver
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict_bitmap: bool, loopback: bool
 ) -> _Failure | None:
     return (offset, f"tag type {opt[offset]} is not implemented by Linux")
 
 
-_TagCheck = Callable[[CipsoDoi, bytes, int, int, _Receiver], _Failure | None]
+# (DOI, option, tag offset, tag length, strict_bitmap, loopback) -> the failure, or None
+_TagCheck = Callable[[CipsoDoi, bytes, int, int, bool, bool], _Failure | None]
 # cipso_v4_validate's switch on the tag type: the tags Linux reads; every other type (6 and 7
 # included, which it defines but never implemented) fails.
 _TAG_CHECKS: dict[int, _TagCheck] = {
