@@ -6,11 +6,12 @@ from the option type byte; offsets in hop-by-hop header errors count from the fi
 header (its next-header byte).
 
 Two families, as in h11 and as in :mod:`cipso.errors`: bytes that came from the wire and are
-not acceptable (:class:`CalipsoWireError`: :class:`CalipsoDecodeError`,
-:class:`CalipsoValidationError`, :class:`CalipsoDroppedError`, :class:`HopByHopError`), and
-values a caller asked us to build that the kernel or the wire format refuses
-(:class:`CalipsoLocalError`: :class:`CalipsoEncodeError`, :class:`CalipsoDoiError`,
-:class:`CalipsoLabelError`). Every constructor takes ``reason`` first, then ``offset``.
+not acceptable (:class:`CalipsoWireError`: :class:`CalipsoDecodeError` and its
+:class:`CalipsoChecksumError`, :class:`CalipsoValidationError`, :class:`CalipsoDroppedError`,
+:class:`HopByHopError`), and values a caller asked us to build that the kernel or the wire
+format refuses (:class:`CalipsoLocalError`: :class:`CalipsoEncodeError`, which also covers a
+label the one bitmap cannot carry, and :class:`CalipsoDoiError`). Every constructor takes
+``reason`` first, then ``offset``.
 """
 
 from __future__ import annotations
