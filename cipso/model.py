@@ -257,6 +257,12 @@ class _U16Tag(_TagWire):
 
     __slots__ = ()
 
+    #: The field holding the numbers, what they are called (all, one) and how many fit.
+    _numbers_field: ClassVar[str]
+    _numbers_name: ClassVar[str]
+    _number_name: ClassVar[str]
+    _max_numbers: ClassVar[int]
+
     if TYPE_CHECKING:
         level: int
         alignment: int
@@ -266,6 +272,19 @@ class _U16Tag(_TagWire):
 
         @property
         def categories(self) -> CategorySet: ...
+
+    def __post_init__(self) -> None:
+        _check_int(self.level, "level", MAX_LEVEL)
+        _check_int(self.alignment, "alignment", 0xFF)
+        _freeze_tuple(self, self._numbers_field)
+        numbers = self._numbers
+        if len(numbers) > self._max_numbers:
+            raise CipsoEncodeError(
+                f"{len(numbers)} {self._numbers_name} take {2 * len(numbers)} bytes, at most "
+                f"{2 * self._max_numbers} fit"
+            )
+        for number in numbers:
+            _check_int(number, self._number_name, MAX_WIRE_CATEGORY)
 
     @property
     def mls_level(self) -> Level:
@@ -301,17 +320,10 @@ class EnumeratedTag(_U16Tag):
 
     tag_type: ClassVar[TagType] = TagType.ENUMERATED
     name: ClassVar[str] = "enumerated"
-
-    def __post_init__(self) -> None:
-        _check_int(self.level, "level", MAX_LEVEL)
-        _check_int(self.alignment, "alignment", 0xFF)
-        _freeze_tuple(self, "category_list")
-        if len(self.category_list) > MAX_ENUMERATED:
-            raise CipsoEncodeError(
-                f"{len(self.category_list)} enumerated categories, at most {MAX_ENUMERATED} fit"
-            )
-        for category in self.category_list:
-            _check_int(category, "an enumerated category", MAX_WIRE_CATEGORY)
+    _numbers_field: ClassVar[str] = "category_list"
+    _numbers_name: ClassVar[str] = "enumerated categories"
+    _number_name: ClassVar[str] = "an enumerated category"
+    _max_numbers: ClassVar[int] = MAX_ENUMERATED
 
     @classmethod
     def from_categories(cls, level: int, categories: CategorySet | Iterable[int]) -> Self:
@@ -354,18 +366,10 @@ class RangedTag(_U16Tag):
 
     tag_type: ClassVar[TagType] = TagType.RANGED
     name: ClassVar[str] = "ranged"
-
-    def __post_init__(self) -> None:
-        _check_int(self.level, "level", MAX_LEVEL)
-        _check_int(self.alignment, "alignment", 0xFF)
-        _freeze_tuple(self, "bounds")
-        if len(self.bounds) > MAX_RANGE_BOUNDS:
-            raise CipsoEncodeError(
-                f"{len(self.bounds)} range bounds take {2 * len(self.bounds)} bytes, at most "
-                f"{MAX_BITMAP_LENGTH} fit"
-            )
-        for number in self.bounds:
-            _check_int(number, "a range bound", MAX_WIRE_CATEGORY)
+    _numbers_field: ClassVar[str] = "bounds"
+    _numbers_name: ClassVar[str] = "range bounds"
+    _number_name: ClassVar[str] = "a range bound"
+    _max_numbers: ClassVar[int] = MAX_RANGE_BOUNDS
 
     @classmethod
     def from_ranges(cls, level: int, ranges: Iterable[tuple[int, int | None]]) -> Self:
