@@ -12,9 +12,10 @@ from typing import Any
 
 from mls import Level, MlsError
 from mls._cli import (
-    OneLineParser,
     UsageError,
+    add_command,
     add_input_arguments,
+    command_parser,
     print_json,
     read_bytes,
     run,
@@ -426,22 +427,17 @@ def _encode(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m calipso`` argument parser."""
-    parser = OneLineParser(
-        prog="python -m calipso",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, commands = command_parser("python -m calipso", DESCRIPTION, EPILOG)
 
-    dec = commands.add_parser(
+    dec = add_command(
+        commands,
         "decode",
-        help="show an option's fields, checksum and label; with --doi, the kernel's verdict",
+        _decode,
+        summary="show an option's fields, checksum and label; with --doi, the kernel's verdict",
         description="Decode a CALIPSO option, the hop-by-hop header carrying it, or a whole\n"
         "IPv6 packet. With --doi, judge it as the kernel's receive path does (ip6_parse_tlv,\n"
         "calipso_validate): accepted, or dropped and why, at which byte.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_input_arguments(dec)
     dec.add_argument(
@@ -459,15 +455,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="a DOI configured in the kernel (repeatable)",
     )
-    dec.set_defaults(run=_decode)
 
-    enc = commands.add_parser(
+    enc = add_command(
+        commands,
         "encode",
-        help="print the option (or hop-by-hop header) the kernel sends for a label",
+        _encode,
+        summary="print the option (or hop-by-hop header) the kernel sends for a label",
         description="Print, in hex, the CALIPSO option the kernel builds for a label under a\n"
         "PASS DOI: the bitmap trimmed to the last 32-bit word holding a category.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     enc.add_argument("level", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
     enc.add_argument("--doi", required=True, type=_doi, metavar="N", help="the DOI number")
@@ -488,7 +484,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --as hbh, the header's first byte (default 0: the kernel fills it in)",
     )
-    enc.set_defaults(run=_encode)
     return parser
 
 

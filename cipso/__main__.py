@@ -11,9 +11,10 @@ from typing import Any
 
 from mls import Level, MlsError
 from mls._cli import (
-    OneLineParser,
     UsageError,
+    add_command,
     add_input_arguments,
+    command_parser,
     print_json,
     read_bytes,
     run,
@@ -346,23 +347,18 @@ def _secid(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m cipso`` argument parser."""
-    parser = OneLineParser(
-        prog="python -m cipso",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, commands = command_parser("python -m cipso", DESCRIPTION, EPILOG)
 
-    dec = commands.add_parser(
+    dec = add_command(
+        commands,
         "decode",
-        help="show an option's fields and label; with --doi, the kernel's verdict",
+        _decode,
+        summary="show an option's fields and label; with --doi, the kernel's verdict",
         description="Decode a CIPSO option, an IPv4 options area, or the IPv4 header/packet "
         "carrying one. With "
         "--doi, judge it as the kernel's cipso_v4_validate does: accepted, or rejected with "
         "the offending byte (and the ICMP Parameter Problem pointer).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_input_arguments(dec)
     dec.add_argument(
@@ -397,15 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="as with net.ipv4.conf.all and <dev>.accept_source_route at 1 (by default a "
         "packet with a loose or strict source route is dropped silently)",
     )
-    dec.set_defaults(run=_decode)
 
-    enc = commands.add_parser(
+    enc = add_command(
+        commands,
         "encode",
-        help="print the option the kernel sends for a label",
+        _encode,
+        summary="print the option the kernel sends for a label",
         description="Print, in hex, the CIPSO option the kernel builds for a label under a "
         "DOI (the first tag of the DOI that can carry the label).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     enc.add_argument("level", nargs="?", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
     enc.add_argument("--doi", required=True, metavar="SPEC", help="the DOI, netlabelctl syntax")
@@ -426,7 +422,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="as with sysctl net.ipv4.cipso_rbm_optfmt=1 (10-byte tag-1 bitmaps)",
     )
     enc.add_argument("--secid", type=_secid, help="the LSM secid for a local DOI (tag 128)")
-    enc.set_defaults(run=_encode)
     return parser
 
 

@@ -15,7 +15,9 @@ __all__ = [
     "OneLineParser",
     "UsageError",
     "VerdictShape",
+    "add_command",
     "add_input_arguments",
+    "command_parser",
     "print_json",
     "read_bytes",
     "run",
@@ -38,6 +40,40 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def command_parser(prog: str, description: str, epilog: str) -> tuple[OneLineParser, Any]:
+    """A parser with subcommands (add them with :func:`add_command`), its texts kept as
+    written."""
+    parser = OneLineParser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return parser, commands
+
+
+def add_command(
+    commands: Any,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    summary: str,
+    description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    """A subcommand that runs ``run(args)``; ``summary`` is its line in the main --help."""
+    command: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.set_defaults(run=run)
+    return command
 
 
 def parse_hex(text: str) -> bytes:
