@@ -14,7 +14,9 @@ from mls import Level, MlsError
 from mls._cli import (
     UsageError,
     add_command,
+    add_container_argument,
     add_input_arguments,
+    bounded_int,
     command_parser,
     print_json,
     read_bytes,
@@ -95,16 +97,6 @@ def _doi(text: str) -> CalipsoDoi:
         return CalipsoDoi(int(spec))
     except CalipsoError as exc:
         raise argparse.ArgumentTypeError(exc.reason) from None
-
-
-def _next_header(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"next header {text!r} is not a number") from None
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"next header {value} is not 0..255")
-    return value
 
 
 # -- what the bytes are -------------------------------------------------------------------------
@@ -467,20 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enc.add_argument("level", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
     enc.add_argument("--doi", required=True, type=_doi, metavar="N", help="the DOI number")
-    enc.add_argument(
-        "--as",
-        dest="kind",
-        choices=("option", "hbh"),
-        default="option",
-        help="print the option (default) or the whole hop-by-hop header the kernel builds "
-        "(option at byte 2, Pad1/PadN to a multiple of 8), for IPV6_HOPOPTS",
-    )
-    enc.add_argument(  # the earlier spelling of --as hbh
-        "--hbh", dest="kind", action="store_const", const="hbh", help=argparse.SUPPRESS
+    add_container_argument(
+        enc,
+        "hbh",
+        "--hbh",
+        "the whole hop-by-hop header the kernel builds (option at byte 2, Pad1/PadN to a "
+        "multiple of 8), for IPV6_HOPOPTS",
     )
     enc.add_argument(
         "--next-header",
-        type=_next_header,
+        type=bounded_int("next header", 255),
         metavar="N",
         help="with --as hbh, the header's first byte (default 0: the kernel fills it in)",
     )

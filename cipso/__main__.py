@@ -13,7 +13,9 @@ from mls import Level, MlsError
 from mls._cli import (
     UsageError,
     add_command,
+    add_container_argument,
     add_input_arguments,
+    bounded_int,
     command_parser,
     print_json,
     read_bytes,
@@ -335,16 +337,6 @@ def _refuse_unused_encode(args: argparse.Namespace, doi: CipsoDoi) -> None:
         raise UsageError(f"--optimized-bitmap shapes tag 1, which DOI {doi.doi} does not use")
 
 
-def _secid(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"secid {text!r} is not a number") from None
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"secid {value} does not fit 32 bits")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m cipso`` argument parser."""
     parser, commands = command_parser("python -m cipso", DESCRIPTION, EPILOG)
@@ -405,23 +397,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enc.add_argument("level", nargs="?", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
     enc.add_argument("--doi", required=True, metavar="SPEC", help="the DOI, netlabelctl syntax")
-    enc.add_argument(
-        "--as",
-        dest="kind",
-        choices=("option", "options"),
-        default="option",
-        help="print the option (default) or the whole options area the kernel writes: the "
-        "option with EOL (00) padding to a multiple of 4, for IP_OPTIONS",
-    )
-    enc.add_argument(  # the earlier spelling of --as options
-        "--padded", dest="kind", action="store_const", const="options", help=argparse.SUPPRESS
+    add_container_argument(
+        enc,
+        "options",
+        "--padded",
+        "the whole options area the kernel writes: the option with EOL (00) padding to a "
+        "multiple of 4, for IP_OPTIONS",
     )
     enc.add_argument(
         "--optimized-bitmap",
         action="store_true",
         help="as with sysctl net.ipv4.cipso_rbm_optfmt=1 (10-byte tag-1 bitmaps)",
     )
-    enc.add_argument("--secid", type=_secid, help="the LSM secid for a local DOI (tag 128)")
+    enc.add_argument(
+        "--secid",
+        type=bounded_int("secid", 0xFFFFFFFF),
+        help="the LSM secid for a local DOI (tag 128)",
+    )
     return parser
 
 

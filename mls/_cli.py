@@ -16,7 +16,9 @@ __all__ = [
     "UsageError",
     "VerdictShape",
     "add_command",
+    "add_container_argument",
     "add_input_arguments",
+    "bounded_int",
     "command_parser",
     "print_json",
     "read_bytes",
@@ -74,6 +76,38 @@ def add_command(
     )
     command.set_defaults(run=run)
     return command
+
+
+def add_container_argument(
+    command: argparse.ArgumentParser, container: str, earlier_flag: str, what: str
+) -> None:
+    """encode's ``--as option|CONTAINER``: the option alone (default) or inside ``container``
+    (``what`` it is); ``earlier_flag`` is kept as a hidden spelling of ``--as CONTAINER``."""
+    command.add_argument(
+        "--as",
+        dest="kind",
+        choices=("option", container),
+        default="option",
+        help=f"print the option (default) or {what}",
+    )
+    command.add_argument(
+        earlier_flag, dest="kind", action="store_const", const=container, help=argparse.SUPPRESS
+    )
+
+
+def bounded_int(what: str, maximum: int) -> Callable[[str], int]:
+    """An argument type: a number (decimal, or 0x hex) from 0 to ``maximum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a number") from None
+        if not 0 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{what} {value} is not 0..{maximum}")
+        return value
+
+    return parse
 
 
 def parse_hex(text: str) -> bytes:
