@@ -276,15 +276,19 @@ class _U16Tag(_TagWire):
     def __post_init__(self) -> None:
         _check_int(self.level, "level", MAX_LEVEL)
         _check_int(self.alignment, "alignment", 0xFF)
-        _freeze_tuple(self, self._numbers_field)
-        numbers = self._numbers
+        field = self._numbers_field
+        numbers = getattr(self, field)
+        if type(numbers) is not tuple:
+            numbers = tuple(numbers)
+            object.__setattr__(self, field, numbers)
         if len(numbers) > self._max_numbers:
             raise CipsoEncodeError(
                 f"{len(numbers)} {self._numbers_name} take {2 * len(numbers)} bytes, at most "
                 f"{2 * self._max_numbers} fit"
             )
         for number in numbers:
-            _check_int(number, self._number_name, MAX_WIRE_CATEGORY)
+            if type(number) is not int or not 0 <= number <= MAX_WIRE_CATEGORY:
+                _check_int(number, self._number_name, MAX_WIRE_CATEGORY)
 
     @property
     def mls_level(self) -> Level:
