@@ -18,12 +18,14 @@ from .model import (
     MAX_OPTION_LENGTH,
     OPTION_TYPE,
     TAG_BASE_LENGTH,
+    TAG_CLASS_BY_TYPE,
+    U16_STRUCTS,
     CipsoOption,
     EnumeratedTag,
+    GenericTag,
     RangedTag,
     RestrictedBitmapTag,
     Tag,
-    tag_class,
 )
 
 __all__ = ["decode", "encode"]
@@ -34,10 +36,11 @@ _unpack_base = _OPTION_AND_TAG_BASE.unpack_from
 _pack_base = _OPTION_AND_TAG_BASE.pack
 _OPTION_HEADER = struct.Struct(">BBI")
 _BASE = HEADER_LENGTH + TAG_BASE_LENGTH  # 10: where category data starts in a one-tag option
-# _U16[n] packs and unpacks n big-endian 16-bit numbers (n <= 15 fit in 30 bytes).
-_U16 = [struct.Struct(f">{n}H") for n in range(16)]
+_U16 = U16_STRUCTS
 
 _new = object.__new__
+# The tag table (model.TAG_CLASS_BY_TYPE) as a plain dict, the fastest to look up.
+_TAG_CLASSES: dict[int, type[Tag]] = dict(TAG_CLASS_BY_TYPE)
 
 
 def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
@@ -159,7 +162,9 @@ def _decode_tags(data: bytes, length: int) -> tuple[Tag, ...]:
             )
         end = offset + tag_length
         try:
-            tags.append(tag_class(tag_type).from_bytes(data[offset:end]))
+            # The framing is checked here; the class decodes the data after it.
+            cls = _TAG_CLASSES.get(tag_type, GenericTag)
+            tags.append(cls._from_data(tag_type, data[offset + 2 : end]))
         except CipsoDecodeError as error:
             raise CipsoDecodeError(error.reason, offset + error.offset) from None
         offset = end

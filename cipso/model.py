@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
@@ -63,6 +63,8 @@ MAX_ENUMERATED = MAX_BITMAP_LENGTH // 2
 MAX_RANGES = 8
 #: So a tag 5 carries at most 15 16-bit bounds: 7 (high, low) pairs and a last high.
 MAX_RANGE_BOUNDS = 2 * MAX_RANGES - 1
+#: U16_STRUCTS[n] packs and unpacks n big-endian 16-bit numbers (n <= 15 fit in a tag).
+U16_STRUCTS = tuple(struct.Struct(f">{n}H") for n in range(MAX_BITMAP_LENGTH // 2 + 1))
 #: The optimised tag-1 format's fixed bitmap length (draft §3.4.2.6, sysctl cipso_rbm_optfmt).
 OPTIMIZED_BITMAP_LENGTH = 10
 
@@ -126,13 +128,15 @@ def _u16_data(tag_type: int, data: bytes) -> tuple[int, int, tuple[int, ...]]:
         raise CipsoDecodeError(
             f"tag {tag_type} data is {len(data) - 2} bytes, not a whole number of u16", 1
         )
-    return data[0], data[1], struct.unpack(f">{(len(data) - 2) >> 1}H", data[2:])
+    return data[0], data[1], U16_STRUCTS[(len(data) - 2) >> 1].unpack_from(data, 2)
 
 
 class _TagWire:
     # What every tag class shares: the type and length bytes around its data. A class
     # describes its data with _data (encode) and _from_data (decode, the data already cut to
-    # the length byte); to_bytes and from_bytes frame it.
+    # the length byte); to_bytes and from_bytes frame it. Decoded values are valid by their
+    # size (a tag fits the 34 bytes after the option header), so _from_data builds through
+    # _trusted, without __post_init__'s checks.
 
     __slots__ = ()
 
@@ -156,6 +160,19 @@ class _TagWire:
         return bytes((self.tag_type, self.length)) + self._data()
 
     @classmethod
+    def _trusted(cls, *values: object) -> Self:
+        # The instance with these field values (in field order), which come from checked bytes.
+        setters = _FIELD_SETTERS.get(cls)
+        if setters is None:
+            # The fields' slot descriptors (tags 1 and 6 inherit theirs).
+            names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+            setters = _FIELD_SETTERS[cls] = tuple(getattr(cls, name).__set__ for name in names)
+        tag = object.__new__(cls)
+        for setter, value in zip(setters, values):  # noqa: B905 (as many as the fields)
+            setter(tag, value)
+        return tag
+
+    @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Self:
         """Decode exactly one tag of this class, type byte first. Malformed bytes raise
         :class:`cipso.CipsoDecodeError` with the offset of the byte at fault in ``data``."""
@@ -164,9 +181,20 @@ class _TagWire:
             raise CipsoDecodeError("a tag is at least its type and length bytes", len(data))
         if data[1] != len(data):
             raise CipsoDecodeError(f"tag length {data[1]} is not the {len(data)} bytes given", 1)
+        if len(data) > MAX_TAG_LENGTH:
+            raise CipsoDecodeError(
+                f"tag length {len(data)} exceeds the {MAX_TAG_LENGTH} bytes an option has for tags",
+                1,
+            )
         if tag_class(data[0]) is not cls:
             raise CipsoDecodeError(f"tag type {data[0]} is not a {cls.__name__}", 0)
         return cls._from_data(data[0], data[2:])
+
+
+#: Each tag class's field setters in field order, for _TagWire._trusted.
+_FIELD_SETTERS: dict[type, tuple[Callable[[object, object], None], ...]] = {}
+#: Type, length, alignment octet and level: the tag base of tags 1, 2, 5 and 6.
+_TAG_BASE = struct.Struct(">BBBB")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,13 +230,19 @@ class _BitmapTag(_TagWire):
     def _data(self) -> bytes:
         return bytes((self.alignment, self.level)) + self.bitmap
 
+    def to_bytes(self) -> bytes:
+        """The tag's wire bytes: type, length, data."""
+        bitmap = self.bitmap
+        length = TAG_BASE_LENGTH + len(bitmap)
+        return _TAG_BASE.pack(self.tag_type, length, self.alignment, self.level) + bitmap
+
     @classmethod
     def _from_data(cls, tag_type: int, data: bytes) -> Self:
         if len(data) < TAG_BASE_LENGTH - 2:
             raise CipsoDecodeError(
                 f"tag {tag_type} needs at least 4 bytes, its length is {len(data) + 2}", 1
             )
-        return cls(data[1], data[2:], data[0])
+        return cls._trusted(data[1], data[2:], data[0])
 
     def __str__(self) -> str:
         return _level_text(self, f"bitmap {self.bitmap.hex() or '(none)'}")
@@ -302,12 +336,20 @@ class _U16Tag(_TagWire):
 
     def _data(self) -> bytes:
         numbers = self._numbers
-        return bytes((self.alignment, self.level)) + struct.pack(f">{len(numbers)}H", *numbers)
+        return bytes((self.alignment, self.level)) + U16_STRUCTS[len(numbers)].pack(*numbers)
+
+    def to_bytes(self) -> bytes:
+        """The tag's wire bytes: type, length, data."""
+        numbers = self._numbers
+        head = _TAG_BASE.pack(
+            self.tag_type, TAG_BASE_LENGTH + 2 * len(numbers), self.alignment, self.level
+        )
+        return head + U16_STRUCTS[len(numbers)].pack(*numbers)
 
     @classmethod
     def _from_data(cls, tag_type: int, data: bytes) -> Self:
         alignment, level, numbers = _u16_data(tag_type, data)
-        return cls(level, numbers, alignment)  # type: ignore[call-arg]
+        return cls._trusted(level, numbers, alignment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,7 +499,7 @@ class FreeFormTag(_TagWire):
 
     @classmethod
     def _from_data(cls, tag_type: int, data: bytes) -> Self:
-        return cls(data)
+        return cls._trusted(data)
 
     def __str__(self) -> str:
         return f"{self.name}, length {self.length}, data {self.data.hex() or '(none)'}"
@@ -497,7 +539,7 @@ class LocalTag(_TagWire):
         if len(data) != LOCAL_TAG_LENGTH - 2:
             raise CipsoDecodeError(f"tag 128 is always 6 bytes, not {len(data) + 2}", 1)
         # The secid is in the sender's byte order; reading it natively re-encodes it unchanged.
-        return cls(int.from_bytes(data, sys.byteorder))
+        return cls._trusted(int.from_bytes(data, sys.byteorder), sys.byteorder)
 
     def __str__(self) -> str:
         return f"{self.name}, length {self.length}, secid {self.secid} (host byte order)"
@@ -531,7 +573,7 @@ class GenericTag(_TagWire):
 
     @classmethod
     def _from_data(cls, tag_type: int, data: bytes) -> Self:
-        return cls(tag_type, data)
+        return cls._trusted(tag_type, data)
 
     def __str__(self) -> str:
         return f"type {self.tag_type}, length {self.length}, data {self.data.hex() or '(none)'}"

@@ -204,6 +204,7 @@ def test_each_tag_frames_itself(tag: cipso.Tag) -> None:
         (LocalTag, "800500000000", 1, "is not the 6 bytes given"),
         (LocalTag, "8005000000", 1, "tag 128 is always 6 bytes, not 5"),
         (GenericTag, "01", 1, "at least its type and length bytes"),
+        (FreeFormTag, "0723" + "00" * 33, 1, "exceeds the 34 bytes an option has for tags"),
     ],
 )
 def test_from_bytes_names_the_byte(
@@ -241,3 +242,11 @@ def test_each_tag_shows_itself(tag: cipso.Tag, text: str) -> None:
 def test_option_size_is_its_length() -> None:
     option = CipsoOption(16, (RestrictedBitmapTag(3, b"\x84"),))
     assert option.size == option.length == len(option.to_bytes()) == 11
+
+
+def test_decoded_tags_equal_constructed_ones() -> None:
+    """The decoder builds tags without re-running their checks: the result is the same."""
+    for tag in TAGS:
+        decoded = cipso.decode(CipsoOption(100, (tag, tag)).to_bytes())
+        assert decoded.tags == (tag, tag)
+        assert hash(decoded.tags[0]) == hash(tag) and repr(decoded.tags[1]) == repr(tag)
