@@ -22,7 +22,6 @@ from ._codec import decode, encode
 from ._vectors import (
     CalipsoDecoded,
     CalipsoInsertion,
-    CalipsoKernelVerdict,
     CalipsoVector,
     vectors,
 )
@@ -72,7 +71,6 @@ __all__ = [
     "CalipsoEncodeError",
     "CalipsoError",
     "CalipsoInsertion",
-    "CalipsoKernelVerdict",
     "CalipsoLocalError",
     "CalipsoOption",
     "CalipsoValidationError",

@@ -5,12 +5,25 @@ label."""
 from __future__ import annotations
 
 import argparse
-import string
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from dataclasses import dataclass, field
+from typing import Any
 
 from mls import Level, MlsError
+from mls._cli import (
+    UsageError,
+    add_command,
+    add_container_argument,
+    add_input_arguments,
+    bounded_int,
+    command_parser,
+    print_json,
+    read_bytes,
+    run,
+    verdict_fields,
+    verdict_line,
+)
 
 from ._checksum import checksum_bytes, option_checksum
 from ._codec import decode, encode
@@ -24,7 +37,7 @@ from .errors import (
 )
 from .hopbyhop import IPV6_HEADER_LENGTH, OptionType, Tlv, build_header, iter_options
 from .model import MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
-from .validate import VerdictKind, validate, verdict
+from .validate import Verdict, VerdictKind, validate, verdict
 
 DESCRIPTION = """\
 Decode and encode CALIPSO, the IPv6 hop-by-hop security label option (RFC 5570, type 0x07),
@@ -50,16 +63,16 @@ examples:
       a whole IPv6 packet (an echo request from 2001:db8::1 to ::2): its hop-by-hop header
   python -m calipso encode s3:c0,c5 --doi 2
       prints 070c000000020103980f84000000, the option the kernel sends for s3:c0,c5
-  python -m calipso encode s3:c0,c5 --doi 2 --hbh
+  python -m calipso encode s3:c0,c5 --doi 2 --as hbh
       prints 0001070c000000020103980f84000000, the whole hop-by-hop header (IPV6_HOPOPTS)
 
 exit status: 0 decoded (and accepted by the kernel when --doi is given); 1 the kernel would
 drop the packet (silently, or with an ICMPv6 Parameter Problem); 2 bad input (not hex, not a
-CALIPSO option, hop-by-hop header or IPv6 packet, a bad DOI or label, or bytes too malformed
-to decode when no --doi is given), printed as one line on stderr.
+CALIPSO option, hop-by-hop header or IPv6 packet, a bad DOI or label, an option that would
+change nothing, or bytes too malformed to decode when no --doi is given), printed as one line
+on stderr.
 """
 
-_HEX_SEPARATORS = str.maketrans("", "", " :\t\n-")
 _HOP_BY_HOP = 0  # IPv6 next-header value of the hop-by-hop options header
 _OPTION_NAMES: dict[int, str] = {
     OptionType.PAD1: "Pad1",
@@ -74,16 +87,6 @@ _KINDS = ("option", "hbh", "ipv6")
 _NOT_ONE_OPTION = frozenset({Check.NOT_CALIPSO, Check.TRUNCATED, Check.TRAILING_DATA})
 
 
-class UsageError(Exception):
-    """Bad input: reported as one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One line instead of argparse's usage block: the caller asked for --help if needed.
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def _doi(text: str) -> CalipsoDoi:
     words = text.split()
     if len(words) == 1 and ":" not in words[0] and words[0] != "pass":
@@ -93,30 +96,6 @@ def _doi(text: str) -> CalipsoDoi:
         return CalipsoDoi.from_netlabelctl(words)
     except CalipsoError as exc:
         raise argparse.ArgumentTypeError(exc.reason) from None
-
-
-def _next_header(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"next header {text!r} is not a number") from None
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"next header {value} is not 0..255")
-    return value
-
-
-def _parse_hex(words: Sequence[str]) -> bytes:
-    text = "".join(words).translate(_HEX_SEPARATORS)
-    if text[:2].lower() == "0x":
-        text = text[2:]
-    if not text:
-        raise UsageError("no bytes given")
-    bad = next((c for c in text if c not in string.hexdigits), None)
-    if bad is not None:
-        raise UsageError(f"{bad!r} is not a hex digit")
-    if len(text) % 2:
-        raise UsageError(f"{len(text)} hex digits: an odd number cannot be whole bytes")
-    return bytes.fromhex(text)
 
 
 # -- what the bytes are -------------------------------------------------------------------------
@@ -186,55 +165,132 @@ def _header_of_packet(data: bytes, out: list[str]) -> bytes:
 # -- describing ---------------------------------------------------------------------------------
 
 
-def _describe_option(raw: bytes, out: list[str], indent: str = "") -> None:
-    """Fields, checksum status and label of one option; a malformed one is bad input."""
+@dataclass
+class _Found:
+    # One CALIPSO option: where it starts in the hop-by-hop header (None when given alone),
+    # its bytes, and what decoding them gave.
+    start: int | None
+    raw: bytes
+    option: CalipsoOption | None = None
+    error: CalipsoDecodeError | None = None
+
+
+@dataclass
+class _Decoded:
+    # What decode found, shown as text or JSON.
+    kind: str
+    lines: list[str] = field(default_factory=list)
+    header: bytes | None = None
+    tlvs: list[Tlv] | None = None
+    header_error: HopByHopError | None = None
+    found: list[_Found] = field(default_factory=list)
+    judged: Verdict | None = None
+
+
+def _read(raw: bytes, start: int | None, *, strict: bool) -> _Found:
+    """One option decoded; with ``strict`` (no --doi) a malformed one is bad input."""
+    found = _Found(start, raw)
     try:
-        option = decode(raw)
+        found.option = decode(raw)
     except CalipsoDecodeError as exc:
+        if strict:
+            raise UsageError(
+                f"malformed CALIPSO option: {exc.reason} (option byte {exc.offset})"
+            ) from None
+        found.error = exc
+    return found
+
+
+def _decode_option(data: bytes, dois: list[CalipsoDoi]) -> _Decoded:
+    decoded = _Decoded("option", found=[_read(data, None, strict=not dois)])
+    if not dois:
+        return decoded
+    try:
+        validate(data, dois)
+    except CalipsoValidationError as exc:
+        if exc.check in _NOT_ONE_OPTION:
+            # In a header, such bytes would be read as other options: say so.
+            raise UsageError(
+                f"not one whole CALIPSO option: {exc.reason} (option byte {exc.offset}); "
+                "give the whole hop-by-hop header (--as hbh) for the kernel's verdict"
+            ) from None
+        # Every CALIPSO failure is a silent drop; the option is its own frame here.
+        decoded.judged = Verdict(
+            VerdictKind.DROPPED,
+            exc.reason,
+            exc.offset,
+            option_start=0,
+            in_option=True,
+            check=exc.check,
+        )
+    else:
+        decoded.judged = Verdict(VerdictKind.ACCEPTED, option_start=0)
+    return decoded
+
+
+def _decode_header(data: bytes, kind: str, dois: list[CalipsoDoi]) -> _Decoded:
+    decoded = _Decoded(kind)
+    header = _header_of_packet(data, decoded.lines) if kind == "ipv6" else data
+    if kind == "hbh" and not _is_header(header):
         raise UsageError(
-            f"malformed CALIPSO option: {exc.reason} (option byte {exc.offset})"
-        ) from None
-    _describe_fields(raw, option, out, indent)
+            f"{len(header)} bytes is not a hop-by-hop header: it is a multiple of 8 bytes "
+            "whose second byte is len/8 - 1"
+        )
+    decoded.header = header
+    try:
+        decoded.tlvs = list(iter_options(header))
+    except HopByHopError as exc:
+        if not dois:
+            raise UsageError(f"malformed hop-by-hop header: {exc}") from None
+        decoded.header_error = exc
+    calipso = [t for t in decoded.tlvs or () if t.type == OPTION_TYPE]
+    if decoded.tlvs is not None and not calipso and not dois:
+        raise UsageError("the hop-by-hop header carries no CALIPSO option")
+    decoded.found = [_read(header[t.offset : t.end], t.offset, strict=not dois) for t in calipso]
+    if dois:
+        decoded.judged = verdict(header, dois)
+    return decoded
 
 
-def _describe_fields(raw: bytes, option: CalipsoOption, out: list[str], indent: str) -> None:
-    """Fields, checksum status and label of ``option``, decoded from ``raw``."""
-    out.append(f"{indent}option    {raw.hex(' ')}")
+# -- showing ------------------------------------------------------------------------------------
+
+
+def _option_lines(found: _Found, indent: str) -> list[str]:
+    """Fields, checksum status and label of one option (what can be said of a malformed one)."""
+    raw, option = found.raw, found.option
+    out = [f"{indent}option    {raw.hex(' ')}"]
+    if option is None:
+        error = found.error
+        assert error is not None
+        out.append(f"{indent}malformed at option byte {error.offset}: {error.reason}")
+        if len(raw) >= 10 and raw[1] >= MIN_DATA_LENGTH:
+            expected = option_checksum(raw[: raw[1] + 2])
+            found_checksum = raw[8] | raw[9] << 8
+            status = "ok" if found_checksum == expected else f"bad: expected {expected:#06x}"
+            out.append(f"{indent}checksum  {status}, found {found_checksum:#06x}")
+        return out
     expected = option.correct_checksum
-    found = raw[8] | raw[9] << 8
-    out.append(f"{indent}length    {raw[1]} data bytes")
-    out.append(f"{indent}doi       {option.doi}")
+    received = raw[8] | raw[9] << 8
     words = option.words
-    out.append(f"{indent}cmpt len  {words} word{'' if words == 1 else 's'} of bitmap")
-    out.append(f"{indent}level     {option.level}")
+    out += [
+        f"{indent}length    {raw[1]} data bytes",
+        f"{indent}doi       {option.doi}",
+        f"{indent}cmpt len  {words} word{'' if words == 1 else 's'} of bitmap",
+        f"{indent}level     {option.level}",
+    ]
     if option.checksum_ok:
-        out.append(f"{indent}checksum  ok {found:#06x} (bytes {raw[8:10].hex(' ')})")
+        out.append(f"{indent}checksum  ok {received:#06x} (bytes {raw[8:10].hex(' ')})")
     else:
         out.append(
             f"{indent}checksum  bad: expected {expected:#06x} (bytes "
-            f"{checksum_bytes(expected).hex(' ')}), found {found:#06x} "
+            f"{checksum_bytes(expected).hex(' ')}), found {received:#06x} "
             f"(bytes {raw[8:10].hex(' ')})"
         )
     out.append(f"{indent}bitmap    {option.bitmap.hex(' ') or '(none)'}")
     if option.extra:
         out.append(f"{indent}extra     {option.extra.hex(' ')} (after the bitmap)")
     out.append(f"{indent}label     {option.mls_level}")
-
-
-def _describe_malformed(raw: bytes, out: list[str], indent: str = "") -> None:
-    """What can be said about an option that does not decode (with --doi, not an error)."""
-    try:
-        option = decode(raw)
-    except CalipsoDecodeError as exc:
-        out.append(f"{indent}option    {raw.hex(' ')}")
-        out.append(f"{indent}malformed at option byte {exc.offset}: {exc.reason}")
-        if len(raw) >= 10 and raw[1] >= MIN_DATA_LENGTH:
-            expected = option_checksum(raw[: raw[1] + 2])
-            found = raw[8] | raw[9] << 8
-            status = "ok" if found == expected else f"bad: expected {expected:#06x}"
-            out.append(f"{indent}checksum  {status}, found {found:#06x}")
-        return
-    _describe_fields(raw, option, out, indent)
+    return out
 
 
 def _tlv_name(tlv: Tlv) -> str:
@@ -242,94 +298,119 @@ def _tlv_name(tlv: Tlv) -> str:
     return f"type {tlv.type:#04x}" if name is None else name
 
 
-def _describe_header(header: bytes, out: list[str], *, strict: bool) -> list[Tlv]:
-    out.append(f"header    hop-by-hop, {len(header)} bytes, next header {header[0]}")
-    try:
-        tlvs = list(iter_options(header))
-    except HopByHopError as exc:
-        if strict:
-            raise UsageError(f"malformed hop-by-hop header: {exc}") from None
-        out.append(f"malformed at header byte {exc.offset}: {exc.reason}")
-        return []
-    out.append(
-        "options   " + ", ".join(f"{_tlv_name(t)} at {t.offset} ({t.size} bytes)" for t in tlvs)
+def _text(decoded: _Decoded) -> list[str]:
+    out = list(decoded.lines)
+    header = decoded.header
+    if header is not None:
+        out.append(f"header    hop-by-hop, {len(header)} bytes, next header {header[0]}")
+        if decoded.header_error is not None:
+            error = decoded.header_error
+            out.append(f"malformed at header byte {error.offset}: {error.reason}")
+        elif decoded.tlvs is not None:
+            listed = ", ".join(
+                f"{_tlv_name(t)} at {t.offset} ({t.size} bytes)" for t in decoded.tlvs
+            )
+            out.append(f"options   {listed}")
+    for number, found in enumerate(decoded.found):
+        indent = ""
+        if found.start is not None:
+            note = "" if number == 0 else " (the kernel reads the label from the first)"
+            out.append(f"calipso   at header byte {found.start}{note}")
+            indent = "  "
+        out += _option_lines(found, indent)
+    if decoded.judged is not None:
+        out.append(f"kernel    {_verdict_text(decoded.judged, alone=header is None)}")
+    return out
+
+
+def _verdict_text(judged: Verdict, *, alone: bool) -> str:
+    # ``alone``: the option was given without its header; its offsets count from its type byte.
+    return verdict_line(
+        judged,
+        icmp="ICMPv6",
+        header_byte=None if alone else judged.offset,
+        option_byte=judged.option_offset,
     )
-    calipso = [t for t in tlvs if t.type == OPTION_TYPE]
-    if not calipso and strict:
-        raise UsageError("the hop-by-hop header carries no CALIPSO option")
-    for number, tlv in enumerate(calipso):
-        note = "" if number == 0 else " (the kernel reads the label from the first)"
-        out.append(f"calipso   at header byte {tlv.offset}{note}")
-        raw = header[tlv.offset : tlv.end]
-        if strict:
-            _describe_option(raw, out, "  ")
-        else:
-            _describe_malformed(raw, out, "  ")
-    return tlvs
+
+
+def _json(decoded: _Decoded) -> dict[str, Any]:
+    """The JSON object of decode (field names shared with python -m cipso)."""
+    header = decoded.header
+    shown: dict[str, Any] = {
+        "protocol": "calipso",
+        "input": decoded.kind,
+        "options": [_option_json(found) for found in decoded.found],
+    }
+    if header is not None:
+        error = decoded.header_error
+        shown["header"] = {
+            "size": len(header),
+            "next_header": header[0],
+            "error": None if error is None else error.reason,
+            "error_offset": None if error is None else error.offset,
+            "tlvs": None
+            if decoded.tlvs is None
+            else [
+                {"type": t.type, "name": _tlv_name(t), "offset": t.offset, "size": t.size}
+                for t in decoded.tlvs
+            ],
+        }
+    judged = decoded.judged
+    shown.update(verdict_fields(judged))
+    shown["check"] = None if judged is None or judged.check is None else judged.check.value
+    return shown
+
+
+def _option_json(found: _Found) -> dict[str, Any]:
+    option, error = found.option, found.error
+    shown: dict[str, Any] = {
+        "start": found.start,
+        "bytes": found.raw.hex(),
+        "error": None if error is None else error.reason,
+        "error_offset": None if error is None else error.offset,
+    }
+    if option is None:
+        return shown
+    label = str(option.mls_level)
+    return shown | {
+        "size": option.size,
+        "doi": option.doi,
+        "wire_label": label,
+        "label": label,  # PASS, the only mapping: the host label is the wire label
+        "level": option.level,
+        "words": option.words,
+        "bitmap": option.bitmap.hex(),
+        "extra": option.extra.hex(),
+        "checksum": option.checksum,
+        "checksum_ok": option.checksum_ok,
+        "expected_checksum": option.correct_checksum,
+    }
 
 
 # -- commands -----------------------------------------------------------------------------------
 
 
 def _decode(args: argparse.Namespace) -> int:
-    data = _parse_hex(args.hex)
+    data = read_bytes(args.hex)
     dois: list[CalipsoDoi] = args.doi
     kind = args.kind or _guess_kind(data)
-    out: list[str] = []
-    if kind == "option":
-        if dois:
-            _describe_malformed(data, out)
-            try:
-                validate(data, dois)
-            except CalipsoValidationError as exc:
-                if exc.check in _NOT_ONE_OPTION:
-                    # In a header, such bytes would be read as other options: say so.
-                    raise UsageError(
-                        f"not one whole CALIPSO option: {exc.reason} (option byte {exc.offset}); "
-                        "give the whole hop-by-hop header (--as hbh) for the kernel's verdict"
-                    ) from None
-                out.append(f"kernel    dropped silently at option byte {exc.offset}: {exc.reason}")
-                print("\n".join(out))
-                return 1
-            out.append("kernel    accepted")
-        else:
-            _describe_option(data, out)
-        print("\n".join(out))
-        return 0
-    header = _header_of_packet(data, out) if kind == "ipv6" else data
-    if kind == "hbh" and not _is_header(header):
-        raise UsageError(
-            f"{len(header)} bytes is not a hop-by-hop header: it is a multiple of 8 bytes "
-            "whose second byte is len/8 - 1"
-        )
-    _describe_header(header, out, strict=not dois)
-    if not dois:
-        print("\n".join(out))
-        return 0
-    judged = verdict(header, dois)
-    at = judged.offset
-    if judged.kind is VerdictKind.ACCEPTED:
-        out.append("kernel    accepted")
-        status = 0
-    elif judged.kind is VerdictKind.DROPPED:
-        out.append(f"kernel    dropped silently at header byte {at}: {judged.reason}")
-        status = 1
+    decoded = _decode_option(data, dois) if kind == "option" else _decode_header(data, kind, dois)
+    if args.format == "json":
+        print_json(_json(decoded))
     else:
-        out.append(
-            f"kernel    dropped with ICMPv6 Parameter Problem code {judged.code}, pointer "
-            f"{judged.pointer} (header byte {at}): {judged.reason}"
-        )
-        status = 1
-    print("\n".join(out))
-    return status
+        print("\n".join(_text(decoded)))
+    if decoded.judged is None:
+        return 0
+    return 0 if decoded.judged.accepted else 1
 
 
 def _encode(args: argparse.Namespace) -> int:
     doi: CalipsoDoi = args.doi
-    level = Level.parse(args.level)
-    option = doi.label_option(level)
-    if args.hbh:
-        print(build_header(option, next_header=args.next_header).hex())
+    if args.next_header is not None and args.kind != "hbh":
+        raise UsageError("--next-header is the hop-by-hop header's first byte: give --as hbh")
+    option = doi.label_option(Level.parse(args.level))
+    if args.kind == "hbh":
+        print(build_header(option, next_header=args.next_header or 0).hex())
     else:
         print(encode(option).hex())
     return 0
@@ -337,26 +418,19 @@ def _encode(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m calipso`` argument parser."""
-    parser = _Parser(
-        prog="python -m calipso",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, commands = command_parser("python -m calipso", DESCRIPTION, EPILOG)
 
-    dec = commands.add_parser(
+    dec = add_command(
+        commands,
         "decode",
-        help="show an option's fields, checksum and label; with --doi, the kernel's verdict",
+        _decode,
+        summary="show an option's fields, checksum and label; with --doi, the kernel's verdict",
         description="Decode a CALIPSO option, the hop-by-hop header carrying it, or a whole\n"
         "IPv6 packet. With --doi, judge it as the kernel's receive path does (ip6_parse_tlv,\n"
         "calipso_validate): accepted, or dropped and why, at which byte.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    dec.add_argument(
-        "hex", nargs="+", metavar="HEX", help="the bytes in hex (spaces and colons allowed)"
-    )
+    add_input_arguments(dec)
     dec.add_argument(
         "--as",
         dest="kind",
@@ -372,45 +446,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="a DOI configured in the kernel (repeatable)",
     )
-    dec.set_defaults(run=_decode)
 
-    enc = commands.add_parser(
+    enc = add_command(
+        commands,
         "encode",
-        help="print the option (or hop-by-hop header) the kernel sends for a label",
+        _encode,
+        summary="print the option (or hop-by-hop header) the kernel sends for a label",
         description="Print, in hex, the CALIPSO option the kernel builds for a label under a\n"
         "PASS DOI: the bitmap trimmed to the last 32-bit word holding a category.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     enc.add_argument("level", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
     enc.add_argument("--doi", required=True, type=_doi, metavar="N", help="the DOI number")
-    enc.add_argument(
+    add_container_argument(
+        enc,
+        "hbh",
         "--hbh",
-        action="store_true",
-        help="print the whole hop-by-hop header as the kernel builds it (option at byte 2, "
-        "Pad1/PadN to a multiple of 8)",
+        "the whole hop-by-hop header the kernel builds (option at byte 2, Pad1/PadN to a "
+        "multiple of 8), for IPV6_HOPOPTS",
     )
     enc.add_argument(
         "--next-header",
-        type=_next_header,
-        default=0,
+        type=bounded_int("next header", 255),
         metavar="N",
-        help="with --hbh, the header's first byte (default 0: the kernel fills it in)",
+        help="with --as hbh, the header's first byte (default 0: the kernel fills it in)",
     )
-    enc.set_defaults(run=_encode)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except (UsageError, CalipsoError, MlsError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    return status
+    return run(build_parser(), argv, (CalipsoError, MlsError))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,11 @@ from .errors import CalipsoValidationError, Check
 from .model import MIN_DATA_LENGTH, OPTION_TYPE
 
 
+def checksum_mismatch(received: int, expected: int) -> str:
+    """The reason a received checksum is refused, the same for every reader."""
+    return f"checksum {received:#06x} does not match the contents (expected {expected:#06x})"
+
+
 def check_option(data: bytes, start: int, end: int, dois: Container[int]) -> None:
     """Check the option at ``data[start:]`` whose TLV must end by ``end``. Offsets in errors
     are relative to ``start``."""
@@ -47,7 +52,7 @@ def check_option(data: bytes, start: int, end: int, dois: Container[int]) -> Non
     if option[8] != expected & 0xFF or option[9] != expected >> 8:
         received = option[8] | option[9] << 8
         raise CalipsoValidationError(
-            f"checksum {received:#06x} does not match the contents (expected {expected:#06x})",
+            checksum_mismatch(received, expected),
             8,
             check=Check.CHECKSUM,
         )

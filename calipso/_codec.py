@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from binascii import crc_hqx
 
+from ._checks import checksum_mismatch
 from ._checksum import BIT_REVERSED
 from .errors import CalipsoChecksumError, CalipsoDecodeError
 from .model import (
@@ -66,8 +67,9 @@ def decode(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Cal
         bad = data[8] | data[9] << 8
         if strict:
             reversed_crc = computed ^ 0xFFFF
+            expected = BIT_REVERSED[reversed_crc >> 8] | BIT_REVERSED[reversed_crc & 0xFF] << 8
             raise CalipsoChecksumError(
-                bad, BIT_REVERSED[reversed_crc >> 8] | BIT_REVERSED[reversed_crc & 0xFF] << 8
+                checksum_mismatch(bad, expected), received=bad, expected=expected
             )
         _set_bad_checksum(option, bad)
     return option

@@ -22,7 +22,6 @@ from .validate import Verdict, VerdictKind
 __all__ = [
     "CalipsoDecoded",
     "CalipsoInsertion",
-    "CalipsoKernelVerdict",
     "CalipsoVector",
     "vectors",
 ]
@@ -55,11 +54,6 @@ class CalipsoInsertion:
     before: bytes | None
     level: Level
     removed: bytes | None
-
-
-#: The corpus's kernel verdicts are :class:`calipso.Verdict`; this name stays for the
-#: package's exports.
-CalipsoKernelVerdict = Verdict
 
 
 def _kernel_verdict(kernel: dict[str, Any]) -> Verdict:

@@ -6,11 +6,12 @@ from the option type byte; offsets in hop-by-hop header errors count from the fi
 header (its next-header byte).
 
 Two families, as in h11 and as in :mod:`cipso.errors`: bytes that came from the wire and are
-not acceptable (:class:`CalipsoWireError`: :class:`CalipsoDecodeError`,
-:class:`CalipsoValidationError`, :class:`CalipsoDroppedError`, :class:`HopByHopError`), and
-values a caller asked us to build that the kernel or the wire format refuses
-(:class:`CalipsoLocalError`: :class:`CalipsoEncodeError`, :class:`CalipsoDoiError`,
-:class:`CalipsoLabelError`). Every constructor takes ``reason`` first, then ``offset``.
+not acceptable (:class:`CalipsoWireError`: :class:`CalipsoDecodeError` and its
+:class:`CalipsoChecksumError`, :class:`CalipsoValidationError`, :class:`CalipsoDroppedError`,
+:class:`HopByHopError`), and values a caller asked us to build that the kernel or the wire
+format refuses (:class:`CalipsoLocalError`: :class:`CalipsoEncodeError`, which also covers a
+label the one bitmap cannot carry, and :class:`CalipsoDoiError`). Every constructor takes
+``reason`` first, then ``offset``.
 """
 
 from __future__ import annotations
@@ -49,15 +50,15 @@ class CalipsoChecksumError(CalipsoDecodeError):
     """A strict decode found a checksum that does not match the option's contents.
 
     ``received`` and ``expected`` are CRC values as integers; on the wire the low byte comes
-    first.
+    first. ``offset`` is that of the checksum field (8).
     """
 
-    def __init__(self, received: int, expected: int) -> None:
+    def __init__(
+        self, reason: str, offset: int | None = 8, *, received: int, expected: int
+    ) -> None:
         self.received = received
         self.expected = expected
-        super().__init__(
-            f"checksum {received:#06x} does not match the contents (expected {expected:#06x})", 8
-        )
+        super().__init__(reason, offset)
 
 
 class Check(str, enum.Enum):

@@ -192,6 +192,19 @@ class CalipsoOption(_CategoryCache):
         """Whether the checksum matches the contents (the kernel drops the packet if not)."""
         return self.bad_checksum is None
 
+    def to_bytes(self) -> bytes:
+        """The option's wire bytes (same as :func:`calipso.encode`)."""
+        from ._codec import encode
+
+        return encode(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CalipsoOption:
+        """Decode one option (same as :func:`calipso.decode`)."""
+        from ._codec import decode
+
+        return decode(data)
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)

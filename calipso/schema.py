@@ -38,6 +38,7 @@ from construct import (
 from construct import Check as Require
 from construct.core import stream_read, stream_seek, stream_tell, stream_write
 
+from ._checks import checksum_mismatch
 from ._checksum import option_checksum
 from .errors import CalipsoChecksumError, CalipsoDecodeError
 from .model import MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
@@ -120,7 +121,10 @@ def parse(data: bytes, *, strict: bool = False) -> CalipsoOption:
     if parsed.checksum_ok:
         bad = None
     elif strict:
-        raise CalipsoChecksumError(received, option_checksum(bytes(data)))
+        expected = option_checksum(bytes(data))
+        raise CalipsoChecksumError(
+            checksum_mismatch(received, expected), received=received, expected=expected
+        )
     else:
         bad = received
     return CalipsoOption(parsed.doi, parsed.level, parsed.bitmap, parsed.extra, bad)

@@ -10,7 +10,7 @@ option's alignment; neither does this.
 from __future__ import annotations
 
 import enum
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
@@ -197,35 +197,64 @@ def _judge_option(
     disallow_unknowns: bool,
     multicast_destination: bool,
 ) -> Verdict | None:
+    known = _KNOWN_OPTIONS.get(tlv.type)
+    if known is not None:
+        return known(data, tlv, dois)
+    return _judge_unknown(
+        tlv, disallow_unknowns=disallow_unknowns, multicast_destination=multicast_destination
+    )
+
+
+def _judge_calipso(data: bytes, tlv: Tlv, dois: Container[int]) -> Verdict | None:
+    offset = tlv.offset
+    try:
+        check_option(data, offset, tlv.end, dois)
+    except CalipsoValidationError as error:
+        return Verdict(
+            VerdictKind.DROPPED,
+            f"CALIPSO option at {offset}: {error.reason}",
+            offset + (error.offset or 0),
+            option_start=offset,
+            in_option=True,
+            check=error.check,
+        )
+    return None
+
+
+def _judge_router_alert(data: bytes, tlv: Tlv, dois: Container[int]) -> Verdict | None:
+    if len(tlv.data) != 2:
+        return _drop(f"Router Alert data length {len(tlv.data)} is not 2", tlv.offset + 1)
+    return None
+
+
+def _judge_ioam(data: bytes, tlv: Tlv, dois: Container[int]) -> Verdict | None:
+    # IOAM must be 4n-aligned; otherwise it is ignored while IOAM is disabled (default).
+    return _drop("IOAM option is not 4n-aligned", tlv.offset) if tlv.offset & 3 else None
+
+
+def _judge_jumbo(data: bytes, tlv: Tlv, dois: Container[int]) -> Verdict | None:
+    offset = tlv.offset
+    if len(tlv.data) != 4 or offset & 3 != 2:
+        return _drop("Jumbo Payload option is not 4 bytes at 4n + 2", offset)
+    if int.from_bytes(tlv.data, "big") <= 0xFFFF:
+        return _problem("Jumbo Payload length is not above 65535", offset + 2, 0)
+    return _problem("Jumbo Payload option in a packet with a payload length", offset, 0)
+
+
+# The option types ip6_parse_tlv hands to a handler of their own (tlvprochopopt_lst).
+_KNOWN_OPTIONS: dict[int, Callable[[bytes, Tlv, Container[int]], Verdict | None]] = {
+    OptionType.CALIPSO: _judge_calipso,
+    OptionType.ROUTER_ALERT: _judge_router_alert,
+    OptionType.IOAM: _judge_ioam,
+    OptionType.JUMBO: _judge_jumbo,
+}
+
+
+def _judge_unknown(
+    tlv: Tlv, *, disallow_unknowns: bool, multicast_destination: bool
+) -> Verdict | None:
+    # ip6_tlvopt_unknown: the type's two high bits say what to do.
     kind, offset = tlv.type, tlv.offset
-    if kind == OptionType.CALIPSO:
-        try:
-            check_option(data, offset, tlv.end, dois)
-        except CalipsoValidationError as error:
-            return Verdict(
-                VerdictKind.DROPPED,
-                f"CALIPSO option at {offset}: {error.reason}",
-                offset + (error.offset or 0),
-                option_start=offset,
-                in_option=True,
-                check=error.check,
-            )
-        return None
-    if kind == OptionType.ROUTER_ALERT:
-        if len(tlv.data) != 2:
-            return _drop(f"Router Alert data length {len(tlv.data)} is not 2", offset + 1)
-        return None
-    if kind == OptionType.IOAM:
-        # IOAM must be 4n-aligned; otherwise it is ignored while IOAM is disabled (default).
-        if offset & 3:
-            return _drop("IOAM option is not 4n-aligned", offset)
-        return None
-    if kind == OptionType.JUMBO:
-        if len(tlv.data) != 4 or offset & 3 != 2:
-            return _drop("Jumbo Payload option is not 4 bytes at 4n + 2", offset)
-        if int.from_bytes(tlv.data, "big") <= 0xFFFF:
-            return _problem("Jumbo Payload length is not above 65535", offset + 2, 0)
-        return _problem("Jumbo Payload option in a packet with a payload length", offset, 0)
     if disallow_unknowns:
         return _drop(f"unknown option type {kind:#04x} (unknown options disallowed)", offset)
     action = UnknownAction(kind >> 6)

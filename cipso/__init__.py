@@ -15,7 +15,7 @@ from __future__ import annotations
 from mls import __version__ as __version__
 
 from ._codec import decode, encode
-from ._vectors import CipsoDecoded, CipsoKernelVerdict, CipsoVector, vectors
+from ._vectors import CipsoDecoded, CipsoVector, vectors
 from .doi import CipsoDoi
 from .errors import (
     CipsoDecodeError,
@@ -30,6 +30,8 @@ from .errors import (
     OptionsAreaError,
 )
 from .model import (
+    OPTION_TYPE,
+    TAG_CLASS_BY_TYPE,
     CipsoOption,
     EnumeratedTag,
     FreeFormTag,
@@ -42,11 +44,14 @@ from .model import (
     RestrictedBitmapTag,
     Tag,
     TagType,
+    tag_class,
 )
 from .options import OptionType, Tlv, build_options, find_option, iter_options
 from .validate import Verdict, VerdictKind, validate, verdict
 
 __all__ = [
+    "OPTION_TYPE",
+    "TAG_CLASS_BY_TYPE",
     "CipsoDecodeError",
     "CipsoDecoded",
     "CipsoDoi",
@@ -54,7 +59,6 @@ __all__ = [
     "CipsoDroppedError",
     "CipsoEncodeError",
     "CipsoError",
-    "CipsoKernelVerdict",
     "CipsoLabelError",
     "CipsoLocalError",
     "CipsoOption",
@@ -82,6 +86,7 @@ __all__ = [
     "encode",
     "find_option",
     "iter_options",
+    "tag_class",
     "validate",
     "vectors",
     "verdict",

@@ -4,30 +4,32 @@ the Linux kernel does, or encode the option the kernel sends for a label."""
 from __future__ import annotations
 
 import argparse
-import string
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from dataclasses import dataclass, fields
+from typing import Any
 
 from mls import Level, MlsError
+from mls._cli import (
+    UsageError,
+    add_command,
+    add_container_argument,
+    add_input_arguments,
+    bounded_int,
+    command_parser,
+    print_json,
+    read_bytes,
+    run,
+    verdict_fields,
+    verdict_line,
+)
 
 from ._codec import decode
 from .doi import CipsoDoi, doi_table
 from .errors import CipsoDecodeError, CipsoError
-from .model import (
-    OPTION_TYPE,
-    CipsoOption,
-    EnumeratedTag,
-    FreeFormTag,
-    GenericTag,
-    LocalTag,
-    PermissiveBitmapTag,
-    RangedTag,
-    RestrictedBitmapTag,
-    Tag,
-)
+from .model import OPTION_TYPE, CipsoOption, LocalTag, MapType, Tag, TagType
 from .options import OptionType, find_option
-from .validate import validate, verdict
+from .validate import Verdict, verdict
 
 DESCRIPTION = """\
 Decode and encode CIPSO, the IPv4 security option (type 134), byte for byte as Linux
@@ -48,35 +50,28 @@ examples:
   python -m cipso decode 860b000000100105000384
       the option's fields, its tag and the label it carries (s3:c0,c5)
   python -m cipso decode '86 0b 00 00 00 11 01 05 00 03 84' --doi 'pass doi:16 tags:1'
-      also the kernel's verdict: rejected at option byte 2 (DOI 17 is not configured)
+      also the kernel's verdict: parameter-problem at option byte 2 (DOI 17 is not
+      configured)
   python -m cipso decode 01860a000000110104000300 --doi 16
       an options area (NOP, CIPSO, EOL): the ICMP Parameter Problem pointer is 23
   python -m cipso decode 4800002800010000400100000a0000010a000002860b000000100105000384000800f7ff00000000 --doi 16
       a whole IPv4 packet: finds the option in the header, judges every option
   python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1'
       prints 860b000000100105000384, the option the kernel sends for s3:c0,c5
-  python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1' --padded
+  python -m cipso encode s3:c0,c5 --doi 'pass doi:16 tags:1' --as options
       prints 860b00000010010500038400 (EOL-padded options area, for IP_OPTIONS)
 
 exit status: 0 decoded (and accepted by the kernel when --doi is given); 1 the kernel would
 reject it, or drop it silently (an options area with a source route, unless
---accept-source-route); 2 bad input (not hex, no CIPSO option, a bad DOI or label, or an option too
-malformed to decode when no --doi is given), printed as one line on stderr.
+--accept-source-route); 2 bad input (not hex, no CIPSO option, a bad DOI or label, an option
+that would change nothing, or an option too malformed to decode when no --doi is given),
+printed as one line on stderr.
 """  # noqa: E501
 
-_HEX_SEPARATORS = str.maketrans("", "", " :\t\n-")
 _IPV4_BASE_HEADER = 20
 MAX_OPTIONS_LENGTH = 40
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One line instead of argparse's usage block: the caller asked for --help if needed.
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+#: Width of the name column of decode's text output (the same in python -m calipso).
+_NAME_WIDTH = 10
 
 
 def _parse_doi(text: str) -> CipsoDoi:
@@ -91,61 +86,8 @@ def _parse_doi(text: str) -> CipsoDoi:
     return CipsoDoi.from_netlabelctl(words)
 
 
-def _parse_hex(words: Sequence[str]) -> bytes:
-    text = "".join(words).translate(_HEX_SEPARATORS)
-    if text[:2].lower() == "0x":
-        text = text[2:]
-    if not text:
-        raise UsageError("no bytes given")
-    bad = next((c for c in text if c not in string.hexdigits), None)
-    if bad is not None:
-        raise UsageError(f"{bad!r} is not a hex digit")
-    if len(text) % 2:
-        raise UsageError(f"{len(text)} hex digits: an odd number cannot be whole bytes")
-    return bytes.fromhex(text)
-
-
-def _tag_lines(tag: Tag) -> str:
-    if isinstance(tag, (RestrictedBitmapTag, PermissiveBitmapTag)):
-        name = "restricted bitmap" if isinstance(tag, RestrictedBitmapTag) else "permissive bitmap"
-        detail = f"bitmap {tag.bitmap.hex() or '(none)'}"
-    elif isinstance(tag, EnumeratedTag):
-        name = "enumerated"
-        detail = "categories " + (",".join(map(str, tag.category_list)) or "(none)")
-    elif isinstance(tag, RangedTag):
-        name = "ranged"
-        ranges = [f"{high}-{0 if low is None else low}" for high, low in tag.ranges]
-        detail = "ranges high-low " + (",".join(ranges) or "(none)")
-    elif isinstance(tag, LocalTag):
-        return f"local, length 6, secid {tag.secid} (host byte order)"
-    elif isinstance(tag, FreeFormTag):
-        return f"free form, length {tag.length}, data {tag.data.hex() or '(none)'}"
-    else:
-        assert isinstance(tag, GenericTag)
-        return f"type {tag.tag_type}, length {tag.length}, data {tag.data.hex() or '(none)'}"
-    extra = f", alignment {tag.alignment}" if tag.alignment else ""
-    return f"{name}, length {tag.length}, level {tag.level}, {detail}{extra} -> {tag.mls_level}"
-
-
-def _describe(option: CipsoOption, out: list[str]) -> None:
-    out.append(f"doi      {option.doi}")
-    for number, tag in enumerate(option.tags):
-        unread = "" if number == 0 else " (not read by the kernel)"
-        out.append(f"tag {tag.tag_type:<4} {_tag_lines(tag)}{unread}")
-    level = option.mls_level
-    out.append(f"label    {level if level is not None else '(none: the first tag has no level)'}")
-
-
-def _host_label(option: CipsoOption, dois: Mapping[int, CipsoDoi]) -> str | None:
-    doi = dois.get(option.doi)
-    if doi is None or not option.tags:
-        return None
-    try:
-        if isinstance(option.tags[0], LocalTag):
-            return f"secid {doi.decode_secid(option)}"
-        return str(doi.decode_label(option, strict_bitmap=False))
-    except CipsoError as exc:
-        return f"(cannot be read: {exc.reason})"
+def _line(name: str, value: object) -> str:
+    return f"{name:<{_NAME_WIDTH - 1}} {value}"
 
 
 def _guess_kind(data: bytes) -> str:
@@ -163,96 +105,190 @@ def _guess_kind(data: bytes) -> str:
     )
 
 
+@dataclass
+class _Decoded:
+    # What decode found, shown as text or JSON. ``area`` is the options area the verdict
+    # judges (for one option given alone, that option as the first and only one).
+    kind: str
+    lines: list[str]
+    area: bytes
+    start: int | None = None  # where the CIPSO option starts in the area
+    raw: bytes | None = None
+    option: CipsoOption | None = None
+    error: CipsoDecodeError | None = None
+    judged: Verdict | None = None
+    host: str | None = None
+
+
+def _locate(data: bytes, kind: str) -> _Decoded:
+    if kind == "option":
+        # Judged as the first option of an area: the bytes its length byte claims, at most 40.
+        claimed = data[1] if len(data) >= 2 and data[1] >= 2 else MAX_OPTIONS_LENGTH
+        return _Decoded(kind, [], data[: min(claimed, MAX_OPTIONS_LENGTH)], 0, data)
+    lines: list[str] = []
+    if kind == "ipv4":
+        area = _ipv4_options(data, lines)
+    else:
+        area = data
+        lines.append(_line("options", f"{len(data)} bytes (after a 20-byte IPv4 header)"))
+    if len(area) > MAX_OPTIONS_LENGTH:
+        raise UsageError(f"{len(area)} bytes of options: an IPv4 header holds at most 40")
+    at = find_option(area)
+    if at is None:
+        return _Decoded(kind, lines, area)
+    return _Decoded(kind, lines, area, at, area[at : at + area[at + 1]])
+
+
+def _refuse_unused(args: argparse.Namespace, kind: str) -> None:
+    # An option that would change nothing is refused rather than silently ignored.
+    if not args.doi:
+        given = [
+            name
+            for name in ("loopback", "no_strict_bitmap", "accept_source_route")
+            if getattr(args, name)
+        ]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise UsageError(f"{flag} changes only the kernel's verdict: give --doi as well")
+    if args.accept_source_route and kind == "option":
+        raise UsageError(
+            "--accept-source-route needs an options area or an IPv4 packet: one CIPSO option "
+            "has no source route"
+        )
+
+
 def _decode(args: argparse.Namespace) -> int:
-    data = _parse_hex(args.hex)
+    data = read_bytes(args.hex)
     dois = doi_table([_parse_doi(text) for text in args.doi])
     kind = args.kind or _guess_kind(data)
-    out: list[str] = []
-    if kind == "option":
-        options, raw = data, data
-    else:
-        if kind == "ipv4":
-            options = _ipv4_options(data, out)
-        else:
-            options = data
-            out.append(f"options  {len(data)} bytes (after a 20-byte IPv4 header)")
-        if len(options) > MAX_OPTIONS_LENGTH:
-            raise UsageError(f"{len(options)} bytes of options: an IPv4 header holds at most 40")
-        at = find_option(options)
-        if at is None:
+    _refuse_unused(args, kind)
+    found = _locate(data, kind)
+    if found.raw is None and not dois:
+        raise UsageError("no CIPSO option in the options area")
+    if found.raw is not None:
+        try:
+            found.option = decode(found.raw)
+        except CipsoDecodeError as exc:
             if not dois:
-                raise UsageError("no CIPSO option in the options area")
-            out.append("cipso    (none)")
-            raw = None
-        else:
-            out.append(f"cipso    at header byte {_IPV4_BASE_HEADER + at}")
-            raw = options[at : at + options[at + 1]]
-    status = _describe_option(raw, out, have_dois=bool(dois))
+                raise UsageError(
+                    f"malformed CIPSO option: {exc.reason} (option byte {exc.offset})"
+                ) from None
+            found.error = exc
     if dois:
-        strict = not args.no_strict_bitmap
-        if kind == "option":
-            try:
-                validate(data, dois, strict_bitmap=strict, loopback=args.loopback)
-            except CipsoError as exc:
-                out.append(
-                    f"kernel   rejected at option byte {exc.offset} (ICMP parameter problem "
-                    f"pointer {_IPV4_BASE_HEADER + (exc.offset or 0)} as the first option): "
-                    f"{exc.reason}"
-                )
-                status = 1
-            else:
-                out.append("kernel   accepted")
-                status = 0
-        else:
-            judged = verdict(
-                options,
-                dois,
-                strict_bitmap=strict,
-                loopback=args.loopback,
-                accept_source_route=args.accept_source_route,
-            )
-            if judged.accepted:
-                out.append("kernel   accepted")
-                status = 0
-            elif judged.dropped:
-                out.append(
-                    f"kernel   dropped silently (no ICMP error), source route at header byte "
-                    f"{_IPV4_BASE_HEADER + (judged.offset or 0)}: {judged.reason}"
-                )
-                status = 1
-            else:
-                where = ""
-                if judged.option_offset is not None:
-                    where = f", option byte {judged.option_offset}"
-                out.append(
-                    f"kernel   rejected: ICMP parameter problem, pointer {judged.pointer}"
-                    f"{where}: {judged.reason}"
-                )
-                status = 1
-        if status == 0 and raw is not None:
-            host = _host_label(decode(raw), dois)
-            if host is not None:
-                out.append(f"host     {host}")
-    print("\n".join(out))
-    return status
-
-
-def _describe_option(raw: bytes | None, out: list[str], *, have_dois: bool) -> int:
-    if raw is None:
-        return 0
-    out.append(f"option   {raw.hex(' ')}")
-    try:
-        option = decode(raw)
-    except CipsoDecodeError as exc:
-        if not have_dois:
-            raise UsageError(
-                f"malformed CIPSO option: {exc.reason} (option byte {exc.offset})"
-            ) from None
-        out.append(f"malformed at option byte {exc.offset}: {exc.reason}")
-        return 1
-    out.append(f"length   {raw[1]}")
-    _describe(option, out)
+        found.judged = verdict(
+            found.area,
+            dois,
+            strict_bitmap=not args.no_strict_bitmap,
+            loopback=args.loopback,
+            accept_source_route=args.accept_source_route,
+        )
+        if found.judged.accepted and found.option is not None:
+            found.host = _host_label(found.option, dois)
+    if args.format == "json":
+        print_json(_json(found))
+    else:
+        print("\n".join(_text(found)))
+    if found.judged is not None:
+        return 0 if found.judged.accepted else 1
     return 0
+
+
+def _text(found: _Decoded) -> list[str]:
+    out = list(found.lines)
+    if found.kind != "option":
+        where = (
+            "(none)" if found.start is None else f"at header byte {_IPV4_BASE_HEADER + found.start}"
+        )
+        out.append(_line("cipso", where))
+    if found.raw is not None:
+        out.append(_line("option", found.raw.hex(" ")))
+    if found.error is not None:
+        out.append(f"malformed at option byte {found.error.offset}: {found.error.reason}")
+    option = found.option
+    if option is not None:
+        out.append(_line("length", option.length))
+        out.append(_line("doi", option.doi))
+        for number, tag in enumerate(option.tags):
+            unread = "" if number == 0 else " (not read by the kernel)"
+            out.append(_line(f"tag {tag.tag_type}", f"{tag}{unread}"))
+        level = option.mls_level
+        no_level = "(none: the first tag has no level)"
+        out.append(_line("label", no_level if level is None else level))
+    if found.judged is not None:
+        out.append(_line("kernel", _verdict_text(found.judged, alone=found.kind == "option")))
+    if found.host is not None:
+        out.append(_line("host", found.host))
+    return out
+
+
+def _verdict_text(judged: Verdict, *, alone: bool) -> str:
+    # ``alone``: the area is one option given alone, so every offset is also an option byte.
+    offset = 0 if judged.offset is None else judged.offset
+    return verdict_line(
+        judged,
+        icmp="ICMP",
+        header_byte=_IPV4_BASE_HEADER + offset,
+        option_byte=offset if alone else judged.option_offset,
+    )
+
+
+def _json(found: _Decoded) -> dict[str, Any]:
+    """The JSON object of decode (field names shared with python -m calipso)."""
+    shown: dict[str, Any] = {
+        "protocol": "cipso",
+        "input": found.kind,
+        "options": [] if found.raw is None else [_option_json(found)],
+    }
+    return shown | verdict_fields(found.judged)
+
+
+def _option_json(found: _Decoded) -> dict[str, Any]:
+    option, error, raw = found.option, found.error, found.raw
+    assert raw is not None
+    shown: dict[str, Any] = {
+        "start": None if found.kind == "option" else found.start,
+        "bytes": raw.hex(),
+        "error": None if error is None else error.reason,
+        "error_offset": None if error is None else error.offset,
+    }
+    if option is None:
+        return shown
+    level = option.mls_level
+    wire = None if level is None else str(level)
+    return shown | {
+        "size": option.size,
+        "doi": option.doi,
+        "wire_label": wire,
+        "label": wire if found.host is None else found.host,
+        "tags": [_tag_json(tag) for tag in option.tags],
+    }
+
+
+def _tag_json(tag: Tag) -> dict[str, Any]:
+    values: dict[str, Any] = {"type": int(tag.tag_type), "name": tag.name, "length": tag.length}
+    for field in fields(tag):
+        value = getattr(tag, field.name)
+        values[field.name] = (
+            value.hex()
+            if isinstance(value, bytes)
+            else (list(value) if isinstance(value, tuple) else value)
+        )
+    level = getattr(tag, "mls_level", None)
+    if level is not None:
+        values["wire_label"] = str(level)
+    return values
+
+
+def _host_label(option: CipsoOption, dois: Mapping[int, CipsoDoi]) -> str | None:
+    doi = dois.get(option.doi)
+    if doi is None or not option.tags:
+        return None
+    try:
+        if isinstance(option.tags[0], LocalTag):
+            return f"secid {doi.decode_secid(option)}"
+        return str(doi.decode_label(option, strict_bitmap=False))
+    except CipsoError as exc:
+        return f"(cannot be read: {exc.reason})"
 
 
 def _ipv4_options(data: bytes, out: list[str]) -> bytes:
@@ -268,59 +304,60 @@ def _ipv4_options(data: bytes, out: list[str]) -> bytes:
             f"IPv4 header length {header_length} runs past the {len(data)} bytes given"
         )
     out.append(
-        f"ipv4     header {header_length} bytes, options {header_length - _IPV4_BASE_HEADER} bytes"
+        _line(
+            "ipv4",
+            f"header {header_length} bytes, options {header_length - _IPV4_BASE_HEADER} bytes",
+        )
     )
     return data[_IPV4_BASE_HEADER:header_length]
 
 
 def _encode(args: argparse.Namespace) -> int:
     doi = _parse_doi(args.doi)
-    if args.level is None and args.secid is None:
-        raise UsageError("give a label (e.g. s3:c0,c5), or --secid for a local DOI")
+    _refuse_unused_encode(args, doi)
     level = None if args.level is None else Level.parse(args.level)
     data = doi.encode_label(
         level,
         secid=args.secid,
         optimized_bitmap=args.optimized_bitmap,
-        pad=args.padded,
+        pad=args.kind == "options",
     )
     print(data.hex())
     return 0
 
 
-def _secid(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"secid {text!r} is not a number") from None
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"secid {value} does not fit 32 bits")
-    return value
+def _refuse_unused_encode(args: argparse.Namespace, doi: CipsoDoi) -> None:
+    # A local DOI sends the secid and nothing else; every other DOI sends the label only.
+    if doi.map_type is MapType.LOCAL:
+        if args.level is not None:
+            raise UsageError(f"a local DOI sends a secid, not a label: drop {args.level}")
+        if args.secid is None:
+            raise UsageError("give a label (e.g. s3:c0,c5), or --secid for a local DOI")
+    elif args.secid is not None:
+        kind = doi.map_type.name.lower()
+        raise UsageError(f"--secid is for a local DOI (tag 128); DOI {doi.doi} is {kind}")
+    elif args.level is None:
+        raise UsageError("give a label (e.g. s3:c0,c5), or --secid for a local DOI")
+    if args.optimized_bitmap and TagType.RESTRICTED_BITMAP not in doi.tags:
+        raise UsageError(f"--optimized-bitmap shapes tag 1, which DOI {doi.doi} does not use")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m cipso`` argument parser."""
-    parser = _Parser(
-        prog="python -m cipso",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser, commands = command_parser("python -m cipso", DESCRIPTION, EPILOG)
 
-    dec = commands.add_parser(
+    dec = add_command(
+        commands,
         "decode",
-        help="show an option's fields and label; with --doi, the kernel's verdict",
+        _decode,
+        summary="show an option's fields and label; with --doi, the kernel's verdict",
         description="Decode a CIPSO option, an IPv4 options area, or the IPv4 header/packet "
         "carrying one. With "
         "--doi, judge it as the kernel's cipso_v4_validate does: accepted, or rejected with "
         "the offending byte (and the ICMP Parameter Problem pointer).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    dec.add_argument(
-        "hex", nargs="+", metavar="HEX", help="the bytes in hex (spaces and colons allowed)"
-    )
+    add_input_arguments(dec)
     dec.add_argument(
         "--as",
         dest="kind",
@@ -353,43 +390,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="as with net.ipv4.conf.all and <dev>.accept_source_route at 1 (by default a "
         "packet with a loose or strict source route is dropped silently)",
     )
-    dec.set_defaults(run=_decode)
 
-    enc = commands.add_parser(
+    enc = add_command(
+        commands,
         "encode",
-        help="print the option the kernel sends for a label",
+        _encode,
+        summary="print the option the kernel sends for a label",
         description="Print, in hex, the CIPSO option the kernel builds for a label under a "
         "DOI (the first tag of the DOI that can carry the label).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     enc.add_argument("level", nargs="?", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
     enc.add_argument("--doi", required=True, metavar="SPEC", help="the DOI, netlabelctl syntax")
-    enc.add_argument(
+    add_container_argument(
+        enc,
+        "options",
         "--padded",
-        action="store_true",
-        help="print the whole options area: EOL (00) padding to a multiple of 4",
+        "the whole options area the kernel writes: the option with EOL (00) padding to a "
+        "multiple of 4, for IP_OPTIONS",
     )
     enc.add_argument(
         "--optimized-bitmap",
         action="store_true",
         help="as with sysctl net.ipv4.cipso_rbm_optfmt=1 (10-byte tag-1 bitmaps)",
     )
-    enc.add_argument("--secid", type=_secid, help="the LSM secid for a local DOI (tag 128)")
-    enc.set_defaults(run=_encode)
+    enc.add_argument(
+        "--secid",
+        type=bounded_int("secid", 0xFFFFFFFF),
+        help="the LSM secid for a local DOI (tag 128)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except (UsageError, CipsoError, MlsError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    return status
+    return run(build_parser(), argv, (CipsoError, MlsError))
 
 
 if __name__ == "__main__":

@@ -9,28 +9,23 @@ decoder, which names the offending byte.
 from __future__ import annotations
 
 import struct
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from .errors import CipsoDecodeError
 from .model import (
     HEADER_LENGTH,
-    KNOWN_TAG_TYPES,
-    LOCAL_TAG_LENGTH,
     MAX_OPTION_LENGTH,
     OPTION_TYPE,
     TAG_BASE_LENGTH,
+    TAG_CLASS_BY_TYPE,
+    U16_STRUCTS,
     CipsoOption,
     EnumeratedTag,
-    FreeFormTag,
     GenericTag,
-    LocalTag,
-    PermissiveBitmapTag,
     RangedTag,
     RestrictedBitmapTag,
     Tag,
-    TagType,
 )
 
 __all__ = ["decode", "encode"]
@@ -40,12 +35,12 @@ _OPTION_AND_TAG_BASE = struct.Struct(">BBIBBBB")
 _unpack_base = _OPTION_AND_TAG_BASE.unpack_from
 _pack_base = _OPTION_AND_TAG_BASE.pack
 _OPTION_HEADER = struct.Struct(">BBI")
-_TAG_BASE = struct.Struct(">BBBB")
 _BASE = HEADER_LENGTH + TAG_BASE_LENGTH  # 10: where category data starts in a one-tag option
-# _U16[n] packs and unpacks n big-endian 16-bit numbers (n <= 15 fit in 30 bytes).
-_U16 = [struct.Struct(f">{n}H") for n in range(16)]
+_U16 = U16_STRUCTS
 
 _new = object.__new__
+# The tag table (model.TAG_CLASS_BY_TYPE) as a plain dict, the fastest to look up.
+_TAG_CLASSES: dict[int, type[Tag]] = dict(TAG_CLASS_BY_TYPE)
 
 
 def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
@@ -60,9 +55,6 @@ _set_option_tags = _setter(CipsoOption, "tags")
 _set_rbm_level = _setter(RestrictedBitmapTag, "level")
 _set_rbm_bitmap = _setter(RestrictedBitmapTag, "bitmap")
 _set_rbm_alignment = _setter(RestrictedBitmapTag, "alignment")
-_set_pbm_level = _setter(PermissiveBitmapTag, "level")
-_set_pbm_bitmap = _setter(PermissiveBitmapTag, "bitmap")
-_set_pbm_alignment = _setter(PermissiveBitmapTag, "alignment")
 _set_enum_level = _setter(EnumeratedTag, "level")
 _set_enum_list = _setter(EnumeratedTag, "category_list")
 _set_enum_alignment = _setter(EnumeratedTag, "alignment")
@@ -125,6 +117,12 @@ def _as_bytes(data: object) -> bytes:
 
 
 def _decode_carefully(data: bytes) -> CipsoOption:
+    length = _checked_length(data)
+    return _option(int.from_bytes(data[2:6], "big"), _decode_tags(data, length))
+
+
+def _checked_length(data: bytes) -> int:
+    # The option's length byte, once it is known to span exactly the bytes given.
     size = len(data)
     if size == 0:
         raise CipsoDecodeError("no bytes: expected a CIPSO option (type 134)", 0)
@@ -143,7 +141,11 @@ def _decode_carefully(data: bytes) -> CipsoOption:
         raise CipsoDecodeError(f"option length {length} runs past the {size} bytes given", 1)
     if length < size:
         raise CipsoDecodeError(f"{size - length} bytes follow the {length}-byte option", length)
-    doi = int.from_bytes(data[2:6], "big")
+    return length
+
+
+def _decode_tags(data: bytes, length: int) -> tuple[Tag, ...]:
+    # Each tag is framed here and decoded by the class the tag table gives for its type.
     tags: list[Tag] = []
     offset = HEADER_LENGTH
     while offset < length:
@@ -158,58 +160,15 @@ def _decode_carefully(data: bytes) -> CipsoOption:
                 f"tag length {tag_length} runs past the option ({length - offset} bytes left)",
                 offset + 1,
             )
-        tags.append(_decode_tag(data, offset, tag_type, tag_length))
-        offset += tag_length
-    return _option(doi, tuple(tags))
-
-
-def _decode_tag(data: bytes, offset: int, tag_type: int, tag_length: int) -> Tag:
-    end = offset + tag_length
-    if tag_type not in KNOWN_TAG_TYPES:
-        generic: GenericTag = _new(GenericTag)
-        object.__setattr__(generic, "tag_type", tag_type)
-        object.__setattr__(generic, "data", data[offset + 2 : end])
-        return generic
-    if tag_type == TagType.FREE_FORM:
-        free: FreeFormTag = _new(FreeFormTag)
-        object.__setattr__(free, "data", data[offset + 2 : end])
-        return free
-    if tag_type == TagType.LOCAL:
-        if tag_length != LOCAL_TAG_LENGTH:
-            raise CipsoDecodeError(f"tag 128 is always 6 bytes, not {tag_length}", offset + 1)
-        # The secid is in the sender's byte order; reading it natively re-encodes it unchanged.
-        return LocalTag(int.from_bytes(data[offset + 2 : end], sys.byteorder))
-    if tag_length < TAG_BASE_LENGTH:
-        raise CipsoDecodeError(
-            f"tag {tag_type} needs at least 4 bytes, its length is {tag_length}", offset + 1
-        )
-    alignment = data[offset + 2]
-    level = data[offset + 3]
-    body = data[offset + TAG_BASE_LENGTH : end]
-    if tag_type == TagType.RESTRICTED_BITMAP:
-        return _bitmap_tag(level, body, alignment)
-    if tag_type == TagType.PERMISSIVE_BITMAP:
-        permissive: PermissiveBitmapTag = _new(PermissiveBitmapTag)
-        _set_pbm_level(permissive, level)
-        _set_pbm_bitmap(permissive, body)
-        _set_pbm_alignment(permissive, alignment)
-        return permissive
-    if len(body) & 1:
-        raise CipsoDecodeError(
-            f"tag {tag_type} data is {len(body)} bytes, not a whole number of u16", offset + 1
-        )
-    numbers = _U16[len(body) >> 1].unpack(body)
-    if tag_type == TagType.ENUMERATED:
-        enumerated: EnumeratedTag = _new(EnumeratedTag)
-        _set_enum_level(enumerated, level)
-        _set_enum_list(enumerated, numbers)
-        _set_enum_alignment(enumerated, alignment)
-        return enumerated
-    ranged: RangedTag = _new(RangedTag)
-    _set_rng_level(ranged, level)
-    _set_rng_bounds(ranged, numbers)
-    _set_rng_alignment(ranged, alignment)
-    return ranged
+        end = offset + tag_length
+        try:
+            # The framing is checked here; the class decodes the data after it.
+            cls = _TAG_CLASSES.get(tag_type, GenericTag)
+            tags.append(cls._from_data(tag_type, data[offset + 2 : end]))
+        except CipsoDecodeError as error:
+            raise CipsoDecodeError(error.reason, offset + error.offset) from None
+        offset = end
+    return tuple(tags)
 
 
 def encode(option: CipsoOption) -> bytes:
@@ -246,23 +205,5 @@ def encode(option: CipsoOption) -> bytes:
                 tag.alignment,  # type: ignore[union-attr]
                 tag.level,  # type: ignore[union-attr]
             ) + _U16[len(bounds)].pack(*bounds)
-    body = b"".join([_encode_tag(tag) for tag in tags])
+    body = b"".join([tag.to_bytes() for tag in tags])
     return _OPTION_HEADER.pack(OPTION_TYPE, HEADER_LENGTH + len(body), option.doi) + body
-
-
-def _encode_tag(tag: Tag) -> bytes:
-    if isinstance(tag, (RestrictedBitmapTag, PermissiveBitmapTag)):
-        return _TAG_BASE.pack(tag.tag_type, tag.length, tag.alignment, tag.level) + tag.bitmap
-    if isinstance(tag, EnumeratedTag):
-        numbers = tag.category_list
-        return _TAG_BASE.pack(2, tag.length, tag.alignment, tag.level) + _U16[len(numbers)].pack(
-            *numbers
-        )
-    if isinstance(tag, RangedTag):
-        bounds = tag.bounds
-        return _TAG_BASE.pack(5, tag.length, tag.alignment, tag.level) + _U16[len(bounds)].pack(
-            *bounds
-        )
-    if isinstance(tag, LocalTag):
-        return bytes((TagType.LOCAL, LOCAL_TAG_LENGTH)) + tag.secid.to_bytes(4, tag.byteorder)
-    return bytes((tag.tag_type, tag.length)) + tag.data

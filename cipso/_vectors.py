@@ -19,7 +19,7 @@ from mls._corpus import corpus_vectors
 from .errors import ICMP_BAD_PARAMETER
 from .validate import Verdict, VerdictKind
 
-__all__ = ["CipsoDecoded", "CipsoKernelVerdict", "CipsoVector", "vectors"]
+__all__ = ["CipsoDecoded", "CipsoVector", "vectors"]
 
 #: Where the first option byte sits in an IPv4 header without other options.
 _FIRST_OPTION_BYTE = 20
@@ -47,10 +47,6 @@ class CipsoDecoded:
     def categories(self) -> CategorySet | None:
         return None if self.level is None else self.level.categories
 
-
-#: The corpus's kernel verdicts are :class:`cipso.Verdict`; this name stays for the package's
-#: exports.
-CipsoKernelVerdict = Verdict
 
 #: The corpus files' words for the kernel's verdicts ("rejected": a Parameter Problem).
 _KINDS = {

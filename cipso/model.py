@@ -20,15 +20,17 @@ Layout (cipso.md §1-2)::
 
 from __future__ import annotations
 
+import struct
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from enum import IntEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from mls import CategorySet, Level
 
-from .errors import CipsoEncodeError
+from .errors import CipsoDecodeError, CipsoEncodeError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -61,6 +63,8 @@ MAX_ENUMERATED = MAX_BITMAP_LENGTH // 2
 MAX_RANGES = 8
 #: So a tag 5 carries at most 15 16-bit bounds: 7 (high, low) pairs and a last high.
 MAX_RANGE_BOUNDS = 2 * MAX_RANGES - 1
+#: U16_STRUCTS[n] packs and unpacks n big-endian 16-bit numbers (n <= 15 fit in a tag).
+U16_STRUCTS = tuple(struct.Struct(f">{n}H") for n in range(MAX_BITMAP_LENGTH // 2 + 1))
 #: The optimised tag-1 format's fixed bitmap length (draft §3.4.2.6, sysctl cipso_rbm_optfmt).
 OPTIMIZED_BITMAP_LENGTH = 10
 
@@ -107,9 +111,97 @@ def _check_bytes(owner: object, name: str, maximum: int) -> None:
         raise CipsoEncodeError(f"{name} is {len(value)} bytes, at most {maximum} fit in a tag")
 
 
+def _level_text(tag: _BitmapTag | EnumeratedTag | RangedTag, detail: str) -> str:
+    # The one line format of the tags that carry a level (python -m cipso shows it).
+    extra = f", alignment {tag.alignment}" if tag.alignment else ""
+    return f"{tag.name}, length {tag.length}, level {tag.level}, {detail}{extra} -> {tag.mls_level}"
+
+
+def _u16_data(tag_type: int, data: bytes) -> tuple[int, int, tuple[int, ...]]:
+    # Alignment octet, level and the 16-bit numbers of tags 2 and 5; offsets count from the
+    # tag's type byte.
+    if len(data) < TAG_BASE_LENGTH - 2:
+        raise CipsoDecodeError(
+            f"tag {tag_type} needs at least 4 bytes, its length is {len(data) + 2}", 1
+        )
+    if len(data) & 1:
+        raise CipsoDecodeError(
+            f"tag {tag_type} data is {len(data) - 2} bytes, not a whole number of u16", 1
+        )
+    return data[0], data[1], U16_STRUCTS[(len(data) - 2) >> 1].unpack_from(data, 2)
+
+
+class _TagWire:
+    # What every tag class shares: the type and length bytes around its data. A class
+    # describes its data with _data (encode) and _from_data (decode, the data already cut to
+    # the length byte); to_bytes and from_bytes frame it. Decoded values are valid by their
+    # size (a tag fits the 34 bytes after the option header), so _from_data builds through
+    # _trusted, without __post_init__'s checks.
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def tag_type(self) -> int: ...
+
+        @property
+        def length(self) -> int: ...
+
+    def _data(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """The tag's wire bytes: type, length, data."""
+        return bytes((self.tag_type, self.length)) + self._data()
+
+    @classmethod
+    def _trusted(cls, *values: object) -> Self:
+        # The instance with these field values (in field order), which come from checked bytes.
+        setters = _FIELD_SETTERS.get(cls)
+        if setters is None:
+            # The fields' slot descriptors (tags 1 and 6 inherit theirs).
+            names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+            setters = _FIELD_SETTERS[cls] = tuple(getattr(cls, name).__set__ for name in names)
+        tag = object.__new__(cls)
+        for setter, value in zip(setters, values):  # noqa: B905 (as many as the fields)
+            setter(tag, value)
+        return tag
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Self:
+        """Decode exactly one tag of this class, type byte first. Malformed bytes raise
+        :class:`cipso.CipsoDecodeError` with the offset of the byte at fault in ``data``."""
+        data = bytes(data)
+        if len(data) < 2:
+            raise CipsoDecodeError("a tag is at least its type and length bytes", len(data))
+        if data[1] != len(data):
+            raise CipsoDecodeError(f"tag length {data[1]} is not the {len(data)} bytes given", 1)
+        if len(data) > MAX_TAG_LENGTH:
+            raise CipsoDecodeError(
+                f"tag length {len(data)} exceeds the {MAX_TAG_LENGTH} bytes an option has for tags",
+                1,
+            )
+        if tag_class(data[0]) is not cls:
+            raise CipsoDecodeError(f"tag type {data[0]} is not a {cls.__name__}", 0)
+        return cls._from_data(data[0], data[2:])
+
+
+#: Each tag class's field setters in field order, for _TagWire._trusted.
+_FIELD_SETTERS: dict[type, tuple[Callable[[object, object], None], ...]] = {}
+#: Type, length, alignment octet and level: the tag base of tags 1, 2, 5 and 6.
+_TAG_BASE = struct.Struct(">BBBB")
+
+
 @dataclass(frozen=True, slots=True)
-class _BitmapTag:
+class _BitmapTag(_TagWire):
     # The layout tags 1 and 6 share: a level and a category bitmap after the tag base.
+
+    name: ClassVar[str]
 
     level: int
     bitmap: bytes = b""
@@ -135,6 +227,26 @@ class _BitmapTag:
         """The tag length byte: 4 + bitmap length."""
         return TAG_BASE_LENGTH + len(self.bitmap)
 
+    def _data(self) -> bytes:
+        return bytes((self.alignment, self.level)) + self.bitmap
+
+    def to_bytes(self) -> bytes:
+        """The tag's wire bytes: type, length, data."""
+        bitmap = self.bitmap
+        length = TAG_BASE_LENGTH + len(bitmap)
+        return _TAG_BASE.pack(self.tag_type, length, self.alignment, self.level) + bitmap
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        if len(data) < TAG_BASE_LENGTH - 2:
+            raise CipsoDecodeError(
+                f"tag {tag_type} needs at least 4 bytes, its length is {len(data) + 2}", 1
+            )
+        return cls._trusted(data[1], data[2:], data[0])
+
+    def __str__(self) -> str:
+        return _level_text(self, f"bitmap {self.bitmap.hex() or '(none)'}")
+
 
 @dataclass(frozen=True, slots=True)
 class RestrictedBitmapTag(_BitmapTag):
@@ -147,6 +259,7 @@ class RestrictedBitmapTag(_BitmapTag):
     """
 
     tag_type: ClassVar[TagType] = TagType.RESTRICTED_BITMAP
+    name: ClassVar[str] = "restricted bitmap"
 
     @classmethod
     def from_categories(
@@ -169,10 +282,78 @@ class PermissiveBitmapTag(_BitmapTag):
     refuses it in every DOI, so the kernel rejects any option carrying it."""
 
     tag_type: ClassVar[TagType] = TagType.PERMISSIVE_BITMAP
+    name: ClassVar[str] = "permissive bitmap"
+
+
+class _U16Tag(_TagWire):
+    # The layout tags 2 and 5 share: a level, then 16-bit numbers (categories or range bounds)
+    # after the tag base. A subclass names its numbers' field with _numbers.
+
+    __slots__ = ()
+
+    #: The field holding the numbers, what they are called (all, one) and how many fit.
+    _numbers_field: ClassVar[str]
+    _numbers_name: ClassVar[str]
+    _number_name: ClassVar[str]
+    _max_numbers: ClassVar[int]
+
+    if TYPE_CHECKING:
+        level: int
+        alignment: int
+
+        @property
+        def _numbers(self) -> tuple[int, ...]: ...
+
+        @property
+        def categories(self) -> CategorySet: ...
+
+    def __post_init__(self) -> None:
+        _check_int(self.level, "level", MAX_LEVEL)
+        _check_int(self.alignment, "alignment", 0xFF)
+        field = self._numbers_field
+        numbers = getattr(self, field)
+        if type(numbers) is not tuple:
+            numbers = tuple(numbers)
+            object.__setattr__(self, field, numbers)
+        if len(numbers) > self._max_numbers:
+            raise CipsoEncodeError(
+                f"{len(numbers)} {self._numbers_name} take {2 * len(numbers)} bytes, at most "
+                f"{2 * self._max_numbers} fit"
+            )
+        for number in numbers:
+            if type(number) is not int or not 0 <= number <= MAX_WIRE_CATEGORY:
+                _check_int(number, self._number_name, MAX_WIRE_CATEGORY)
+
+    @property
+    def mls_level(self) -> Level:
+        """Wire level and categories as an :class:`mls.Level`."""
+        return Level(self.level, self.categories)
+
+    @property
+    def length(self) -> int:
+        """The tag length byte: 4 + 2 per number."""
+        return TAG_BASE_LENGTH + 2 * len(self._numbers)
+
+    def _data(self) -> bytes:
+        numbers = self._numbers
+        return bytes((self.alignment, self.level)) + U16_STRUCTS[len(numbers)].pack(*numbers)
+
+    def to_bytes(self) -> bytes:
+        """The tag's wire bytes: type, length, data."""
+        numbers = self._numbers
+        head = _TAG_BASE.pack(
+            self.tag_type, TAG_BASE_LENGTH + 2 * len(numbers), self.alignment, self.level
+        )
+        return head + U16_STRUCTS[len(numbers)].pack(*numbers)
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        alignment, level, numbers = _u16_data(tag_type, data)
+        return cls._trusted(level, numbers, alignment)
 
 
 @dataclass(frozen=True, slots=True)
-class EnumeratedTag:
+class EnumeratedTag(_U16Tag):
     """Tag 2: a sensitivity level and a list of 16-bit category numbers.
 
     ``category_list`` is kept as sent; the kernel sends it strictly ascending and rejects
@@ -184,17 +365,11 @@ class EnumeratedTag:
     alignment: int = 0
 
     tag_type: ClassVar[TagType] = TagType.ENUMERATED
-
-    def __post_init__(self) -> None:
-        _check_int(self.level, "level", MAX_LEVEL)
-        _check_int(self.alignment, "alignment", 0xFF)
-        _freeze_tuple(self, "category_list")
-        if len(self.category_list) > MAX_ENUMERATED:
-            raise CipsoEncodeError(
-                f"{len(self.category_list)} enumerated categories, at most {MAX_ENUMERATED} fit"
-            )
-        for category in self.category_list:
-            _check_int(category, "an enumerated category", MAX_WIRE_CATEGORY)
+    name: ClassVar[str] = "enumerated"
+    _numbers_field: ClassVar[str] = "category_list"
+    _numbers_name: ClassVar[str] = "enumerated categories"
+    _number_name: ClassVar[str] = "an enumerated category"
+    _max_numbers: ClassVar[int] = MAX_ENUMERATED
 
     @classmethod
     def from_categories(cls, level: int, categories: CategorySet | Iterable[int]) -> Self:
@@ -212,18 +387,16 @@ class EnumeratedTag:
         return CategorySet.from_int(bits)
 
     @property
-    def mls_level(self) -> Level:
-        """Wire level and categories as an :class:`mls.Level`."""
-        return Level(self.level, self.categories)
+    def _numbers(self) -> tuple[int, ...]:
+        return self.category_list
 
-    @property
-    def length(self) -> int:
-        """The tag length byte: 4 + 2 per category."""
-        return TAG_BASE_LENGTH + 2 * len(self.category_list)
+    def __str__(self) -> str:
+        listed = ",".join(map(str, self.category_list)) or "(none)"
+        return _level_text(self, f"categories {listed}")
 
 
 @dataclass(frozen=True, slots=True)
-class RangedTag:
+class RangedTag(_U16Tag):
     """Tag 5: a sensitivity level and inclusive category ranges.
 
     ``bounds`` holds the 16-bit numbers exactly as on the wire: high, low, high, low, ... with
@@ -238,18 +411,11 @@ class RangedTag:
     alignment: int = 0
 
     tag_type: ClassVar[TagType] = TagType.RANGED
-
-    def __post_init__(self) -> None:
-        _check_int(self.level, "level", MAX_LEVEL)
-        _check_int(self.alignment, "alignment", 0xFF)
-        _freeze_tuple(self, "bounds")
-        if len(self.bounds) > MAX_RANGE_BOUNDS:
-            raise CipsoEncodeError(
-                f"{len(self.bounds)} range bounds take {2 * len(self.bounds)} bytes, at most "
-                f"{MAX_BITMAP_LENGTH} fit"
-            )
-        for number in self.bounds:
-            _check_int(number, "a range bound", MAX_WIRE_CATEGORY)
+    name: ClassVar[str] = "ranged"
+    _numbers_field: ClassVar[str] = "bounds"
+    _numbers_name: ClassVar[str] = "range bounds"
+    _number_name: ClassVar[str] = "a range bound"
+    _max_numbers: ClassVar[int] = MAX_RANGE_BOUNDS
 
     @classmethod
     def from_ranges(cls, level: int, ranges: Iterable[tuple[int, int | None]]) -> Self:
@@ -302,24 +468,23 @@ class RangedTag:
         return CategorySet.from_int(bits)
 
     @property
-    def mls_level(self) -> Level:
-        """Wire level and categories as an :class:`mls.Level`."""
-        return Level(self.level, self.categories)
+    def _numbers(self) -> tuple[int, ...]:
+        return self.bounds
 
-    @property
-    def length(self) -> int:
-        """The tag length byte: 4 + 2 per bound."""
-        return TAG_BASE_LENGTH + 2 * len(self.bounds)
+    def __str__(self) -> str:
+        ranges = [f"{high}-{0 if low is None else low}" for high, low in self.ranges]
+        return _level_text(self, "ranges high-low " + (",".join(ranges) or "(none)"))
 
 
 @dataclass(frozen=True, slots=True)
-class FreeFormTag:
+class FreeFormTag(_TagWire):
     """Tag 7 (FIPS-188 free form): opaque data after the type and length bytes. Linux defines
     the number but refuses it in every DOI."""
 
     data: bytes = b""
 
     tag_type: ClassVar[TagType] = TagType.FREE_FORM
+    name: ClassVar[str] = "free form"
 
     def __post_init__(self) -> None:
         _check_bytes(self, "data", MAX_TAG_LENGTH - 2)
@@ -329,9 +494,19 @@ class FreeFormTag:
         """The tag length byte: 2 + data length."""
         return 2 + len(self.data)
 
+    def _data(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        return cls._trusted(data)
+
+    def __str__(self) -> str:
+        return f"{self.name}, length {self.length}, data {self.data.hex() or '(none)'}"
+
 
 @dataclass(frozen=True, slots=True)
-class LocalTag:
+class LocalTag(_TagWire):
     """Tag 128 (Linux-private): the sending LSM's secid, in the sender's **host** byte order.
 
     It carries no MLS level: the receiver hands the secid straight to its LSM, which is only
@@ -344,6 +519,7 @@ class LocalTag:
     byteorder: Literal["little", "big"] = sys.byteorder
 
     tag_type: ClassVar[TagType] = TagType.LOCAL
+    name: ClassVar[str] = "local"
 
     def __post_init__(self) -> None:
         _check_int(self.secid, "secid", 0xFFFFFFFF)
@@ -355,22 +531,33 @@ class LocalTag:
         """The tag length byte: always 6."""
         return LOCAL_TAG_LENGTH
 
+    def _data(self) -> bytes:
+        return self.secid.to_bytes(4, self.byteorder)
 
-#: Tag types that have their own class; :class:`GenericTag` takes every other number.
-KNOWN_TAG_TYPES = frozenset(int(member) for member in TagType)
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        if len(data) != LOCAL_TAG_LENGTH - 2:
+            raise CipsoDecodeError(f"tag 128 is always 6 bytes, not {len(data) + 2}", 1)
+        # The secid is in the sender's byte order; reading it natively re-encodes it unchanged.
+        return cls._trusted(int.from_bytes(data, sys.byteorder), sys.byteorder)
+
+    def __str__(self) -> str:
+        return f"{self.name}, length {self.length}, secid {self.secid} (host byte order)"
 
 
 @dataclass(frozen=True, slots=True)
-class GenericTag:
+class GenericTag(_TagWire):
     """A tag of a type this package has no class for (0, 3, 4, 8..127, 129..255), kept as raw
     bytes so that any well-formed option round-trips. The kernel rejects all of them."""
 
     tag_type: int
     data: bytes = b""
 
+    name: ClassVar[str] = "unknown"
+
     def __post_init__(self) -> None:
         _check_int(self.tag_type, "tag_type", 0xFF)
-        if self.tag_type in KNOWN_TAG_TYPES:
+        if self.tag_type in TAG_CLASS_BY_TYPE:
             raise CipsoEncodeError(
                 f"tag type {self.tag_type} has its own class ({TagType(self.tag_type).name})"
             )
@@ -380,6 +567,16 @@ class GenericTag:
     def length(self) -> int:
         """The tag length byte: 2 + data length."""
         return 2 + len(self.data)
+
+    def _data(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def _from_data(cls, tag_type: int, data: bytes) -> Self:
+        return cls._trusted(tag_type, data)
+
+    def __str__(self) -> str:
+        return f"type {self.tag_type}, length {self.length}, data {self.data.hex() or '(none)'}"
 
 
 #: Any tag.
@@ -395,21 +592,48 @@ Tag: TypeAlias = (
 #: The tags that carry an MLS level and categories.
 MlsTag: TypeAlias = RestrictedBitmapTag | EnumeratedTag | RangedTag | PermissiveBitmapTag
 
-TAG_CLASSES: tuple[type[Tag], ...] = (
-    RestrictedBitmapTag,
-    EnumeratedTag,
-    RangedTag,
-    PermissiveBitmapTag,
-    FreeFormTag,
-    LocalTag,
-    GenericTag,
-)
 MLS_TAG_CLASSES: tuple[type[MlsTag], ...] = (
     RestrictedBitmapTag,
     EnumeratedTag,
     RangedTag,
     PermissiveBitmapTag,
 )
+
+# The classes of a type of their own (GenericTag's type is a field).
+_OWN_CLASSES: tuple[
+    type[
+        RestrictedBitmapTag
+        | EnumeratedTag
+        | RangedTag
+        | PermissiveBitmapTag
+        | FreeFormTag
+        | LocalTag
+    ],
+    ...,
+] = (
+    RestrictedBitmapTag,
+    EnumeratedTag,
+    RangedTag,
+    PermissiveBitmapTag,
+    FreeFormTag,
+    LocalTag,
+)
+#: Tag type -> the class that decodes, encodes and shows it: the one table the codec, the schema,
+#: the scapy layers and the command line dispatch through. A type not in it is a
+#: :class:`GenericTag` (:func:`tag_class`).
+TAG_CLASS_BY_TYPE: Mapping[int, type[Tag]] = MappingProxyType(
+    {int(cls.tag_type): cls for cls in _OWN_CLASSES}
+)
+#: Every tag class, the generic fallback last.
+TAG_CLASSES: tuple[type[Tag], ...] = (*_OWN_CLASSES, GenericTag)
+
+#: Tag types that have their own class; :class:`GenericTag` takes every other number.
+KNOWN_TAG_TYPES = frozenset(TAG_CLASS_BY_TYPE)
+
+
+def tag_class(tag_type: int) -> type[Tag]:
+    """The class for tags of type ``tag_type``: its own, or :class:`GenericTag`."""
+    return TAG_CLASS_BY_TYPE.get(tag_type, GenericTag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +661,11 @@ class CipsoOption:
     def length(self) -> int:
         """The option length byte: 6 + the tags' lengths."""
         return HEADER_LENGTH + sum(tag.length for tag in self.tags)
+
+    @property
+    def size(self) -> int:
+        """Bytes on the wire (the same as the length byte, which counts them all)."""
+        return self.length
 
     @property
     def tag(self) -> Tag | None:

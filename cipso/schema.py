@@ -15,11 +15,14 @@ Never compile them (construct's compiled mode skips checks) for untrusted input.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from construct import (
     Byte,
     Check,
+    Computed,
     Const,
     ConstructError,
     Container,
@@ -29,7 +32,7 @@ from construct import (
     GreedyRange,
     Int16ub,
     Int32ub,
-    Int32un,
+    Int32ul,
     Rebuild,
     Struct,
     Switch,
@@ -43,15 +46,10 @@ from .model import (
     MAX_OPTION_LENGTH,
     OPTION_TYPE,
     CipsoOption,
-    EnumeratedTag,
-    FreeFormTag,
     GenericTag,
-    LocalTag,
-    PermissiveBitmapTag,
-    RangedTag,
-    RestrictedBitmapTag,
     Tag,
     TagType,
+    tag_class,
 )
 
 __all__ = [
@@ -61,6 +59,7 @@ __all__ = [
     "LOCAL_DATA",
     "RANGED_DATA",
     "TAG",
+    "TAG_DATA_FORMATS",
     "build",
     "from_container",
     "parse",
@@ -78,7 +77,7 @@ BITMAP_DATA = Struct(
 ENUMERATED_DATA = Struct(
     "alignment" / Byte,
     "level" / Byte,
-    "categories" / GreedyRange(Int16ub),
+    "category_list" / GreedyRange(Int16ub),
     Terminated,  # an odd byte left over is malformed
 )
 
@@ -92,53 +91,49 @@ RANGED_DATA = Struct(
 )
 
 
-#: Tag 128 after type and length: the sender's LSM secid in its host byte order.
-LOCAL_DATA = Struct("secid" / Int32un, Terminated)
+#: Tag 128 after type and length: the sender's LSM secid in its host byte order. Parsing reads
+#: it in this host's order; building writes it in the order the tag records.
+LOCAL_DATA = Struct(
+    "byteorder" / Computed(lambda this: this.get("byteorder") or sys.byteorder),
+    "secid" / Switch(this.byteorder, {"little": Int32ul, "big": Int32ub}),
+    Terminated,
+)
+
+#: The data format of each tag type after its type and length bytes, named by the fields of the
+#: tag's class (:data:`cipso.model.TAG_CLASS_BY_TYPE`); a type without one (0, 3, 4, 7,
+#: 8..127, 129..255) keeps its data as raw bytes.
+TAG_DATA_FORMATS: Mapping[int, Struct] = MappingProxyType(
+    {
+        TagType.RESTRICTED_BITMAP: BITMAP_DATA,
+        TagType.ENUMERATED: ENUMERATED_DATA,
+        TagType.RANGED: RANGED_DATA,
+        TagType.PERMISSIVE_BITMAP: BITMAP_DATA,
+        TagType.LOCAL: LOCAL_DATA,
+    }
+)
+
+# A tag's data by its type (the type read before it, or given when building alone).
+_TAG_DATA = Switch(this.type, dict(TAG_DATA_FORMATS), default=GreedyBytes)
 
 
-def _data_length(tag: Container) -> int:
-    """Bytes after a tag's type and length, from a container being built."""
-    data = tag.data
-    if tag.type in (TagType.RESTRICTED_BITMAP, TagType.PERMISSIVE_BITMAP):
-        return 2 + len(data.bitmap)
-    if tag.type == TagType.ENUMERATED:
-        return 2 + 2 * len(data.categories)
-    if tag.type == TagType.RANGED:
-        return 2 + 2 * len(data.bounds)
-    if tag.type == TagType.LOCAL:
-        return 4
-    return len(data)
+def _tag_length(tag: Container) -> int:
+    """A tag's length byte, from a container being built: its data built alone, plus 2."""
+    return 2 + len(_TAG_DATA.build(tag.data, type=tag.type))
 
 
-#: One tag: type, length (counting the type and length bytes), then data by type. Types
-#: without a format here (0, 3, 4, 7, 8..127, 129..255) keep their data as raw bytes.
+#: One tag: type, length (counting the type and length bytes), then data by type.
 TAG = Struct(
     "type" / Byte,
-    "length" / Rebuild(Byte, lambda this: 2 + _data_length(this)),
+    "length" / Rebuild(Byte, _tag_length),
     Check(this.length >= 2),
     Check((this.type != TagType.LOCAL) | (this.length == 6)),
-    "data"
-    / FixedSized(
-        this.length - 2,
-        Switch(
-            this.type,
-            {
-                TagType.RESTRICTED_BITMAP: BITMAP_DATA,
-                TagType.ENUMERATED: ENUMERATED_DATA,
-                TagType.RANGED: RANGED_DATA,
-                TagType.PERMISSIVE_BITMAP: BITMAP_DATA,
-                TagType.LOCAL: LOCAL_DATA,
-            },
-            default=GreedyBytes,
-        ),
-    ),
+    "data" / FixedSized(this.length - 2, _TAG_DATA),
 )
 
 #: The option: type 134, length (whole option, at most 40), 32-bit DOI, tags filling the rest.
 CIPSO_OPTION = Struct(
     "type" / Const(OPTION_TYPE, Byte),
-    "length"
-    / Rebuild(Byte, lambda this: HEADER_LENGTH + sum(2 + _data_length(t) for t in this.tags)),
+    "length" / Rebuild(Byte, lambda this: HEADER_LENGTH + sum(map(_tag_length, this.tags))),
     Check((this.length >= HEADER_LENGTH) & (this.length <= MAX_OPTION_LENGTH)),
     "doi" / Int32ub,
     "tags"
@@ -157,46 +152,33 @@ def to_container(option: CipsoOption) -> Container:
     return Container(doi=option.doi, tags=[_tag_container(tag) for tag in option.tags])
 
 
+def _field_names(data_format: Struct) -> list[str]:
+    return [field.name for field in data_format.subcons if field.name]
+
+
 def _tag_container(tag: Tag) -> Container:
-    if isinstance(tag, (RestrictedBitmapTag, PermissiveBitmapTag)):
-        data: Any = Container(alignment=tag.alignment, level=tag.level, bitmap=tag.bitmap)
-    elif isinstance(tag, EnumeratedTag):
-        data = Container(
-            alignment=tag.alignment, level=tag.level, categories=list(tag.category_list)
-        )
-    elif isinstance(tag, RangedTag):
-        data = Container(alignment=tag.alignment, level=tag.level, bounds=list(tag.bounds))
-    elif isinstance(tag, LocalTag):
-        # LOCAL_DATA writes the secid in this host's order; re-read a foreign-order secid so
-        # that its four bytes come out unchanged.
-        raw = tag.secid.to_bytes(4, tag.byteorder)
-        data = Container(secid=int.from_bytes(raw, sys.byteorder))
+    data_format = TAG_DATA_FORMATS.get(tag.tag_type)
+    if data_format is None:  # raw data: FreeFormTag and GenericTag
+        data: Any = tag.data  # type: ignore[union-attr]
     else:
-        data = tag.data
+        data = Container({name: getattr(tag, name) for name in _field_names(data_format)})
     return Container(type=int(tag.tag_type), data=data)
+
+
+def _tag(item: Container) -> Tag:
+    cls = tag_class(item.type)
+    data_format = TAG_DATA_FORMATS.get(item.type)
+    if data_format is not None:
+        fields = {name: item.data[name] for name in _field_names(data_format)}
+        return cls(**fields)
+    if cls is GenericTag:
+        return GenericTag(item.type, item.data)
+    return cls(item.data)
 
 
 def from_container(container: Container) -> CipsoOption:
     """The model object for a parsed :data:`CIPSO_OPTION` container."""
-    tags: list[Tag] = []
-    for item in container.tags:
-        data = item.data
-        kind = item.type
-        if kind == TagType.RESTRICTED_BITMAP:
-            tags.append(RestrictedBitmapTag(data.level, data.bitmap, data.alignment))
-        elif kind == TagType.PERMISSIVE_BITMAP:
-            tags.append(PermissiveBitmapTag(data.level, data.bitmap, data.alignment))
-        elif kind == TagType.ENUMERATED:
-            tags.append(EnumeratedTag(data.level, tuple(data.categories), data.alignment))
-        elif kind == TagType.RANGED:
-            tags.append(RangedTag(data.level, tuple(data.bounds), data.alignment))
-        elif kind == TagType.LOCAL:
-            tags.append(LocalTag(data.secid))
-        elif kind == TagType.FREE_FORM:
-            tags.append(FreeFormTag(data))
-        else:
-            tags.append(GenericTag(kind, data))
-    return CipsoOption(container.doi, tuple(tags))
+    return CipsoOption(container.doi, tuple(_tag(item) for item in container.tags))
 
 
 def parse(data: bytes) -> CipsoOption:

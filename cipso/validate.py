@@ -11,7 +11,8 @@ counted from the start of the IPv4 header, then applies the host's source-route 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+import struct
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from mls import CategorySet
@@ -116,17 +117,11 @@ def _check_option(
     doi = dois.get(doi_number)
     if doi is None:
         return (2, f"DOI {doi_number} is not configured")
-    # The kernel's tag list is 5 slots, unused ones 0; its search stops at the first 0, so a
-    # type-0 tag matches the terminator of any list shorter than 5 (cipso.md §4 notes).
-    slots = tuple(int(t) for t in doi.tags) + (0,) * (MAX_TAGS - len(doi.tags))
     offset = HEADER_LENGTH
     while offset < length:
         tag_type = opt[offset]
-        index = 0
-        while slots[index] != tag_type:
-            index += 1
-            if slots[index - 1] == 0 or index == MAX_TAGS:
-                return (offset, f"tag type {tag_type} is not in DOI {doi_number}'s tag list")
+        if not _in_tag_list(doi, tag_type):
+            return (offset, f"tag type {tag_type} is not in DOI {doi_number}'s tag list")
         if offset + 1 == length:
             return (offset, "the last tag has no room for its length byte")
         tag_length = opt[offset + 1]
@@ -135,26 +130,24 @@ def _check_option(
                 offset + 1,
                 f"tag length {tag_length} runs past the option ({length - offset} bytes left)",
             )
-        failure: _Failure | None
-        if tag_type == TagType.RESTRICTED_BITMAP:
-            failure = _check_bitmap_tag(doi, opt, offset, tag_length, strict_bitmap)
-        elif tag_type == TagType.ENUMERATED:
-            failure = _check_enumerated_tag(doi, opt, offset, tag_length)
-        elif tag_type == TagType.RANGED:
-            failure = _check_ranged_tag(doi, opt, offset, tag_length)
-        elif tag_type == TagType.LOCAL:
-            if not loopback:
-                failure = (offset, "tag 128 (local) is accepted only on a loopback device")
-            elif tag_length != LOCAL_TAG_LENGTH:
-                failure = (offset + 1, f"tag 128 is always 6 bytes, not {tag_length}")
-            else:
-                failure = None
-        else:
-            failure = (offset, f"tag type {tag_type} is not implemented by Linux")
+        check = _TAG_CHECKS.get(tag_type, _check_unimplemented_tag)
+        failure = check(doi, opt, offset, tag_length, strict_bitmap, loopback)
         if failure is not None:
             return failure
         offset += tag_length
     return None
+
+
+def _in_tag_list(doi: CipsoDoi, tag_type: int) -> bool:
+    # The kernel's tag list is 5 slots, unused ones 0; its search stops at the first 0, so a
+    # type-0 tag matches the terminator of any list shorter than 5 (cipso.md §4 notes).
+    slots = tuple(int(t) for t in doi.tags) + (0,) * (MAX_TAGS - len(doi.tags))
+    index = 0
+    while slots[index] != tag_type:
+        index += 1
+        if slots[index - 1] == 0 or index == MAX_TAGS:
+            return False
+    return True
 
 
 def _level_valid(doi: CipsoDoi, level: int) -> bool:
@@ -173,11 +166,11 @@ def _base_checks(doi: CipsoDoi, opt: bytes, offset: int, tag_length: int) -> _Fa
 
 
 def _check_bitmap_tag(
-    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict: bool
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict_bitmap: bool, loopback: bool
 ) -> _Failure | None:
     if tag_length < TAG_BASE_LENGTH:
         return (offset + 1, f"tag length {tag_length} is below the 4-byte tag base")
-    if not strict:
+    if not strict_bitmap:
         return None
     failure = _base_checks(doi, opt, offset, tag_length)
     if failure is not None or tag_length == TAG_BASE_LENGTH:
@@ -193,43 +186,72 @@ def _check_bitmap_tag(
     return (offset + 4, f"a {doi.map_type.name} DOI maps no categories")
 
 
-def _check_enumerated_tag(
-    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int
-) -> _Failure | None:
+def _u16_numbers(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, what: str
+) -> tuple[_Failure | None, tuple[int, ...]]:
+    # What tags 2 and 5 check before the order of their numbers; then the numbers.
     failure = _base_checks(doi, opt, offset, tag_length)
-    if failure is not None or tag_length == TAG_BASE_LENGTH:
-        return failure
     data = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
+    if failure is not None or not data:
+        return failure, ()
     if doi.map_type is not MapType.PASS:
-        return (offset + 4, "enumerated categories need a PASS DOI")
+        return (offset + 4, f"{what} need a PASS DOI"), ()
     if len(data) & 1:
-        return (offset + 4, f"{len(data)} bytes of enumerated categories is not a whole u16")
+        return (offset + 4, f"{len(data)} bytes of {what} is not a whole u16"), ()
+    return None, struct.unpack(f">{len(data) >> 1}H", data)
+
+
+def _check_enumerated_tag(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _strict_bitmap: bool, loopback: bool
+) -> _Failure | None:
+    failure, categories = _u16_numbers(doi, opt, offset, tag_length, "enumerated categories")
     previous = -1
-    for index in range(0, len(data), 2):
-        category = int.from_bytes(data[index : index + 2], "big")
+    for category in categories:
         if category <= previous:
             return (offset + 4, f"enumerated category {category} does not ascend from {previous}")
         previous = category
-    return None
+    return failure
 
 
-def _check_ranged_tag(doi: CipsoDoi, opt: bytes, offset: int, tag_length: int) -> _Failure | None:
-    failure = _base_checks(doi, opt, offset, tag_length)
-    if failure is not None or tag_length == TAG_BASE_LENGTH:
-        return failure
-    data = opt[offset + TAG_BASE_LENGTH : offset + tag_length]
-    if doi.map_type is not MapType.PASS:
-        return (offset + 4, "ranged categories need a PASS DOI")
-    if len(data) & 1:
-        return (offset + 4, f"{len(data)} bytes of ranges is not a whole u16")
+def _check_ranged_tag(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, _strict_bitmap: bool, loopback: bool
+) -> _Failure | None:
+    failure, bounds = _u16_numbers(doi, opt, offset, tag_length, "ranges")
     previous_low = 65535  # CIPSO_V4_MAX_REM_CATS + 1
-    for index in range(0, len(data), 4):
-        high = int.from_bytes(data[index : index + 2], "big")
-        low = int.from_bytes(data[index + 2 : index + 4], "big") if index + 4 <= len(data) else 0
+    for index in range(0, len(bounds), 2):
+        high = bounds[index]
         if high > previous_low:
             return (offset + 4, f"range high {high} is above the previous low {previous_low}")
-        previous_low = low
+        previous_low = bounds[index + 1] if index + 1 < len(bounds) else 0
+    return failure
+
+
+def _check_local_tag(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict_bitmap: bool, loopback: bool
+) -> _Failure | None:
+    if not loopback:
+        return (offset, "tag 128 (local) is accepted only on a loopback device")
+    if tag_length != LOCAL_TAG_LENGTH:
+        return (offset + 1, f"tag 128 is always 6 bytes, not {tag_length}")
     return None
+
+
+def _check_unimplemented_tag(
+    doi: CipsoDoi, opt: bytes, offset: int, tag_length: int, strict_bitmap: bool, loopback: bool
+) -> _Failure | None:
+    return (offset, f"tag type {opt[offset]} is not implemented by Linux")
+
+
+# (DOI, option, tag offset, tag length, strict_bitmap, loopback) -> the failure, or None
+_TagCheck = Callable[[CipsoDoi, bytes, int, int, bool, bool], _Failure | None]
+# cipso_v4_validate's switch on the tag type: the tags Linux reads; every other type (6 and 7
+# included, which it defines but never implemented) fails.
+_TAG_CHECKS: dict[int, _TagCheck] = {
+    TagType.RESTRICTED_BITMAP: _check_bitmap_tag,
+    TagType.ENUMERATED: _check_enumerated_tag,
+    TagType.RANGED: _check_ranged_tag,
+    TagType.LOCAL: _check_local_tag,
+}
 
 
 # -- whole options areas (ip_options_compile) --------------------------------------------------
@@ -391,35 +413,57 @@ def verdict(
 
 def _check_other(tlv: Tlv, seen: set[int]) -> _Failure | None:
     # The structural checks of ip_options_compile for a received packet (skb present).
-    kind, length, data = tlv.type, tlv.size, tlv.data
-    if kind in SOURCE_ROUTES:
-        if length < 3:
-            return (1, "source route option shorter than 3")
-        if data[0] < 4:
-            return (2, "source route pointer below 4")
-        if OptionType.LSRR in seen:
-            return (0, "a second source route option")
-        seen.add(OptionType.LSRR)
-    elif kind == OptionType.RECORD_ROUTE:
-        if kind in seen:
-            return (0, "a second record route option")
-        if length < 3:
-            return (1, "record route option shorter than 3")
-        if data[0] < 4:
-            return (2, "record route pointer below 4")
-        if data[0] <= length and data[0] + 3 > length:
-            return (2, "record route pointer leaves no room for an address")
-        seen.add(kind)
-    elif kind == OptionType.TIMESTAMP:
-        if kind in seen:
-            return (0, "a second timestamp option")
-        failure = _check_timestamp(length, data)
-        if failure is not None:
-            return failure
-        seen.add(kind)
-    elif kind == OptionType.ROUTER_ALERT and length < 4:
-        return (1, "router alert option shorter than 4")
+    check = _OTHER_CHECKS.get(tlv.type)
+    return None if check is None else check(tlv, seen)
+
+
+def _check_source_route(tlv: Tlv, seen: set[int]) -> _Failure | None:
+    if tlv.size < 3:
+        return (1, "source route option shorter than 3")
+    if tlv.data[0] < 4:
+        return (2, "source route pointer below 4")
+    # Loose and strict routes share one slot: a second of either kind is refused.
+    if OptionType.LSRR in seen:
+        return (0, "a second source route option")
+    seen.add(OptionType.LSRR)
     return None
+
+
+def _check_record_route(tlv: Tlv, seen: set[int]) -> _Failure | None:
+    length, pointer = tlv.size, tlv.data[0] if tlv.data else 0
+    if tlv.type in seen:
+        return (0, "a second record route option")
+    if length < 3:
+        return (1, "record route option shorter than 3")
+    if pointer < 4:
+        return (2, "record route pointer below 4")
+    if pointer <= length and pointer + 3 > length:
+        return (2, "record route pointer leaves no room for an address")
+    seen.add(tlv.type)
+    return None
+
+
+def _check_timestamp_option(tlv: Tlv, seen: set[int]) -> _Failure | None:
+    if tlv.type in seen:
+        return (0, "a second timestamp option")
+    failure = _check_timestamp(tlv.size, tlv.data)
+    if failure is None:
+        seen.add(tlv.type)
+    return failure
+
+
+def _check_router_alert(tlv: Tlv, seen: set[int]) -> _Failure | None:
+    return (1, "router alert option shorter than 4") if tlv.size < 4 else None
+
+
+# The options ip_options_compile looks into; it passes any other type unread.
+_OTHER_CHECKS: dict[int, Callable[[Tlv, set[int]], _Failure | None]] = {
+    OptionType.LSRR: _check_source_route,
+    OptionType.SSRR: _check_source_route,
+    OptionType.RECORD_ROUTE: _check_record_route,
+    OptionType.TIMESTAMP: _check_timestamp_option,
+    OptionType.ROUTER_ALERT: _check_router_alert,
+}
 
 
 def _check_timestamp(length: int, data: bytes) -> _Failure | None:

@@ -1,20 +1,123 @@
-"""What the ``python -m mls`` subcommands share: one-line argument errors, ASCII numbers."""
+"""Command-line plumbing shared by ``python -m mls``, ``python -m cipso`` and
+``python -m calipso``: one-line errors, ASCII numbers, the bytes a command reads (hex words, or
+stdin) and the JSON it prints."""
 
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+import json
+import string
+import sys
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any, BinaryIO, NoReturn, Protocol
+
+__all__ = [
+    "OneLineParser",
+    "UsageError",
+    "VerdictShape",
+    "add_command",
+    "add_container_argument",
+    "add_input_arguments",
+    "ascii_number",
+    "bounded_int",
+    "command_parser",
+    "print_json",
+    "read_bytes",
+    "run",
+    "verdict_fields",
+    "verdict_line",
+]
+
+_HEX_SEPARATORS = str.maketrans("", "", " :\t\r\n-")
+#: What may surround hex digits in text: separators and the 0x prefix's x.
+_HEX_TEXT = frozenset((string.hexdigits + " :\t\r\n-xX").encode())
+
 
 # No option needs a longer number; int() on thousands of digits is slow or refused.
 _MAX_DIGITS = 20
 
 
+class UsageError(Exception):
+    """Bad input: reported as one line on stderr, exit status 2."""
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit status 2, like every
-    other error of ``python -m mls`` (argparse would print the usage first)."""
+    """An argument parser whose errors are one line, not a usage block: the caller asks for
+    --help when needed."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def command_parser(prog: str, description: str, epilog: str) -> tuple[OneLineParser, Any]:
+    """A parser with subcommands (add them with :func:`add_command`), its texts kept as
+    written."""
+    parser = OneLineParser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return parser, commands
+
+
+def add_command(
+    commands: Any,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    summary: str,
+    description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    """A subcommand that runs ``run(args)``; ``summary`` is its line in the main --help."""
+    command: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.set_defaults(run=run)
+    return command
+
+
+def add_container_argument(
+    command: argparse.ArgumentParser, container: str, earlier_flag: str, what: str
+) -> None:
+    """encode's ``--as option|CONTAINER``: the option alone (default) or inside ``container``
+    (``what`` it is); ``earlier_flag`` is kept as a hidden spelling of ``--as CONTAINER``."""
+    command.add_argument(
+        "--as",
+        dest="kind",
+        choices=("option", container),
+        default="option",
+        help=f"print the option (default) or {what}",
+    )
+    command.add_argument(
+        earlier_flag, dest="kind", action="store_const", const=container, help=argparse.SUPPRESS
+    )
+
+
+def bounded_int(what: str, maximum: int) -> Callable[[str], int]:
+    """An argument type: a number (decimal, or 0x hex) from 0 to ``maximum``."""
+
+    def parse(text: str) -> int:
+        # ASCII only (int() also reads other scripts' digits) and short (int() is slow on
+        # thousands of digits).
+        try:
+            if not text.isascii() or len(text) > _MAX_DIGITS:
+                raise ValueError(text)
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text[:24]!r} is not a number") from None
+        if not 0 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{what} {value} is not 0..{maximum}")
+        return value
+
+    return parse
 
 
 def ascii_number(text: str) -> int:
@@ -25,3 +128,125 @@ def ascii_number(text: str) -> int:
     if len(text) > _MAX_DIGITS:
         raise argparse.ArgumentTypeError(f"{text[:24]!r}... is too long a number")
     return int(text)
+
+
+def parse_hex(text: str) -> bytes:
+    """Bytes from hex digits; spaces, colons, dashes and a leading 0x are allowed."""
+    text = text.translate(_HEX_SEPARATORS)
+    if text[:2].lower() == "0x":
+        text = text[2:]
+    if not text:
+        raise UsageError("no bytes given")
+    bad = next((c for c in text if c not in string.hexdigits), None)
+    if bad is not None:
+        raise UsageError(f"{bad!r} is not a hex digit")
+    if len(text) % 2:
+        raise UsageError(f"{len(text)} hex digits: an odd number cannot be whole bytes")
+    return bytes.fromhex(text)
+
+
+def read_bytes(words: Sequence[str], stdin: BinaryIO | None = None) -> bytes:
+    """The bytes a command was given: its HEX words, or with ``-`` alone whatever stdin holds,
+    hex text if it is nothing but hex digits and separators, else raw bytes (so that large
+    inputs need not pass through the argument list)."""
+    if list(words) != ["-"]:
+        return parse_hex("".join(words))
+    data = (stdin or sys.stdin.buffer).read()
+    if not data:
+        raise UsageError("no bytes on stdin")
+    if _HEX_TEXT.issuperset(data):
+        return parse_hex(data.decode("ascii"))
+    return data
+
+
+def add_input_arguments(command: argparse.ArgumentParser) -> None:
+    """The bytes a decode command reads and the output formats it offers."""
+    command.add_argument(
+        "hex",
+        nargs="+",
+        metavar="HEX",
+        help="the bytes in hex (spaces and colons allowed), or - to read stdin (hex text or "
+        "raw bytes)",
+    )
+    command.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines (default) or one JSON object (the same fields for CIPSO and CALIPSO)",
+    )
+
+
+class VerdictShape(Protocol):
+    """What ``cipso.Verdict`` and ``calipso.Verdict`` have in common (mls imports neither)."""
+
+    @property
+    def kind(self) -> Enum: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def pointer(self) -> int | None: ...
+    @property
+    def code(self) -> int | None: ...
+    @property
+    def option_offset(self) -> int | None: ...
+
+
+def verdict_line(
+    judged: VerdictShape, *, icmp: str, header_byte: int | None, option_byte: int | None
+) -> str:
+    """A verdict in the one line format of both commands: the kind, how the kernel answers
+    (``icmp`` names its ICMP), where (``header_byte``, ``option_byte``, either may be
+    None), why."""
+    kind = judged.kind.value
+    if kind == "accepted":
+        return str(kind)
+    if kind == "parameter-problem":
+        how = f"{icmp} Parameter Problem code {judged.code}, pointer {judged.pointer}"
+    elif kind == "dropped":
+        how = f"silently (no {icmp} error)"
+    else:
+        how = "the bytes end before the header does"
+    places = []
+    if header_byte is not None:
+        places.append(f"header byte {header_byte}")
+    if option_byte is not None:
+        places.append(f"option byte {option_byte}")
+    return f"{kind}: {how}, at {', '.join(places)}: {judged.reason}"
+
+
+def verdict_fields(judged: VerdictShape | None) -> dict[str, Any]:
+    """A verdict's JSON fields (all null when there is none: no DOI was given)."""
+    if judged is None:
+        return dict.fromkeys(("verdict", "reason", "offset", "pointer", "option_offset", "code"))
+    return {
+        "verdict": judged.kind.value,
+        "reason": judged.reason or None,
+        "offset": judged.offset,
+        "pointer": judged.pointer,
+        "option_offset": judged.option_offset,
+        "code": judged.code,
+    }
+
+
+def print_json(value: object) -> None:
+    """One JSON object on one line."""
+    print(json.dumps(value))
+
+
+def run(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    errors: tuple[type[BaseException], ...],
+) -> int:
+    """Parse ``argv``, run the chosen command (``args.run``) and return its exit status; a
+    :class:`UsageError` or one of ``errors`` is one line on stderr and status 2."""
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.run
+    caught: tuple[type[BaseException], ...] = (UsageError, *errors)
+    try:
+        return command(args)
+    except caught as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +74,9 @@ def test_decode_bad_checksum(capsys: pytest.CaptureFixture[str]) -> None:
     )
     status, out, _ = run(capsys, "decode", damaged, "--doi", "2")
     assert status == 1
-    assert fields(out)["kernel"].startswith("dropped silently at option byte 8: checksum 0x1234")
+    assert fields(out)["kernel"].startswith(
+        "dropped: silently (no ICMPv6 error), at option byte 8: checksum 0x1234"
+    )
 
 
 def test_decode_extra_data(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +93,10 @@ def test_decode_with_doi(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0 and fields(out)["kernel"] == "accepted"
     status, out, _ = run(capsys, "decode", GOOD, "--doi", "3", "--doi", "4")
     assert status == 1
-    assert fields(out)["kernel"] == "dropped silently at option byte 2: DOI 2 is not configured"
+    assert (
+        fields(out)["kernel"]
+        == "dropped: silently (no ICMPv6 error), at option byte 2: DOI 2 is not configured"
+    )
     status, out, _ = run(capsys, "decode", GOOD, "--doi", "3", "--doi", "pass doi:2")
     assert status == 0
 
@@ -110,7 +117,7 @@ def test_decode_malformed(capsys: pytest.CaptureFixture[str], option: str, check
     status, out, err = run(capsys, "decode", option, "--doi", "2")
     assert status == 1 and err == ""
     assert "malformed at " in out
-    assert f"kernel    dropped silently at {check_line}" in out
+    assert f"kernel    dropped: silently (no ICMPv6 error), at {check_line}" in out
 
 
 def test_decode_header(capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,13 +147,15 @@ def test_decode_header_with_stray_option(capsys: pytest.CaptureFixture[str]) -> 
     status, out, _ = run(capsys, "decode", header, "--doi", "2")
     assert status == 1
     assert fields(out)["kernel"] == (
-        "dropped with ICMPv6 Parameter Problem code 2, pointer 56 (header byte 16): "
+        "parameter-problem: ICMPv6 Parameter Problem code 2, pointer 56, at header byte 16: "
         "unknown option type 0x9e"
     )
     header = "3a02" + GOOD + "5e00" + "010400000000"
     status, out, _ = run(capsys, "decode", header, "--doi", "2")
     assert status == 1
-    assert fields(out)["kernel"].startswith("dropped silently at header byte 16")
+    assert fields(out)["kernel"].startswith(
+        "dropped: silently (no ICMPv6 error), at header byte 16"
+    )
 
 
 def test_decode_header_without_calipso(capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,7 +174,7 @@ def test_decode_malformed_header(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "decode", header, "--as", "hbh", "--doi", "2")
     assert status == 1
     assert "malformed at header byte 9" in out
-    assert fields(out)["kernel"].startswith("dropped silently at header byte 9")
+    assert fields(out)["kernel"].startswith("dropped: silently (no ICMPv6 error), at header byte 9")
 
 
 def test_decode_packet(capsys: pytest.CaptureFixture[str]) -> None:
@@ -362,3 +371,107 @@ def test_bytes_that_are_not_one_option_are_not_a_kernel_drop(
     assert status == 2 and out == ""
     assert err.startswith("python -m calipso: error: not one whole CALIPSO option: ")
     assert "--as hbh" in err and err.count("\n") == 1
+
+
+# --- stdin, JSON, refused options ---------------------------------------------------------------
+
+
+class _Stdin:
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [GOOD.encode() + b"\n", b"07 0c 00 00 00 02\n01 03 98 0f 84 00 00 00\n", bytes.fromhex(GOOD)],
+)
+def test_decode_reads_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: bytes
+) -> None:
+    expected = run(capsys, "decode", GOOD)
+    monkeypatch.setattr(sys, "stdin", _Stdin(given))
+    assert run(capsys, "decode", "-") == expected
+
+
+def test_decode_stdin_raw_packet() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "calipso", "decode", "-", "--doi", "2"],
+        input=bytes.fromhex(PACKET),
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines()[-1] == "kernel    accepted"
+
+
+def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "decode", HEADER, "--doi", "2", "--format", "json")
+    assert status == 0
+    assert json.loads(out) == {
+        "protocol": "calipso",
+        "input": "hbh",
+        "options": [
+            {
+                "start": 2,
+                "bytes": GOOD,
+                "error": None,
+                "error_offset": None,
+                "size": 14,
+                "doi": 2,
+                "wire_label": "s3:c0,c5",
+                "label": "s3:c0,c5",
+                "level": 3,
+                "words": 1,
+                "bitmap": "84000000",
+                "extra": "",
+                "checksum": 0x0F98,
+                "checksum_ok": True,
+                "expected_checksum": 0x0F98,
+            }
+        ],
+        "header": {
+            "size": 16,
+            "next_header": 58,
+            "error": None,
+            "error_offset": None,
+            "tlvs": [{"type": 7, "name": "CALIPSO", "offset": 2, "size": 14}],
+        },
+        "verdict": "accepted",
+        "reason": None,
+        "offset": None,
+        "pointer": None,
+        "option_offset": None,
+        "code": None,
+        "check": None,
+    }
+
+
+def test_decode_json_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "decode", HEADER, "--doi", "3", "--format", "json")
+    shown = json.loads(out)
+    assert status == 1
+    assert (shown["verdict"], shown["offset"], shown["option_offset"], shown["check"]) == (
+        "dropped",
+        4,
+        2,
+        "unknown-doi",
+    )
+    assert shown["pointer"] is None and shown["code"] is None
+    status, out, _ = run(capsys, "decode", GOOD, "--doi", "3", "--format", "json")
+    shown = json.loads(out)
+    assert (status, shown["offset"], shown["option_offset"], "header" in shown) == (1, 2, 2, False)
+
+
+def test_next_header_without_a_header_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "encode", "s3", "--doi", "2", "--next-header", "17")
+    assert (status, out) == (2, "")
+    assert err == (
+        "python -m calipso: error: --next-header is the hop-by-hop header's first byte: "
+        "give --as hbh\n"
+    )
+
+
+def test_encode_as_hbh(capsys: pytest.CaptureFixture[str]) -> None:
+    hbh = run(capsys, "encode", "s3:c0,c5", "--doi", "2", "--as", "hbh", "--next-header", "58")
+    assert hbh == (0, HEADER + "\n", "")
+    assert run(capsys, "encode", "s3:c0,c5", "--doi", "2", "--as", "option")[1] == GOOD + "\n"

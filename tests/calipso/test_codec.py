@@ -255,3 +255,22 @@ def test_schema_reads_like_the_layout() -> None:
     assert parsed.checksum_ok
     assert parsed.bitmap == b"\x84\0\0\0"
     assert parsed.extra == b""
+
+
+def test_checksum_error_takes_reason_first() -> None:
+    """The constructor shape of every error: (reason, offset, *, ...)."""
+    error = CalipsoChecksumError("checksum 0x1234 is wrong", received=0x1234, expected=0x0F98)
+    assert (error.reason, error.offset, error.received, error.expected) == (
+        "checksum 0x1234 is wrong",
+        8,
+        0x1234,
+        0x0F98,
+    )
+    assert str(error) == "checksum 0x1234 is wrong (byte 8)"
+
+
+def test_option_to_bytes_and_from_bytes_are_the_codec() -> None:
+    option = decode(SPEC_S3)
+    assert option.to_bytes() == SPEC_S3 == encode(option)
+    assert calipso.CalipsoOption.from_bytes(SPEC_S3) == option
+    assert option.size == len(SPEC_S3)

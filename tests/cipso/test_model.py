@@ -16,6 +16,7 @@ from cipso import (
     PermissiveBitmapTag,
     RangedTag,
     RestrictedBitmapTag,
+    schema,
 )
 from mls import CategorySet, Level
 
@@ -152,3 +153,100 @@ def test_decode_errors_name_the_byte(hexdata: str, offset: int) -> None:
         cipso.decode(bytes.fromhex(hexdata))
     assert caught.value.offset == offset
     assert isinstance(caught.value, ValueError) and caught.value.reason
+
+
+# --- the tag table ------------------------------------------------------------------------------
+
+
+def test_tag_table_has_every_type_and_the_generic_fallback() -> None:
+    assert set(cipso.TAG_CLASS_BY_TYPE) == {int(t) for t in cipso.TagType}
+    for tag_type, cls in cipso.TAG_CLASS_BY_TYPE.items():
+        assert cls.tag_type == tag_type
+        assert cipso.tag_class(tag_type) is cls
+    for unknown in (0, 3, 4, 8, 127, 129, 255):
+        assert cipso.tag_class(unknown) is GenericTag
+    with pytest.raises(TypeError):
+        cipso.TAG_CLASS_BY_TYPE[9] = GenericTag  # type: ignore[index]
+
+
+TAGS = [
+    RestrictedBitmapTag(3, b"\x84", 7),
+    PermissiveBitmapTag(3, b"\x84"),
+    EnumeratedTag(3, (1, 5)),
+    RangedTag(3, (12, 10, 3)),
+    FreeFormTag(b"\x00\x03"),
+    LocalTag(1),
+    GenericTag(3, b"\x00\x03"),
+]
+
+
+@pytest.mark.parametrize("tag", TAGS, ids=lambda tag: type(tag).__name__)
+def test_each_tag_frames_itself(tag: cipso.Tag) -> None:
+    data = tag.to_bytes()
+    assert data[:2] == bytes((tag.tag_type, tag.length)) and len(data) == tag.length
+    assert type(tag).from_bytes(data) == tag
+    assert cipso.tag_class(data[0]).from_bytes(data) == tag
+    # The option codec and the schema frame the same bytes.
+    option = CipsoOption(100, (tag,))
+    assert cipso.encode(option)[6:] == data
+    assert schema.build(option)[6:] == data
+    assert schema.parse(cipso.encode(option)) == option
+
+
+@pytest.mark.parametrize(
+    ("cls", "data", "offset", "reason"),
+    [
+        (RestrictedBitmapTag, "0103", 1, "is not the 2 bytes given"),
+        (RestrictedBitmapTag, "0205000300", 0, "tag type 2 is not a RestrictedBitmapTag"),
+        (RestrictedBitmapTag, "010300", 1, "tag 1 needs at least 4 bytes"),
+        (EnumeratedTag, "020500030000", 1, "is not the 6 bytes given"),
+        (EnumeratedTag, "0205000300", 1, "not a whole number of u16"),
+        (LocalTag, "800500000000", 1, "is not the 6 bytes given"),
+        (LocalTag, "8005000000", 1, "tag 128 is always 6 bytes, not 5"),
+        (GenericTag, "01", 1, "at least its type and length bytes"),
+        (FreeFormTag, "0723" + "00" * 33, 1, "exceeds the 34 bytes an option has for tags"),
+    ],
+)
+def test_from_bytes_names_the_byte(
+    cls: type[cipso.Tag], data: str, offset: int, reason: str
+) -> None:
+    with pytest.raises(cipso.CipsoDecodeError) as caught:
+        cls.from_bytes(bytes.fromhex(data))
+    assert caught.value.offset == offset
+    assert reason in caught.value.reason
+
+
+def test_the_careful_decoder_adds_the_tag_offset() -> None:
+    # A second tag (at option byte 10) whose u16 data is odd: the error is at its length byte.
+    data = bytes.fromhex("860f00000064" + "01040003" + "0205000300")
+    with pytest.raises(cipso.CipsoDecodeError) as caught:
+        cipso.decode(data)
+    assert caught.value.offset == 11
+
+
+@pytest.mark.parametrize(
+    ("tag", "text"),
+    [
+        (
+            RestrictedBitmapTag(3, b"\x84"),
+            "restricted bitmap, length 5, level 3, bitmap 84 -> s3:c0,c5",
+        ),
+        (PermissiveBitmapTag(3, b""), "permissive bitmap, length 4, level 3, bitmap (none) -> s3"),
+        (GenericTag(9, b""), "type 9, length 2, data (none)"),
+    ],
+)
+def test_each_tag_shows_itself(tag: cipso.Tag, text: str) -> None:
+    assert str(tag) == text
+
+
+def test_option_size_is_its_length() -> None:
+    option = CipsoOption(16, (RestrictedBitmapTag(3, b"\x84"),))
+    assert option.size == option.length == len(option.to_bytes()) == 11
+
+
+def test_decoded_tags_equal_constructed_ones() -> None:
+    """The decoder builds tags without re-running their checks: the result is the same."""
+    for tag in TAGS:
+        decoded = cipso.decode(CipsoOption(100, (tag, tag)).to_bytes())
+        assert decoded.tags == (tag, tag)
+        assert hash(decoded.tags[0]) == hash(tag) and repr(decoded.tags[1]) == repr(tag)

@@ -89,12 +89,10 @@ def test_decode_command(capsys: pytest.CaptureFixture[str]) -> None:
     area = _area(LABEL, LSRR).hex()
     assert main(["decode", area, "--doi", "16"]) == 1
     out = capsys.readouterr().out
-    assert (
-        "kernel   dropped silently (no ICMP error), source route at header byte 30: " + DROPPED
-    ) in out
+    assert ("kernel    dropped: silently (no ICMP error), at header byte 30: " + DROPPED) in out
     assert main(["decode", area, "--doi", "16", "--accept-source-route"]) == 0
     out = capsys.readouterr().out
-    assert "kernel   accepted" in out and "host     s3" in out
+    assert "kernel    accepted" in out and "host      s3" in out
 
 
 # --- the live kernel ----------------------------------------------------------------------------

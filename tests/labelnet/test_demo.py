@@ -18,7 +18,7 @@ from netlabel import harness
 def test_demo_prints_both_labels_and_peer_contexts(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_demo() == 0
     out = capsys.readouterr().out
-    assert "label    s3:c1,c2,c5,c7.c300" in out
+    assert "label     s3:c1,c2,c5,c7.c300" in out
     assert "label     s0:c1.c300,c400.c500" in out
     assert "system_u:object_r:netlabel_peer_t:s3:c1,c2,c5,c7.c300" in out
     assert "system_u:object_r:netlabel_peer_t:s0:c1.c300,c400.c500" in out
