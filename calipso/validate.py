@@ -132,6 +132,7 @@ def verdict(
     *,
     max_options: int = DEFAULT_MAX_OPTIONS,
     multicast_destination: bool = False,
+    destination_options: bool = False,
 ) -> Verdict:
     """What Linux does with a received packet whose hop-by-hop header is ``header``.
 
@@ -146,6 +147,15 @@ def verdict(
     Only the first ``(header[1] + 1) * 8`` bytes are judged (what follows is the next
     header). A Jumbo Payload option is judged as in an ordinary packet, one whose IPv6 payload
     length is not zero.
+
+    ``destination_options`` judges ``header`` as a destination options header instead (same
+    TLV rules; ``max_options`` then stands for net.ipv6.max_dst_opts_number): there the kernel
+    knows none of these options, so a CALIPSO option is skipped unread (its type's action bits
+    are 00) and Router Alert, IOAM and Jumbo Payload are handled as unknown types. (The Home
+    Address option of Mobile IPv6 is not modelled.) ``multicast_destination`` says the packet
+    went to a multicast address: an unknown type with action bits 11 then drops it silently,
+    and so does every other Parameter Problem but code 2 (the kernel sends no ICMPv6 error to
+    a multicast destination but that one).
     """
     data = bytes(header)
     if len(data) < 8 or (data[1] + 1) * 8 > len(data):
@@ -176,13 +186,27 @@ def verdict(
             data,
             tlv,
             configured,
+            _NO_OPTIONS if destination_options else _KNOWN_OPTIONS,
             disallow_unknowns=disallow_unknowns,
             multicast_destination=multicast_destination,
         )
         if judged is not None:
+            if multicast_destination and judged.code == 0:
+                judged = _unanswered_multicast(judged)
             return replace(judged, option_start=judged.option_start or first_calipso)
         padding = 0
     return Verdict(VerdictKind.ACCEPTED, option_start=first_calipso)
+
+
+def _unanswered_multicast(judged: Verdict) -> Verdict:
+    # icmp6_send answers a packet sent to a multicast address only with a Parameter Problem
+    # for an unrecognised option whose type asks for one (code 2, action bits 10): any other
+    # Parameter Problem becomes a silent drop.
+    return Verdict(
+        VerdictKind.DROPPED,
+        f"{judged.reason} (no ICMPv6 error to a multicast destination)",
+        judged.offset,
+    )
 
 
 def _first_set(data: bytes) -> int:
@@ -193,11 +217,12 @@ def _judge_option(
     data: bytes,
     tlv: Tlv,
     dois: Container[int],
+    handlers: Mapping[int, _Judge],
     *,
     disallow_unknowns: bool,
     multicast_destination: bool,
 ) -> Verdict | None:
-    known = _KNOWN_OPTIONS.get(tlv.type)
+    known = handlers.get(tlv.type)
     if known is not None:
         return known(data, tlv, dois)
     return _judge_unknown(
@@ -241,13 +266,17 @@ def _judge_jumbo(data: bytes, tlv: Tlv, dois: Container[int]) -> Verdict | None:
     return _problem("Jumbo Payload option in a packet with a payload length", offset, 0)
 
 
-# The option types ip6_parse_tlv hands to a handler of their own (tlvprochopopt_lst).
-_KNOWN_OPTIONS: dict[int, Callable[[bytes, Tlv, Container[int]], Verdict | None]] = {
+_Judge = Callable[[bytes, Tlv, Container[int]], "Verdict | None"]
+
+# The option types ip6_parse_tlv hands to a handler of their own in a hop-by-hop header; in a
+# destination options header it knows none of them.
+_KNOWN_OPTIONS: dict[int, _Judge] = {
     OptionType.CALIPSO: _judge_calipso,
     OptionType.ROUTER_ALERT: _judge_router_alert,
     OptionType.IOAM: _judge_ioam,
     OptionType.JUMBO: _judge_jumbo,
 }
+_NO_OPTIONS: dict[int, _Judge] = {}
 
 
 def _judge_unknown(

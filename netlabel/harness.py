@@ -109,6 +109,11 @@ _IPV4_HEADER_LENGTH = 20
 _IPV6_HEADER_LENGTH = calipso.hopbyhop.IPV6_HEADER_LENGTH
 _IPPROTO_ICMP = 1
 _IPPROTO_ICMPV6 = 58
+_IPPROTO_HOPOPTS = 0
+_IPPROTO_DSTOPTS = 60
+#: ff02::1 and its Ethernet address (33:33 and the address's last four bytes, RFC 2464).
+_ALL_NODES = socket.inet_pton(socket.AF_INET6, "ff02::1")
+_ALL_NODES_MAC = bytes.fromhex("333300000001")
 #: IPv6 extension headers the answer parser steps over: hop-by-hop, routing, destination.
 _EXTENSION_HEADERS = (0, 43, 60)
 _ICMP_ECHO_REPLY = 0
@@ -528,23 +533,34 @@ def ipv4_echo_request(
 
 
 def ipv6_echo_request(
-    hop_by_hop: bytes, *, ident: int = 0, seq: int = 0, payload: bytes = b""
+    hop_by_hop: bytes,
+    *,
+    ident: int = 0,
+    seq: int = 0,
+    payload: bytes = b"",
+    destination_options: bool = False,
+    multicast: bool = False,
 ) -> bytes:
-    """The IPv6 packet the harness sends: an ICMPv6 echo request from A to B.
+    """The IPv6 packet the harness sends: an ICMPv6 echo request from A to B (``multicast``:
+    to ff02::1, all nodes on the link, B among them).
 
     ``hop_by_hop`` is the whole hop-by-hop header (8..2048 bytes, a multiple of 8, length byte
     len/8 - 1: :func:`calipso.hopbyhop.check_header`, else :class:`calipso.HopByHopError`, a
     ValueError; :func:`calipso.build_header` builds one around a bare option). Its next-header
     byte is set to 58 (ICMPv6, which follows); every other byte is used unchanged.
+    ``destination_options`` sends it as a destination options header (next header 60)
+    instead.
     """
     calipso.hopbyhop.check_header(hop_by_hop)
     hop_by_hop = bytes([_IPPROTO_ICMPV6]) + hop_by_hop[1:]
+    destination = _ALL_NODES if multicast else _DST6
     icmp_len = _ECHO.size + len(payload)
-    pseudo = _SRC6 + _DST6 + struct.pack("!I3xB", icmp_len, _IPPROTO_ICMPV6)
+    pseudo = _SRC6 + destination + struct.pack("!I3xB", icmp_len, _IPPROTO_ICMPV6)
     icmp = _echo(_ICMPV6_ECHO_REQUEST, ident, seq, payload, pseudo)
-    # Next header 0: the hop-by-hop header follows; its own next-header byte points at ICMPv6.
-    header = struct.pack("!IHBB", 0x60000000, len(hop_by_hop) + icmp_len, 0, 64) + _SRC6 + _DST6
-    return header + hop_by_hop + icmp
+    # The options header follows; its own next-header byte points at ICMPv6.
+    first = _IPPROTO_DSTOPTS if destination_options else _IPPROTO_HOPOPTS
+    header = struct.pack("!IHBB", 0x60000000, len(hop_by_hop) + icmp_len, first, 64)
+    return header + _SRC6 + destination + hop_by_hop + icmp
 
 
 def _ipv6_upper(packet: bytes) -> tuple[int, int] | None:
@@ -949,19 +965,32 @@ class KernelHarness:
         return answer
 
     def calipso_verdict(
-        self, hop_by_hop_header: bytes, *, timeout: float | None = None
+        self,
+        hop_by_hop_header: bytes,
+        *,
+        timeout: float | None = None,
+        destination_options: bool = False,
+        multicast: bool = False,
     ) -> KernelAnswer[calipso.Verdict]:
-        """Send an ICMPv6 echo request from A to B carrying exactly this hop-by-hop header.
+        """Send an ICMPv6 echo request from A to B carrying exactly this hop-by-hop header
+        (``destination_options``: as a destination options header; ``multicast``: to ff02::1).
 
         The header must be a whole number of 8-byte units and its length byte must agree. Its
         first byte (next header) is set to 58, ICMPv6, because the echo request follows it;
         every other byte is sent unchanged.
         """
-        answer: KernelAnswer[calipso.Verdict] = self._ask(
-            _V6,
-            lambda ident, seq: ipv6_echo_request(hop_by_hop_header, ident=ident, seq=seq),
-            timeout,
-        )
+
+        def build(ident: int, seq: int) -> bytes:
+            return ipv6_echo_request(
+                hop_by_hop_header,
+                ident=ident,
+                seq=seq,
+                destination_options=destination_options,
+                multicast=multicast,
+            )
+
+        path = self._veth_path(_V6, _ALL_NODES_MAC if multicast else None)
+        answer: KernelAnswer[calipso.Verdict] = self._ask(_V6, build, timeout, path)
         return answer
 
     def calipso_option_verdict(
@@ -979,10 +1008,10 @@ class KernelHarness:
         counters = _snmp_counters(text)
         return counters.get(family.hdr_errors, 0), counters.get(family.out_param_problems, 0)
 
-    def _veth_path(self, family: _Family) -> _Path:
+    def _veth_path(self, family: _Family, mac: bytes | None = None) -> _Path:
         v = "4" if family is _V4 else "6"
         tx, tap = self._sockets["a" + v], self._sockets["b" + v]
-        address = (self.veth_a, family.ethertype, 0, 0, self._mac_b)
+        address = (self.veth_a, family.ethertype, 0, 0, mac or self._mac_b)
         return _Path(lambda packet: tx.sendto(packet, address), tx, tap, family.answer)
 
     def _ask(

@@ -537,6 +537,50 @@ def test_random_mixed_headers_verdicts_equal_the_kernels(kernel: Kernel) -> None
     assert kinds == set(VerdictKind) - {VerdictKind.TRUNCATED}
 
 
+@pytest.mark.parametrize(
+    ("destination_options", "multicast"),
+    [(False, True), (True, False), (True, True)],
+    ids=["hop-by-hop to ff02::1", "destination options", "destination options to ff02::1"],
+)
+def test_destination_options_and_multicast_verdicts_equal_the_kernels(
+    kernel: Kernel, destination_options: bool, multicast: bool
+) -> None:
+    """The same random headers as a destination options header (where the kernel knows no
+    option, so CALIPSO is skipped unread) and to a multicast address (where action bits 11 drop
+    silently instead of answering)."""
+    rng = random.Random(20261205)
+    kinds: set[VerdictKind] = set()
+    for _ in range(300):
+        body = b"".join(_random_tlv(rng, kernel.doi) for _ in range(rng.randint(1, 5)))
+        built = rewrap_header(body, ICMPV6)
+        ours = calipso.verdict(
+            built,
+            [kernel.doi],
+            destination_options=destination_options,
+            multicast_destination=multicast,
+        )
+        answer = kernel.harness.calipso_verdict(
+            built, destination_options=destination_options, multicast=multicast
+        )
+        assert answer.delivered and answer.verdict is not None, answer
+        seen = (answer.verdict.kind, answer.verdict.pointer, answer.verdict.code)
+        assert seen == (ours.kind, ours.pointer, ours.code), f"{built.hex()}: we say {ours}"
+        kinds.add(ours.kind)
+    assert kinds == set(VerdictKind) - {VerdictKind.TRUNCATED}
+
+
+def test_calipso_in_destination_options_is_not_read(kernel: Kernel) -> None:
+    """A CALIPSO option with a bad checksum and an unknown DOI passes in a destination options
+    header: the kernel skips the unknown type 0x07 there."""
+    bad = bytearray(option(kernel.unknown))
+    bad[8] ^= 1
+    built = header(bytes(bad))
+    assert kernel.observe(built)[0] == "dropped"
+    answer = kernel.harness.calipso_verdict(built, destination_options=True)
+    assert answer.accepted
+    assert calipso.verdict(built, [kernel.doi], destination_options=True).accepted
+
+
 # --- why the kernel dropped: its drop reason and drop site ------------------------------------
 
 

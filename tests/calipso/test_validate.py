@@ -256,3 +256,26 @@ def test_verdicts_observed_on_linux(case: dict[str, object]) -> None:
     assert verdict.kind.value == case["kind"]
     assert verdict.pointer == case["pointer"]
     assert verdict.code == case["code"]
+
+
+def test_multicast_destinations_get_only_code_2_parameter_problems() -> None:
+    """Found against the kernel: to a multicast address a Jumbo Payload fault (code 0) is a
+    silent drop, as icmp6_send answers only unrecognised options of action 10 there."""
+    jumbo = bytes.fromhex("3a00c20433adea55")
+    assert calipso.verdict(jumbo, [2]).kind is VerdictKind.PARAMETER_PROBLEM
+    dropped = calipso.verdict(jumbo, [2], multicast_destination=True)
+    assert dropped.kind is VerdictKind.DROPPED and dropped.pointer is None
+    assert "multicast" in dropped.reason
+    action_10 = bytes.fromhex("3a009e0400000000")
+    kept = calipso.verdict(action_10, [2], multicast_destination=True)
+    assert (kept.kind, kept.pointer, kept.code) == (VerdictKind.PARAMETER_PROBLEM, 42, 2)
+
+
+def test_calipso_in_a_destination_options_header_is_skipped() -> None:
+    bad = bytes.fromhex("3a01 07 0a 000000ff 0000 0000 00000000")
+    assert calipso.verdict(bad, [2]).dropped
+    assert calipso.verdict(bad, [2], destination_options=True).accepted
+    # Router Alert is unknown there too: action bits 00, skipped.
+    ra = bytes.fromhex("3a00 0503 000000 00")
+    assert calipso.verdict(ra, [2]).dropped
+    assert calipso.verdict(ra, [2], destination_options=True).accepted
