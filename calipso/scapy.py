@@ -52,8 +52,8 @@ from scapy.fields import (
 from scapy.layers import inet6
 from scapy.packet import Packet
 
-import mls.scapy
 from mls import CategorySet, Level
+from mls import scapy as mls_scapy
 
 from ._checksum import option_checksum
 from ._codec import decode
@@ -114,16 +114,16 @@ class _ChecksumField(XLEShortField):
         return f"{x:#06x} (bad, expected {expected:#06x})"
 
 
-class _OptionTypeField(mls.scapy.KeptUnderFuzz, inet6._OTypeField):
+class _OptionTypeField(mls_scapy.KeptUnderFuzz, inet6._OTypeField):
     """The option type byte, which fuzz() leaves as it is: a fuzzed CALIPSO option stays one."""
 
 
 #: Set by dissection when the bytes end before the checksum, so the option keeps them whole in
 #: ``value``.
-_TRUNCATED = mls.scapy.TruncatedField("the bytes end before the checksum")
+_TRUNCATED = mls_scapy.TruncatedField("the bytes end before the checksum")
 
 
-class CALIPSO(mls.scapy.LabeledLayer, Packet):
+class CALIPSO(mls_scapy.LabeledLayer, Packet):
     """IPv6 option 0x07, CALIPSO (RFC 5570): DOI, compartment length, level, checksum, bitmap.
 
     Fields: ``otype`` (0x07), ``optlen`` (Opt Data Len), ``doi`` (u32), ``cmpt_len`` (bitmap
@@ -137,9 +137,9 @@ class CALIPSO(mls.scapy.LabeledLayer, Packet):
     name = "CALIPSO"
     fields_desc: ClassVar[list[Any]] = [
         _OptionTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
-        mls.scapy.LengthField("optlen", None),
+        mls_scapy.LengthField("optlen", None),
         ConditionalField(
-            mls.scapy.TruncatedField("the bytes end before the checksum"),
+            mls_scapy.TruncatedField("the bytes end before the checksum"),
             lambda pkt: pkt.getfieldval("truncated"),
         ),
         ConditionalField(IntField("doi", 0), _has_fields),
@@ -159,7 +159,7 @@ class CALIPSO(mls.scapy.LabeledLayer, Packet):
             XStrLenField("value", b"", length_from=lambda pkt: pkt.optlen or 0),
             lambda pkt: not _has_fields(pkt),
         ),
-        mls.scapy.LabelField(),
+        mls_scapy.LabelField(),
     ]
 
     def alignment_delta(self, curpos: int) -> int:
@@ -232,7 +232,7 @@ class CALIPSO(mls.scapy.LabeledLayer, Packet):
         return decode(bytes(self))
 
     def mysummary(self) -> str:
-        cut_short = mls.scapy.cut_short_summary(
+        cut_short = mls_scapy.cut_short_summary(
             self, "CALIPSO", "optlen", has_fields=_has_fields(self)
         )
         if cut_short is not None:

@@ -59,8 +59,8 @@ from scapy.layers.inet import IPOption
 from scapy.packet import Packet, fuzz
 from scapy.volatile import RandField, VolatileValue
 
-import mls.scapy
 from mls import CategorySet, Level
+from mls import scapy as mls_scapy
 
 from ._codec import decode
 from .doi import CipsoDoi
@@ -101,7 +101,7 @@ TAG_TYPE_NAMES = {0: "reserved", **{int(kind): kind.name.lower() for kind in Tag
 
 #: Set by dissection when the bytes end before the fields do (or, given to a tag class
 #: directly, do not fit its layout).
-_TRUNCATED = mls.scapy.TruncatedField("the bytes end before the fields")
+_TRUNCATED = mls_scapy.TruncatedField("the bytes end before the fields")
 _OPTION_NUMBER = OPTION_TYPE & 0x1F  # 6: what scapy's option registry is keyed by
 #: What one tag may hold after its type and length bytes in a 40-byte options area.
 _MAX_TAG_DATA = MAX_TAG_LENGTH - 2
@@ -111,15 +111,15 @@ _MAX_TAG_DATA = MAX_TAG_LENGTH - 2
 # Fields
 
 
-class _TypeBitField(mls.scapy.KeptUnderFuzz, BitField):
+class _TypeBitField(mls_scapy.KeptUnderFuzz, BitField):
     pass
 
 
-class _TypeBitEnumField(mls.scapy.KeptUnderFuzz, BitEnumField):
+class _TypeBitEnumField(mls_scapy.KeptUnderFuzz, BitEnumField):
     pass
 
 
-class _TagTypeField(mls.scapy.KeptUnderFuzz, ByteEnumField):
+class _TagTypeField(mls_scapy.KeptUnderFuzz, ByteEnumField):
     pass
 
 
@@ -206,11 +206,11 @@ def _framed(
     ``mls``, the label it carries."""
     return [
         type_field,
-        mls.scapy.LengthField("length", None),
+        mls_scapy.LengthField("length", None),
         ConditionalField(_TRUNCATED, _truncated),
         *(ConditionalField(field, _whole) for field in fields),
         ConditionalField(XStrLenField("value", b"", length_from=_value_length), _truncated),
-        *([mls.scapy.LabelField()] if carries_level else []),
+        *([mls_scapy.LabelField()] if carries_level else []),
     ]
 
 
@@ -218,7 +218,7 @@ def _framed(
 # Tags
 
 
-class CIPSOTag(mls.scapy.LabeledLayer, Packet):
+class CIPSOTag(mls_scapy.LabeledLayer, Packet):
     """A CIPSO tag: type, length (counting both bytes), raw data (in hex).
 
     Tags of types without a class of their own (0, 3, 4, 8..127, 129..255), and tags whose
@@ -416,7 +416,7 @@ def _has_header(pkt: Packet) -> bool:
     return pkt.length is None or pkt.length >= HEADER_LENGTH
 
 
-class IPOption_CIPSO(mls.scapy.LabeledLayer, IPOption):
+class IPOption_CIPSO(mls_scapy.LabeledLayer, IPOption):
     """IPv4 option 134, CIPSO: type, length, DOI (u32, big-endian), tags.
 
     ``tags`` is a list of tag packets (:class:`CIPSOTag_RestrictedBitmap` and friends), or raw
@@ -432,7 +432,7 @@ class IPOption_CIPSO(mls.scapy.LabeledLayer, IPOption):
         _TypeBitField("copy_flag", 1, 1),
         _TypeBitEnumField("optclass", 0, 2, {0: "control", 2: "debug"}),
         _TypeBitEnumField("option", _OPTION_NUMBER, 5, {_OPTION_NUMBER: "cipso"}),
-        mls.scapy.LengthField("length", None),
+        mls_scapy.LengthField("length", None),
         ConditionalField(_TRUNCATED, _truncated),
         ConditionalField(IntField("doi", 0), _has_header),
         ConditionalField(
@@ -445,7 +445,7 @@ class IPOption_CIPSO(mls.scapy.LabeledLayer, IPOption):
             XStrLenField("value", b"", length_from=_value_length),
             lambda pkt: not _has_header(pkt),
         ),
-        mls.scapy.LabelField(),
+        mls_scapy.LabelField(),
     ]
 
     def pre_dissect(self, s: bytes) -> bytes:
@@ -496,7 +496,7 @@ class IPOption_CIPSO(mls.scapy.LabeledLayer, IPOption):
         return decode(bytes(self))
 
     def mysummary(self) -> str:
-        cut_short = mls.scapy.cut_short_summary(
+        cut_short = mls_scapy.cut_short_summary(
             self, "CIPSO", "length", has_fields=_has_header(self)
         )
         if cut_short is not None:

@@ -397,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-t",
         "--timeout",
         metavar="SECONDS",
+        dest="netlabel_timeout",  # send has a --timeout of its own
         type=_timeout,
         help="give up when NetLabel has not answered within SECONDS (netlabelctl -t)",
     )
@@ -427,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        with _deadline(args.timeout):
+        with _deadline(args.netlabel_timeout):
             return handler(args)
     except NetLabelError as exc:
         # NetLabelError is an OSError and a few subclasses are ValueErrors: catch it first.

@@ -46,3 +46,14 @@ def test_verbose_names_each_request_and_a_timeout_that_is_met() -> None:
     run = ours("-v", "-t", "5", "cipso", "list")
     assert run.status == 0
     assert run.err == "netlabel: request: cipso list\n"
+
+
+def test_the_global_timeout_is_not_the_send_timeout() -> None:
+    """send --timeout bounds a TCP connection; it must not arm the NetLabel deadline (which
+    ends the process)."""
+    from netlabel.__main__ import build_parser
+
+    args = build_parser().parse_args(["send", "--timeout", "1", "127.0.0.1", "9"])
+    assert args.timeout == 1.0 and args.netlabel_timeout is None
+    args = build_parser().parse_args(["-t", "3", "cipso", "list"])
+    assert args.netlabel_timeout == 3.0
