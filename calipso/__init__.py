@@ -15,6 +15,8 @@ receive, map MLS levels through a PASS DOI and build the hop-by-hop header aroun
 
 from __future__ import annotations
 
+from mls import __version__ as __version__
+
 from ._checksum import crc16_x25
 from ._codec import decode, encode
 from ._vectors import (

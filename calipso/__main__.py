@@ -85,13 +85,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _doi(text: str) -> CalipsoDoi:
-    spec = text.strip()
-    if spec.startswith("pass doi:"):  # accept netlabelctl's own spelling as well
-        spec = spec[len("pass doi:") :]
-    if not spec.isdigit():
-        raise argparse.ArgumentTypeError(f"DOI {text!r} is not a number")
+    words = text.split()
+    if len(words) == 1 and ":" not in words[0] and words[0] != "pass":
+        # A bare number is short for netlabelctl's 'pass doi:N'; the grammar checks it.
+        words = ["pass", f"doi:{words[0]}"]
     try:
-        return CalipsoDoi(int(spec))
+        return CalipsoDoi.from_netlabelctl(words)
     except CalipsoError as exc:
         raise argparse.ArgumentTypeError(exc.reason) from None
 

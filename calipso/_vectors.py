@@ -2,19 +2,22 @@
 decode and the verdict of the Linux kernel recorded for them.
 
 The data lives in ``calipso/corpus/*.json``; :func:`vectors` reads it with the standard
-library only. The kernel verdicts are recorded from a live kernel by
+library only, the kernel's verdicts into :class:`calipso.Verdict`, the shape
+:func:`calipso.verdict` returns. The kernel verdicts are recorded from a live kernel by
 ``labelnet conformance record`` (docs/conformance.md), not written by hand.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from mls import CategorySet, Level
+from mls._corpus import corpus_vectors
+
+from .errors import IPV6_HEADER_LENGTH
+from .validate import Verdict, VerdictKind
 
 __all__ = [
     "CalipsoDecoded",
@@ -54,28 +57,22 @@ class CalipsoInsertion:
     removed: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class CalipsoKernelVerdict:
-    """What the receiving Linux kernel does with a packet carrying the vector's header.
+#: The corpus's kernel verdicts are :class:`calipso.Verdict`; this name stays for the
+#: package's exports.
+CalipsoKernelVerdict = Verdict
 
-    ``verdict`` is ``accepted``, ``dropped`` (silently, counted in Ip6InHdrErrors: every
-    CALIPSO failure) or ``parameter-problem`` (ICMPv6 type 4 with ``code``; ``pointer`` counted
-    from the start of the IPv6 header, only ever about another option). ``recorded`` says the
-    verdict was observed on a live kernel.
-    """
 
-    verdict: str
-    pointer: int | None
-    code: int | None
-    recorded: bool
-
-    @property
-    def accepted(self) -> bool:
-        return self.verdict == "accepted"
-
-    @property
-    def dropped(self) -> bool:
-        return self.verdict == "dropped"
+def _kernel_verdict(kernel: dict[str, Any]) -> Verdict:
+    """A corpus ``kernel`` entry as the :class:`calipso.Verdict` it records: ``verdict`` is the
+    kind's name; a Parameter Problem has its ICMPv6 ``pointer`` (from the IPv6 header), its
+    header offset and its ``code``."""
+    pointer = kernel["pointer"]
+    return Verdict(
+        VerdictKind(kernel["verdict"]),
+        offset=None if pointer is None else pointer - IPV6_HEADER_LENGTH,
+        pointer=pointer,
+        code=kernel["code"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +89,10 @@ class CalipsoVector:
     decode; then ``decode_error_offset`` is the offset of :class:`calipso.CalipsoDecodeError`.
     ``validate_check`` and ``validate_offset`` name the check :func:`calipso.validate` fails
     for ``option`` alone and its offset (both None: accepted). ``insertion`` is set for
-    headers built by inserting a label. ``kernel`` is the kernel's verdict on ``header``.
+    headers built by inserting a label. ``kernel`` is the kernel's verdict on ``header`` (what
+    the kernel shows of it: the kind and, for a Parameter Problem, pointer, offset and code;
+    a drop carries no offset, as the kernel shows none); ``kernel_recorded`` says it was
+    observed on a live kernel.
     ``tshark`` holds the ``(field, value)`` pairs Wireshark's tshark shows for the packet
     (``ipv6.opt.calipso.*``; the checksum as a big-endian number, the bitmap as hex) when the
     option decodes.
@@ -108,7 +108,8 @@ class CalipsoVector:
     validate_check: str | None
     validate_offset: int | None
     insertion: CalipsoInsertion | None
-    kernel: CalipsoKernelVerdict
+    kernel: Verdict
+    kernel_recorded: bool
     tshark: tuple[tuple[str, str], ...] = ()
 
 
@@ -148,12 +149,8 @@ def _vector(item: dict[str, Any], dois: dict[str, str]) -> CalipsoVector:
             level=Level.parse(insertion["level"]),
             removed=_hex(insertion["removed"]),
         ),
-        kernel=CalipsoKernelVerdict(
-            verdict=kernel["verdict"],
-            pointer=kernel["pointer"],
-            code=kernel["code"],
-            recorded=kernel["recorded"],
-        ),
+        kernel=_kernel_verdict(kernel),
+        kernel_recorded=kernel["recorded"],
         tshark=tuple(item.get("tshark", {}).items()),
     )
 
@@ -164,15 +161,7 @@ def vectors() -> tuple[CalipsoVector, ...]:
 
     >>> import calipso
     >>> first = calipso.vectors()[0]
-    >>> first.option.hex(" "), first.kernel.verdict
-    ('07 08 00 00 00 02 00 00 cf ce', 'accepted')
+    >>> first.option.hex(" "), first.kernel.accepted
+    ('07 08 00 00 00 02 00 00 cf ce', True)
     """
-    folder = resources.files(__package__).joinpath("corpus")
-    found: list[CalipsoVector] = []
-    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
-        if not entry.name.endswith(".json"):
-            continue
-        corpus = json.loads(entry.read_text(encoding="utf-8"))
-        dois: dict[str, str] = corpus["dois"]
-        found.extend(_vector(item, dois) for item in corpus["vectors"])
-    return tuple(found)
+    return tuple(_vector(item, dois) for item, dois in corpus_vectors(__package__))

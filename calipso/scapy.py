@@ -26,31 +26,40 @@ Pad1/PadN to a multiple of 8, byte for byte as :func:`calipso.build_header`::
 Every option dissects and rebuilds byte for byte, the malformed ones included: an option whose
 length byte is below 8, or whose bytes end before its checksum, keeps its data bytes in
 ``value``; a compartment length that overruns the data gives a bitmap cut at the end of the data.
+
+The layer shows what :class:`cipso.scapy.IPOption_CIPSO` shows for the same concepts (``doi``,
+``label``, ``mls_level``, ``truncated``, ``value``, bitmaps in hex, summaries such as
+``CALIPSO doi=2 s3:c0,c5``). ``fuzz()`` keeps the type byte and draws a bitmap and data that fit
+the one-byte length, so a fuzzed option always builds.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from mls._extras import needs_extra
+
+with needs_extra("scapy", by=__name__):
+    import scapy  # noqa: F401
+
+from typing import Any, ClassVar
 
 from scapy.fields import (
     ByteField,
     ConditionalField,
-    Field,
     IntField,
-    StrLenField,
     XLEShortField,
     XStrLenField,
 )
 from scapy.layers import inet6
 from scapy.packet import Packet
 
+import mls.scapy
 from mls import CategorySet, Level
 
 from ._checksum import option_checksum
 from ._codec import decode
 from .doi import CalipsoDoi
 from .errors import CalipsoEncodeError
-from .model import MAX_DATA_LENGTH, MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
+from .model import MAX_DATA_LENGTH, MAX_WORDS, MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
 
 __all__ = ["CALIPSO"]
 
@@ -60,6 +69,9 @@ _OPTION_NAMES = {**inet6._hbhopts, OPTION_TYPE: "CALIPSO"}
 _CHECKSUM_OFFSET = 8
 #: Offset of the compartment length byte.
 _CMPT_LEN_OFFSET = 6
+#: The longest bitmap, and what data may follow it, within the one-byte length.
+_MAX_BITMAP = 4 * MAX_WORDS
+_MAX_EXTRA = MAX_DATA_LENGTH - MIN_DATA_LENGTH - _MAX_BITMAP
 
 
 def _has_fields(pkt: Packet) -> bool:
@@ -102,52 +114,16 @@ class _ChecksumField(XLEShortField):
         return f"{x:#06x} (bad, expected {expected:#06x})"
 
 
-_Value = TypeVar("_Value")
+class _OptionTypeField(mls.scapy.KeptUnderFuzz, inet6._OTypeField):
+    """The option type byte, which fuzz() leaves as it is: a fuzzed CALIPSO option stays one."""
 
 
-class _NoBytesField(Field[_Value, None]):
-    """A field that takes no bytes on the wire: builds nothing, and dissects to ``dissected``
-    (``default`` until then)."""
-
-    __slots__ = ("_dissected",)
-
-    def __init__(self, name: str, default: _Value, dissected: _Value) -> None:
-        super().__init__(name, default)
-        self._dissected = dissected
-
-    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
-        return s
-
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, _Value]:
-        return s, self._dissected
-
-    def i2len(self, pkt: Packet | None, x: Any) -> int:
-        return 0
+#: Set by dissection when the bytes end before the checksum, so the option keeps them whole in
+#: ``value``.
+_TRUNCATED = mls.scapy.TruncatedField("the bytes end before the checksum")
 
 
-class _TruncatedField(_NoBytesField[bool]):
-    """Set (by dissection) when the bytes ended before the checksum, so the option keeps them
-    whole in ``value``. A field, not an attribute, so that scapy's copies keep it."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name, False, True)
-
-    def i2repr(self, pkt: Packet | None, x: Any) -> str:
-        return "yes: the bytes end before the checksum" if x else "no"
-
-
-class _LabelField(_NoBytesField[None]):
-    """Shows the level the option carries as MLS text."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name, None, None)
-
-    def i2repr(self, pkt: Packet | None, x: Any) -> str:
-        label = getattr(pkt, "label", None)
-        return "(none)" if label is None else str(label)
-
-
-class CALIPSO(Packet):
+class CALIPSO(mls.scapy.LabeledLayer, Packet):
     """IPv6 option 0x07, CALIPSO (RFC 5570): DOI, compartment length, level, checksum, bitmap.
 
     Fields: ``otype`` (0x07), ``optlen`` (Opt Data Len), ``doi`` (u32), ``cmpt_len`` (bitmap
@@ -160,20 +136,30 @@ class CALIPSO(Packet):
 
     name = "CALIPSO"
     fields_desc: ClassVar[list[Any]] = [
-        inet6._OTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
-        ByteField("optlen", None),
-        ConditionalField(_TruncatedField("truncated"), lambda pkt: pkt.getfieldval("truncated")),
+        _OptionTypeField("otype", OPTION_TYPE, _OPTION_NAMES),
+        mls.scapy.LengthField("optlen", None),
+        ConditionalField(
+            mls.scapy.TruncatedField("the bytes end before the checksum"),
+            lambda pkt: pkt.getfieldval("truncated"),
+        ),
         ConditionalField(IntField("doi", 0), _has_fields),
         ConditionalField(ByteField("cmpt_len", None), _has_fields),
         ConditionalField(ByteField("level", 0), _has_fields),
         ConditionalField(_ChecksumField("chksum", None), _has_fields),
-        ConditionalField(XStrLenField("bitmap", b"", length_from=_bitmap_length), _has_fields),
-        ConditionalField(XStrLenField("extra", b"", length_from=_extra_length), _has_fields),
+        # max_length bounds what fuzz() draws, so that a fuzzed option fits its length byte.
         ConditionalField(
-            StrLenField("value", b"", length_from=lambda pkt: pkt.optlen or 0),
+            XStrLenField("bitmap", b"", length_from=_bitmap_length, max_length=_MAX_BITMAP),
+            _has_fields,
+        ),
+        ConditionalField(
+            XStrLenField("extra", b"", length_from=_extra_length, max_length=_MAX_EXTRA),
+            _has_fields,
+        ),
+        ConditionalField(
+            XStrLenField("value", b"", length_from=lambda pkt: pkt.optlen or 0),
             lambda pkt: not _has_fields(pkt),
         ),
-        _LabelField("mls"),
+        mls.scapy.LabelField(),
     ]
 
     def alignment_delta(self, curpos: int) -> int:
@@ -194,7 +180,7 @@ class CALIPSO(Packet):
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:
         data = bytearray(p)
-        if self.optlen is None:
+        if self.optlen is None and len(data) >= 2:
             if len(data) - 2 > MAX_DATA_LENGTH:
                 raise CalipsoEncodeError(
                     f"option data of {len(data) - 2} bytes does not fit the one-byte length "
@@ -240,22 +226,17 @@ class CALIPSO(Packet):
             return None
         return Level(self.level, CategorySet.from_bitmap(bytes(self.bitmap or b"")))
 
-    @property
-    def label(self) -> str | None:
-        """:attr:`mls_level` as MLS text (``s3:c0,c5``), or None."""
-        level = self.mls_level
-        return None if level is None else str(level)
-
     def to_option(self) -> CalipsoOption:
         """This option as a :class:`calipso.CalipsoOption`; malformed bytes raise
         :class:`calipso.CalipsoDecodeError`."""
         return decode(bytes(self))
 
     def mysummary(self) -> str:
-        if self.truncated:
-            return f"CALIPSO optlen={self.optlen} (truncated: {len(self.value or b'')} data bytes)"
-        if not _has_fields(self):
-            return f"CALIPSO optlen={self.optlen} (too short)"
+        cut_short = mls.scapy.cut_short_summary(
+            self, "CALIPSO", "optlen", has_fields=_has_fields(self)
+        )
+        if cut_short is not None:
+            return cut_short
         status = "" if self.checksum_ok else " bad checksum"
         return f"CALIPSO doi={self.doi} {self.label}{status}"
 

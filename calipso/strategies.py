@@ -1,6 +1,11 @@
-"""Hypothesis strategies for CALIPSO options, DOIs, labels and hop-by-hop headers.
+"""Hypothesis strategies for CALIPSO: options and their bytes, DOIs, labels, near-valid mutants
+for fuzzing validators, whole hop-by-hop headers and scapy packets carrying them.
 
-Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
+The names are those of :mod:`cipso.strategies` for the same things (docs/strategies.md):
+``options``/``option_bytes`` draw model values and their encodings, ``mutants`` valid bytes
+with one fault, ``hop_by_hop_headers`` (the counterpart of ``options_areas``) the header
+around the option and ``packets`` scapy packets. Requires the ``hypothesis`` extra (``pip
+install labelnet[hypothesis]``); :func:`packets` the ``scapy`` extra too::
 
     from hypothesis import given
     from calipso import decode, encode
@@ -13,31 +18,37 @@ Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 
 from __future__ import annotations
 
+from mls._extras import needs_extra
+
+with needs_extra("hypothesis", by=__name__):
+    import hypothesis  # noqa: F401
+
+from typing import TYPE_CHECKING, Any
+
 from hypothesis import strategies as st
 
 from mls import CategorySet, Level
+from mls.strategies import doi_numbers
 
 from ._codec import encode
 from .doi import CalipsoDoi
 from .hopbyhop import OptionType, insert_option, pad
 from .model import MAX_CATEGORY, MAX_DATA_LENGTH, MAX_DOI, MAX_WORDS, CalipsoOption
 
+if TYPE_CHECKING:
+    from scapy.packet import Packet
+
 __all__ = [
+    "doi_labels",
     "doi_numbers",
     "dois",
-    "encodable_levels",
     "hop_by_hop_headers",
-    "near_valid_options",
+    "labels",
+    "mutants",
     "option_bytes",
     "options",
+    "packets",
 ]
-
-
-def doi_numbers() -> st.SearchStrategy[int]:
-    """DOI numbers a kernel accepts (1..2**32 - 1), small ones and the edges favoured."""
-    return st.one_of(
-        st.integers(1, 16), st.sampled_from([255, 256, 65535, MAX_DOI]), st.integers(1, MAX_DOI)
-    )
 
 
 def dois() -> st.SearchStrategy[CalipsoDoi]:
@@ -56,19 +67,37 @@ def _category_sets(draw: st.DrawFn, max_category: int) -> CategorySet:
 
 
 @st.composite
-def encodable_levels(draw: st.DrawFn, *, max_category: int = MAX_CATEGORY) -> Level:
-    """MLS levels a CALIPSO option can carry: sensitivity 0..255, categories 0..1951."""
+def labels(draw: st.DrawFn, *, max_category: int = MAX_CATEGORY) -> Level:
+    """Levels every CALIPSO DOI can carry (all map PASS): sensitivity 0..255, categories
+    0..1951 (or ``max_category``)."""
     sensitivity = draw(st.one_of(st.integers(0, 15), st.integers(0, 255)))
     return Level(sensitivity, draw(_category_sets(min(max_category, MAX_CATEGORY))))
 
 
+def doi_labels() -> st.SearchStrategy[tuple[CalipsoDoi, Level]]:
+    """A DOI and a label it can carry."""
+    return st.tuples(dois(), labels())
+
+
+def _doi_strategy(doi: int | st.SearchStrategy[int] | None) -> st.SearchStrategy[int]:
+    # None: any 32-bit number, 0 (which no kernel accepts) too.
+    if doi is None:
+        return st.one_of(st.just(0), doi_numbers())
+    return st.just(doi) if isinstance(doi, int) else doi
+
+
 @st.composite
 def options(
-    draw: st.DrawFn, *, extra: bool = True, bad_checksums: bool = True, doi: int | None = None
+    draw: st.DrawFn,
+    *,
+    extra: bool = True,
+    bad_checksums: bool = True,
+    doi: int | st.SearchStrategy[int] | None = None,
 ) -> CalipsoOption:
-    """Any option the kernel's length checks accept: any DOI (0 too) and level, bitmaps of
-    0..61 words with trailing zero words at times, and (``extra``) data bytes after the bitmap
-    and (``bad_checksums``) wrong checksums now and then."""
+    """Any option the kernel's length checks accept: any level, bitmaps of 0..61 words with
+    trailing zero words at times, and (``extra``) data bytes after the bitmap and
+    (``bad_checksums``) wrong checksums now and then; ``doi`` is a DOI number, a strategy
+    drawing them, or None for any (0 too)."""
     words = draw(st.integers(0, MAX_WORDS))
     if draw(st.booleans()):
         bitmap = draw(_category_sets(32 * words - 1)).to_bitmap() if words else b""
@@ -83,7 +112,7 @@ def options(
     if bad_checksums and draw(st.integers(0, 7)) == 0:
         bad = draw(st.integers(0, 0xFFFF))
     return CalipsoOption(
-        draw(st.one_of(st.just(0), doi_numbers())) if doi is None else doi,
+        draw(_doi_strategy(doi)),
         draw(st.integers(0, 255)),
         bitmap,
         extra_bytes,
@@ -91,18 +120,20 @@ def options(
     )
 
 
-def option_bytes(**kwargs: bool) -> st.SearchStrategy[bytes]:
-    """Encoded :func:`options`."""
+def option_bytes(**kwargs: Any) -> st.SearchStrategy[bytes]:
+    """Encoded :func:`options` (the same keyword arguments)."""
     return options(**kwargs).map(encode)
 
 
 @st.composite
-def near_valid_options(draw: st.DrawFn, *, doi: int = 2) -> bytes:
-    """A valid option for ``doi`` with one fault: a bad checksum, a data length below 8, a
-    compartment length that overruns the data, another DOI, a truncation, a trailing byte, or
-    a flipped bit anywhere."""
-    option = draw(options(doi=doi, bad_checksums=False))
-    data = bytearray(encode(option))
+def mutants(draw: st.DrawFn, valid: st.SearchStrategy[bytes] | None = None) -> bytes:
+    """An option drawn from ``valid`` (None: :func:`option_bytes` with good checksums) with one
+    fault: a bad checksum, a data length below 8, a compartment length that overruns the
+    data, another DOI, a truncation, a trailing byte, a flipped bit anywhere, or another type.
+    From a valid option, the result is one the kernel refuses."""
+    data = bytearray(draw(valid if valid is not None else option_bytes(bad_checksums=False)))
+    if len(data) < 10:
+        return bytes(data)
     fault = draw(
         st.sampled_from(
             ["checksum", "short", "words", "doi", "truncate", "trailing", "flip", "type"]
@@ -117,6 +148,7 @@ def near_valid_options(draw: st.DrawFn, *, doi: int = 2) -> bytes:
     elif fault == "words":
         data[6] = draw(st.integers((data[1] - 8) // 4 + 1, 255))
     elif fault == "doi":
+        doi = int.from_bytes(data[2:6], "big")
         other = draw(st.integers(0, MAX_DOI).filter(lambda n: n != doi))
         data[2:6] = other.to_bytes(4, "big")
     elif fault == "truncate":
@@ -150,10 +182,14 @@ def _other_option(draw: st.DrawFn) -> bytes:
 
 
 @st.composite
-def hop_by_hop_headers(draw: st.DrawFn, *, doi: int = 2) -> bytes:
+def hop_by_hop_headers(
+    draw: st.DrawFn, *, doi: int | st.SearchStrategy[int] | None = None
+) -> bytes:
     """Hop-by-hop headers as a kernel would send them: skippable options (type action 00) and
-    Router Alerts before and after, with a CALIPSO option for ``doi`` inserted as the kernel
-    does (:func:`calipso.hopbyhop.insert_option`), sometimes twice (replacement)."""
+    Router Alerts before and after, with a CALIPSO option for ``doi`` (as in :func:`options`)
+    inserted as the kernel does (:func:`calipso.insert_option`), sometimes twice
+    (replacement). The counterpart of :func:`cipso.strategies.options_areas`."""
+    doi = draw(_doi_strategy(doi))
     before = draw(st.lists(_other_option(), max_size=3))
     after = draw(st.lists(_other_option(), max_size=2))
     body = b"".join(before)
@@ -175,3 +211,19 @@ def _wrap(body: bytes, first: int = 0) -> bytes:
     size = 2 + len(body)
     fill = -size % 8
     return bytes((first, (size + fill) // 8 - 1)) + body + pad(fill)
+
+
+@st.composite
+def packets(draw: st.DrawFn, *, doi: int | st.SearchStrategy[int] | None = None) -> Packet:
+    """Scapy IPv6 ICMPv6 echo requests whose hop-by-hop header is one of
+    :func:`hop_by_hop_headers`, dissected (the CALIPSO option a :class:`calipso.scapy.CALIPSO`)."""
+    from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6, IPv6ExtHdrHopByHop
+
+    from . import scapy as _layers  # noqa: F401  (registers the option class)
+
+    header = draw(hop_by_hop_headers(doi=doi))
+    source, destination = draw(st.lists(st.ip_addresses(v=6), min_size=2, max_size=2))
+    echo = ICMPv6EchoRequest(id=draw(st.integers(0, 0xFFFF)), seq=draw(st.integers(0, 0xFFFF)))
+    hop_by_hop = IPv6ExtHdrHopByHop(bytes((58,)) + header[1:])  # next header: ICMPv6
+    built = IPv6(src=str(source), dst=str(destination)) / hop_by_hop / echo
+    return IPv6(bytes(built))

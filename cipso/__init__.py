@@ -12,6 +12,8 @@ a label, read a label back, and judge an option exactly as ``cipso_v4_validate``
 
 from __future__ import annotations
 
+from mls import __version__ as __version__
+
 from ._codec import decode, encode
 from ._vectors import CipsoDecoded, CipsoKernelVerdict, CipsoVector, vectors
 from .doi import CipsoDoi

@@ -80,10 +80,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parse_doi(text: str) -> CipsoDoi:
-    spec = text.strip()
-    if spec.isdigit():
-        return CipsoDoi.pass_through(int(spec))
-    return CipsoDoi.from_netlabelctl(spec)
+    words = text.split()
+    if (
+        len(words) == 1
+        and ":" not in words[0]
+        and words[0] not in ("local", "pass", "trans", "std")
+    ):
+        # A bare number is short for a PASS DOI with tag 1; the grammar checks the number.
+        words = ["pass", f"doi:{words[0]}", "tags:1"]
+    return CipsoDoi.from_netlabelctl(words)
 
 
 def _parse_hex(words: Sequence[str]) -> bytes:

@@ -2,19 +2,22 @@
 and the verdict of the Linux kernel recorded for them.
 
 The data lives in ``cipso/corpus/*.json``; :func:`vectors` reads it with the standard
-library only. The kernel verdicts are recorded from a live kernel by
+library only, the kernel's verdicts into :class:`cipso.Verdict`, the shape
+:func:`cipso.verdict` returns. The kernel verdicts are recorded from a live kernel by
 ``labelnet conformance record`` (docs/conformance.md), not written by hand.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from mls import CategorySet, Level
+from mls._corpus import corpus_vectors
+
+from .errors import ICMP_BAD_PARAMETER
+from .validate import Verdict, VerdictKind
 
 __all__ = ["CipsoDecoded", "CipsoKernelVerdict", "CipsoVector", "vectors"]
 
@@ -45,34 +48,32 @@ class CipsoDecoded:
         return None if self.level is None else self.level.categories
 
 
-@dataclass(frozen=True, slots=True)
-class CipsoKernelVerdict:
-    """What the receiving Linux kernel does with a packet carrying the vector's options area.
+#: The corpus's kernel verdicts are :class:`cipso.Verdict`; this name stays for the package's
+#: exports.
+CipsoKernelVerdict = Verdict
 
-    ``verdict`` is ``accepted``, ``rejected`` (ICMP Parameter Problem, type 12 code 0, with
-    ``pointer`` counted from the start of the IPv4 header) or ``dropped`` (silently, without a
-    header error: a source route option while ``accept_source_route`` is 0, the default; the
-    options themselves passed validation). ``recorded`` says the verdict was observed on a live
-    kernel; False marks the few that a veth pair cannot show (tag 128 is accepted only on
-    loopback), which follow cipso.md §4.
-    """
+#: The corpus files' words for the kernel's verdicts ("rejected": a Parameter Problem).
+_KINDS = {
+    "accepted": VerdictKind.ACCEPTED,
+    "rejected": VerdictKind.PARAMETER_PROBLEM,
+    "dropped": VerdictKind.DROPPED,
+}
 
-    verdict: str
-    pointer: int | None
-    recorded: bool
 
-    @property
-    def accepted(self) -> bool:
-        return self.verdict == "accepted"
-
-    @property
-    def dropped(self) -> bool:
-        return self.verdict == "dropped"
-
-    @property
-    def offset(self) -> int | None:
-        """The pointer counted from the first byte of the options area (pointer - 20)."""
-        return None if self.pointer is None else self.pointer - _FIRST_OPTION_BYTE
+def _kernel_verdict(kernel: dict[str, Any], cipso_start: int | None) -> Verdict:
+    """A corpus ``kernel`` entry as the :class:`cipso.Verdict` it records: the kind and, for a
+    Parameter Problem, the ICMP pointer (from the IPv4 header), its area offset and code 0.
+    ``option_start`` is the vector's ``cipso_start`` counted from the options area."""
+    kind = _KINDS[kernel["verdict"]]
+    pointer = kernel["pointer"]
+    problem = kind is VerdictKind.PARAMETER_PROBLEM
+    return Verdict(
+        kind,
+        offset=None if pointer is None else pointer - _FIRST_OPTION_BYTE,
+        pointer=pointer,
+        option_start=None if cipso_start is None else cipso_start - _FIRST_OPTION_BYTE,
+        code=ICMP_BAD_PARAMETER if problem else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,11 @@ class CipsoVector:
     ``validate_offset`` is the offset of :class:`cipso.CipsoValidationError` that
     :func:`cipso.validate` raises for ``option`` alone (None: accepted). ``cipso_start`` is
     where the first CIPSO option of ``area`` starts, from the IPv4 header's first byte.
-    ``kernel`` is the kernel's verdict on ``area``. ``tshark`` holds the ``(field, value)``
+    ``kernel`` is the kernel's verdict on ``area`` (its ``offset`` and ``option_start`` count
+    from the options area; a silent drop carries no offset, as the kernel shows none).
+    ``kernel_recorded`` says the verdict was observed on a live kernel; False marks the few
+    that a veth pair cannot show (tag 128 is accepted only on loopback; a Parameter Problem
+    sent along a source route), which follow cipso.md §4. ``tshark`` holds the ``(field, value)``
     pairs Wireshark's tshark shows for the packet (``ip.cipso.doi``, ``ip.cipso.tag_type``,
     ``ip.cipso.sensitivity_level``, ``ip.cipso.categories``; one value per tag, joined with
     ``;``) when the option decodes; tshark decodes but does not judge.
@@ -109,7 +114,8 @@ class CipsoVector:
     decode_error_offset: int | None
     validate_offset: int | None
     cipso_start: int | None
-    kernel: CipsoKernelVerdict
+    kernel: Verdict
+    kernel_recorded: bool
     tshark: tuple[tuple[str, str], ...] = ()
 
 
@@ -136,11 +142,8 @@ def _vector(item: dict[str, Any], dois: dict[str, str]) -> CipsoVector:
         decode_error_offset=item.get("decode_error_offset"),
         validate_offset=item.get("validate_offset"),
         cipso_start=item.get("cipso_start"),
-        kernel=CipsoKernelVerdict(
-            verdict=kernel["verdict"],
-            pointer=kernel["pointer"],
-            recorded=kernel["recorded"],
-        ),
+        kernel=_kernel_verdict(kernel, item.get("cipso_start")),
+        kernel_recorded=kernel["recorded"],
         tshark=tuple(item.get("tshark", {}).items()),
     )
 
@@ -154,12 +157,4 @@ def vectors() -> tuple[CipsoVector, ...]:
     >>> first.option.hex(" "), first.kernel.accepted
     ('86 0b 00 00 00 10 01 05 00 03 84', True)
     """
-    folder = resources.files(__package__).joinpath("corpus")
-    found: list[CipsoVector] = []
-    for entry in sorted(folder.iterdir(), key=lambda path: path.name):
-        if not entry.name.endswith(".json"):
-            continue
-        corpus = json.loads(entry.read_text(encoding="utf-8"))
-        dois: dict[str, str] = corpus["dois"]
-        found.extend(_vector(item, dois) for item in corpus["vectors"])
-    return tuple(found)
+    return tuple(_vector(item, dois) for item, dois in corpus_vectors(__package__))

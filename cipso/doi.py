@@ -8,9 +8,8 @@ PASS DOIs only, tag 128 in LOCAL DOIs only, TRANS tables within the kernel's lim
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,10 +38,13 @@ from .model import (
 
 #: Tags per DOI (CIPSO_V4_TAG_MAXCNT).
 MAX_TAGS = 5
-#: Largest host (local) level and category a TRANS table may hold (CIPSO_V4_MAX_LOC_LVLS,
-#: CIPSO_V4_MAX_LOC_CATS).
-MAX_LOCAL_LEVEL = 0x7FFFFFFF
-MAX_LOCAL_CATEGORY = 0x7FFFFFFF
+#: Largest host (local) level and category a TRANS table may hold. The kernel checks against
+#: CIPSO_V4_MAX_LOC_LVLS / _CATS (2**31 - 1) but keeps one u32 per host number up to the
+#: largest in a single kcalloc, which fails (ENOMEM) beyond KMALLOC_MAX_SIZE, 4 MiB with 4 KiB
+#: pages: 1048575 is stored and 1048576 refused. The bound also keeps a host label cheap: a
+#: category set is a bitmap as long as its largest category.
+MAX_LOCAL_LEVEL = (4 << 20) // 4 - 1
+MAX_LOCAL_CATEGORY = MAX_LOCAL_LEVEL
 
 _ALLOWED_MAP_TYPES: dict[TagType, tuple[MapType, ...]] = {
     TagType.RESTRICTED_BITMAP: (MapType.TRANS, MapType.PASS, MapType.LOCAL),
@@ -65,9 +67,9 @@ def _pairs(
     for entry in value:
         item = tuple(entry)
         if len(item) != 2:
-            raise CipsoDoiError(f"{name} entries are (local, wire) pairs, not {item!r}")
-        local = _int_in(item[0], f"a local {name[:-1]}", max_local)
-        wire = _int_in(item[1], f"a wire {name[:-1]}", max_wire)
+            raise CipsoDoiError(f"{name} table entries are (local, wire) pairs, not {item!r}")
+        local = _int_in(item[0], f"a local {name}", max_local)
+        wire = _int_in(item[1], f"a wire {name}", max_wire)
         pairs.append((local, wire))
     return tuple(pairs)
 
@@ -80,8 +82,8 @@ class CipsoDoi:
     can carry a label, and accepts only listed tag types). For a TRANS DOI, ``levels`` and
     ``categories`` are ``(local, wire)`` pairs; as in the kernel, a later pair overrides an
     earlier one for the same local number (outgoing) or the same wire number (incoming).
-    Host categories may go up to 2**31 - 1 as in the kernel, but a label holding such a
-    category is a set of that many bits: keep them to what the policy uses.
+    Host levels and categories go up to :data:`MAX_LOCAL_LEVEL` and
+    :data:`MAX_LOCAL_CATEGORY` (1048575), the largest the kernel can store.
     """
 
     doi: int
@@ -100,11 +102,12 @@ class CipsoDoi:
         set_ = object.__setattr__
         if not isinstance(self.doi, int) or isinstance(self.doi, bool):
             raise CipsoDoiError(f"doi must be an int, not {self.doi!r}")
-        if not 1 <= self.doi <= 0xFFFFFFFF:
+        if self.doi < 1:
             raise CipsoDoiError(
-                f"DOI {self.doi} is not usable: 0 is reserved (CIPSO_V4_DOI_UNKNOWN) and the "
-                "field is 32 bits"
+                f"DOI {self.doi} is not usable: 0 is reserved (CIPSO_V4_DOI_UNKNOWN)"
             )
+        if self.doi > 0xFFFFFFFF:
+            raise CipsoDoiError(f"DOI {self.doi} is above 4294967295 (the field is 32 bits)")
         try:
             map_type = MapType(self.map_type)
         except ValueError:
@@ -134,8 +137,8 @@ class CipsoDoi:
             tags.append(tag)
         set_(self, "tags", tuple(tags))
 
-        levels = _pairs(self.levels, "levels", MAX_LOCAL_LEVEL, MAX_LEVEL)
-        categories = _pairs(self.categories, "categories", MAX_LOCAL_CATEGORY, MAX_REMOTE_CATEGORY)
+        levels = _pairs(self.levels, "level", MAX_LOCAL_LEVEL, MAX_LEVEL)
+        categories = _pairs(self.categories, "category", MAX_LOCAL_CATEGORY, MAX_REMOTE_CATEGORY)
         if map_type is not MapType.TRANS and (levels or categories):
             raise CipsoDoiError(
                 f"level and category tables belong to TRANS DOIs, not {map_type.name}"
@@ -160,24 +163,55 @@ class CipsoDoi:
         return cls(doi, MapType.LOCAL, (TagType.LOCAL,))
 
     @classmethod
-    def from_netlabelctl(cls, text: str) -> CipsoDoi:
-        """Parse netlabelctl's DOI syntax, with or without a leading ``cipso add``::
+    def from_netlabelctl(cls, text: str | Sequence[str]) -> CipsoDoi:
+        """Parse the arguments of ``netlabelctl cipso add`` (a string, or its words), with or
+        without a leading ``[netlabelctl] cipso add``::
 
             trans doi:8 tags:1 levels:0=0,1=1 categories:0=1,1=0
             pass doi:16 tags:1,2,5
             local doi:5
 
-        ``std`` is accepted for ``trans``. Numbers must be decimal.
+        This is the one grammar of DOI definitions: ``netlabel.ctl``, the ``--doi`` options and
+        the capture dump use it. ``std`` is accepted for ``trans``, the type word may stand
+        anywhere, ``categories:`` may be empty (as ``netlabelctl cipso list`` prints a trans DOI
+        without categories) and a local DOI may say ``tags:128``. Numbers are ASCII digits.
+        Anything else netlabelctl would misread or ignore raises :class:`CipsoDoiError`,
+        naming the argument and the character at fault:
+
+        >>> CipsoDoi.from_netlabelctl("cipso add local doi:5 tags:128") == CipsoDoi.local(5)
+        True
+        >>> CipsoDoi.from_netlabelctl("pass doi:16 tags:1,x")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        cipso.errors.CipsoDoiError: a tag type must be written in ASCII digits 0-9 in 'tags:1,x' ...
         """
         return _parse_netlabelctl(text)
 
     def to_netlabelctl(self) -> str:
-        """The arguments of ``netlabelctl cipso add`` that define this DOI."""
+        """The arguments of ``netlabelctl cipso add`` that define this DOI;
+        :meth:`from_netlabelctl` reads them back to an equal definition.
+
+        Two definitions the kernel takes over netlink have no netlabelctl spelling and raise
+        :class:`CipsoDoiError`: a local DOI listing tags other than 128 alone (netlabelctl
+        always sends a local DOI as tag 128) and a trans DOI without level pairs (netlabelctl
+        refuses an empty ``levels:``).
+        """
         if self.map_type is MapType.LOCAL:
+            if self.tags != (TagType.LOCAL,):
+                raise CipsoDoiError(
+                    f"netlabelctl cannot add local DOI {self.doi} with tags "
+                    + ",".join(str(int(t)) for t in self.tags)
+                    + ": its local DOIs list tag 128 alone"
+                )
             return f"local doi:{self.doi}"
         words = [_MAP_WORDS[self.map_type], f"doi:{self.doi}"]
         words.append("tags:" + ",".join(str(int(t)) for t in self.tags))
         if self.map_type is MapType.TRANS:
+            if not self.levels:
+                raise CipsoDoiError(
+                    f"netlabelctl cannot add trans DOI {self.doi} without level pairs "
+                    "(it refuses an empty levels:)"
+                )
             words.append("levels:" + ",".join(f"{a}={b}" for a, b in self.levels))
             if self.categories:
                 words.append("categories:" + ",".join(f"{a}={b}" for a, b in self.categories))
@@ -225,13 +259,15 @@ class CipsoDoi:
             return categories
         if self.map_type is not MapType.TRANS:
             return None if categories else categories
-        bits = 0
+        mapped = []
         for category in categories:
-            mapped = table.get(category)
-            if mapped is None:
+            number = table.get(category)
+            if number is None:
                 return None
-            bits |= 1 << mapped
-        return CategorySet.from_int(bits)
+            mapped.append(number)
+        # One bitmap built once: OR-ing bit by bit would copy the whole (possibly large) set
+        # for every category.
+        return CategorySet.from_int(_bits_of(mapped))
 
     # -- the kernel's tag choice (cipso_v4_genopt) ------------------------------------------
 
@@ -336,25 +372,26 @@ class CipsoDoi:
         tag = option.tags[0]
         if isinstance(tag, LocalTag):
             raise CipsoDecodeError(
-                "tag 128 carries the sender's LSM secid, not an MLS level "
+                reason="tag 128 carries the sender's LSM secid, not an MLS level "
                 "(read it with decode_secid)",
-                HEADER_LENGTH,
+                offset=HEADER_LENGTH,
             )
         if not isinstance(tag, (RestrictedBitmapTag, EnumeratedTag, RangedTag)):
             raise CipsoDecodeError(
-                f"the first tag (type {tag.tag_type}) has no level", HEADER_LENGTH
+                reason=f"the first tag (type {tag.tag_type}) has no level", offset=HEADER_LENGTH
             )
         host_level = self.level_from_wire(tag.level)
         if host_level is None:
             raise CipsoDecodeError(
-                f"DOI {self.doi} does not map wire level {tag.level} (EPERM)", HEADER_LENGTH + 3
+                reason=f"DOI {self.doi} does not map wire level {tag.level} (EPERM)",
+                offset=HEADER_LENGTH + 3,
             )
         wire = tag.categories
         host = self.categories_from_wire(wire)
         if host is None:
             raise CipsoDecodeError(
-                f"DOI {self.doi} does not map every wire category of {wire} (EPERM)",
-                HEADER_LENGTH + TAG_BASE_LENGTH,
+                reason=f"DOI {self.doi} does not map every wire category of {wire} (EPERM)",
+                offset=HEADER_LENGTH + TAG_BASE_LENGTH,
             )
         return Level(host_level, host)
 
@@ -369,12 +406,26 @@ class CipsoDoi:
         data = encode(option) if isinstance(option, CipsoOption) else bytes(option)
         validate(data, (self,), loopback=True)
         if data[HEADER_LENGTH] != TagType.LOCAL:
-            raise CipsoDecodeError("the first tag is not tag 128 (local)", HEADER_LENGTH)
+            raise CipsoDecodeError(
+                reason="the first tag is not tag 128 (local)", offset=HEADER_LENGTH
+            )
         raw = data[HEADER_LENGTH + 2 : HEADER_LENGTH + 6]
         return int.from_bytes(raw, byteorder or sys.byteorder)
 
 
 _MAP_WORDS = {MapType.TRANS: "trans", MapType.PASS: "pass", MapType.LOCAL: "local"}
+
+
+def _bits_of(numbers: Iterable[int]) -> int:
+    """The integer with bit ``n`` set for each of ``numbers``, in time linear in its size."""
+    ordered = sorted(set(numbers))
+    if not ordered:
+        return 0
+    bitmap = bytearray((ordered[-1] >> 3) + 1)
+    for number in ordered:
+        bitmap[number >> 3] |= 1 << (number & 7)
+    return int.from_bytes(bitmap, "little")
+
 
 # A tag for a label, or (errno name, reason) when the tag cannot carry it.
 _Attempt = Tag | tuple[str, str]
@@ -498,72 +549,160 @@ def _generate(
 
 
 # -- netlabelctl syntax ---------------------------------------------------------------------
+#
+# The one reading of ``netlabelctl cipso add`` arguments; netlabel.ctl, the command lines and
+# the capture dump all come here. netlabelctl itself reads numbers with atoi() and skips what it
+# does not use; this grammar keeps what netlabelctl accepts and the kernel stores the same way,
+# and refuses the rest instead of guessing: numbers are ASCII digits only ("doi:5x", "+5",
+# "\u0663" are refused), empty list items are refused, each key is given once and the type
+# word once, and words netlabelctl would ignore (tags: of a local DOI other than 128, tables of
+# a pass or local DOI) are refused because the kernel would not get them.
 
-_NUMBER = re.compile(r"[0-9]{1,10}")
+_MAP_TYPE_WORDS = {
+    "trans": MapType.TRANS,
+    "std": MapType.TRANS,  # the old name of trans, still accepted by netlabelctl
+    "pass": MapType.PASS,
+    "local": MapType.LOCAL,
+}
+_KEYS = ("doi", "tags", "levels", "categories")
+# Every number is at most 32 bits (the netlink attributes are u32); the definition's own checks
+# then apply the kernel's tighter limits.
+_MAX_NUMBER = 0xFFFFFFFF
 
 
-def _number(text: str, word: str, what: str) -> int:
-    if not _NUMBER.fullmatch(text):
-        raise CipsoDoiError(f"{what} {text!r} in {word!r} is not a decimal number")
-    return int(text)
+def _shown(word: str) -> str:
+    # Hostile input may be thousands of characters: quote only its start.
+    return repr(word) if len(word) <= 60 else f"{word[:40]!r}... ({len(word)} characters)"
 
 
-def _parse_pairs(word: str, value: str, what: str) -> tuple[tuple[int, int], ...]:
-    pairs = []
-    for item in value.split(","):
-        local, eq, wire = item.partition("=")
-        if not eq:
-            raise CipsoDoiError(f"{what} entry {item!r} in {word!r} is not local=wire")
-        pairs.append((_number(local, word, what), _number(wire, word, what)))
-    return tuple(pairs)
+class CipsoDoiSyntaxError(CipsoDoiError):
+    """A DOI definition in netlabelctl syntax is malformed. ``argument`` is the word at fault
+    (the whole definition when a word is missing), ``position`` the character in it where the
+    problem starts and ``problem`` what is wrong."""
+
+    def __init__(self, problem: str, argument: str, position: int = 0) -> None:
+        super().__init__(f"{problem} in {_shown(argument)} at character {position}")
+        self.problem = problem
+        self.argument = argument
+        self.position = position
+
+    def __reduce__(self) -> tuple[type[CipsoDoiSyntaxError], tuple[str, str, int]]:
+        return (type(self), (self.problem, self.argument, self.position))
 
 
-def _parse_netlabelctl(text: str) -> CipsoDoi:
-    words = text.split()
-    if words[:2] in (["cipso", "add"], ["cipsov4", "add"]):
-        words = words[2:]
+def _syntax(word: str, position: int, problem: str) -> CipsoDoiSyntaxError:
+    return CipsoDoiSyntaxError(problem, word, position)
+
+
+def _decimal(word: str, start: int, end: int, what: str) -> int:
+    """The number ``word[start:end]``: ASCII digits, at most 4294967295."""
+    digits = word[start:end]
+    if not digits:
+        raise _syntax(word, start, f"{what} is missing")
+    if not (digits.isascii() and digits.isdigit()):
+        raise _syntax(word, start, f"{what} must be written in ASCII digits 0-9")
+    significant = digits.lstrip("0")
+    # Compare lengths first: int() of thousands of digits is slow or refused outright.
+    if len(significant) > 10 or int(significant or "0") > _MAX_NUMBER:
+        shown = significant if len(significant) <= 20 else f"of {len(significant)} digits"
+        raise _syntax(word, start, f"{what} {shown} is above {_MAX_NUMBER}")
+    return int(significant or "0")
+
+
+def _numbers(word: str, start: int, what: str) -> list[int]:
+    """The comma-separated numbers after ``word[:start]``."""
+    found = []
+    for item_start, item_end in _items(word, start):
+        found.append(_decimal(word, item_start, item_end, what))
+    return found
+
+
+def _pairs_of(word: str, start: int, what: str) -> tuple[tuple[int, int], ...]:
+    """The comma-separated ``local=wire`` pairs after ``word[:start]`` (none when empty)."""
+    if start == len(word):
+        return ()
+    found = []
+    for item_start, item_end in _items(word, start):
+        equals = word.find("=", item_start, item_end)
+        if equals < 0:
+            raise _syntax(word, item_start, f"a {what} pair is written <local>=<wire>")
+        local = _decimal(word, item_start, equals, f"a local {what}")
+        wire = _decimal(word, equals + 1, item_end, f"a wire {what}")
+        found.append((local, wire))
+    return tuple(found)
+
+
+def _items(word: str, start: int) -> list[tuple[int, int]]:
+    """The (start, end) of each comma-separated item of ``word[start:]``."""
+    spans = []
+    while True:
+        comma = word.find(",", start)
+        end = len(word) if comma < 0 else comma
+        spans.append((start, end))
+        if comma < 0:
+            return spans
+        start = comma + 1
+
+
+def _definition_words(text: str | Sequence[str]) -> list[str]:
+    words = text.split() if isinstance(text, str) else list(text)
+    if words[:1] == ["netlabelctl"]:
+        words = words[1:]
+    if words[:1] in (["cipso"], ["cipsov4"]):
+        words = words[2:] if words[1:2] == ["add"] else words[1:]
+    return words
+
+
+def _parse_netlabelctl(text: str | Sequence[str]) -> CipsoDoi:
+    words = _definition_words(text)
+    whole = " ".join(words)
     if not words:
-        raise CipsoDoiError("empty DOI definition")
-    kinds = {
-        "trans": MapType.TRANS,
-        "std": MapType.TRANS,
-        "pass": MapType.PASS,
-        "local": MapType.LOCAL,
-    }
-    map_type = kinds.get(words[0])
-    if map_type is None:
-        raise CipsoDoiError(f"unknown DOI type {words[0]!r} (expected trans, std, pass or local)")
+        raise _syntax(whole, 0, "an empty DOI definition (expected e.g. 'pass doi:16 tags:1')")
+    for word in words:
+        if ":" not in word and word not in _MAP_TYPE_WORDS:
+            raise _syntax(
+                word, 0, f"unknown DOI type {word!r} (expected trans, std, pass or local)"
+            )
+    given = [word for word in words if word in _MAP_TYPE_WORDS]
+    if len(given) != 1:
+        problem = "give exactly one of trans, pass or local"
+        raise _syntax(whole, 0, problem + (f", not {' and '.join(given)}" if given else ""))
+    map_type = _MAP_TYPE_WORDS[given[0]]
     fields: dict[str, str] = {}
-    for word in words[1:]:
-        key, colon, value = word.partition(":")
-        if not colon or key not in ("doi", "tags", "levels", "categories"):
-            raise CipsoDoiError(f"unexpected argument {word!r}")
+    for word in words:
+        if word in _MAP_TYPE_WORDS:
+            continue
+        key, colon, _ = word.partition(":")
+        if not colon or key not in _KEYS:
+            raise _syntax(word, 0, "unknown argument (expected doi:, tags:, levels:, categories:)")
         if key in fields:
-            raise CipsoDoiError(f"{key}: given twice")
-        fields[key] = value
+            raise _syntax(word, 0, f"{key}: is given twice")
+        fields[key] = word
     if "doi" not in fields:
-        raise CipsoDoiError("missing doi:<N>")
-    doi = _number(fields["doi"], "doi:" + fields["doi"], "DOI")
+        raise _syntax(whole, 0, "missing doi:<N>")
+    doi = _decimal(fields["doi"], 4, len(fields["doi"]), "the DOI")
     if map_type is MapType.LOCAL:
+        # netlabelctl ignores tags: here and the kernel lists tag 128 alone.
+        if "tags" in fields and _numbers(fields["tags"], 5, "a tag type") != [TagType.LOCAL]:
+            raise _syntax(fields["tags"], 5, "a local DOI's only tag is 128")
         tags: tuple[int, ...] = (TagType.LOCAL,)
-        if "tags" in fields:
-            raise CipsoDoiError("a local DOI takes no tags: (its tag list is always [128])")
+    elif "tags" not in fields:
+        raise _syntax(whole, 0, f"missing tags:<t1>,<t2>,... (a {given[0]} DOI lists its tags)")
     else:
-        if "tags" not in fields:
-            raise CipsoDoiError("missing tags:<t1>,<t2>...")
-        tags = tuple(_number(t, "tags:" + fields["tags"], "tag") for t in fields["tags"].split(","))
+        tags = tuple(_numbers(fields["tags"], 5, "a tag type"))
     levels: tuple[tuple[int, int], ...] = ()
     categories: tuple[tuple[int, int], ...] = ()
     if map_type is MapType.TRANS:
-        if "levels" not in fields:
-            raise CipsoDoiError("a trans DOI needs levels:<local>=<wire>,...")
-        levels = _parse_pairs("levels:" + fields["levels"], fields["levels"], "level")
+        if "levels" not in fields or fields["levels"] == "levels:":
+            # netlabelctl refuses a trans DOI without level pairs (EINVAL).
+            raise _syntax(fields.get("levels", whole), 0, "a trans DOI needs levels:<l>=<w>,...")
+        levels = _pairs_of(fields["levels"], 7, "level")
         if "categories" in fields:
-            categories = _parse_pairs(
-                "categories:" + fields["categories"], fields["categories"], "category"
-            )
-    elif "levels" in fields or "categories" in fields:
-        raise CipsoDoiError("levels: and categories: belong to trans DOIs")
+            categories = _pairs_of(fields["categories"], 11, "category")
+    else:
+        for key in ("levels", "categories"):
+            if key in fields:
+                raise _syntax(fields[key], 0, f"{key}: belongs to trans DOIs")
     return CipsoDoi(doi, map_type, tags, levels, categories)  # type: ignore[arg-type]
 
 

@@ -8,6 +8,11 @@ option, left alone), so defining :class:`IPOption_CIPSO` registers it. Like ever
 option class it then also dissects the unassigned types that share number 6 (6, 38, 70, ...);
 the type byte is kept as sent, so those bytes round-trip unchanged too.
 
+The layer shows what :class:`calipso.scapy.CALIPSO` shows for the same concepts: ``doi``,
+``level`` and ``bitmap`` (in hex), ``label`` (MLS text of the level the kernel reads, the
+first tag's), ``mls_level``, a ``truncated`` flag with the bytes in ``value`` when they end
+before the fields do, and summaries such as ``CIPSO doi=16 s3:c0,c5``.
+
 Every option dissects and rebuilds byte for byte, including the malformed ones a fuzzer or a
 kernel test crafts: a tag whose length byte does not fit its type's format is dissected as a
 :class:`CIPSOTag` (type, length, raw data), and an option shorter than its 6-byte header keeps
@@ -19,12 +24,21 @@ when building; set them to craft bad packets::
     >>> option = IPOption_CIPSO(doi=16, tags=[CIPSOTag_RestrictedBitmap(level=3, bitmap=b"\\x84")])
     >>> bytes(option).hex(" ")
     '86 0b 00 00 00 10 01 05 00 03 84'
-    >>> IPOption_CIPSO.from_label("s3:c0,c5", doi=16).label
-    'doi 16 s3:c0,c5'
+    >>> option.label, option.summary()
+    ('s3:c0,c5', 'CIPSO doi=16 s3:c0,c5')
+
+``fuzz()`` keeps the type bytes (of the option and of each tag) and draws field values that
+fit the 40-byte options area, so a fuzzed option always builds, as one tag of a random class.
 """
 
 from __future__ import annotations
 
+from mls._extras import needs_extra
+
+with needs_extra("scapy", by=__name__):
+    import scapy  # noqa: F401
+
+import random
 import sys
 from typing import Any, ClassVar
 
@@ -39,22 +53,34 @@ from scapy.fields import (
     IntField,
     PacketListField,
     ShortField,
-    StrLenField,
+    XStrLenField,
 )
 from scapy.layers.inet import IPOption
-from scapy.packet import Packet
+from scapy.packet import Packet, fuzz
+from scapy.volatile import RandField, VolatileValue
 
+import mls.scapy
 from mls import CategorySet, Level
 
 from ._codec import decode
 from .doi import CipsoDoi
+from .errors import CipsoEncodeError
 from .model import (
     HEADER_LENGTH,
     LOCAL_TAG_LENGTH,
+    MAX_BITMAP_LENGTH,
+    MAX_RANGE_BOUNDS,
+    MAX_TAG_LENGTH,
     OPTION_TYPE,
     TAG_BASE_LENGTH,
     CipsoOption,
+    EnumeratedTag,
+    FreeFormTag,
+    LocalTag,
+    MlsTag,
+    PermissiveBitmapTag,
     RangedTag,
+    RestrictedBitmapTag,
     TagType,
 )
 
@@ -70,45 +96,130 @@ __all__ = [
 ]
 
 #: Tag type names as scapy shows them.
-TAG_TYPE_NAMES = {
-    0: "reserved",
-    1: "restricted_bitmap",
-    2: "enumerated",
-    5: "ranged",
-    6: "permissive_bitmap",
-    7: "free_form",
-    128: "local",
-}
+TAG_TYPE_NAMES = {0: "reserved", **{int(kind): kind.name.lower() for kind in TagType}}
 
+
+#: Set by dissection when the bytes end before the fields do (or, given to a tag class
+#: directly, do not fit its layout).
+_TRUNCATED = mls.scapy.TruncatedField("the bytes end before the fields")
 _OPTION_NUMBER = OPTION_TYPE & 0x1F  # 6: what scapy's option registry is keyed by
+#: What one tag may hold after its type and length bytes in a 40-byte options area.
+_MAX_TAG_DATA = MAX_TAG_LENGTH - 2
 
 
-class _LabelField(Field[None, None]):
-    """Takes no bytes on the wire; shows what the enclosing packet means as MLS text."""
+# --------------------------------------------------------------------------------------------
+# Fields
+
+
+class _TypeBitField(mls.scapy.KeptUnderFuzz, BitField):
+    pass
+
+
+class _TypeBitEnumField(mls.scapy.KeptUnderFuzz, BitEnumField):
+    pass
+
+
+class _TagTypeField(mls.scapy.KeptUnderFuzz, ByteEnumField):
+    pass
+
+
+class _RandShorts(RandField[list[int]]):
+    """Up to ``count`` random 16-bit numbers (a fuzzed category or bound list that fits)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def _fix(self) -> list[int]:
+        return [random.randrange(0x10000) for _ in range(random.randint(0, self.count))]
+
+
+class _ShortListField(FieldListField):
+    """A list of 16-bit numbers filling the rest of a tag."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, None)
+        super().__init__(name, [], ShortField(name, 0), length_from=_category_data_length)
 
-    def addfield(self, pkt: Packet, s: bytes, val: Any) -> bytes:
-        return s
+    def randval(self) -> _RandShorts:
+        return _RandShorts(MAX_RANGE_BOUNDS)
 
-    def getfield(self, pkt: Packet, s: bytes) -> tuple[bytes, None]:
-        return s, None
 
-    def i2repr(self, pkt: Packet | None, x: Any) -> str:
-        label = getattr(pkt, "label", None)
-        return "(none)" if label is None else str(label)
+class _RandTags(RandField[list[Packet]]):
+    """One fuzzed tag of a random class (the kernel reads only the first)."""
 
-    def i2len(self, pkt: Packet | None, x: Any) -> int:
-        return 0
+    def _fix(self) -> list[Packet]:
+        classes: list[type[CIPSOTag]] = [CIPSOTag, *CIPSOTag.registered_tags.values()]
+        return [fuzz(random.choice(classes)())]
+
+
+class _TagListField(PacketListField):
+    def randval(self) -> Any:
+        return _RandTags()
+
+
+def _truncated(pkt: Packet) -> bool:
+    return bool(pkt.getfieldval("truncated"))
+
+
+def _whole(pkt: Packet) -> bool:
+    return not pkt.getfieldval("truncated")
+
+
+def _data_length(pkt: Packet, base: int) -> int:
+    """Bytes of data after the first ``base`` bytes, from the length byte (0 when unset)."""
+    length = pkt.length
+    return 0 if length is None else max(0, length - base)
+
+
+def _value_length(pkt: Packet) -> int:
+    return _data_length(pkt, 2)
+
+
+def _category_data_length(pkt: Packet) -> int:
+    return _data_length(pkt, TAG_BASE_LENGTH)
+
+
+def _fill_length(packet: Packet, p: bytes) -> bytes:
+    """``p`` with its length byte computed, unless set or not there."""
+    if packet.length is None and len(p) >= 2:
+        if len(p) > 0xFF:
+            raise CipsoEncodeError(
+                f"{packet.name} of {len(p)} bytes does not fit its one-byte length field "
+                "(at most 255)",
+                1,
+            )
+        return p[:1] + bytes((len(p),)) + p[2:]
+    return p
+
+
+def _cut_off(packet: Packet, s: bytes, fits: bool) -> bytes:
+    """pre_dissect for the option and the tags: marks ``packet`` truncated unless ``fits``."""
+    if len(s) < 2 or not fits:
+        packet.fields["truncated"] = True
+    return s
+
+
+def _framed(
+    type_field: Field[Any, Any], fields: list[Field[Any, Any]], *, carries_level: bool
+) -> list[Any]:
+    """A tag's fields: its type field, length byte and ``fields``, or, when truncated, the
+    bytes its length byte covers in ``value``; then, for a tag that ``carries_level``,
+    ``mls``, the label it carries."""
+    return [
+        type_field,
+        mls.scapy.LengthField("length", None),
+        ConditionalField(_TRUNCATED, _truncated),
+        *(ConditionalField(field, _whole) for field in fields),
+        ConditionalField(XStrLenField("value", b"", length_from=_value_length), _truncated),
+        *([mls.scapy.LabelField()] if carries_level else []),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
 # Tags
 
 
-class CIPSOTag(Packet):
-    """A CIPSO tag: type, length (counting both bytes), raw data.
+class CIPSOTag(mls.scapy.LabeledLayer, Packet):
+    """A CIPSO tag: type, length (counting both bytes), raw data (in hex).
 
     Tags of types without a class of their own (0, 3, 4, 8..127, 129..255), and tags whose
     length does not fit their type's format, are dissected as this class so that their bytes
@@ -116,11 +227,11 @@ class CIPSOTag(Packet):
     """
 
     name = "CIPSO tag"
-    fields_desc: ClassVar[list[Any]] = [
+    fields_desc: ClassVar[list[Any]] = _framed(
         ByteEnumField("type", 0, TAG_TYPE_NAMES),
-        ByteField("length", None),
-        StrLenField("data", b"", length_from=lambda pkt: _data_length(pkt, 2)),
-    ]
+        [XStrLenField("data", b"", length_from=_value_length, max_length=_MAX_TAG_DATA)],
+        carries_level=False,
+    )
     registered_tags: ClassVar[dict[int, type[CIPSOTag]]] = {}
 
     @classmethod
@@ -135,49 +246,38 @@ class CIPSOTag(Packet):
     def fits(cls, length: int, available: int) -> bool:
         """Whether a tag of this class with length byte ``length`` can be dissected field by
         field from ``available`` bytes."""
-        return 2 <= length <= available
+        return length <= available
+
+    def pre_dissect(self, s: bytes) -> bytes:
+        return _cut_off(self, s, len(s) >= 2 and self.fits(s[1], len(s)))
 
     def extract_padding(self, s: bytes) -> tuple[bytes, bytes]:
         # What follows the tag is the next tag, not a payload.
         return b"", s
 
     def post_build(self, p: bytes, pay: bytes) -> bytes:
-        if self.length is None:
-            p = p[:1] + bytes((len(p) & 0xFF,)) + p[2:]
-        return p + pay
+        return _fill_length(self, p) + pay
 
-    @property
-    def label(self) -> str | None:
-        """The MLS level this tag carries, as text, or None when it carries none."""
-        return None
+    def _describe(self) -> str:
+        """The kind of tag and what it says (``restricted_bitmap tag s3:c0,c5``)."""
+        kind = f"{TAG_TYPE_NAMES.get(self.type, self.type)} tag"
+        if self.truncated:
+            return f"{kind} (truncated)"
+        label = self.label
+        return kind if label is None else f"{kind} {label}"
 
     def mysummary(self) -> str:
-        label = self.label
-        kind = TAG_TYPE_NAMES.get(self.type, str(self.type))
-        return f"CIPSO tag {kind}" + ("" if label is None else f" {label}")
-
-
-def _data_length(pkt: Packet, base: int) -> int:
-    """Bytes of data after a tag's ``base`` bytes, from its length byte (0 when unset)."""
-    length = pkt.length
-    return 0 if length is None else max(0, length - base)
-
-
-def _category_data_length(pkt: Packet) -> int:
-    return _data_length(pkt, TAG_BASE_LENGTH)
+        return f"CIPSO {self._describe()}"
 
 
 def _level_tag_fields(tag_type: TagType, category_data: Field[Any, Any]) -> list[Any]:
     """The fields of a tag that carries a level: type, length, alignment octet, level, then
-    ``category_data`` to the end of the tag (its length from :func:`_category_data_length`)."""
-    return [
-        ByteEnumField("type", tag_type, TAG_TYPE_NAMES),
-        ByteField("length", None),
-        ByteField("alignment", 0),
-        ByteField("level", 0),
-        category_data,
-        _LabelField("mls"),
-    ]
+    ``category_data`` to the end of the tag."""
+    return _framed(
+        _TagTypeField("type", tag_type, TAG_TYPE_NAMES),
+        [ByteField("alignment", 0), ByteField("level", 0), category_data],
+        carries_level=True,
+    )
 
 
 class _LevelTag(CIPSOTag):
@@ -191,13 +291,11 @@ class _LevelTag(CIPSOTag):
         raise NotImplementedError
 
     @property
-    def mls_level(self) -> Level:
-        """Wire level and categories as an :class:`mls.Level`."""
+    def mls_level(self) -> Level | None:
+        """Wire level and categories as an :class:`mls.Level` (None when truncated)."""
+        if self.truncated:
+            return None
         return Level(self.level, self._categories())
-
-    @property
-    def label(self) -> str | None:
-        return str(self.mls_level)
 
 
 class CIPSOTag_RestrictedBitmap(_LevelTag):
@@ -206,11 +304,13 @@ class CIPSOTag_RestrictedBitmap(_LevelTag):
     name = "CIPSO restricted bitmap tag"
     fields_desc: ClassVar[list[Any]] = _level_tag_fields(
         TagType.RESTRICTED_BITMAP,
-        StrLenField("bitmap", b"", length_from=_category_data_length),
+        XStrLenField(
+            "bitmap", b"", length_from=_category_data_length, max_length=MAX_BITMAP_LENGTH
+        ),
     )
 
     def _categories(self) -> CategorySet:
-        return CategorySet.from_bitmap(bytes(self.bitmap))
+        return CategorySet.from_bitmap(bytes(self.bitmap or b""))
 
 
 class CIPSOTag_PermissiveBitmap(CIPSOTag_RestrictedBitmap):
@@ -218,7 +318,7 @@ class CIPSOTag_PermissiveBitmap(CIPSOTag_RestrictedBitmap):
 
     name = "CIPSO permissive bitmap tag"
     fields_desc: ClassVar[list[Any]] = [
-        ByteEnumField("type", TagType.PERMISSIVE_BITMAP, TAG_TYPE_NAMES),
+        _TagTypeField("type", TagType.PERMISSIVE_BITMAP, TAG_TYPE_NAMES),
         *CIPSOTag_RestrictedBitmap.fields_desc[1:],
     ]
 
@@ -234,14 +334,11 @@ class CIPSOTag_Enumerated(_EvenDataTag):
 
     name = "CIPSO enumerated tag"
     fields_desc: ClassVar[list[Any]] = _level_tag_fields(
-        TagType.ENUMERATED,
-        FieldListField(
-            "categories", [], ShortField("category", 0), length_from=_category_data_length
-        ),
+        TagType.ENUMERATED, _ShortListField("categories")
     )
 
     def _categories(self) -> CategorySet:
-        return CategorySet(self.categories)
+        return CategorySet(self.categories or ())
 
 
 class CIPSOTag_Ranged(_EvenDataTag):
@@ -249,13 +346,17 @@ class CIPSOTag_Ranged(_EvenDataTag):
     last low may be left out when it is 0)."""
 
     name = "CIPSO ranged tag"
-    fields_desc: ClassVar[list[Any]] = _level_tag_fields(
-        TagType.RANGED,
-        FieldListField("bounds", [], ShortField("bound", 0), length_from=_category_data_length),
-    )
+    fields_desc: ClassVar[list[Any]] = _level_tag_fields(TagType.RANGED, _ShortListField("bounds"))
 
     def _categories(self) -> CategorySet:
-        return RangedTag(0, tuple(self.bounds)).categories
+        # What arrived may hold more bounds than a RangedTag takes (a standalone option is not
+        # held to 40 bytes): whole (high, low) pairs in chunks, the odd last bound in the last.
+        bounds = tuple(self.bounds or ())
+        step = MAX_RANGE_BOUNDS & ~1
+        categories = CategorySet()
+        for start in range(0, len(bounds), step):
+            categories |= RangedTag(0, bounds[start : start + step]).categories
+        return categories
 
 
 class CIPSOTag_FreeForm(CIPSOTag):
@@ -263,7 +364,7 @@ class CIPSOTag_FreeForm(CIPSOTag):
 
     name = "CIPSO free-form tag"
     fields_desc: ClassVar[list[Any]] = [
-        ByteEnumField("type", TagType.FREE_FORM, TAG_TYPE_NAMES),
+        _TagTypeField("type", TagType.FREE_FORM, TAG_TYPE_NAMES),
         *CIPSOTag.fields_desc[1:],
     ]
 
@@ -273,29 +374,35 @@ class CIPSOTag_Local(CIPSOTag):
     order here); the kernel accepts it on loopback only."""
 
     name = "CIPSO local tag"
-    fields_desc: ClassVar[list[Any]] = [
-        ByteEnumField("type", TagType.LOCAL, TAG_TYPE_NAMES),
-        ByteField("length", None),
-        Field("secid", 0, "<I" if sys.byteorder == "little" else ">I"),
-    ]
+    fields_desc: ClassVar[list[Any]] = _framed(
+        _TagTypeField("type", TagType.LOCAL, TAG_TYPE_NAMES),
+        [Field("secid", 0, "<I" if sys.byteorder == "little" else ">I")],
+        carries_level=False,
+    )
 
     @classmethod
     def fits(cls, length: int, available: int) -> bool:
         return length == LOCAL_TAG_LENGTH <= available
 
-    def mysummary(self) -> str:
-        return f"CIPSO tag local secid={self.secid}"
+    def _describe(self) -> str:
+        return super()._describe() if self.truncated else f"local tag secid={self.secid}"
 
 
+#: The scapy class for each model tag class; the generic :class:`CIPSOTag` takes the rest.
+_SCAPY_TAG_CLASSES: dict[type[MlsTag | FreeFormTag | LocalTag], type[CIPSOTag]] = {
+    RestrictedBitmapTag: CIPSOTag_RestrictedBitmap,
+    EnumeratedTag: CIPSOTag_Enumerated,
+    RangedTag: CIPSOTag_Ranged,
+    PermissiveBitmapTag: CIPSOTag_PermissiveBitmap,
+    FreeFormTag: CIPSOTag_FreeForm,
+    LocalTag: CIPSOTag_Local,
+}
+# The model's tag classes by type number. When cipso.model has its ``{tag type: class}``
+# table, this line becomes that table (its generic fallback left out): scapy then dispatches
+# through it, and a tag class added there without a scapy class fails here, at import.
+_MODEL_TAG_CLASSES = {cls.tag_type: cls for cls in _SCAPY_TAG_CLASSES}
 CIPSOTag.registered_tags.update(
-    {
-        TagType.RESTRICTED_BITMAP: CIPSOTag_RestrictedBitmap,
-        TagType.ENUMERATED: CIPSOTag_Enumerated,
-        TagType.RANGED: CIPSOTag_Ranged,
-        TagType.PERMISSIVE_BITMAP: CIPSOTag_PermissiveBitmap,
-        TagType.FREE_FORM: CIPSOTag_FreeForm,
-        TagType.LOCAL: CIPSOTag_Local,
-    }
+    {tag_type: _SCAPY_TAG_CLASSES[cls] for tag_type, cls in _MODEL_TAG_CLASSES.items()}
 )
 
 
@@ -304,72 +411,100 @@ CIPSOTag.registered_tags.update(
 
 
 def _has_header(pkt: Packet) -> bool:
+    if pkt.getfieldval("truncated"):
+        return False
     return pkt.length is None or pkt.length >= HEADER_LENGTH
 
 
-class IPOption_CIPSO(IPOption):
+class IPOption_CIPSO(mls.scapy.LabeledLayer, IPOption):
     """IPv4 option 134, CIPSO: type, length, DOI (u32, big-endian), tags.
 
     ``tags`` is a list of tag packets (:class:`CIPSOTag_RestrictedBitmap` and friends), or raw
-    bytes, or a mix. ``length`` is computed when None. An option whose length byte is below 6
-    has no DOI field; the bytes its length covers after the length byte are in ``value``.
+    bytes, or a mix. ``length`` is computed when None. An option whose length byte is below 6,
+    or whose bytes end before its DOI does (``truncated``), has no DOI field; the bytes after
+    its length byte are in ``value``.
     """
 
     name = "IP Option CIPSO"
     copy_flag = 1
     option = _OPTION_NUMBER
     fields_desc: ClassVar[list[Any]] = [
-        BitField("copy_flag", 1, 1),
-        BitEnumField("optclass", 0, 2, {0: "control", 2: "debug"}),
-        BitEnumField("option", _OPTION_NUMBER, 5, {_OPTION_NUMBER: "cipso"}),
-        ByteField("length", None),
+        _TypeBitField("copy_flag", 1, 1),
+        _TypeBitEnumField("optclass", 0, 2, {0: "control", 2: "debug"}),
+        _TypeBitEnumField("option", _OPTION_NUMBER, 5, {_OPTION_NUMBER: "cipso"}),
+        mls.scapy.LengthField("length", None),
+        ConditionalField(_TRUNCATED, _truncated),
         ConditionalField(IntField("doi", 0), _has_header),
         ConditionalField(
-            StrLenField("value", b"", length_from=lambda pkt: max(0, pkt.length - 2)),
-            lambda pkt: not _has_header(pkt),
-        ),
-        ConditionalField(
-            PacketListField(
-                "tags",
-                [],
-                CIPSOTag,
-                length_from=lambda pkt: _data_length(pkt, HEADER_LENGTH),
+            _TagListField(
+                "tags", [], CIPSOTag, length_from=lambda pkt: _data_length(pkt, HEADER_LENGTH)
             ),
             _has_header,
         ),
-        _LabelField("mls"),
+        ConditionalField(
+            XStrLenField("value", b"", length_from=_value_length),
+            lambda pkt: not _has_header(pkt),
+        ),
+        mls.scapy.LabelField(),
     ]
 
+    def pre_dissect(self, s: bytes) -> bytes:
+        # Bytes that end inside the DOI are kept whole in ``value`` (they could not be dissected
+        # field by field), so that they rebuild unchanged.
+        has_doi = len(s) >= HEADER_LENGTH or (len(s) >= 2 and s[1] < HEADER_LENGTH)
+        return _cut_off(self, s, has_doi)
+
     def post_build(self, p: bytes, pay: bytes) -> bytes:
-        if self.length is None:
-            p = p[:1] + bytes((len(p) & 0xFF,)) + p[2:]
-        return p + pay
+        return _fill_length(self, p) + pay
+
+    def getfieldval(self, attr: str) -> Any:
+        # Scapy copies the empty default tag list into each packet's own fields, where fuzz()
+        # cannot replace it; an option left without tags takes the random ones fuzz() drew.
+        if attr == "tags" and not self.fields.get(attr):
+            drawn = self.default_fields.get(attr)
+            if isinstance(drawn, VolatileValue):
+                return drawn
+        return super().getfieldval(attr)
 
     # -- meaning ----------------------------------------------------------------------------
+
+    def _first_tag(self) -> CIPSOTag | None:
+        """The first tag (the only one the kernel reads), or None."""
+        if not _has_header(self):
+            return None
+        tags = self.tags
+        if isinstance(tags, (bytes, bytearray)):
+            tags = [bytes(tags)]
+        if not tags:
+            return None
+        first = tags[0]
+        if isinstance(first, (bytes, bytearray)):
+            return CIPSOTag(bytes(first))
+        return first if isinstance(first, CIPSOTag) else None
+
+    @property
+    def mls_level(self) -> Level | None:
+        """The first tag's level and categories (wire numbers; a TRANS DOI maps them with
+        :meth:`cipso.CipsoDoi.decode_label`) as an :class:`mls.Level`, or None when the option
+        carries none."""
+        first = self._first_tag()
+        return None if first is None else first.mls_level
 
     def to_option(self) -> CipsoOption:
         """This option as a :class:`cipso.CipsoOption` (raises :class:`cipso.CipsoDecodeError`
         for malformed bytes)."""
         return decode(bytes(self))
 
-    @property
-    def label(self) -> str | None:
-        """``doi N`` and the first tag's wire level as MLS text (the tag the kernel reads), or
-        None when the option has no DOI field."""
-        if not _has_header(self):
-            return None
-        tags = self.tags or []
-        first = tags[0] if tags else None
-        text = f"doi {self.doi}"
-        if isinstance(first, CIPSOTag):
-            label = first.label
-            if label is not None:
-                return f"{text} {label}"
-            return f"{text} tag {TAG_TYPE_NAMES.get(first.type, first.type)}"
-        return text
-
     def mysummary(self) -> str:
-        return f"CIPSO {self.label}"
+        cut_short = mls.scapy.cut_short_summary(
+            self, "CIPSO", "length", has_fields=_has_header(self)
+        )
+        if cut_short is not None:
+            return cut_short
+        first = self._first_tag()
+        if first is None:
+            return f"CIPSO doi={self.doi} (no tag)"
+        return f"CIPSO doi={self.doi} {first.label or first._describe()}"
 
     # -- constructors -----------------------------------------------------------------------
 

@@ -1,7 +1,12 @@
-"""Hypothesis strategies for CIPSO: options of every tag type, DOI definitions, labels a DOI
-can carry, and near-valid mutants for fuzzing validators.
+"""Hypothesis strategies for CIPSO: options of every tag type and their bytes, DOI definitions,
+labels a DOI can carry, near-valid mutants for fuzzing validators, whole IPv4 options areas
+and scapy packets carrying them.
 
-Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
+The names are those of :mod:`calipso.strategies` for the same things (docs/strategies.md):
+``options``/``option_bytes`` draw model values and their encodings, ``mutants`` valid bytes
+with one fault, ``options_areas`` (the counterpart of ``hop_by_hop_headers``) the area around
+the option and ``packets`` scapy packets. Requires the ``hypothesis`` extra (``pip install
+labelnet[hypothesis]``); :func:`packets` the ``scapy`` extra too::
 
     from hypothesis import given
     import cipso
@@ -14,15 +19,22 @@ Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 
 from __future__ import annotations
 
+from mls._extras import needs_extra
+
+with needs_extra("hypothesis", by=__name__):
+    import hypothesis  # noqa: F401
+
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hypothesis import reject
 from hypothesis import strategies as st
 
 from mls import CategorySet, Level
+from mls.strategies import doi_numbers
 
-from .doi import MAX_TAGS, CipsoDoi
+from ._codec import encode
+from .doi import MAX_LOCAL_LEVEL, MAX_TAGS, CipsoDoi
 from .model import (
     KNOWN_TAG_TYPES,
     LOCAL_TAG_LENGTH,
@@ -44,10 +56,14 @@ from .model import (
     Tag,
     TagType,
 )
+from .options import MAX_AREA_LENGTH, OptionType, build_options
+
+if TYPE_CHECKING:
+    from scapy.packet import Packet
 
 __all__ = [
-    "bitmap_tags",
     "doi_labels",
+    "doi_numbers",
     "dois",
     "enumerated_tags",
     "free_form_tags",
@@ -55,14 +71,18 @@ __all__ = [
     "labels",
     "local_tags",
     "mutants",
+    "option_bytes",
     "options",
+    "options_areas",
+    "packets",
     "permissive_bitmap_tags",
     "ranged_tags",
+    "restricted_bitmap_tags",
     "tags",
 ]
 
 _levels = st.integers(0, MAX_LEVEL)
-#: Largest host category the DOI strategy maps (the kernel allows up to 2**31 - 1).
+#: Largest host category the DOI strategy maps (the kernel stores up to 1048575).
 MAX_HOST_CATEGORY = 65535
 _alignments = st.one_of(st.just(0), st.integers(0, 255))
 
@@ -82,7 +102,9 @@ def _bitmap_layout_tags(
     )
 
 
-def bitmap_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[RestrictedBitmapTag]:
+def restricted_bitmap_tags(
+    *, max_length: int = MAX_TAG_LENGTH
+) -> st.SearchStrategy[RestrictedBitmapTag]:
     """Tag 1 with any bitmap, trailing zero bytes and all (``max_length`` bounds the tag)."""
     return _bitmap_layout_tags(RestrictedBitmapTag, max_length)
 
@@ -141,7 +163,7 @@ def tags(
     number outside :class:`TagType` stands for the generic tags)."""
     makers: dict[int, st.SearchStrategy[Tag]] = {}
     if max_length >= TAG_BASE_LENGTH:
-        makers[TagType.RESTRICTED_BITMAP] = bitmap_tags(max_length=max_length)
+        makers[TagType.RESTRICTED_BITMAP] = restricted_bitmap_tags(max_length=max_length)
         makers[TagType.ENUMERATED] = enumerated_tags(max_length=max_length)
         makers[TagType.RANGED] = ranged_tags(max_length=max_length)
         makers[TagType.PERMISSIVE_BITMAP] = permissive_bitmap_tags(max_length=max_length)
@@ -159,17 +181,25 @@ def tags(
     return st.one_of(chosen)
 
 
+def _doi_strategy(doi: int | st.SearchStrategy[int] | None) -> st.SearchStrategy[int]:
+    # None: any 32-bit number, 0 (which no kernel accepts) too.
+    if doi is None:
+        return st.one_of(st.just(0), doi_numbers())
+    return st.just(doi) if isinstance(doi, int) else doi
+
+
 @st.composite
 def options(
     draw: st.DrawFn,
     *,
     tag_types: Sequence[int] | None = None,
     max_tags: int = 3,
-    dois: st.SearchStrategy[int] | None = None,
+    doi: int | st.SearchStrategy[int] | None = None,
 ) -> CipsoOption:
     """Well-formed options (decodable, not necessarily accepted by the kernel) with 1 to
-    ``max_tags`` tags of ``tag_types`` (None: any type), all within 40 bytes."""
-    doi = draw(dois if dois is not None else st.integers(0, 0xFFFFFFFF))
+    ``max_tags`` tags of ``tag_types`` (None: any type), all within 40 bytes; ``doi`` is a DOI
+    number, a strategy drawing them, or None for any."""
+    number = draw(_doi_strategy(doi))
     room = MAX_TAG_LENGTH
     drawn: list[Tag] = []
     for index in range(max_tags):
@@ -181,7 +211,12 @@ def options(
         tag = draw(choices)
         drawn.append(tag)
         room -= tag.length
-    return CipsoOption(doi, tuple(drawn))
+    return CipsoOption(number, tuple(drawn))
+
+
+def option_bytes(**kwargs: Any) -> st.SearchStrategy[bytes]:
+    """Encoded :func:`options` (the same keyword arguments)."""
+    return options(**kwargs).map(encode)
 
 
 @st.composite
@@ -194,7 +229,7 @@ def dois(
 ) -> CipsoDoi:
     """DOI definitions the kernel accepts. ``one_to_one`` keeps TRANS tables bijective (no
     number mapped twice), so that a label sent and read back under the DOI is unchanged."""
-    number = draw(doi if doi is not None else st.integers(1, 0xFFFFFFFF))
+    number = draw(doi if doi is not None else doi_numbers())
     map_type = draw(st.sampled_from(list(map_types)))
     allowed = {
         MapType.PASS: [TagType.RESTRICTED_BITMAP, TagType.ENUMERATED, TagType.RANGED],
@@ -204,7 +239,7 @@ def dois(
     tag_list = draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=MAX_TAGS))
     if map_type is not MapType.TRANS:
         return CipsoDoi(number, map_type, tuple(tag_list))
-    levels = draw(_table((1, 16), (0x7FFFFFFF, MAX_LEVEL), one_to_one))
+    levels = draw(_table((1, 16), (MAX_LOCAL_LEVEL, MAX_LEVEL), one_to_one))
     # Host categories stay small: a set holding category 2**31 - 1 is a 256 MiB integer.
     categories = draw(_table((0, 40), (MAX_HOST_CATEGORY, MAX_REMOTE_CATEGORY), one_to_one))
     return CipsoDoi(number, map_type, tuple(tag_list), levels, categories)
@@ -265,11 +300,11 @@ def doi_labels(
 
 
 @st.composite
-def mutants(draw: st.DrawFn, valid: st.SearchStrategy[bytes]) -> bytes:
-    """Near-valid bytes: one change to an option drawn from ``valid`` where validators are
-    most likely to go wrong (a length, a type, the DOI, a level, the order of categories),
-    or a truncation or extension."""
-    data = bytearray(draw(valid))
+def mutants(draw: st.DrawFn, valid: st.SearchStrategy[bytes] | None = None) -> bytes:
+    """Near-valid bytes: one change to an option drawn from ``valid`` (None:
+    :func:`option_bytes`) where validators are most likely to go wrong (a length, a type, the
+    DOI, a level, the order of categories), or a truncation or extension."""
+    data = bytearray(draw(valid if valid is not None else option_bytes()))
     if not data:
         return bytes(data)
     kind = draw(
@@ -303,3 +338,53 @@ def mutants(draw: st.DrawFn, valid: st.SearchStrategy[bytes]) -> bytes:
         at = draw(st.sampled_from([index for index in (1, 7, 9) if index < size]))
         data[at] = (data[at] + draw(st.sampled_from([-2, -1, 1, 2]))) & 0xFF
     return bytes(data)
+
+
+def _other_options(room: int) -> st.SearchStrategy[bytes]:
+    """Options of at most ``room`` bytes that a router passes on and the kernel's CIPSO code
+    walks past (no source routes: the kernel drops CIPSO packets that carry one)."""
+    choices = [st.just(bytes((OptionType.NOOP,)))]
+    if room >= 4:
+        choices.append(st.just(bytes((OptionType.ROUTER_ALERT, 4, 0, 0))))
+    if room >= 7:
+        slots = st.integers(1, (room - 3) // 4)
+        choices.append(
+            slots.map(lambda n: bytes((OptionType.RECORD_ROUTE, 3 + 4 * n, 4)) + bytes(4 * n))
+        )
+    if room >= 8:
+        slots = st.integers(1, (room - 4) // 4)
+        choices.append(
+            slots.map(lambda n: bytes((OptionType.TIMESTAMP, 4 + 4 * n, 5, 0)) + bytes(4 * n))
+        )
+    return st.one_of(choices)
+
+
+@st.composite
+def options_areas(draw: st.DrawFn, *, doi: int | st.SearchStrategy[int] | None = None) -> bytes:
+    """IPv4 options areas holding one CIPSO option (of :func:`options`, for ``doi``) among
+    NOPs, Router Alerts, Record Route and Timestamp options, padded with End of Option List as
+    :func:`cipso.build_options` pads (the counterpart of
+    :func:`calipso.strategies.hop_by_hop_headers`)."""
+    option = encode(draw(options(doi=doi, max_tags=1)))
+    parts = [option]
+    room = MAX_AREA_LENGTH - len(option)
+    while room and draw(st.integers(0, 2)):
+        other = draw(_other_options(room))
+        parts.insert(draw(st.integers(0, len(parts))), other)
+        room -= len(other)
+    return build_options(b"".join(parts))
+
+
+@st.composite
+def packets(draw: st.DrawFn, *, doi: int | st.SearchStrategy[int] | None = None) -> Packet:
+    """Scapy IPv4 ICMP echo requests whose options area is one of :func:`options_areas`,
+    dissected (the CIPSO option an :class:`cipso.scapy.IPOption_CIPSO`)."""
+    from scapy.layers.inet import ICMP, IP
+
+    from . import scapy as _layers  # noqa: F401  (registers the option class)
+
+    area = draw(options_areas(doi=doi))
+    source, destination = draw(st.lists(st.ip_addresses(v=4), min_size=2, max_size=2))
+    echo = ICMP(id=draw(st.integers(0, 0xFFFF)), seq=draw(st.integers(0, 0xFFFF)))
+    built = IP(src=str(source), dst=str(destination), options=area) / echo
+    return IP(bytes(built))

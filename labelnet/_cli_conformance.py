@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TextIO
 
-from netlabel.harness import CommandError, HarnessError, KernelHarness, require
+from netlabel.harness import CommandError, HarnessError, KernelHarness, require, summarize
 
 from .conformance.fuzz import RunResult, run, summary
 from .conformance.record import record
@@ -30,12 +30,12 @@ validator for every input. Disagreements are shrunk to a small reproducer and pr
 the hex to paste into a bug report. Packets only travel between the namespaces created here;
 the namespaces and DOIs are removed on exit and on Ctrl-C.
 
-Needs root, iproute2 ('ip') and netlabel-tools ('netlabelctl').
+Needs root, iproute2 ('ip') and pyroute2 (NetLabel over generic netlink).
 """
 
 EPILOG = """\
 exit status: 0 no disagreement; 1 at least one disagreement (or a recorded verdict that
-changed with 'record --check'); 2 set-up error (not root, no netlabelctl, ...); 130 Ctrl-C.
+changed with 'record --check'); 2 set-up error (not root, no NetLabel, ...); 130 Ctrl-C.
 
 examples:
   labelnet conformance cipso --count 100000 --seed 1
@@ -189,7 +189,7 @@ def _as_json(result: RunResult) -> dict[str, object]:
                 "original": found.original.hex(),
                 "minimal": found.minimal.hex(),
                 "kernel": str(found.kernel),
-                "labelnet": str(found.ours),
+                "labelnet": summarize(found.ours),
                 "dois": list(found.dois),
                 "packet": found.packet.hex(),
             }
@@ -268,8 +268,8 @@ def run_record(args: argparse.Namespace) -> int:
                     kernel=f"Linux {platform.release()}",
                 )
                 print(
-                    f"{protocol}: {result.sent} vectors sent, {result.skipped} for loopback not "
-                    f"sent, {result.unobservable} answers not observable (source route), "
+                    f"{protocol}: {result.sent} vectors sent ({result.loopback} over loopback), "
+                    f"{result.unobservable} answers not observable (source route), "
                     f"{len(result.changes)} verdicts changed, "
                     f"{len(result.tshark_changes)} tshark readings new or changed"
                 )

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 from labelnet.errors import CommandError
+from netlabel.ctl import parse_doi
 
 DESCRIPTION = """\
 Print every packet of a pcap or pcapng capture that carries a CIPSO option (IPv4) or a CALIPSO
@@ -120,11 +121,14 @@ def settings_from(args: argparse.Namespace) -> DumpSettings:
     definitions: list[str] = []
     doi_filter: set[int] = set()
     for value in args.doi:
-        text = value.strip()
-        if text.isdigit():
-            doi_filter.add(int(text))
+        words = value.split()
+        if len(words) == 1 and ":" not in words[0]:
+            # A bare number filters; netlabel.ctl reads it with the DOI grammar.
+            number = parse_doi([f"doi:{words[0]}"], required=True)
+            assert number is not None
+            doi_filter.add(number)
         else:
-            definitions.append(text)
+            definitions.append(value.strip())
     for path in args.doi_file:
         definitions.extend(read_doi_file(path))
     return DumpSettings(

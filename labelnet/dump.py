@@ -45,7 +45,7 @@ from labelnet._render import (
 )
 from labelnet.capture import CaptureError, Segment, iter_labeled, read_segments
 from mls import Level
-from netlabel.ctl import parse_calipso_add, parse_cipso_add
+from netlabel.ctl import parse_definition
 
 __all__ = [
     "FIELDS",
@@ -86,35 +86,26 @@ class DoiConfig:
     def parse(cls, definitions: Iterable[str]) -> DoiConfig:
         """DOIs in netlabelctl's syntax, one per string: ``cipso trans doi:3 tags:1
         levels:0=0 categories:0=1``, ``cipso pass doi:16 tags:1,5``, ``calipso pass doi:2``
-        (``add`` after the protocol is allowed, ``cipsov4`` is ``cipso``)."""
-        cipso_dois: dict[int, cipso.CipsoDoi] = {}
+        (``add`` after the protocol is allowed, ``cipsov4`` is ``cipso``), read by
+        :func:`netlabel.ctl.parse_definition`.
+
+        A malformed definition raises :class:`netlabel.ctl.CtlSyntaxError`,
+        :class:`cipso.CipsoDoiError` or :class:`calipso.CalipsoDoiError`; a DOI defined twice
+        raises the protocol's error, as the kernel refuses it (EEXIST).
+        """
+        cipso_dois: list[cipso.CipsoDoi] = []
         calipso_dois: dict[int, calipso.CalipsoDoi] = {}
         given = False
         for definition in definitions:
-            tokens = definition.split()
-            if tokens and tokens[0] == "netlabelctl":
-                tokens = tokens[1:]
-            if not tokens:
-                raise ValueError("an empty DOI definition")
-            protocol, rest = tokens[0], tokens[1:]
-            if rest and rest[0] == "add":
-                rest = rest[1:]
+            doi = parse_definition(definition)
             given = True
-            if protocol in ("cipso", "cipsov4"):
-                doi = parse_cipso_add(rest)
-                if doi.doi in cipso_dois:
-                    raise ValueError(f"CIPSO DOI {doi.doi} is defined twice")
-                cipso_dois[doi.doi] = doi
-            elif protocol == "calipso":
-                doi6 = parse_calipso_add(rest)
-                if doi6.doi in calipso_dois:
-                    raise ValueError(f"CALIPSO DOI {doi6.doi} is defined twice")
-                calipso_dois[doi6.doi] = doi6
+            if isinstance(doi, cipso.CipsoDoi):
+                cipso_dois.append(doi)
+            elif doi.doi in calipso_dois:
+                raise calipso.CalipsoDoiError(f"CALIPSO DOI {doi.doi} is defined twice (EEXIST)")
             else:
-                raise ValueError(
-                    f"DOI definition {definition!r} does not start with cipso or calipso"
-                )
-        return cls(cipso_dois, calipso_dois, given)
+                calipso_dois[doi.doi] = doi
+        return cls(dict(cipso.doi.doi_table(cipso_dois)), calipso_dois, given)
 
 
 def read_doi_file(path: str | os.PathLike[str]) -> list[str]:

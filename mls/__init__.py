@@ -26,6 +26,9 @@ from .limits import (
     Limits,
 )
 
+# The version of the labelnet distribution; pyproject.toml reads it from here.
+__version__ = "0.1.0"
+
 __all__ = [
     "DEFAULT_LIMITS",
     "EMPTY",

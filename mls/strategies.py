@@ -1,8 +1,11 @@
 """Hypothesis strategies for MLS labels, for property tests and fuzzing.
 
+Named as every strategies module is (docs/strategies.md): plural nouns draw values
+(``levels``, ``ranges``, ``contexts``), ``level_texts`` their text in any accepted spelling.
 Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 
     from hypothesis import given
+    from mls import Level
     from mls.strategies import levels
 
     @given(levels(max_category=1023))
@@ -11,6 +14,11 @@ Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 """
 
 from __future__ import annotations
+
+from ._extras import needs_extra
+
+with needs_extra("hypothesis", by=__name__):
+    import hypothesis  # noqa: F401
 
 from hypothesis import strategies as st
 
@@ -21,11 +29,24 @@ from .limits import WIRE_MAX_CATEGORY, WIRE_MAX_SENSITIVITY
 __all__ = [
     "category_sets",
     "contexts",
+    "doi_numbers",
     "identifiers",
     "level_texts",
     "levels",
     "ranges",
 ]
+
+
+#: A DOI, which qualifies a level on the wire in CIPSO and CALIPSO alike, is 32 bits.
+_MAX_DOI = 0xFFFFFFFF
+
+
+def doi_numbers() -> st.SearchStrategy[int]:
+    """DOI numbers a kernel accepts (1..2**32 - 1), small ones and the edges favoured; the
+    same for CIPSO and CALIPSO (``cipso.strategies`` and ``calipso.strategies`` give it too)."""
+    return st.one_of(
+        st.integers(1, 16), st.sampled_from([255, 256, 65535, _MAX_DOI]), st.integers(1, _MAX_DOI)
+    )
 
 
 @st.composite

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mls import __version__ as __version__
 from netlabel.errors import (
     AlreadyExists,
     FamilyNotFound,

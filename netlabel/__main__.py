@@ -7,12 +7,15 @@ is one more :class:`Module` entry with its own argument set-up and handler.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from netlabel import _cli_peer
+from netlabel import _cli_peer, _cli_rules
 
 if TYPE_CHECKING:
     from netlabel.client import NetLabel
@@ -57,27 +60,11 @@ def _mgmt_protocols(client: NetLabel, tokens: Sequence[str], pretty: bool) -> st
 
 
 def _map_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    request = ctl.parse_map_add(tokens)
-    if request.domain is None:
-        client.add_default_map(request.labeling, address=request.address, family=request.family)
-    else:
-        client.add_domain_map(
-            request.domain, request.labeling, address=request.address, family=request.family
-        )
-    return ""
+    return _change(client, "map", "add", tokens)
 
 
 def _map_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    domain = ctl.parse_map_del(tokens)
-    if domain is None:
-        client.remove_default_map()
-    else:
-        client.remove_domain_map(domain)
-    return ""
+    return _change(client, "map", "del", tokens)
 
 
 def _map_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -88,27 +75,15 @@ def _map_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
 
 
 def _unlbl_accept(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    client.set_accept(ctl.parse_accept(tokens))
-    return ""
+    return _change(client, "unlbl", "accept", tokens)
 
 
 def _unlbl_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    request = ctl.parse_static_label(tokens, with_label=True)
-    assert request.label is not None
-    client.add_static_label(request.interface, request.address, request.label)
-    return ""
+    return _change(client, "unlbl", "add", tokens)
 
 
 def _unlbl_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    request = ctl.parse_static_label(tokens, with_label=False)
-    client.remove_static_label(request.interface, request.address)
-    return ""
+    return _change(client, "unlbl", "del", tokens)
 
 
 def _unlbl_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -120,19 +95,11 @@ def _unlbl_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
 
 
 def _cipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    client.add_cipso_doi(ctl.parse_cipso_add(tokens))
-    return ""
+    return _change(client, "cipso", "add", tokens)
 
 
 def _cipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    doi = ctl.parse_doi(tokens, required=True)
-    assert doi is not None
-    client.remove_cipso_doi(doi)
-    return ""
+    return _change(client, "cipso", "del", tokens)
 
 
 def _cipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -145,19 +112,11 @@ def _cipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
 
 
 def _calipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    client.add_calipso_doi(ctl.parse_calipso_add(tokens))
-    return ""
+    return _change(client, "calipso", "add", tokens)
 
 
 def _calipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    from netlabel import ctl
-
-    doi = ctl.parse_doi(tokens, required=True)
-    assert doi is not None
-    client.remove_option_doi(doi)
-    return ""
+    return _change(client, "calipso", "del", tokens)
 
 
 def _calipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -167,6 +126,13 @@ def _calipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
     if doi is None:
         return ctl.format_calipso_list(client.list_calipso_dois(), pretty=pretty)
     return ctl.format_calipso_doi(client.get_calipso_doi(doi), pretty=pretty)
+
+
+def _change(client: NetLabel, module: str, verb: str, tokens: Sequence[str]) -> str:
+    from netlabel import rules
+
+    rules.command(module, verb, tokens).run(client)
+    return ""
 
 
 def _no_arguments(tokens: Sequence[str]) -> None:
@@ -308,7 +274,7 @@ def _ctl_handler(run: CtlCommand) -> Handler:
             print(f"{NAME}: error, {exc}", file=sys.stderr)
             return 1
 
-        with NetLabel() as client:
+        with NetLabel(**client_options(args)) as client:
             text = run(client, list(args.tokens), bool(args.pretty))
         sys.stdout.write(text)
         return 0
@@ -343,6 +309,12 @@ MODULES += [
     ),
 ]
 
+# The configuration as a file: save, load, diff, reset.
+MODULES += [
+    Module(name, help_text, configure, description=description)
+    for name, help_text, description, configure in _cli_rules.COMMANDS
+]
+
 _DESCRIPTION = """\
 Configure the kernel's NetLabel subsystem (CIPSO, CALIPSO, domain mappings, unlabeled
 traffic) over generic netlink. The commands and their output are netlabelctl's: the
@@ -371,6 +343,47 @@ examples:
 """
 
 
+def _timeout(text: str) -> float:
+    try:
+        seconds = float(text) if text.isascii() else -1.0
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e6:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"a timeout is a number of seconds above 0, not {text!r}")
+    return seconds
+
+
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How the commands open :class:`netlabel.NetLabel`: with -v, each request is named on
+    standard error."""
+    if not getattr(args, "verbose", False):
+        return {}
+    return {"trace": lambda operation: print(f"{NAME}: request: {operation}", file=sys.stderr)}
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """netlabelctl -t: end the command when NetLabel has not answered in time. The netlink
+    client waits inside an event loop that swallows exceptions, so the alarm ends the process
+    itself (status 1) after saying why."""
+    if seconds is None:
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        sys.stderr.write(f"{NAME}: error, no answer from NetLabel within {seconds:g} s\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -379,6 +392,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-p", "--pretty", action="store_true", help="multi-line human output (netlabelctl -p)"
+    )
+    parser.add_argument(
+        "-t",
+        "--timeout",
+        metavar="SECONDS",
+        type=_timeout,
+        help="give up when NetLabel has not answered within SECONDS (netlabelctl -t)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say on standard error each request sent to NetLabel (netlabelctl -v)",
     )
     modules = parser.add_subparsers(dest="module", metavar="<module>", required=True)
     for module in MODULES:
@@ -401,7 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with _deadline(args.timeout):
+            return handler(args)
     except NetLabelError as exc:
         # NetLabelError is an OSError and a few subclasses are ValueErrors: catch it first.
         print(f"{NAME}: error, {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "SEND_DESCRIPTION",
@@ -38,8 +39,8 @@ Handler = Callable[[argparse.Namespace], int]
 _SETUP = """\
 The kernel must know the DOI (run these as root, in the initial network namespace; the DOI
 table is global, so this also serves every other namespace):
-  python -m netlabel cipso add pass doi:2 tags:1,2,5     for --cipso (IPv4)
-  python -m netlabel calipso add pass doi:2              for --calipso (IPv6)
+  python -m netlabel cipso add pass doi:2 tags:1,2,5     for CIPSO (IPv4)
+  python -m netlabel calipso add pass doi:2              for CALIPSO (IPv6)
 Tag 5 (ranged) is what carries a label like s0:c1,c2,c5,c7.c300: tag 1 stops at c239 and tag
 2 at 15 categories. A CIPSO DOI whose tags cannot carry the label is refused by the sender's
 kernel (EINVAL); a CALIPSO packet whose DOI the receiver does not know is dropped without a
@@ -100,6 +101,31 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, not {value}")
     return value
+
+
+def _doi(text: str) -> int | str:
+    """A DOI number (read by the DOI grammar: ASCII digits, 1..4294967295), or a whole DOI
+    definition in netlabelctl's syntax, kept as text until the protocol is known."""
+    from netlabel.ctl import parse_doi
+
+    if ":" in text:
+        return text
+    try:
+        number = parse_doi([f"doi:{text}"], required=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert number is not None
+    return number
+
+
+def _cipso_definition(text: str) -> object:
+    """A CIPSO DOI definition in netlabelctl's syntax, for reading labels through it."""
+    import cipso
+
+    try:
+        return cipso.CipsoDoi.from_netlabelctl(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port(text: str) -> int:
@@ -182,6 +208,17 @@ def configure_server(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         help="exit after N peers (connections or datagrams); default: run until Ctrl-C",
     )
+    parser.add_argument(
+        "--doi",
+        metavar="DEFINITION",
+        dest="dois",
+        action="append",
+        type=_cipso_definition,
+        default=[],
+        help="a CIPSO DOI in netlabelctl's syntax to read labels through (repeatable), e.g. "
+        "'trans doi:7 tags:1 levels:3=5 categories:1=2': without one a CIPSO label is read "
+        "as a PASS DOI sends it",
+    )
     parser.set_defaults(handler=_server_handler(parser))
 
 
@@ -202,14 +239,16 @@ def _server_handler(parser: argparse.ArgumentParser) -> Handler:
                 parser.error(f"--address {args.address} is IPv{parsed.version}, not IPv{asked}")
             family, address = wanted, str(parsed)
         try:
-            return _serve(family, args.transport, address, args.port, args.count)
+            return _serve(family, args.transport, address, args.port, args.count, args.dois)
         except KeyboardInterrupt:
             return _INTERRUPTED
 
     return handler
 
 
-def _serve(family: int, kind: int, address: str, port: int, count: int | None) -> int:
+def _serve(
+    family: int, kind: int, address: str, port: int, count: int | None, dois: list[Any]
+) -> int:
     from netlabel import sockets
 
     with socket.socket(family, kind) as server:
@@ -242,7 +281,7 @@ def _serve(family: int, kind: int, address: str, port: int, count: int | None) -
                 conn, peer = server.accept()
                 with conn:
                     try:
-                        label = sockets.peer_label(conn)
+                        label = sockets.peer_label(conn, cipso_dois=dois)
                     except sockets.UnreadableLabel as exc:
                         _unreadable(peer, exc)
                     except OSError as exc:
@@ -253,7 +292,7 @@ def _serve(family: int, kind: int, address: str, port: int, count: int | None) -
                     _drain(conn)
             else:
                 try:
-                    _data, peer, label = sockets.recv_labeled(server, 65535)
+                    _data, peer, label = sockets.recv_labeled(server, 65535, cipso_dois=dois)
                 except sockets.UnreadableLabel as exc:
                     _unreadable(exc.address, exc)
                 else:
@@ -301,7 +340,11 @@ def configure_send(parser: argparse.ArgumentParser) -> None:
         "--level", metavar="LEVEL", help="MLS level to label with, e.g. s0:c1,c2,c5,c7.c300"
     )
     parser.add_argument(
-        "--doi", metavar="N", type=_positive, help="the DOI the label is sent under"
+        "--doi",
+        metavar="DOI",
+        type=_doi,
+        help="the DOI the label is sent under: a number (a PASS DOI), or a whole definition in "
+        "netlabelctl's syntax, e.g. 'trans doi:7 tags:1 levels:3=5 categories:1=2'",
     )
     protocol = parser.add_mutually_exclusive_group()
     protocol.add_argument(
@@ -358,6 +401,8 @@ def _send_handler(parser: argparse.ArgumentParser) -> Handler:
             parser.error("--level and --doi go together (neither: send unlabeled)")
         if args.tags is not None and protocol != "cipso":
             parser.error("--tags describes a CIPSO DOI; CALIPSO DOIs have no tags")
+        if args.tags is not None and isinstance(args.doi, str):
+            parser.error("--tags goes with a DOI number; a DOI definition lists its own tags")
         tags = (1, 2, 5) if args.tags is None else _parse_tags(parser, args.tags)
         return _send(args, family, protocol, str(parsed), tags)
 
@@ -376,10 +421,14 @@ def _send(
     level: Level | None = None
     if args.level is not None:
         level = Level.parse(args.level)
-        if protocol == "cipso":
-            doi = cipso.CipsoDoi.pass_through(args.doi, tags)
+        given: int | str = args.doi
+        if isinstance(given, str):
+            kind_of = cipso.CipsoDoi if protocol == "cipso" else calipso.CalipsoDoi
+            doi = kind_of.from_netlabelctl(given)
+        elif protocol == "cipso":
+            doi = cipso.CipsoDoi.pass_through(given, tags)
         else:
-            doi = calipso.CalipsoDoi(args.doi)
+            doi = calipso.CalipsoDoi(given)
     kind = args.transport
     message = args.message.encode()
     with socket.socket(family, kind) as sock:
@@ -388,9 +437,9 @@ def _send(
 
             data = sockets.label_socket(sock, level, doi)
             if protocol == "cipso":
-                label = f"labeled {level} (CIPSO DOI {args.doi}, tag {data[6]})"
+                label = f"labeled {level} (CIPSO DOI {doi.doi}, tag {data[6]})"
             else:
-                label = f"labeled {level} (CALIPSO DOI {args.doi})"
+                label = f"labeled {level} (CALIPSO DOI {doi.doi})"
         if kind == socket.SOCK_DGRAM:
             sock.sendto(message, (address, args.port))
         else:
@@ -409,7 +458,11 @@ def _send_stream(
 ) -> int:
     port: int = args.port
     timeout: float = args.timeout
-    doi: int | None = args.doi
+    doi: int | str | None = args.doi
+    if isinstance(doi, str):
+        import calipso
+
+        doi = calipso.CalipsoDoi.from_netlabelctl(doi).doi if protocol == "calipso" else None
     sock.settimeout(timeout)
     try:
         sock.connect((address, port))

@@ -21,7 +21,7 @@ _libc: ctypes.CDLL | None = None
 
 
 class CommandError(RuntimeError):
-    """A helper program (ip, netlabelctl, sysctl) failed."""
+    """A helper program (ip, sysctl) failed."""
 
     def __init__(self, argv: Sequence[str], returncode: int, output: str) -> None:
         self.argv = tuple(argv)
@@ -43,7 +43,7 @@ def run_shielded(argv: Sequence[str]) -> int:
 
     The child gets its own session so that the terminal's SIGINT does not reach it, and a
     KeyboardInterrupt raised while waiting is held back until the child has finished: a
-    half-done clean-up would leave DOIs or namespaces behind. Returns the exit status.
+    half-done clean-up would leave namespaces behind. Returns the exit status.
     """
     proc = subprocess.Popen(
         list(argv),

@@ -12,7 +12,7 @@ import errno
 import ipaddress
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeAlias
 
@@ -207,7 +207,10 @@ class NetLabel:
     namespace) and ``ProtocolError`` (a reply of an unexpected shape).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, trace: Callable[[str], None] | None = None) -> None:
+        """``trace`` is called with each operation's name before it is sent (netlabelctl
+        -v)."""
+        self._trace = trace
         try:
             sock = GenericNetlinkSocket()
         except OSError as exc:
@@ -281,6 +284,8 @@ class NetLabel:
         if self._closed:
             raise NetLabelError(operation, "the NetLabel client is closed", errno.EBADF)
         fid = self._family_id(family, msg_class, operation)
+        if self._trace is not None:
+            self._trace(operation)
         msg = msg_class()
         msg["cmd"] = cmd
         msg["version"] = _genl.PROTO_VERSION
@@ -565,7 +570,7 @@ class NetLabel:
         ]
         self._calipso(_genl.CalipsoCmd.ADD, attrs, operation=op, errors=_CALIPSO_ADD_ERRORS)
 
-    def remove_option_doi(self, doi: int) -> None:
+    def remove_calipso_doi(self, doi: int) -> None:
         """Remove a CALIPSO DOI; the kernel also drops the domain mappings that use it."""
         op = f"calipso del doi:{doi}"
         self._calipso(

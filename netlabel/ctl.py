@@ -45,6 +45,7 @@ __all__ = [
     "parse_accept",
     "parse_calipso_add",
     "parse_cipso_add",
+    "parse_definition",
     "parse_doi",
     "parse_map_add",
     "parse_map_del",
@@ -53,7 +54,7 @@ __all__ = [
 
 # The userspace protocol version netlabelctl reports beside the kernel's.
 _TOOL_PROTO_VERSION = 3
-_NUMBER = re.compile(r"[0-9]+\Z")
+_NUMBER = re.compile(r"[0-9]+\Z")  # ASCII digits only, unlike str.isdigit()
 
 
 class CtlSyntaxError(ValueError):
@@ -64,7 +65,9 @@ class CtlSyntaxError(ValueError):
     """
 
     def __init__(self, token: str, offset: int, reason: str) -> None:
-        super().__init__(f"{reason} in argument {token!r} at character {offset}")
+        # Hostile input may be thousands of characters: quote only its start.
+        shown = repr(token) if len(token) <= 60 else f"{token[:40]!r}... ({len(token)} characters)"
+        super().__init__(f"{reason} in argument {shown} at character {offset}")
         self.token = token
         self.offset = offset
         self.reason = reason
@@ -92,10 +95,11 @@ def _split(tokens: Sequence[str], keys: Sequence[str], flags: Sequence[str] = ()
 def _number(token: str, offset: int, text: str, what: str, limit: int = 0xFFFFFFFF) -> int:
     if not _NUMBER.match(text):
         raise CtlSyntaxError(token, offset, f"{what} must be a decimal number")
-    value = int(text)
-    if value > limit:
+    # Compare lengths first: int() of thousands of digits is slow or refused outright.
+    significant = text.lstrip("0")
+    if len(significant) > len(str(limit)) or int(significant or "0") > limit:
         raise CtlSyntaxError(token, offset, f"{what} must be at most {limit}")
-    return value
+    return int(significant or "0")
 
 
 def _network(token: str, offset: int, text: str) -> Network:
@@ -103,23 +107,6 @@ def _network(token: str, offset: int, text: str) -> Network:
         return parse_network(text)
     except ValueError:
         raise CtlSyntaxError(token, offset, "not an IPv4 or IPv6 address[/prefix]") from None
-
-
-def _pairs(token: str, offset: int, text: str, what: str) -> tuple[tuple[int, int], ...]:
-    pairs = []
-    position = offset
-    for item in text.split(","):
-        local, equals, remote = item.partition("=")
-        if not equals:
-            raise CtlSyntaxError(token, position, f"{what} are written local=remote")
-        pairs.append(
-            (
-                _number(token, position, local, f"a local {what[:-1]}"),
-                _number(token, position + len(local) + 1, remote, f"a remote {what[:-1]}"),
-            )
-        )
-        position += len(item) + 1
-    return tuple(pairs)
 
 
 def _domain(args: dict[str, str], token: str) -> str | None:
@@ -226,76 +213,62 @@ def parse_static_label(tokens: Sequence[str], *, with_label: bool) -> StaticLabe
 
 
 def parse_doi(tokens: Sequence[str], *, required: bool) -> int | None:
-    """Parse the ``doi:<N>`` of ``del`` and ``list``."""
-    args = _split(tokens, ("doi",))
-    if "doi" not in args:
+    """Parse the ``doi:<N>`` of ``del`` and ``list`` (N is 1..4294967295, ASCII digits)."""
+    if not tokens:
         if required:
-            raise CtlSyntaxError(" ".join(tokens), 0, "doi:<N> is required")
+            raise CtlSyntaxError("", 0, "doi:<N> is required")
         return None
-    return _number("doi:" + args["doi"], 4, args["doi"], "the DOI")
-
-
-_CIPSO_KINDS = {
-    "pass": cipso.MapType.PASS,
-    "trans": cipso.MapType.TRANS,
-    "std": cipso.MapType.TRANS,  # the old name of trans, still accepted by netlabelctl
-    "local": cipso.MapType.LOCAL,
-}
+    for token in tokens:
+        if not token.startswith("doi:"):
+            raise CtlSyntaxError(token, 0, "unknown argument (expected doi:<N>)")
+    # A local CIPSO definition is exactly doi:<N>: the one DOI grammar reads the number.
+    return parse_cipso_add(["local", *tokens]).doi
 
 
 def parse_cipso_add(tokens: Sequence[str]) -> cipso.CipsoDoi:
-    """Parse ``pass|trans|local doi:<N> [tags:<t>,...] [levels:<l>=<r>,...] [categories:...]``.
+    """Parse ``pass|trans|local doi:<N> [tags:<t>,...] [levels:<l>=<r>,...] [categories:...]``
+    with :meth:`cipso.CipsoDoi.from_netlabelctl`, the one DOI grammar.
 
     ``local`` takes no tags (the kernel gets tag 128); ``pass`` and ``trans`` need ``tags:``.
+    A malformed argument raises :class:`CtlSyntaxError`; a definition the kernel refuses
+    (tag 2 in a trans DOI, DOI 0...) raises :class:`cipso.CipsoDoiError`.
     """
-    kinds = [t for t in tokens if t in _CIPSO_KINDS]
-    if len(kinds) != 1:
-        raise CtlSyntaxError(" ".join(tokens), 0, "give exactly one of pass, trans or local")
-    map_type = _CIPSO_KINDS[kinds[0]]
-    args = _split(
-        [t for t in tokens if t not in _CIPSO_KINDS], ("doi", "tags", "levels", "categories")
-    )
-    if "doi" not in args:
-        raise CtlSyntaxError(" ".join(tokens), 0, "doi:<N> is required")
-    doi = _number("doi:" + args["doi"], 4, args["doi"], "the DOI")
-    tags: tuple[cipso.TagType, ...] = ()
-    if "tags" in args:
-        ttoken = "tags:" + args["tags"]
-        numbers = []
-        position = 5
-        for item in args["tags"].split(","):
-            numbers.append(_number(ttoken, position, item, "a tag type", 255))
-            position += len(item) + 1
-        try:
-            tags = tuple(cipso.TagType(n) for n in numbers)
-        except ValueError as exc:
-            raise CtlSyntaxError(ttoken, 5, f"unknown tag type ({exc})") from None
-    if map_type == cipso.MapType.LOCAL:
-        tags = tags or (cipso.TagType.LOCAL,)
-    elif not tags:
-        raise CtlSyntaxError(" ".join(tokens), 0, "tags:<t1>,<t2>,... is required")
-    levels: tuple[tuple[int, int], ...] = ()
-    categories: tuple[tuple[int, int], ...] = ()
-    if "levels" in args:
-        levels = _pairs("levels:" + args["levels"], 7, args["levels"], "levels")
-    if "categories" in args:
-        categories = _pairs(
-            "categories:" + args["categories"], 11, args["categories"], "categories"
-        )
-    if map_type != cipso.MapType.TRANS and (levels or categories):
-        raise CtlSyntaxError(" ".join(tokens), 0, "levels: and categories: are for trans DOIs")
-    if map_type == cipso.MapType.TRANS and not levels:
-        raise CtlSyntaxError(" ".join(tokens), 0, "a trans DOI needs levels:<l>=<r>,...")
-    return cipso.CipsoDoi(doi, map_type, tags, levels, categories)
+    try:
+        return cipso.CipsoDoi.from_netlabelctl(tokens)
+    except cipso.doi.CipsoDoiSyntaxError as error:
+        raise CtlSyntaxError(error.argument, error.position, error.problem) from None
 
 
 def parse_calipso_add(tokens: Sequence[str]) -> calipso.CalipsoDoi:
-    """Parse ``pass doi:<N>``."""
-    if "pass" not in tokens:
-        raise CtlSyntaxError(" ".join(tokens), 0, "the only CALIPSO mapping type is pass")
-    doi = parse_doi([t for t in tokens if t != "pass"], required=True)
-    assert doi is not None
-    return calipso.CalipsoDoi(doi, calipso.MapType.PASS)
+    """Parse ``pass doi:<N>`` with :meth:`calipso.CalipsoDoi.from_netlabelctl`; errors as
+    :func:`parse_cipso_add`."""
+    try:
+        return calipso.CalipsoDoi.from_netlabelctl(tokens)
+    except calipso.doi.CalipsoDoiSyntaxError as error:
+        raise CtlSyntaxError(error.argument, error.position, error.problem) from None
+
+
+def parse_definition(text: str | Sequence[str]) -> cipso.CipsoDoi | calipso.CalipsoDoi:
+    """A DOI definition of either protocol: ``[netlabelctl] cipso|cipsov4|calipso [add] ...``,
+    read by the protocol's own grammar; errors as :func:`parse_cipso_add`.
+
+    >>> parse_definition("cipso pass doi:16 tags:1,5").tags
+    (<TagType.RESTRICTED_BITMAP: 1>, <TagType.RANGED: 5>)
+    >>> parse_definition("netlabelctl calipso add pass doi:2")
+    CalipsoDoi(doi=2, map_type=<MapType.PASS: 2>)
+    """
+    words = text.split() if isinstance(text, str) else list(text)
+    whole = " ".join(words)
+    protocol = words[1:2] if words[:1] == ["netlabelctl"] else words[:1]
+    if not protocol:
+        raise CtlSyntaxError(whole, 0, "an empty DOI definition")
+    if protocol[0] in ("cipso", "cipsov4"):
+        return parse_cipso_add(words)
+    if protocol[0] == "calipso":
+        return parse_calipso_add(words)
+    raise CtlSyntaxError(
+        whole, whole.index(protocol[0]), "a DOI definition starts with cipso or calipso"
+    )
 
 
 # -- formatting ----------------------------------------------------------------------------

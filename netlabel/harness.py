@@ -1,8 +1,8 @@
 """Ask the live Linux kernel for its verdict on a CIPSO or CALIPSO option.
 
 This is the one harness that the kernel tests, the conformance runs and the capture tool share.
-It needs root, ``ip`` (iproute2) and ``netlabelctl`` (netlabel-tools); :func:`unavailable_reason`
-says whether they are all here.
+It needs root, ``ip`` (iproute2) and pyroute2 (NetLabel configuration over generic netlink);
+:func:`unavailable_reason` says whether they are all here.
 
 How a verdict is obtained (docs/kernel.md has the observations behind it):
 
@@ -18,18 +18,20 @@ How a verdict is obtained (docs/kernel.md has the observations behind it):
 * Silent drops are told apart from lost packets by B's counters (``InHdrErrors`` in
   /proc/net/snmp, ``Ip6InHdrErrors`` in /proc/net/snmp6): they rise while B sent no Parameter
   Problem. The counters are read through files opened inside B, so no process has to live there.
+* What was seen is returned as a :class:`KernelAnswer` holding the protocol's own
+  :class:`cipso.Verdict` or :class:`calipso.Verdict`, the shape labelnet's validators return.
 * DOIs are global to the kernel and can only be configured from the initial namespace:
-  :func:`cipso_doi` and :func:`calipso_doi` add a scratch DOI for the duration of a ``with``
-  block, under the :func:`netlabel_lock` file lock.
-
-Standard library only (plus the ``ip`` and ``netlabelctl`` programs).
+  :func:`cipso_doi` and :func:`calipso_doi` configure a :class:`cipso.CipsoDoi` or
+  :class:`calipso.CalipsoDoi` under a scratch number for the duration of a ``with`` block,
+  through :class:`netlabel.NetLabel`, under the :func:`netlabel_lock` file lock.
 """
 
 from __future__ import annotations
 
-import enum
+import dataclasses
 import errno
 import fcntl
+import importlib.util
 import os
 import re
 import secrets
@@ -40,13 +42,21 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import calipso
+import cipso
 from netlabel import _netns
 from netlabel._netns import CommandError
+from netlabel.errors import NetLabelError, NotFound
+from netlabel.model import DoiSummary
+
+if TYPE_CHECKING:
+    from netlabel.client import NetLabel
 
 __all__ = [
     "A_IPV4",
@@ -55,15 +65,12 @@ __all__ = [
     "B_IPV6",
     "LOCK_PATH",
     "SCRATCH_DOI_BASE",
-    "CalipsoVerdict",
-    "CipsoMapping",
-    "CipsoVerdict",
     "CommandError",
     "DoiInUse",
     "HarnessError",
     "HarnessUnavailable",
+    "KernelAnswer",
     "KernelHarness",
-    "VerdictKind",
     "calipso_doi",
     "cipso_doi",
     "ipv4_echo_request",
@@ -71,10 +78,9 @@ __all__ = [
     "list_calipso_dois",
     "list_cipso_dois",
     "netlabel_lock",
-    "pad_ipv4_options",
     "require",
+    "summarize",
     "unavailable_reason",
-    "wrap_hop_by_hop",
 ]
 
 # Addresses on the veth pair; they exist only inside the harness's own namespaces.
@@ -88,7 +94,6 @@ _LOCK_FALLBACK = "/tmp/labelnet-netlabel.lock"
 
 # Scratch DOIs are picked from here upwards: far above anything a real site uses.
 SCRATCH_DOI_BASE = 3_000_000
-_DOI_MAX = 0xFFFFFFFF
 
 _NS_PREFIX = "labelnet"
 _NS_PATTERN = re.compile(rf"^{_NS_PREFIX}-(\d+)-[0-9a-f]+-[ab]$")
@@ -100,11 +105,23 @@ _PACKET_IGNORE_OUTGOING = 23
 _PACKET_OUTGOING = 4
 _SOL_PACKET = 263
 
+_IPV4_HEADER_LENGTH = 20
+_IPV6_HEADER_LENGTH = calipso.hopbyhop.IPV6_HEADER_LENGTH
 _IPPROTO_ICMP = 1
 _IPPROTO_ICMPV6 = 58
-_IPOPT_CIPSO = 134
-_IPV6_TLV_PAD1 = 0
-_IPV6_TLV_PADN = 1
+#: IPv6 extension headers the answer parser steps over: hop-by-hop, routing, destination.
+_EXTENSION_HEADERS = (0, 43, 60)
+_ICMP_ECHO_REPLY = 0
+_ICMP_ECHO_REQUEST = 8
+_ICMP_PARAMETER_PROBLEM = 12
+#: ICMP errors that quote the packet: unreachable, source quench, redirect, time exceeded,
+#: parameter problem.
+_ICMP_ERRORS = (3, 4, 5, 11, 12)
+_ICMPV6_ECHO_REQUEST = 128
+_ICMPV6_ECHO_REPLY = 129
+_ICMPV6_PARAMETER_PROBLEM = 4
+#: ICMPv6 errors that quote the packet: unreachable, too big, time exceeded, parameter problem.
+_ICMPV6_ERRORS = range(1, 5)
 
 _DEFAULT_TIMEOUT = 0.25
 # While waiting, re-read B's counters this often so that a silent drop ends the wait early.
@@ -116,7 +133,7 @@ class HarnessError(RuntimeError):
 
 
 class HarnessUnavailable(HarnessError):
-    """This machine cannot run the harness: not root, no namespaces, no netlabelctl."""
+    """This machine cannot run the harness: not root, no namespaces, no NetLabel."""
 
 
 class DoiInUse(HarnessError):
@@ -136,9 +153,10 @@ def unavailable_reason() -> str | None:
         return "needs Linux (network namespaces, NetLabel)"
     if os.geteuid() != 0:
         return "needs root (network namespaces, NetLabel configuration)"
-    for program in ("ip", "netlabelctl"):
-        if shutil.which(program) is None:
-            return f"needs the program {program!r} on PATH"
+    if shutil.which("ip") is None:
+        return "needs the program 'ip' on PATH"
+    if importlib.util.find_spec("pyroute2") is None:
+        return "needs pyroute2 for NetLabel configuration: pip install 'labelnet[netlink]'"
     if not os.path.exists("/proc/thread-self/ns/net"):
         return "the kernel has no network namespaces"
     try:
@@ -146,9 +164,10 @@ def unavailable_reason() -> str | None:
     except (OSError, CommandError) as exc:
         return f"'ip netns' does not work here: {exc}"
     try:
-        _netns.run(["netlabelctl", "mgmt", "version"])
-    except (OSError, CommandError) as exc:
-        return f"NetLabel is not usable (netlabelctl mgmt version failed): {exc}"
+        with _client() as client:
+            client.version()
+    except (OSError, NetLabelError) as exc:
+        return f"NetLabel is not usable: {exc}"
     return None
 
 
@@ -201,33 +220,23 @@ def netlabel_lock() -> Iterator[None]:
 # Scratch DOIs
 
 
-class CipsoMapping(enum.Enum):
-    """CIPSO DOI mapping types, as netlabelctl spells them."""
+def _client() -> NetLabel:
+    # Imported here: building packets (ipv4_echo_request...) must not need pyroute2.
+    from netlabel.client import NetLabel
 
-    PASS = "pass"  # identity levels and categories
-    TRANS = "trans"  # translated through level/category tables
-    LOCAL = "local"  # loopback only, tag 128 carrying the secid
-
-
-def _list_dois(protocol: str) -> frozenset[int]:
-    # Plain (non-pretty) output is one line of "DOI,TYPE" items separated by spaces.
-    out = _netns.run(["netlabelctl", protocol, "list"])
-    dois = set()
-    for item in out.split():
-        number, _, _kind = item.partition(",")
-        if number.isdigit():
-            dois.add(int(number))
-    return frozenset(dois)
+    return NetLabel()
 
 
 def list_cipso_dois() -> frozenset[int]:
     """The CIPSO DOIs configured in the kernel right now."""
-    return _list_dois("cipso")
+    with _client() as client:
+        return frozenset(summary.doi for summary in client.list_cipso_dois())
 
 
 def list_calipso_dois() -> frozenset[int]:
     """The CALIPSO DOIs configured in the kernel right now."""
-    return _list_dois("calipso")
+    with _client() as client:
+        return frozenset(summary.doi for summary in client.list_calipso_dois())
 
 
 def _pick_doi(taken: frozenset[int]) -> int:
@@ -239,221 +248,215 @@ def _pick_doi(taken: frozenset[int]) -> int:
     return doi
 
 
-def _map_arg(table: str | Mapping[int, int]) -> str:
-    if isinstance(table, str):
-        return table
-    return ",".join(f"{local}={remote}" for local, remote in sorted(table.items()))
+_Definition = TypeVar("_Definition", cipso.CipsoDoi, calipso.CalipsoDoi)
+
+
+@dataclass(frozen=True, slots=True)
+class _DoiTable:
+    """How one protocol's DOIs are listed, added and removed through :mod:`netlabel.client`."""
+
+    protocol: str
+    listed: Callable[[NetLabel], Iterable[DoiSummary]]
+    add: Callable[[NetLabel, Any], None]
+    remove: Callable[[NetLabel, int], None]
+
+    def taken(self, client: NetLabel) -> frozenset[int]:
+        return frozenset(summary.doi for summary in self.listed(client))
+
+
+def _cipso_table() -> _DoiTable:
+    from netlabel.client import NetLabel
+
+    return _DoiTable(
+        "cipso", NetLabel.list_cipso_dois, NetLabel.add_cipso_doi, NetLabel.remove_cipso_doi
+    )
+
+
+def _calipso_table() -> _DoiTable:
+    from netlabel.client import NetLabel
+
+    return _DoiTable(
+        "calipso", NetLabel.list_calipso_dois, NetLabel.add_calipso_doi, NetLabel.remove_calipso_doi
+    )
 
 
 @contextmanager
-def _scratch_doi(
-    protocol: str, doi: int | None, add_args: Callable[[int], list[str]]
-) -> Iterator[int]:
-    with netlabel_lock():
-        taken = _list_dois(protocol)
-        if doi is None:
-            doi = _pick_doi(taken)
-        elif not 0 < doi <= _DOI_MAX:
-            raise ValueError(f"DOI must be 1..{_DOI_MAX}, got {doi}")
-        elif doi in taken:
-            raise DoiInUse(f"{protocol} DOI {doi} already exists; refusing to touch it")
-        argv = ["netlabelctl", protocol, "add", *add_args(doi)]
+def _scratch_doi(table: _DoiTable, definition: _Definition, scratch: bool) -> Iterator[_Definition]:
+    try:
+        added = _add_doi(table, definition, scratch)
+    except NetLabelError as exc:
+        raise HarnessError(f"could not add {table.protocol} DOI: {exc}") from exc
+    try:
+        yield added
+    finally:
+        _remove_doi(table, added.doi)
+
+
+def _add_doi(table: _DoiTable, definition: _Definition, scratch: bool) -> _Definition:
+    with netlabel_lock(), _client() as client:
+        taken = table.taken(client)
+        if scratch:
+            definition = dataclasses.replace(definition, doi=_pick_doi(taken))
+        elif definition.doi in taken:
+            raise DoiInUse(
+                f"{table.protocol} DOI {definition.doi} already exists; refusing to touch it"
+            )
         try:
-            _netns.run(argv)
+            table.add(client, definition)
         except BaseException:
             # Interrupted or failed half-way: remove the DOI only if it did get added.
-            with suppress(CommandError, OSError):
-                if doi in _list_dois(protocol):
-                    _netns.run_shielded(["netlabelctl", protocol, "del", f"doi:{doi}"])
+            with suppress(NetLabelError):
+                if definition.doi in table.taken(client):
+                    table.remove(client, definition.doi)
             raise
-    try:
-        yield doi
-    finally:
-        _remove_doi(protocol, doi)
+    return definition
 
 
-def _remove_doi(protocol: str, doi: int) -> None:
-    # A Ctrl-C while waiting for the lock or for netlabelctl must not leave the DOI behind:
-    # retry until the removal has run, then deliver the interrupt.
+def _remove_doi(table: _DoiTable, doi: int) -> None:
+    # A Ctrl-C while waiting for the lock or for the kernel's answer must not leave the DOI
+    # behind: retry until the removal has run, then deliver the interrupt.
     interrupted = False
     while True:
         try:
-            with netlabel_lock():
-                status = _netns.run_shielded(["netlabelctl", protocol, "del", f"doi:{doi}"])
+            # NotFound: an interrupted earlier try did remove it.
+            with netlabel_lock(), _client() as client, suppress(NotFound):
+                table.remove(client, doi)
             break
         except KeyboardInterrupt:
             interrupted = True
-    if status != 0 and doi in _list_dois(protocol):
-        raise HarnessError(f"could not remove {protocol} DOI {doi} (netlabelctl: {status})")
+        except NetLabelError as exc:
+            raise HarnessError(f"could not remove {table.protocol} DOI {doi}: {exc}") from exc
     if interrupted:
         raise KeyboardInterrupt
 
 
 def cipso_doi(
-    doi: int | None = None,
-    *,
-    mapping: CipsoMapping | str = CipsoMapping.PASS,
-    tags: Sequence[int] = (1,),
-    levels: str | Mapping[int, int] | None = None,
-    categories: str | Mapping[int, int] | None = None,
-) -> AbstractContextManager[int]:
-    """Add a CIPSO DOI for the duration of a ``with`` block; yields the DOI number.
+    definition: cipso.CipsoDoi | None = None, *, scratch: bool = True
+) -> AbstractContextManager[cipso.CipsoDoi]:
+    """Configure a CIPSO DOI in the kernel for the duration of a ``with`` block; yields the
+    definition as configured.
 
-    ``doi=None`` picks an unused number from :data:`SCRATCH_DOI_BASE` upwards. A DOI that
-    already exists raises :class:`DoiInUse`. ``tags`` is the DOI's tag list in order (not used
-    for LOCAL, whose only tag is 128). For TRANS, ``levels`` and ``categories`` map local to
-    remote values, either as mappings or in netlabelctl syntax (``"0=0,1=3"``); ``categories``
-    may be left out (then no category can be mapped). The DOI is removed on exit, also when the
-    block raises or is interrupted.
+    ``definition`` gives the mapping type, tags and (TRANS) tables; None is a PASS DOI with tag
+    1. With ``scratch`` (the default) it is configured under an unused number from
+    :data:`SCRATCH_DOI_BASE` upwards, whatever number it was written with, so that a corpus's
+    or a test's DOIs never meet the machine's own: use the yielded definition's ``doi``.
+    ``scratch=False`` configures the definition's own number and raises :class:`DoiInUse`
+    when that exists. The DOI is removed on exit, also when the block raises or is
+    interrupted. Configuration goes through :class:`netlabel.NetLabel` (generic netlink)
+    under :func:`netlabel_lock`.
     """
-    kind = CipsoMapping(mapping)
-    if kind is not CipsoMapping.TRANS and (levels is not None or categories is not None):
-        raise ValueError("level and category maps are only for TRANS DOIs")
-    if kind is CipsoMapping.TRANS and levels is None:
-        raise ValueError("a TRANS DOI needs a level map")
-
-    def add_args(number: int) -> list[str]:
-        args = [kind.value, f"doi:{number}"]
-        if kind is not CipsoMapping.LOCAL:
-            args.append("tags:" + ",".join(str(t) for t in tags))
-        if levels is not None:
-            args.append("levels:" + _map_arg(levels))
-        if categories is not None:
-            args.append("categories:" + _map_arg(categories))
-        return args
-
-    return _scratch_doi("cipso", doi, add_args)
+    if definition is None:
+        definition = cipso.CipsoDoi.pass_through(SCRATCH_DOI_BASE)
+    return _scratch_doi(_cipso_table(), definition, scratch)
 
 
-def calipso_doi(doi: int | None = None) -> AbstractContextManager[int]:
-    """Add a CALIPSO PASS DOI (the only type) for a ``with`` block; yields the DOI number.
-
-    Same rules as :func:`cipso_doi`.
-    """
-    return _scratch_doi("calipso", doi, lambda number: ["pass", f"doi:{number}"])
+def calipso_doi(
+    definition: calipso.CalipsoDoi | None = None, *, scratch: bool = True
+) -> AbstractContextManager[calipso.CalipsoDoi]:
+    """Configure a CALIPSO DOI (PASS, the only type) for a ``with`` block; yields the
+    definition as configured. Same rules as :func:`cipso_doi`."""
+    if definition is None:
+        definition = calipso.CalipsoDoi(SCRATCH_DOI_BASE)
+    return _scratch_doi(_calipso_table(), definition, scratch)
 
 
 # --------------------------------------------------------------------------------------------
-# Option helpers
+# Answers
 
-
-def pad_ipv4_options(option: bytes) -> bytes:
-    """Pad a bare option with EOL (zero) bytes to a multiple of 4, as the kernel does."""
-    padded = option + bytes(-len(option) % 4)
-    if len(padded) > 40:
-        raise ValueError(f"IPv4 options are at most 40 bytes, got {len(padded)}")
-    return padded
-
-
-def wrap_hop_by_hop(option: bytes, *, next_header: int = _IPPROTO_ICMPV6) -> bytes:
-    """Wrap one bare option (e.g. CALIPSO) into a hop-by-hop header, as the kernel builds it.
-
-    The option starts at header offset 2 (so a CALIPSO DOI is 4-byte aligned, calipso.md §4)
-    and Pad1 or PadN fills the header up to a multiple of 8 bytes.
-    """
-    body = bytes([next_header, 0]) + option
-    pad = -len(body) % 8
-    if pad == 1:
-        body += bytes([_IPV6_TLV_PAD1])
-    elif pad:
-        body += bytes([_IPV6_TLV_PADN, pad - 2]) + bytes(pad - 2)
-    if len(body) > 2048:
-        raise ValueError("a hop-by-hop header is at most 2048 bytes")
-    return body[:1] + bytes([len(body) // 8 - 1]) + body[2:]
-
-
-# --------------------------------------------------------------------------------------------
-# Verdicts
-
-
-class VerdictKind(enum.Enum):
-    """What the receiving kernel did with the packet."""
-
-    ACCEPTED = "accepted"  # the echo reply came back
-    PARAMETER_PROBLEM = "parameter-problem"  # ICMP type 12 / ICMPv6 type 4 quoting our packet
-    ICMP_ERROR = "icmp-error"  # another ICMP error quoting our packet (e.g. admin prohibited)
-    DROPPED = "dropped"  # no answer, and B counted a header error without sending an ICMP error
-    NO_ANSWER = "no-answer"  # nothing within the timeout and no header error counted
+_Verdict = TypeVar("_Verdict", cipso.Verdict, calipso.Verdict)
 
 
 @dataclass(frozen=True, slots=True)
-class CipsoVerdict:
-    """The receiving kernel's answer to one IPv4 packet.
+class KernelAnswer(Generic[_Verdict]):
+    """What the receiving kernel did with one packet, as the harness saw it.
 
-    ``pointer`` is the Parameter Problem pointer, counted from the start of the IPv4 header (the
-    first option byte is 20). ``reply_options`` is the options area of the reply's own IPv4
-    header (the kernel echoes the CIPSO option there). ``hdr_errors`` is how much B's
-    InHdrErrors rose. ``delivered`` says B's veth end saw exactly the bytes that were sent.
+    ``verdict`` is the observation in the protocol's own verdict shape (:class:`cipso.Verdict`
+    for IPv4, :class:`calipso.Verdict` for IPv6), the shape :func:`cipso.verdict` and
+    :func:`calipso.verdict` return, so that the kernel's verdict and labelnet's compare
+    directly. It holds what the kernel shows: ``kind``; for a Parameter Problem the ICMP
+    ``pointer`` and ``code``, and ``offset`` (the pointer counted from the options area or the
+    hop-by-hop header); a ``reason`` saying what was seen. The kernel does not say where the
+    option starts or which check failed: ``option_start``, ``in_option`` and ``check`` stay
+    unset. The kinds:
+
+    * accepted: B's echo reply came back.
+    * parameter-problem: B's Parameter Problem came back. When B counted a header error but
+      no Parameter Problem came back (CIPSO: it follows the packet's reversed source route
+      elsewhere, or found no route; CALIPSO: B counted one sent that never arrived),
+      ``pointer``, ``offset`` and ``code`` are None: B rejected the packet and the sender
+      cannot see where.
+    * dropped: silently. IPv4: B received the packet, answered nothing and counted no header
+      error (a source route while ``accept_source_route`` is 0). IPv6: B counted a header
+      error and sent no Parameter Problem (every CALIPSO failure).
+
+    ``verdict`` is None when what was seen is no verdict of the protocol: another ICMP error
+    (``icmp_type``, ``icmp_code``), or silence that nothing explains (B did not receive the
+    packet; for IPv6, no counter rose either).
+
+    The rest is the observation itself. ``icmp_type`` and ``icmp_code`` are those of the
+    answer (None: none came back). ``reply_options`` is the options area of the answer's own
+    IPv4 header (the kernel echoes the CIPSO option there; None for IPv6 and without an
+    answer). ``hdr_errors`` is how much B's header error counter rose (``InHdrErrors``,
+    ``Ip6InHdrErrors``), ``problems_sent`` how much its count of Parameter Problems sent rose.
+    ``delivered`` says B's veth end saw exactly the bytes sent. ``elapsed`` is the wait in
+    seconds, ``packet`` the whole IP packet sent.
     """
 
-    kind: VerdictKind
+    verdict: _Verdict | None
     icmp_type: int | None = None
     icmp_code: int | None = None
-    pointer: int | None = None
     reply_options: bytes | None = None
     hdr_errors: int = 0
+    problems_sent: int = 0
     delivered: bool = False
     elapsed: float = 0.0
     packet: bytes = field(default=b"", repr=False)
 
     @property
     def accepted(self) -> bool:
-        return self.kind is VerdictKind.ACCEPTED
-
-    @property
-    def option_offset(self) -> int | None:
-        """The pointer counted from the first byte of the options area (pointer - 20)."""
-        return None if self.pointer is None else self.pointer - 20
-
-    @property
-    def echoed_cipso(self) -> bytes | None:
-        """The first CIPSO option in the reply's IP header, or None."""
-        return None if self.reply_options is None else _find_ipv4_option(self.reply_options)
-
-
-@dataclass(frozen=True, slots=True)
-class CalipsoVerdict:
-    """The receiving kernel's answer to one IPv6 packet.
-
-    ``pointer`` is the ICMPv6 Parameter Problem pointer, counted from the start of the IPv6
-    header (a hop-by-hop option at header offset 2 has pointer 42). ``hdr_errors`` is how much
-    B's Ip6InHdrErrors rose. ``delivered`` says B's veth end saw exactly the bytes sent.
-    """
-
-    kind: VerdictKind
-    icmp_type: int | None = None
-    icmp_code: int | None = None
-    pointer: int | None = None
-    hdr_errors: int = 0
-    delivered: bool = False
-    elapsed: float = 0.0
-    packet: bytes = field(default=b"", repr=False)
-
-    @property
-    def accepted(self) -> bool:
-        return self.kind is VerdictKind.ACCEPTED
+        return self.verdict is not None and self.verdict.accepted
 
     @property
     def dropped(self) -> bool:
-        return self.kind is VerdictKind.DROPPED
+        return self.verdict is not None and self.verdict.dropped
+
+    @property
+    def echoed_cipso(self) -> bytes | None:
+        """The first CIPSO option in the reply's IPv4 header, or None."""
+        options = self.reply_options
+        if options is None:
+            return None
+        start = cipso.find_option(options)
+        return None if start is None else options[start : start + options[start + 1]]
+
+    def __str__(self) -> str:
+        if self.verdict is not None:
+            return summarize(self.verdict)
+        if self.icmp_type is not None:
+            return f"no verdict: ICMP type {self.icmp_type} code {self.icmp_code}"
+        return f"no verdict: no answer, {self.hdr_errors} header errors counted"
 
 
-def _find_ipv4_option(options: bytes, wanted: int = _IPOPT_CIPSO) -> bytes | None:
-    i = 0
-    while i < len(options):
-        kind = options[i]
-        if kind == 0:  # EOL
-            return None
-        if kind == 1:  # NOP
-            i += 1
-            continue
-        if i + 1 >= len(options) or options[i + 1] < 2:
-            return None
-        length = options[i + 1]
-        if kind == wanted:
-            return options[i : i + length]
-        i += length
-    return None
+def summarize(verdict: cipso.Verdict | calipso.Verdict) -> str:
+    """A verdict in a few words as the harness and the conformance reports show it:
+    ``accepted``, ``dropped``, ``parameter-problem, pointer 26, code 0`` or, for a Parameter
+    Problem that never came back, ``parameter-problem, not seen``."""
+    text = str(verdict.kind)
+    if text == "parameter-problem" and verdict.pointer is None:
+        return text + ", not seen"
+    if verdict.pointer is not None:
+        text += f", pointer {verdict.pointer}"
+    if verdict.code is not None:
+        text += f", code {verdict.code}"
+    return text
+
+
+#: The reason of a verdict the kernel showed, by what was seen.
+_SEEN_ECHO_REPLY = "the echo reply came back"
+_SEEN_PROBLEM = "a Parameter Problem came back"
+_SEEN_PROBLEM_LOST = "a header error was counted but no Parameter Problem came back"
+_SEEN_SILENCE = "no answer and no header error counted"
+_SEEN_DROP = "a header error was counted and no Parameter Problem sent"
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,6 +474,7 @@ def _checksum(data: bytes) -> int:
 
 _SRC4 = socket.inet_pton(socket.AF_INET, A_IPV4)
 _DST4 = socket.inet_pton(socket.AF_INET, B_IPV4)
+_LOCALHOST = socket.inet_pton(socket.AF_INET, "127.0.0.1")
 _SRC6 = socket.inet_pton(socket.AF_INET6, A_IPV6)
 _DST6 = socket.inet_pton(socket.AF_INET6, B_IPV6)
 _ECHO = struct.Struct("!BBHHH")
@@ -483,9 +487,15 @@ def _echo(kind: int, ident: int, seq: int, payload: bytes, pseudo: bytes = b"") 
 
 
 def ipv4_echo_request(
-    options: bytes, *, ident: int = 0, seq: int = 0, payload: bytes = b""
+    options: bytes,
+    *,
+    ident: int = 0,
+    seq: int = 0,
+    payload: bytes = b"",
+    loopback: bool = False,
 ) -> bytes:
-    """The IPv4 packet the harness sends: an ICMP echo request from A to B carrying ``options``.
+    """The IPv4 packet the harness sends: an ICMP echo request from A to B carrying ``options``
+    (``loopback``: from 127.0.0.1 to itself).
 
     ``options`` is the whole options area (a multiple of 4 bytes, at most 40), used unchanged.
     Checksums are computed here; the IP identification is ``seq`` and DF is set.
@@ -493,9 +503,9 @@ def ipv4_echo_request(
     if len(options) % 4 or len(options) > 40:
         raise ValueError(
             f"the IPv4 options area must be a multiple of 4 bytes, at most 40 "
-            f"(got {len(options)}); pad_ipv4_options() pads a bare option"
+            f"(got {len(options)}); cipso.build_options() pads a bare option"
         )
-    icmp = _echo(8, ident, seq, payload)
+    icmp = _echo(_ICMP_ECHO_REQUEST, ident, seq, payload)
     ihl = 5 + len(options) // 4
     header = (
         struct.pack(
@@ -508,8 +518,8 @@ def ipv4_echo_request(
             64,
             _IPPROTO_ICMP,
             0,
-            _SRC4,
-            _DST4,
+            _LOCALHOST if loopback else _SRC4,
+            _LOCALHOST if loopback else _DST4,
         )
         + options
     )
@@ -523,23 +533,15 @@ def ipv6_echo_request(
     """The IPv6 packet the harness sends: an ICMPv6 echo request from A to B.
 
     ``hop_by_hop`` is the whole hop-by-hop header (8..2048 bytes, a multiple of 8, length byte
-    len/8 - 1). Its next-header byte is set to 58 (ICMPv6, which follows); every other byte is
-    used unchanged.
+    len/8 - 1: :func:`calipso.hopbyhop.check_header`, else :class:`calipso.HopByHopError`, a
+    ValueError; :func:`calipso.build_header` builds one around a bare option). Its next-header
+    byte is set to 58 (ICMPv6, which follows); every other byte is used unchanged.
     """
-    if (
-        len(hop_by_hop) < 8
-        or len(hop_by_hop) % 8
-        or len(hop_by_hop) > 2048
-        or hop_by_hop[1] != len(hop_by_hop) // 8 - 1
-    ):
-        raise ValueError(
-            "a hop-by-hop header is 8..2048 bytes, a multiple of 8, with length byte "
-            "len/8 - 1; wrap_hop_by_hop() builds one around a bare option"
-        )
+    calipso.hopbyhop.check_header(hop_by_hop)
     hop_by_hop = bytes([_IPPROTO_ICMPV6]) + hop_by_hop[1:]
     icmp_len = _ECHO.size + len(payload)
     pseudo = _SRC6 + _DST6 + struct.pack("!I3xB", icmp_len, _IPPROTO_ICMPV6)
-    icmp = _echo(128, ident, seq, payload, pseudo)
+    icmp = _echo(_ICMPV6_ECHO_REQUEST, ident, seq, payload, pseudo)
     # Next header 0: the hop-by-hop header follows; its own next-header byte points at ICMPv6.
     header = struct.pack("!IHBB", 0x60000000, len(hop_by_hop) + icmp_len, 0, 64) + _SRC6 + _DST6
     return header + hop_by_hop + icmp
@@ -550,7 +552,7 @@ def _ipv6_upper(packet: bytes) -> tuple[int, int] | None:
     if len(packet) < 40:
         return None
     nh, off = packet[6], 40
-    while nh in (0, 43, 60):  # hop-by-hop, routing, destination options
+    while nh in _EXTENSION_HEADERS:
         if off + 2 > len(packet):
             return None
         nh, off = packet[off], off + (packet[off + 1] + 1) * 8
@@ -565,61 +567,74 @@ class _Answer:
     reply_options: bytes | None
 
 
-def _ipv4_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
-    """Recognise B's answer to our echo request (ident, seq) in a frame received by A."""
-    if len(packet) < 28 or packet[0] >> 4 != 4 or packet[9] != _IPPROTO_ICMP:
+def _ipv4_icmp(packet: bytes, source: bytes | None = None) -> bytes | None:
+    """The ICMP message an IPv4 packet carries (from ``source`` only, when given), or None."""
+    if len(packet) < _IPV4_HEADER_LENGTH or packet[0] >> 4 != 4 or packet[9] != _IPPROTO_ICMP:
         return None
-    if packet[12:16] != _DST4:
+    if source is not None and packet[12:16] != source:
         return None
-    ihl = (packet[0] & 0x0F) * 4
-    icmp = packet[ihl:]
-    if len(icmp) < 8:
-        return None
-    kind, code = icmp[0], icmp[1]
-    if kind == 0:
-        got = struct.unpack_from("!HH", icmp, 4)
-    elif kind in (3, 4, 5, 11, 12):
-        quoted = icmp[8:]
-        if len(quoted) < 20 or quoted[9] != _IPPROTO_ICMP:
-            return None
-        qihl = (quoted[0] & 0x0F) * 4
-        if len(quoted) < qihl + 8 or quoted[qihl] != 8:
-            return None
-        got = struct.unpack_from("!HH", quoted, qihl + 4)
-    else:
-        return None
-    if got != (ident, seq):
-        return None
-    info = struct.unpack_from("!I", icmp, 4)[0]
-    return _Answer(kind, code, info, packet[20:ihl])
+    return packet[(packet[0] & 0x0F) * 4 :]
 
 
-def _ipv6_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
-    if len(packet) < 48 or packet[0] >> 4 != 6 or packet[8:24] != _DST6:
+def _ipv6_icmp(packet: bytes, source: bytes | None = None) -> bytes | None:
+    """The ICMPv6 message an IPv6 packet carries after its extension headers (from ``source``
+    only, when given), or None."""
+    if len(packet) < _IPV6_HEADER_LENGTH or packet[0] >> 4 != 6:
+        return None
+    if source is not None and packet[8:24] != source:
         return None
     upper = _ipv6_upper(packet)
     if upper is None or upper[0] != _IPPROTO_ICMPV6:
         return None
-    icmp = packet[upper[1] :]
-    if len(icmp) < 8:
+    return packet[upper[1] :]
+
+
+@dataclass(frozen=True, slots=True)
+class _Icmp:
+    """One ICMP version: how its messages are found in a packet and which types matter."""
+
+    message: Callable[..., bytes | None]  # _ipv4_icmp or _ipv6_icmp
+    echo_request: int
+    echo_reply: int
+    errors: Container[int]  # the error types that quote the packet
+
+
+_ICMPV4 = _Icmp(_ipv4_icmp, _ICMP_ECHO_REQUEST, _ICMP_ECHO_REPLY, _ICMP_ERRORS)
+_ICMPV6 = _Icmp(_ipv6_icmp, _ICMPV6_ECHO_REQUEST, _ICMPV6_ECHO_REPLY, _ICMPV6_ERRORS)
+
+
+def _answer(icmp: _Icmp, packet: bytes, source: bytes, ident: int, seq: int) -> _Answer | None:
+    """Recognise B's answer to our echo request (ident, seq) in a frame received by A: the
+    echo reply, or an ICMP error quoting the request."""
+    message = icmp.message(packet, source)
+    if message is None or len(message) < _ECHO.size:
         return None
-    kind, code = icmp[0], icmp[1]
-    if kind == 129:
-        got = struct.unpack_from("!HH", icmp, 4)
-    elif 1 <= kind <= 4:
-        quoted = icmp[8:]
-        qupper = _ipv6_upper(quoted)
-        if qupper is None or qupper[0] != _IPPROTO_ICMPV6:
+    kind, code = message[0], message[1]
+    echo = message
+    if kind in icmp.errors:
+        quoted = icmp.message(message[_ECHO.size :])
+        if quoted is None or len(quoted) < _ECHO.size or quoted[0] != icmp.echo_request:
             return None
-        qicmp = quoted[qupper[1] :]
-        if len(qicmp) < 8 or qicmp[0] != 128:
-            return None
-        got = struct.unpack_from("!HH", qicmp, 4)
-    else:
+        echo = quoted
+    elif kind != icmp.echo_reply:
         return None
-    if got != (ident, seq):
+    if struct.unpack_from("!HH", echo, 4) != (ident, seq):
         return None
-    return _Answer(kind, code, struct.unpack_from("!I", icmp, 4)[0], None)
+    info = struct.unpack_from("!I", message, 4)[0]
+    options = packet[_IPV4_HEADER_LENGTH : len(packet) - len(message)] if icmp is _ICMPV4 else None
+    return _Answer(kind, code, info, options)
+
+
+def _ipv4_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
+    return _answer(_ICMPV4, packet, _DST4, ident, seq)
+
+
+def _ipv6_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
+    return _answer(_ICMPV6, packet, _DST6, ident, seq)
+
+
+def _loopback_answer(packet: bytes, ident: int, seq: int) -> _Answer | None:
+    return _answer(_ICMPV4, packet, _LOCALHOST, ident, seq)
 
 
 # --------------------------------------------------------------------------------------------
@@ -645,6 +660,29 @@ def _snmp_counters(text: str) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Seen:
+    """What one wait for an answer saw, before it is read as a verdict."""
+
+    answer: _Answer | None
+    hdr_errors: int
+    problems_sent: int
+    delivered: bool
+    elapsed: float
+    packet: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """How a packet goes to B and how its answer comes back: over the veth pair from A, or
+    through B's own loopback device."""
+
+    send: Callable[[bytes], object]
+    answers: socket.socket  # where the answer is read
+    tap: socket.socket  # where B's receipt of the packet is seen
+    answer: Callable[[bytes, int, int], _Answer | None]
+
+
+@dataclass(frozen=True, slots=True)
 class _Family:
     """What differs between the IPv4 and the IPv6 verdict paths."""
 
@@ -652,22 +690,84 @@ class _Family:
     hdr_errors: str  # B's counter of header errors
     out_param_problems: str  # B's counter of Parameter Problems sent
     answer: Callable[[bytes, int, int], _Answer | None]
-    param_problem_type: int
+    verdict: Callable[..., Any]  # cipso.Verdict or calipso.Verdict
+    kinds: Callable[[str], Any]  # cipso.VerdictKind or calipso.VerdictKind
     echo_reply_type: int
+    param_problem_type: int
+    pointer_shift: int  # where the pointer sits in the 4 bytes after the ICMP checksum
+    header_length: int  # the pointer counts from the IP header; offsets from after it
+    # IPv4 sends a Parameter Problem with every header error it counts (ip_options_compile);
+    # IPv6 counts a silent drop as a header error too.
+    problem_with_every_header_error: bool
+    # IPv4 drops a source-routed packet without answer or counter (ip_rcv_options); IPv6 has
+    # no silent drop that nothing counts.
+    silence_is_a_drop: bool
 
 
-_V4 = _Family(_ETH_P_IP, "IpInHdrErrors", "IcmpOutParmProbs", _ipv4_answer, 12, 0)
-_V6 = _Family(_ETH_P_IPV6, "Ip6InHdrErrors", "Icmp6OutParmProblems", _ipv6_answer, 4, 129)
+_V4 = _Family(
+    _ETH_P_IP,
+    "IpInHdrErrors",
+    "IcmpOutParmProbs",
+    _ipv4_answer,
+    cipso.Verdict,
+    cipso.VerdictKind,
+    _ICMP_ECHO_REPLY,
+    _ICMP_PARAMETER_PROBLEM,
+    24,
+    _IPV4_HEADER_LENGTH,
+    problem_with_every_header_error=True,
+    silence_is_a_drop=True,
+)
+_V6 = _Family(
+    _ETH_P_IPV6,
+    "Ip6InHdrErrors",
+    "Icmp6OutParmProblems",
+    _ipv6_answer,
+    calipso.Verdict,
+    calipso.VerdictKind,
+    _ICMPV6_ECHO_REPLY,
+    _ICMPV6_PARAMETER_PROBLEM,
+    0,
+    _IPV6_HEADER_LENGTH,
+    problem_with_every_header_error=False,
+    silence_is_a_drop=False,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    kind: VerdictKind
-    answer: _Answer | None
-    hdr_errors: int
-    delivered: bool
-    elapsed: float
-    packet: bytes
+def _seen_verdict(family: _Family, seen: _Seen) -> Any:
+    """What was seen as the protocol's verdict (the table in docs/kernel.md), or None."""
+    answer = seen.answer
+    if answer is not None:
+        if answer.icmp_type == family.echo_reply_type:
+            return family.verdict(family.kinds("accepted"), _SEEN_ECHO_REPLY)
+        if answer.icmp_type != family.param_problem_type:
+            return None
+        pointer = answer.info >> family.pointer_shift
+        offset = pointer - family.header_length
+        problem = family.kinds("parameter-problem")
+        return family.verdict(problem, _SEEN_PROBLEM, offset, pointer, code=answer.icmp_code)
+    if seen.hdr_errors and (seen.problems_sent or family.problem_with_every_header_error):
+        return family.verdict(family.kinds("parameter-problem"), _SEEN_PROBLEM_LOST)
+    if seen.hdr_errors:
+        return family.verdict(family.kinds("dropped"), _SEEN_DROP)
+    if seen.delivered and family.silence_is_a_drop:
+        return family.verdict(family.kinds("dropped"), _SEEN_SILENCE)
+    return None
+
+
+def _kernel_answer(family: _Family, seen: _Seen) -> Any:
+    answer = seen.answer
+    return KernelAnswer(
+        _seen_verdict(family, seen),
+        icmp_type=None if answer is None else answer.icmp_type,
+        icmp_code=None if answer is None else answer.icmp_code,
+        reply_options=None if answer is None else answer.reply_options,
+        hdr_errors=seen.hdr_errors,
+        problems_sent=seen.problems_sent,
+        delivered=seen.delivered,
+        elapsed=seen.elapsed,
+        packet=seen.packet,
+    )
 
 
 class KernelHarness:
@@ -771,6 +871,13 @@ class KernelHarness:
         with _netns.entered(b):
             for name, proto in (("b4", _ETH_P_IP), ("b6", _ETH_P_IPV6)):
                 self._sockets[name] = _packet_socket(vb, proto)
+            # B's own loopback: a raw socket sends to 127.0.0.1 with our header, a packet
+            # socket on lo sees the packet arrive and the answer (B's IP layer would drop a
+            # Parameter Problem quoting a rejected option before any socket read it).
+            self._sockets["lo-send"] = socket.socket(
+                socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW
+            )
+            self._sockets["lo"] = _packet_socket("lo", _ETH_P_IP)
             # /proc/thread-self/net is this thread's namespace; the open file stays bound to B.
             for name in ("snmp", "snmp6"):
                 path = f"/proc/thread-self/net/{name}"
@@ -799,63 +906,71 @@ class KernelHarness:
 
     # -- verdicts --------------------------------------------------------------------------
 
-    def cipso_verdict(self, options: bytes, *, timeout: float | None = None) -> CipsoVerdict:
+    def cipso_verdict(
+        self, options: bytes, *, timeout: float | None = None
+    ) -> KernelAnswer[cipso.Verdict]:
         """Send an ICMP echo request from A to B whose IPv4 options area is exactly ``options``.
 
         ``options`` is the whole options area (a multiple of 4 bytes, at most 40); see
         :meth:`cipso_option_verdict` for a bare option. Returns what B's kernel did.
         """
-        out = self._verdict(
+        answer: KernelAnswer[cipso.Verdict] = self._ask(
             _V4, lambda ident, seq: ipv4_echo_request(options, ident=ident, seq=seq), timeout
         )
-        a = out.answer
-        return CipsoVerdict(
-            kind=out.kind,
-            icmp_type=None if a is None else a.icmp_type,
-            icmp_code=None if a is None else a.icmp_code,
-            pointer=a.info >> 24 if a is not None and a.icmp_type == 12 else None,
-            reply_options=None if a is None else a.reply_options,
-            hdr_errors=out.hdr_errors,
-            delivered=out.delivered,
-            elapsed=out.elapsed,
-            packet=out.packet,
-        )
+        return answer
 
-    def cipso_option_verdict(self, option: bytes, *, timeout: float | None = None) -> CipsoVerdict:
-        """Like :meth:`cipso_verdict` for a bare option, padded with EOL to a multiple of 4."""
-        return self.cipso_verdict(pad_ipv4_options(option), timeout=timeout)
+    def cipso_option_verdict(
+        self, option: cipso.CipsoOption | bytes, *, timeout: float | None = None
+    ) -> KernelAnswer[cipso.Verdict]:
+        """Like :meth:`cipso_verdict` for a bare option, in an options area of its own
+        (:func:`cipso.build_options`: padded with EOL to a multiple of 4)."""
+        return self.cipso_verdict(cipso.build_options(option), timeout=timeout)
+
+    def cipso_loopback_verdict(
+        self, options: bytes, *, timeout: float | None = None
+    ) -> KernelAnswer[cipso.Verdict]:
+        """Like :meth:`cipso_verdict`, but B sends the echo request to itself (127.0.0.1), so
+        that it arrives on B's loopback device: the only device where the kernel accepts tag
+        128 (local). The answer is read as it crosses lo; ``reply_options`` is that of B's
+        answer to itself."""
+        lo = self._sockets.get("lo")
+        sender = self._sockets.get("lo-send")
+        if lo is None or sender is None:
+            raise HarnessError("the harness is not open (use it as a context manager)")
+        path = _Path(
+            lambda packet: sender.sendto(packet, ("127.0.0.1", 0)), lo, lo, _loopback_answer
+        )
+        answer: KernelAnswer[cipso.Verdict] = self._ask(
+            _V4,
+            lambda ident, seq: ipv4_echo_request(options, ident=ident, seq=seq, loopback=True),
+            timeout,
+            path,
+        )
+        return answer
 
     def calipso_verdict(
         self, hop_by_hop_header: bytes, *, timeout: float | None = None
-    ) -> CalipsoVerdict:
+    ) -> KernelAnswer[calipso.Verdict]:
         """Send an ICMPv6 echo request from A to B carrying exactly this hop-by-hop header.
 
         The header must be a whole number of 8-byte units and its length byte must agree. Its
         first byte (next header) is set to 58, ICMPv6, because the echo request follows it;
         every other byte is sent unchanged.
         """
-        out = self._verdict(
+        answer: KernelAnswer[calipso.Verdict] = self._ask(
             _V6,
             lambda ident, seq: ipv6_echo_request(hop_by_hop_header, ident=ident, seq=seq),
             timeout,
         )
-        a = out.answer
-        return CalipsoVerdict(
-            kind=out.kind,
-            icmp_type=None if a is None else a.icmp_type,
-            icmp_code=None if a is None else a.icmp_code,
-            pointer=a.info if a is not None and a.icmp_type == 4 else None,
-            hdr_errors=out.hdr_errors,
-            delivered=out.delivered,
-            elapsed=out.elapsed,
-            packet=out.packet,
-        )
+        return answer
 
     def calipso_option_verdict(
-        self, option: bytes, *, timeout: float | None = None
-    ) -> CalipsoVerdict:
-        """Like :meth:`calipso_verdict` for a bare option, wrapped by :func:`wrap_hop_by_hop`."""
-        return self.calipso_verdict(wrap_hop_by_hop(option), timeout=timeout)
+        self, option: calipso.CalipsoOption | bytes, *, timeout: float | None = None
+    ) -> KernelAnswer[calipso.Verdict]:
+        """Like :meth:`calipso_verdict` for one bare CALIPSO option, in a header of its own
+        (:func:`calipso.build_header`: at offset 2, padded to a multiple of 8)."""
+        header = calipso.build_header(option, next_header=_IPPROTO_ICMPV6)
+        return self.calipso_verdict(header, timeout=timeout)
 
     def _counters(self, family: _Family) -> tuple[int, int]:
         fd = self._counter_fds["snmp" if family is _V4 else "snmp6"]
@@ -864,52 +979,74 @@ class KernelHarness:
         counters = _snmp_counters(text)
         return counters.get(family.hdr_errors, 0), counters.get(family.out_param_problems, 0)
 
-    def _verdict(
-        self, family: _Family, build: Callable[[int, int], bytes], timeout: float | None
-    ) -> _Outcome:
+    def _veth_path(self, family: _Family) -> _Path:
+        v = "4" if family is _V4 else "6"
+        tx, tap = self._sockets["a" + v], self._sockets["b" + v]
+        address = (self.veth_a, family.ethertype, 0, 0, self._mac_b)
+        return _Path(lambda packet: tx.sendto(packet, address), tx, tap, family.answer)
+
+    def _ask(
+        self,
+        family: _Family,
+        build: Callable[[int, int], bytes],
+        timeout: float | None,
+        path: _Path | None = None,
+    ) -> Any:
         if not self._open:
             raise HarnessError("the harness is not open (use it as a context manager)")
         limit = self.timeout if timeout is None else timeout
         with self._busy:
-            v = "4" if family is _V4 else "6"
-            tx, tap = self._sockets["a" + v], self._sockets["b" + v]
+            path = path or self._veth_path(family)
             self._counter = (self._counter + 1) & 0xFFFFFFFF
             ident, seq = self._counter >> 16, self._counter & 0xFFFF
             packet = build(ident, seq)
             # Left-overs (router solicitations, late answers to earlier packets) must not be
             # mistaken for this packet's answer; matching by ident/seq is the real guard.
-            _drain(tx)
-            _drain(tap)
-            errors0, problems0 = self._counters(family)
+            _drain(path.answers)
+            _drain(path.tap)
+            before = self._counters(family)
             start = time.monotonic()
-            tx.sendto(packet, (self.veth_a, family.ethertype, 0, 0, self._mac_b))
-            deadline = start + limit
-            kind = VerdictKind.NO_ANSWER
-            answer: _Answer | None = None
-            while True:
-                answer = _receive(tx, lambda frame: family.answer(frame, ident, seq))
-                if answer is not None:
-                    if answer.icmp_type == family.echo_reply_type:
-                        kind = VerdictKind.ACCEPTED
-                    elif answer.icmp_type == family.param_problem_type:
-                        kind = VerdictKind.PARAMETER_PROBLEM
-                    else:
-                        kind = VerdictKind.ICMP_ERROR
-                    break
-                errors, problems = self._counters(family)
-                # A header error without a Parameter Problem sent is a silent drop. (When B
-                # did send one, the loop waits for it: it is already on its way to A.)
-                if errors > errors0 and problems == problems0:
-                    kind = VerdictKind.DROPPED
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                select.select([tx], [], [], min(remaining, _POLL_INTERVAL))
+            path.send(packet)
+            arrived: list[bool] = []
+
+            def match(frame: bytes) -> _Answer | None:
+                # Where one socket sees both the packet and the answer (lo), note the packet.
+                if frame == packet:
+                    arrived.append(True)
+                    return None
+                return path.answer(frame, ident, seq)
+
+            answer = self._wait(family, path.answers, match, before, start + limit)
             elapsed = time.monotonic() - start
-            errors, _ = self._counters(family)
-            delivered = _check_delivery(tap, packet)
-            return _Outcome(kind, answer, errors - errors0, delivered, elapsed, packet)
+            errors, problems = self._counters(family)
+            delivered = bool(arrived) or _check_delivery(path.tap, packet)
+            seen = _Seen(
+                answer, errors - before[0], problems - before[1], delivered, elapsed, packet
+            )
+            return _kernel_answer(family, seen)
+
+    def _wait(
+        self,
+        family: _Family,
+        tx: socket.socket,
+        match: Callable[[bytes], _Answer | None],
+        before: tuple[int, int],
+        deadline: float,
+    ) -> _Answer | None:
+        """Wait for B's answer until ``deadline``; None when none came. A silent drop ends the
+        wait early: a header error counted without a Parameter Problem sent. (When B did send
+        one, the wait goes on: it is already on its way to A.)"""
+        while True:
+            answer = _receive(tx, match)
+            if answer is not None:
+                return answer
+            errors, problems = self._counters(family)
+            if errors > before[0] and problems == before[1]:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            select.select([tx], [], [], min(remaining, _POLL_INTERVAL))
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def need_program(name: str) -> str:
 
 
 def need_kernel_harness() -> None:
-    """Skip (or fail under CI=true) unless root, ip netns and netlabelctl are all here."""
+    """Skip (or fail under CI=true) unless root, ip netns and NetLabel (pyroute2) are all here."""
     from netlabel.harness import unavailable_reason
 
     need_root()

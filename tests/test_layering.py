@@ -2,14 +2,16 @@
 
 - Imports only point down: labelnet > netlabel > cipso, calipso > mls (../shared/design.md);
   cipso and calipso never import each other.
-- mls needs nothing but the standard library; cipso and calipso need nothing but construct and
-  mls; scapy, hypothesis, pyroute2 and dpkt are needed only by the integration modules that
-  use them.
+- mls needs nothing but the standard library; cipso and calipso need nothing but mls (construct
+  only for their schemas); scapy, hypothesis and pyroute2 are needed only by the integration
+  modules that use them, which say which extra installs them. README's "needs" column says the
+  same, and these tests hold it to that.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,12 +43,16 @@ def test_imports_only_point_down(package: str) -> None:
             assert FLOORS[name] < floor, f"{path.relative_to(ROOT)} imports {name} (upward)"
 
 
+OPTIONAL = ["construct", "scapy", "hypothesis", "pyroute2", "dpkt"]
 # Each case: what the import must work without.
 BLOCKED_FOR = {
-    "mls": ["construct", "scapy", "hypothesis", "pyroute2", "dpkt"],
-    "cipso": ["scapy", "hypothesis", "pyroute2", "dpkt"],
-    "calipso": ["scapy", "hypothesis", "pyroute2", "dpkt"],
-    "netlabel": ["scapy", "hypothesis", "pyroute2", "dpkt"],
+    "mls": OPTIONAL,
+    "cipso": OPTIONAL,
+    "calipso": OPTIONAL,
+    "netlabel": OPTIONAL,
+    "labelnet": OPTIONAL,
+    "labelnet.ipsec": OPTIONAL,
+    "labelnet.dump": OPTIONAL,
 }
 
 
@@ -69,7 +75,7 @@ def test_core_imports_without_optional_dependencies(package: str) -> None:
 def test_the_fast_codecs_work_without_optional_dependencies() -> None:
     program = (
         "import sys\n"
-        "for name in ('scapy', 'hypothesis', 'pyroute2', 'dpkt'): sys.modules[name] = None\n"
+        f"for name in {OPTIONAL!r}: sys.modules[name] = None\n"
         "import cipso, calipso\n"
         "from mls import Level\n"
         "level = Level.parse('s3:c0,c5')\n"
@@ -102,3 +108,85 @@ def test_corpus_folder_does_not_shadow_the_vectors_function(package: str) -> Non
 @pytest.mark.parametrize("package", sorted(FLOORS))
 def test_every_package_declares_its_types(package: str) -> None:
     assert (ROOT / package / "py.typed").is_file(), f"{package}/py.typed is missing (PEP 561)"
+
+
+def _run_blocked(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    program = f"import sys\nfor name in {OPTIONAL!r}: sys.modules[name] = None\n{code}"
+    return subprocess.run(
+        [sys.executable, "-c", program, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_labelnet_demo_and_dump_work_in_a_plain_install(tmp_path: Path) -> None:
+    # README: `labelnet demo` and `labelnet dump` need nothing beyond the core packages.
+    capture = tmp_path / "labels.pcap"
+    write = (
+        "import cipso\n"
+        "from labelnet.capture import LinkType, write_pcap\n"
+        "from mls import Level\n"
+        "option = cipso.CipsoDoi.from_netlabelctl('pass doi:16 tags:1').encode_label(\n"
+        "    Level.parse('s3:c0,c5'))\n"
+        "option += bytes(-len(option) % 4)\n"
+        "ihl = (20 + len(option)) // 4\n"
+        "header = bytes([0x40 | ihl, 0, 0, 20 + len(option), 0, 0, 0, 0, 64, 17, 0, 0,\n"
+        "    10, 0, 0, 1, 10, 0, 0, 2])\n"
+        "write_pcap(sys.argv[1], [((1700000000, 0), header + option)], LinkType.RAW)\n"
+    )
+    done = _run_blocked(write, str(capture))
+    assert done.returncode == 0, done.stderr
+    main = "from labelnet.__main__ import main\nsys.exit(main(sys.argv[1:]))\n"
+    demo = _run_blocked(main, "demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "s3:c1,c2,c5,c7.c300" in demo.stdout
+    dump = _run_blocked(main, "dump", str(capture))
+    assert dump.returncode == 0, dump.stderr
+    assert "s3:c0,c5" in dump.stdout
+
+
+# Each integration module, the dependency it needs and the extra that installs it.
+INTEGRATIONS = [
+    ("cipso.scapy", "scapy", "scapy"),
+    ("calipso.scapy", "scapy", "scapy"),
+    ("cipso.strategies", "hypothesis", "hypothesis"),
+    ("calipso.strategies", "hypothesis", "hypothesis"),
+    ("mls.strategies", "hypothesis", "hypothesis"),
+    ("labelnet.ipsec.strategies", "hypothesis", "hypothesis"),
+    ("netlabel.client", "pyroute2", "netlink"),
+]
+
+
+@pytest.mark.parametrize(("module", "dependency", "extra"), INTEGRATIONS)
+def test_a_missing_extra_is_named(module: str, dependency: str, extra: str) -> None:
+    # Regression: `import cipso.scapy` without scapy gave a bare ModuleNotFoundError.
+    done = _run_blocked(f"import {module}\n")
+    assert done.returncode != 0
+    assert f"pip install 'labelnet[{extra}]'" in done.stderr, done.stderr
+    assert "ModuleNotFoundError" in done.stderr or "ImportError" in done.stderr
+
+
+def _declared_extras() -> dict[str, list[str]]:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    extras: dict[str, list[str]] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    return extras
+
+
+def test_the_extras_table_matches_pyproject() -> None:
+    from mls._extras import EXTRAS
+
+    declared = _declared_extras()
+    for extra, modules in EXTRAS.items():
+        names = {re.split(r"[<>=\[ ;]", requirement)[0] for requirement in declared[extra]}
+        assert set(modules) <= names, f"[{extra}] does not install {modules}"
+
+
+def test_every_extra_is_used() -> None:
+    # Regression: a [capture] extra (dpkt) was declared and used by nothing.
+    from mls._extras import EXTRAS
+
+    assert set(_declared_extras()) - {"docs", "test", "all"} == set(EXTRAS)

@@ -4,7 +4,7 @@ conformance cipso|calipso`` and the recorder of the shipped corpus's kernel verd
 
 from __future__ import annotations
 
-from .fuzz import PROTOCOLS, Disagreement, Progress, RunResult, Verdict, run, summary
+from .fuzz import PROTOCOLS, Disagreement, Progress, RunResult, agree, run, summary
 from .record import RecordResult, corpus_files, record
 
 __all__ = [
@@ -13,7 +13,7 @@ __all__ = [
     "Progress",
     "RecordResult",
     "RunResult",
-    "Verdict",
+    "agree",
     "corpus_files",
     "record",
     "run",

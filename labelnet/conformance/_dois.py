@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+import calipso
 import cipso
-from calipso import crc16_x25
+from calipso import CalipsoDoi, crc16_x25
 from netlabel.harness import (
     SCRATCH_DOI_BASE,
-    CipsoMapping,
     calipso_doi,
     cipso_doi,
     list_calipso_dois,
@@ -36,8 +36,8 @@ __all__ = [
     "renumber_cipso_area",
 ]
 
-_CIPSO = 0x86
-_CALIPSO = 0x07
+#: Where the DOI sits in a CIPSO or CALIPSO option: after the type and length bytes.
+_DOI = slice(2, 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,90 +64,55 @@ def _unknown(taken: Iterable[int]) -> int:
 def configure_cipso(stack: ExitStack, definitions: Iterable[cipso.CipsoDoi]) -> Renumbering:
     """Add every definition as a scratch DOI (removed when ``stack`` closes) and return how
     their numbers map to the configured ones."""
-    numbers: dict[int, int] = {}
-    for doi in definitions:
-        if doi.map_type is cipso.MapType.TRANS:
-            number = stack.enter_context(
-                cipso_doi(
-                    mapping=CipsoMapping.TRANS,
-                    tags=[int(t) for t in doi.tags],
-                    levels=dict(doi.levels),
-                    categories=dict(doi.categories) if doi.categories else None,
-                )
-            )
-        elif doi.map_type is cipso.MapType.LOCAL:
-            number = stack.enter_context(cipso_doi(mapping=CipsoMapping.LOCAL))
-        else:
-            number = stack.enter_context(
-                cipso_doi(mapping=CipsoMapping.PASS, tags=[int(t) for t in doi.tags])
-            )
-        numbers[doi.doi] = number
+    numbers = {doi.doi: stack.enter_context(cipso_doi(doi)).doi for doi in definitions}
     return Renumbering(numbers, _unknown(list_cipso_dois()))
 
 
 def calipso_doi_number(text: str) -> int:
     """The DOI number of a CALIPSO definition in netlabelctl syntax (``pass doi:2``, with or
-    without a leading ``calipso add``)."""
-    words = text.split()
-    if words[:2] == ["calipso", "add"]:
-        words = words[2:]
-    if len(words) != 2 or words[0] != "pass" or not words[1].startswith("doi:"):
-        raise ValueError(f"a CALIPSO DOI is 'pass doi:N' (the only type), not {text!r}")
-    value = words[1][4:]
-    if not value.isdigit() or not 0 < int(value) <= 0xFFFFFFFF:
-        raise ValueError(f"DOI {value!r} in {text!r} is not a number 1..4294967295")
-    return int(value)
+    without a leading ``calipso add``), read by :meth:`calipso.CalipsoDoi.from_netlabelctl`."""
+    return CalipsoDoi.from_netlabelctl(text).doi
 
 
 def configure_calipso(stack: ExitStack, numbers: Iterable[int]) -> Renumbering:
     """Add a scratch CALIPSO DOI for every number; see :func:`configure_cipso`."""
-    mapping = {number: stack.enter_context(calipso_doi()) for number in numbers}
+    mapping = {
+        number: stack.enter_context(calipso_doi(calipso.CalipsoDoi(number))).doi
+        for number in numbers
+    }
     return Renumbering(mapping, _unknown(list_calipso_dois()))
 
 
 def renumber_cipso_area(area: bytes, renumber: Callable[[int], int]) -> bytes:
-    """``area`` with the DOI of every CIPSO option before EOL passed through ``renumber``."""
+    """``area`` with the DOI of every CIPSO option before EOL passed through ``renumber``, also
+    in an option that runs past the area's end as long as its DOI is inside
+    (:func:`cipso.iter_options`)."""
     data = bytearray(area)
-    position = 0
-    while position < len(data):
-        kind = data[position]
-        if kind == 0:
-            break
-        if kind == 1:
-            position += 1
-            continue
-        if position + 1 >= len(data) or data[position + 1] < 2:
-            break
-        length = data[position + 1]
-        if kind == _CIPSO and length >= 6 and position + 6 <= len(data):
-            old = int.from_bytes(data[position + 2 : position + 6], "big")
-            data[position + 2 : position + 6] = renumber(old).to_bytes(4, "big")
-        position += length
+    for tlv in cipso.iter_options(area, strict=False):
+        # The length byte says the option holds a DOI (a walk that stops at a broken length
+        # has at least two bytes of the option).
+        if tlv.type == cipso.OptionType.CIPSO and len(tlv.data) >= 4 and area[tlv.offset + 1] >= 6:
+            at = slice(tlv.offset + _DOI.start, tlv.offset + _DOI.stop)
+            data[at] = renumber(int.from_bytes(data[at], "big")).to_bytes(4, "big")
     return bytes(data)
 
 
 def renumber_calipso_header(header: bytes, renumber: Renumbering) -> bytes:
-    """``header`` with the DOI of every CALIPSO option passed through ``renumber``."""
+    """``header`` with the DOI of every CALIPSO option passed through ``renumber``, also in an
+    option that runs past the header's end as long as its DOI is inside
+    (:func:`calipso.iter_options`)."""
     data = bytearray(header)
-    size = min(len(data), (data[1] + 1) * 8) if len(data) > 1 else 0
-    position = 2
-    while position < size:
-        kind = data[position]
-        if kind == 0:
-            position += 1
+    for tlv in calipso.iter_options(header, strict=False):
+        if tlv.type != calipso.OptionType.CALIPSO or len(tlv.data) < 4:
             continue
-        if position + 1 >= size:
-            break
-        end = position + 2 + data[position + 1]
-        if kind == _CALIPSO and position + 6 <= size and data[position + 1] >= 4:
-            old_option = bytes(data[position:end]) if end <= size else b""
-            old = int.from_bytes(data[position + 2 : position + 6], "big")
-            data[position + 2 : position + 6] = renumber(old).to_bytes(4, "big")
-            if len(old_option) >= 10:
-                error = _stored(old_option) ^ _checksum(old_option)
-                value = _checksum(bytes(data[position:end])) ^ error
-                data[position + 8 : position + 10] = bytes((value & 0xFF, value >> 8))
-        position = end
+        start, end = tlv.offset, tlv.end
+        old_option = b"" if tlv.fault else bytes(data[start:end])
+        at = slice(start + _DOI.start, start + _DOI.stop)
+        data[at] = renumber(int.from_bytes(data[at], "big")).to_bytes(4, "big")
+        if len(old_option) >= 10:
+            error = _stored(old_option) ^ _checksum(old_option)
+            value = _checksum(bytes(data[start:end])) ^ error
+            data[start + 8 : start + 10] = bytes((value & 0xFF, value >> 8))
     return bytes(data)
 
 

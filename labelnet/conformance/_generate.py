@@ -170,7 +170,9 @@ class CipsoGenerator:
                 break
             tags += self.tag(room - len(tags), doi)
         tags = tags[:_MAX_TAGS_ROOM]
-        return "option", bytes((0x86, 6 + len(tags))) + doi.to_bytes(4, "big") + tags
+        return "option", bytes((cipso.OptionType.CIPSO, 6 + len(tags))) + doi.to_bytes(
+            4, "big"
+        ) + tags
 
     def mutant(self) -> Sample:
         """One change where validators go wrong (as ``cipso.strategies.mutants``)."""
@@ -193,7 +195,8 @@ class CipsoGenerator:
                     bytes.fromhex("94040000"),  # router alert
                     bytes.fromhex("4408050000000000"),  # timestamp
                     bytes((rng.randint(2, 255), rng.randint(0, 12))),  # any type and length
-                    bytes((0x86, rng.randint(0, 12))) + self.doi_number().to_bytes(4, "big"),
+                    bytes((cipso.OptionType.CIPSO, rng.randint(0, 12)))
+                    + self.doi_number().to_bytes(4, "big"),
                 )
             )
         if rng.random() < 0.1:
@@ -345,7 +348,7 @@ class CalipsoGenerator:
         return "option", rewrap_header(lead + self.any_option())
 
     def near_valid(self) -> Sample:
-        """A valid option with one fault (as ``calipso.strategies.near_valid_options``)."""
+        """A valid option with one fault (as ``calipso.strategies.mutants``)."""
         rng = self.rng
         data = bytearray(self.valid_option(words_most=8))
         fault = rng.choice(
@@ -368,7 +371,7 @@ class CalipsoGenerator:
             index = rng.randrange(len(data))
             data[index] ^= 1 << rng.randrange(8)
         else:
-            data[0] = rng.choice([n for n in range(256) if n != 0x07])
+            data[0] = rng.choice([n for n in range(256) if n != calipso.OptionType.CALIPSO])
         return "near-valid", rewrap_header(bytes(data))
 
     def other(self) -> bytes:

@@ -16,14 +16,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import calipso
 import cipso
 from netlabel.harness import (
+    KernelAnswer,
     KernelHarness,
-    VerdictKind,
     ipv4_echo_request,
     ipv6_echo_request,
+    summarize,
 )
 
 from ._dois import (
@@ -41,7 +43,6 @@ __all__ = [
     "Disagreement",
     "Progress",
     "RunResult",
-    "Verdict",
     "agree",
     "reply_rerouted",
     "run",
@@ -65,37 +66,35 @@ _SHRINK_SECONDS = 10.0
 #: none; the harness's default is longer, for slower machines.
 _TIMEOUT = 0.05
 
+#: A verdict of either protocol: the kernel's (from the harness) or labelnet's.
+Verdict = cipso.Verdict | calipso.Verdict
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """A verdict in comparable form: ``kind`` is ``accepted``, ``rejected`` (CIPSO: ICMP
-    Parameter Problem), ``dropped`` (silently: every CALIPSO failure, and a source-routed
-    IPv4 packet whose options pass), ``unanswered`` (CIPSO: rejected, but the answer follows the
-    packet's source route away from the sender), ``parameter-problem`` (CALIPSO: ICMPv6) or,
-    from the kernel only, ``no-answer`` / ``icmp-error``."""
 
-    kind: str
-    pointer: int | None = None
-    code: int | None = None
+def agree(kernel: Verdict | None, ours: Verdict, *, rerouted: bool = False) -> bool:
+    """Whether the kernel's verdict (None: the harness saw none) is the one labelnet predicts:
+    the same kind, ICMP pointer and ICMP code. Reasons, and the offsets labelnet knows but no
+    answer shows, are not compared.
 
-    def __str__(self) -> str:
-        text = self.kind
-        if self.pointer is not None:
-            text += f", pointer {self.pointer}"
-        if self.code is not None:
-            text += f", code {self.code}"
-        return text
+    ``rerouted`` says labelnet's Parameter Problem would follow the packet's source route away
+    from the sender (:func:`reply_rerouted`); then a Parameter Problem the sender never saw
+    (pointer None) agrees too, and so does the predicted one arriving after all."""
+    if kernel is None:
+        return False
+    if rerouted and kernel.kind == ours.kind and kernel.pointer is None:
+        return True
+    return (kernel.kind, kernel.pointer, kernel.code) == (ours.kind, ours.pointer, ours.code)
 
 
 @dataclass(frozen=True, slots=True)
 class Disagreement:
-    """One input on which the kernel and labelnet disagree, shrunk to ``minimal``."""
+    """One input on which the kernel and labelnet disagree, shrunk to ``minimal``; ``kernel``
+    is the harness's answer for ``minimal`` and ``ours`` labelnet's verdict on it."""
 
     protocol: str
     origin: str
     original: bytes
     minimal: bytes
-    kernel: Verdict
+    kernel: KernelAnswer[Any]
     ours: Verdict
     dois: tuple[str, ...]
     shrink_steps: int
@@ -113,7 +112,7 @@ class Disagreement:
         add = f"netlabelctl {self.protocol} add"
         lines = [
             f"kernel:   {self.kernel}",
-            f"labelnet: {self.ours}",
+            f"labelnet: {summarize(self.ours)}",
             f"DOIs:     {add} {self.dois[0]}",
             *(f"          {add} {text}" for text in self.dois[1:]),
             f"{what} ({len(self.minimal)} bytes, shrunk in {self.shrink_steps} steps):",
@@ -170,11 +169,14 @@ class _Target:
     dois: tuple[str, ...]
     generate: Callable[[], tuple[str, bytes]]
 
-    def kernel(self, data: bytes) -> Verdict:
+    def kernel(self, data: bytes) -> KernelAnswer[Any]:
         raise NotImplementedError
 
     def ours(self, data: bytes) -> Verdict:
         raise NotImplementedError
+
+    def agree(self, data: bytes, kernel: KernelAnswer[Any], ours: Verdict) -> bool:
+        return agree(kernel.verdict, ours)
 
     def smaller(self, data: bytes) -> Iterator[bytes]:
         raise NotImplementedError
@@ -205,41 +207,32 @@ class _Cipso(_Target):
         ]
         self.generate = CipsoGenerator(rng, self.models, renumber.unknown, areas)
 
-    def kernel(self, data: bytes) -> Verdict:
-        answer = self.harness.cipso_verdict(data, timeout=_TIMEOUT)
-        if answer.kind is VerdictKind.ACCEPTED:
-            return Verdict("accepted")
-        if answer.kind is VerdictKind.PARAMETER_PROBLEM and answer.icmp_code == 0:
-            return Verdict("rejected", answer.pointer)
-        if answer.kind is VerdictKind.NO_ANSWER and not answer.hdr_errors:
-            return Verdict("dropped")
-        if answer.kind in (VerdictKind.DROPPED, VerdictKind.NO_ANSWER):
-            # A header error was counted and no answer came back: sent elsewhere, or not
-            # sent for want of a route.
-            return Verdict("unanswered")
-        return Verdict(answer.kind.value, answer.pointer, answer.icmp_code)
+    def kernel(self, data: bytes) -> KernelAnswer[Any]:
+        return self.harness.cipso_verdict(data, timeout=_TIMEOUT)
 
     def ours(self, data: bytes) -> Verdict:
-        verdict = cipso.verdict(data, self.models, strict_bitmap=self.strict)
-        if verdict.dropped:
-            # A source route while accept_source_route is 0 (the default): ip_rcv_options
-            # drops the packet after the options passed, without a counter or an answer.
-            return Verdict("dropped")
-        if not verdict.accepted:
-            assert verdict.pointer is not None
-            if reply_rerouted(data, verdict.pointer - 20):
-                # The Parameter Problem is sent back along the reversed source route
-                # (ip_options_echo), to the route's last address; whether it reaches the
-                # sender depends on where that address leads (see agree()).
-                return Verdict("unanswered", verdict.pointer)
-            return Verdict("rejected", verdict.pointer)
-        return Verdict("accepted")
+        # A source route while accept_source_route is 0 (the default) is dropped silently
+        # after the options passed (ip_rcv_options): cipso.verdict says DROPPED.
+        return cipso.verdict(data, self.models, strict_bitmap=self.strict)
+
+    def agree(self, data: bytes, kernel: KernelAnswer[Any], ours: Verdict) -> bool:
+        # A Parameter Problem is sent back along the reversed source route (ip_options_echo),
+        # to the route's last address; whether it reaches the sender depends on where that
+        # address leads.
+        rerouted = (
+            ours.kind is cipso.VerdictKind.PARAMETER_PROBLEM
+            and ours.offset is not None
+            and reply_rerouted(data, ours.offset)
+        )
+        return agree(kernel.verdict, ours, rerouted=rerouted)
 
     def smaller(self, data: bytes) -> Iterator[bytes]:
         yield from _smaller_area(data)
 
 
-_SOURCE_ROUTES = (131, 137)  # IPOPT_LSRR, IPOPT_SSRR
+_SOURCE_ROUTES = (cipso.OptionType.LSRR, cipso.OptionType.SSRR)
+#: A source route's pointer counts from the option's first byte; the first address is at 4.
+_FIRST_ADDRESS_END = 8
 
 
 def reply_rerouted(area: bytes, before: int) -> bool:
@@ -247,30 +240,12 @@ def reply_rerouted(area: bytes, before: int) -> bool:
     offset ``before``, goes elsewhere than the sender: a source route option that passed (it
     ends by ``before``) and holds an address before its pointer, which ``ip_options_echo``
     turns into the answer's first hop."""
-    position = 0
-    while position < min(before, len(area)):
-        kind = area[position]
-        if kind == 0:
+    for tlv in cipso.iter_options(area, strict=False):
+        if tlv.offset >= before or tlv.fault:
             return False
-        if kind == 1:
-            position += 1
-            continue
-        if position + 1 >= len(area) or area[position + 1] < 2:
-            return False
-        length = area[position + 1]
-        if kind in _SOURCE_ROUTES and length >= 3 and position + length <= before:
-            return min(area[position + 2], length + 1) >= 8
-        position += length
+        if tlv.type in _SOURCE_ROUTES and tlv.data and tlv.end <= before:
+            return min(tlv.data[0], tlv.size + 1) >= _FIRST_ADDRESS_END
     return False
-
-
-def agree(kernel: Verdict, ours: Verdict) -> bool:
-    """Whether the kernel's verdict is the one labelnet predicts. A rejection whose answer
-    follows a source route (``unanswered``) agrees with no answer at all and with the answer
-    labelnet predicts arriving after all."""
-    if ours.kind == "unanswered":
-        return kernel in (Verdict("unanswered"), Verdict("rejected", ours.pointer))
-    return kernel == ours
 
 
 def _renumbered(doi: cipso.CipsoDoi, renumber: Renumbering) -> cipso.CipsoDoi:
@@ -289,15 +264,11 @@ class _Calipso(_Target):
         headers = [renumber_calipso_header(vector.header, renumber) for vector in corpus]
         self.generate = CalipsoGenerator(rng, self.numbers, renumber.unknown, headers)
 
-    def kernel(self, data: bytes) -> Verdict:
-        answer = self.harness.calipso_verdict(data, timeout=_TIMEOUT)
-        if answer.kind in (VerdictKind.ACCEPTED, VerdictKind.DROPPED, VerdictKind.NO_ANSWER):
-            return Verdict(answer.kind.value)
-        return Verdict(answer.kind.value, answer.pointer, answer.icmp_code)
+    def kernel(self, data: bytes) -> KernelAnswer[Any]:
+        return self.harness.calipso_verdict(data, timeout=_TIMEOUT)
 
     def ours(self, data: bytes) -> Verdict:
-        verdict = calipso.verdict(data, self.numbers)
-        return Verdict(verdict.kind.value, verdict.pointer, verdict.code)
+        return calipso.verdict(data, self.numbers)
 
     def smaller(self, data: bytes) -> Iterator[bytes]:
         yield from _smaller_header(data)
@@ -341,7 +312,7 @@ def run(
                 mine = target.ours(data)
                 result.sent += 1
                 result.origins[origin] = result.origins.get(origin, 0) + 1
-                if agree(theirs, mine):
+                if target.agree(data, theirs, mine):
                     result.agreed += 1
                 else:
                     result.disagreeing += 1
@@ -359,7 +330,13 @@ def run(
 
 
 def _shrink(
-    target: _Target, protocol: str, origin: str, data: bytes, *, theirs: Verdict, mine: Verdict
+    target: _Target,
+    protocol: str,
+    origin: str,
+    data: bytes,
+    *,
+    theirs: KernelAnswer[Any],
+    mine: Verdict,
 ) -> Disagreement:
     """Make ``data`` smaller while the kernel and labelnet still disagree on it."""
     current, kernel, ours = data, theirs, mine
@@ -378,7 +355,7 @@ def _shrink(
             budget -= 1
             candidate_kernel = target.kernel(candidate)
             candidate_ours = target.ours(candidate)
-            if not agree(candidate_kernel, candidate_ours):
+            if not target.agree(candidate, candidate_kernel, candidate_ours):
                 current, kernel, ours = candidate, candidate_kernel, candidate_ours
                 steps += 1
                 improved = True
@@ -393,24 +370,24 @@ def _pad4(data: bytes) -> bytes:
     return data + bytes(-len(data) % 4)
 
 
+_CIPSO = cipso.OptionType.CIPSO
+_CALIPSO = calipso.OptionType.CALIPSO
+#: Where the tags of a CIPSO option start: after type, length and DOI.
+_CIPSO_TAGS = 6
+#: The end of a CALIPSO option's fixed part (type, length, DOI, words, level, checksum).
+_CALIPSO_FIXED = 10
+_CALIPSO_WORDS = 6
+_CALIPSO_LEVEL = 7
+
+
 def _ipv4_options(area: bytes) -> list[tuple[int, int]]:
-    """(start, end) of each option before EOL; a broken length ends the walk."""
+    """(start, end) of each option before EOL; an option the walk cannot pass (a broken
+    length) is the last and runs to the end of the area."""
     spans = []
-    position = 0
-    while position < len(area):
-        kind = area[position]
-        if kind == 0:
+    for tlv in cipso.iter_options(area, strict=False):
+        if tlv.type == cipso.OptionType.END:
             break
-        if kind == 1:
-            spans.append((position, position + 1))
-            position += 1
-            continue
-        if position + 1 >= len(area) or area[position + 1] < 2:
-            spans.append((position, len(area)))
-            break
-        end = min(position + area[position + 1], len(area))
-        spans.append((position, end))
-        position = end
+        spans.append((tlv.offset, len(area) if tlv.fault else tlv.end))
     return spans
 
 
@@ -424,60 +401,64 @@ def _smaller_area(area: bytes) -> Iterator[bytes]:
         yield _pad4(area[:used])
     found = cipso.find_option(area)
     if found is not None and found + 1 < len(area):
-        start = found
-        length = area[start + 1]
-        option = area[start : start + length]
-        yield _pad4(option)
-        # Tags out, then data off the end of each tag (the tag and option lengths follow),
-        # then single bytes out of the tag area.
-        position = 6
-        while position + 1 < len(option) and option[position + 1] >= 2:
-            end = position + option[position + 1]
-            if end > len(option):
-                break
-            yield _replace_option(area, start, length, option[:position] + option[end:])
-            for cut in (4, 2, 1):
-                if end - cut >= position + 2:
-                    tag = option[position : position + 1] + bytes((end - cut - position,))
-                    shorter = option[:position] + tag + option[position + 2 : end - cut]
-                    yield _replace_option(area, start, length, shorter + option[end:])
-            position = end
-        for index in range(len(option) - 1, 5, -1):
-            yield _replace_option(area, start, length, option[:index] + option[index + 1 :])
+        yield from _smaller_cipso(area, found)
     # Four bytes out anywhere, then bytes set to zero or lowered, from the end.
     for index in range(len(area) - 4, -1, -1):
         yield area[:index] + area[index + 4 :]
-    for index in range(len(area) - 1, -1, -1):
-        if area[index]:
-            yield area[:index] + b"\0" + area[index + 1 :]
-            if area[index] > 1:
-                yield area[:index] + bytes((area[index] - 1,)) + area[index + 1 :]
+    yield from _lower_bytes(area, 0)
+
+
+def _smaller_cipso(area: bytes, start: int) -> Iterator[bytes]:
+    """The CIPSO option at ``start`` alone, then with tags out, data off the end of each tag
+    (the tag and option lengths follow), then single bytes out of the tag area."""
+    length = area[start + 1]
+    option = area[start : start + length]
+    yield _pad4(option)
+    position = _CIPSO_TAGS
+    while position + 1 < len(option) and option[position + 1] >= 2:
+        end = position + option[position + 1]
+        if end > len(option):
+            break
+        yield _replace_option(area, start, length, option[:position] + option[end:])
+        for cut in (4, 2, 1):
+            if end - cut >= position + 2:
+                tag = option[position : position + 1] + bytes((end - cut - position,))
+                shorter = option[:position] + tag + option[position + 2 : end - cut]
+                yield _replace_option(area, start, length, shorter + option[end:])
+        position = end
+    for index in range(len(option) - 1, _CIPSO_TAGS - 1, -1):
+        yield _replace_option(area, start, length, option[:index] + option[index + 1 :])
+
+
+def _lower_bytes(data: bytes, first: int, *, by_one: bool = True) -> Iterator[bytes]:
+    """``data`` with one byte from ``first`` on set to zero (or, ``by_one``, lowered by one),
+    from the end."""
+    for index in range(len(data) - 1, first - 1, -1):
+        if data[index]:
+            yield data[:index] + b"\0" + data[index + 1 :]
+            if by_one and data[index] > 1:
+                yield data[:index] + bytes((data[index] - 1,)) + data[index + 1 :]
 
 
 def _replace_option(area: bytes, start: int, length: int, option: bytes) -> bytes:
     """``area`` with the CIPSO option at ``start`` (``length`` bytes) replaced by ``option``,
     whose length byte is set to its size."""
     rest = area[start + length :]
-    return _pad4(area[:start] + bytes((0x86, len(option))) + option[2:] + rest)
+    return _pad4(area[:start] + bytes((_CIPSO, len(option))) + option[2:] + rest)
 
 
 def _tlvs(header: bytes) -> list[bytes]:
-    size = min(len(header), (header[1] + 1) * 8)
-    found = []
-    position = 2
-    while position < size:
-        if header[position] == 0:
-            found.append(header[position : position + 1])
-            position += 1
-            continue
-        end = min(size, position + 2 + (header[position + 1] if position + 1 < size else 0))
-        found.append(header[position:end])
-        position = max(end, position + 1)
-    return found
+    """The options of a hop-by-hop header as bytes; one that runs past the end is cut there."""
+    size = min(len(header), (header[1] + 1) * 8) if len(header) > 1 else 0
+    inside = header[:size]
+    return [
+        inside[tlv.offset : tlv.offset + tlv.size]
+        for tlv in calipso.iter_options(header, strict=False)
+    ]
 
 
 def _fixed_checksum(option: bytes) -> bytes:
-    if len(option) < 10 or option[0] != 0x07:
+    if len(option) < _CALIPSO_FIXED or option[0] != _CALIPSO:
         return option
     value = calipso.crc16_x25(option[:8] + b"\0\0" + option[10:])
     return option[:8] + bytes((value & 0xFF, value >> 8)) + option[10:]
@@ -489,32 +470,36 @@ def _smaller_header(header: bytes) -> Iterator[bytes]:
     for index in range(len(tlvs)):
         yield rewrap_header(b"".join(tlvs[:index] + tlvs[index + 1 :]), first)
     for index, tlv in enumerate(tlvs):
-        if tlv[:1] != b"\x07" or len(tlv) < 10:
+        if tlv[0] != _CALIPSO or len(tlv) < _CALIPSO_FIXED:
             continue
-        others = tlvs[:index], tlvs[index + 1 :]
-
-        def with_option(option: bytes, others: tuple[list[bytes], list[bytes]] = others) -> bytes:
-            return rewrap_header(b"".join([*others[0], option, *others[1]]), first)
-
+        before, after = b"".join(tlvs[:index]), b"".join(tlvs[index + 1 :])
         yield rewrap_header(tlv, first)
-        fixed = _fixed_checksum(tlv)
-        if fixed != tlv:
-            yield with_option(fixed)
-        # Words and extra bytes off the end, checksum kept right when it was.
-        right = _fixed_checksum(tlv) == tlv
-        for cut in (4, 1):
-            if len(tlv) - cut >= 10:
-                shorter = bytes((0x07, tlv[1] - cut)) + tlv[2:-cut]
-                if tlv[6] * 4 + 8 > shorter[1] and right:
-                    shorter = shorter[:6] + bytes(((shorter[1] - 8) // 4,)) + shorter[7:]
-                yield with_option(_fixed_checksum(shorter) if right else shorter)
-        for at in (7, 6):
-            if tlv[at]:
-                zeroed = tlv[:at] + b"\0" + tlv[at + 1 :]
-                yield with_option(_fixed_checksum(zeroed) if right else zeroed)
-    for index in range(len(header) - 1, 1, -1):
-        if header[index]:
-            yield header[:index] + b"\0" + header[index + 1 :]
+        for option in _smaller_calipso(tlv):
+            yield rewrap_header(before + option + after, first)
+    yield from _lower_bytes(header, 2, by_one=False)
+
+
+def _smaller_calipso(option: bytes) -> Iterator[bytes]:
+    """The CALIPSO option with its checksum fixed, words and extra bytes off the end, the
+    word count or level zeroed; a right checksum is kept right."""
+    fixed = _fixed_checksum(option)
+    right = fixed == option
+    if not right:
+        yield fixed
+
+    def keep(candidate: bytes) -> bytes:
+        return _fixed_checksum(candidate) if right else candidate
+
+    for cut in (4, 1):
+        if len(option) - cut >= _CALIPSO_FIXED:
+            shorter = bytes((_CALIPSO, option[1] - cut)) + option[2:-cut]
+            if option[_CALIPSO_WORDS] * 4 + 8 > shorter[1] and right:
+                words = (shorter[1] - 8) // 4
+                shorter = shorter[:_CALIPSO_WORDS] + bytes((words,)) + shorter[_CALIPSO_LEVEL:]
+            yield keep(shorter)
+    for at in (_CALIPSO_LEVEL, _CALIPSO_WORDS):
+        if option[at]:
+            yield keep(option[:at] + b"\0" + option[at + 1 :])
 
 
 def summary(results: Sequence[RunResult]) -> str:

@@ -7,10 +7,10 @@ writes the observed verdict into the vector's ``kernel`` entry. NetLabel is left
 found: the scratch DOIs are removed, and the one sysctl touched for the vectors that need it
 (``net.ipv4.cipso_rbm_strictvalid``) is set back, also on errors and Ctrl-C.
 
-CIPSO vectors for a loopback device (tag 128 is accepted only there) cannot be sent over the
-harness's veth pair, and the answer to a rejected packet that carries a source route goes to
-the route's last address instead of the sender; such vectors keep the verdict cipso.md §4
-gives and ``"recorded": false``.
+CIPSO vectors for a loopback device (tag 128 is accepted only there) are sent by B to itself
+(:meth:`KernelHarness.cipso_loopback_verdict`). The answer to a rejected packet that carries a
+source route goes to the route's last address instead of the sender; such vectors keep the
+verdict cipso.md §4 gives and ``"recorded": false``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import calipso
 import cipso
 from netlabel.harness import (
     HarnessError,
     KernelHarness,
-    VerdictKind,
     ipv4_echo_request,
     ipv6_echo_request,
     netlabel_lock,
@@ -61,12 +61,12 @@ class Change:
 
 @dataclass(slots=True)
 class RecordResult:
-    """What :func:`record` did: vectors sent, vectors not sent (loopback), vectors whose answer
-    cannot be seen (it follows a source route elsewhere), verdicts changed, and the vectors
-    whose tshark fields changed."""
+    """What :func:`record` did: vectors sent (``loopback`` of them through B's loopback),
+    vectors whose answer cannot be seen (it follows a source route elsewhere), verdicts
+    changed, and the vectors whose tshark fields changed."""
 
     sent: int = 0
-    skipped: int = 0
+    loopback: int = 0
     unobservable: int = 0
     changes: list[Change] = field(default_factory=list)
     tshark_changes: list[str] = field(default_factory=list)
@@ -112,24 +112,27 @@ def _groups(items: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str,
     return groups
 
 
-def _cipso_kernel(harness: KernelHarness, area: bytes) -> dict[str, Any] | None:
-    verdict = harness.cipso_verdict(area)
-    if verdict.delivered and verdict.kind is VerdictKind.ACCEPTED:
-        return {"verdict": "accepted", "pointer": None, "recorded": True}
-    if verdict.delivered and verdict.kind is VerdictKind.PARAMETER_PROBLEM:
-        return {"verdict": "rejected", "pointer": verdict.pointer, "recorded": True}
-    if verdict.delivered and verdict.kind is VerdictKind.NO_ANSWER and not verdict.hdr_errors:
-        # Dropped after validation without a trace (a source route while
-        # accept_source_route is 0): no answer within the timeout, no header error.
-        return {"verdict": "dropped", "pointer": None, "recorded": True}
-    rejected_unseen = (
-        verdict.kind in (VerdictKind.NO_ANSWER, VerdictKind.DROPPED) and verdict.hdr_errors > 0
-    )
-    if verdict.delivered and rejected_unseen and reply_rerouted(area, len(area)):
-        # Rejected (a header error was counted), but the Parameter Problem follows the
-        # packet's reversed source route away from the sender: the pointer cannot be seen.
-        return None
-    raise HarnessError(f"no clear verdict for options area {area.hex()}: {verdict}")
+#: The corpus files' word for a CIPSO Parameter Problem (cipso/_vectors.py reads it back).
+_REJECTED = "rejected"
+
+
+def _cipso_kernel(harness: KernelHarness, area: bytes, loopback: bool) -> dict[str, Any] | None:
+    ask = harness.cipso_loopback_verdict if loopback else harness.cipso_verdict
+    answer = ask(area)
+    verdict = answer.verdict
+    if not answer.delivered or verdict is None:
+        raise HarnessError(f"no clear verdict for options area {area.hex()}: {answer}")
+    if verdict.kind is cipso.VerdictKind.PARAMETER_PROBLEM and verdict.pointer is None:
+        if reply_rerouted(area, len(area)):
+            # Rejected (a header error was counted), but the Parameter Problem follows the
+            # packet's reversed source route away from the sender: the pointer cannot be seen.
+            return None
+        raise HarnessError(f"no clear verdict for options area {area.hex()}: {answer}")
+    if verdict.kind is cipso.VerdictKind.PARAMETER_PROBLEM:
+        return {"verdict": _REJECTED, "pointer": verdict.pointer, "recorded": True}
+    # Accepted, or dropped after validation without a trace (a source route while
+    # accept_source_route is 0): no answer within the timeout, no header error.
+    return {"verdict": str(verdict.kind), "pointer": None, "recorded": True}
 
 
 def _record_cipso(
@@ -138,18 +141,15 @@ def _record_cipso(
     texts: dict[str, str] = corpus["dois"]
     recorded: dict[int, dict[str, Any]] = {}
     for names, items in _groups(corpus["vectors"]).items():
-        wire = [item for item in items if not item.get("loopback", False)]
-        result.skipped += len(items) - len(wire)
-        if not wire:
-            continue
         with ExitStack() as stack:
             definitions = [cipso.CipsoDoi.from_netlabelctl(texts[name]) for name in names]
             renumber = configure_cipso(stack, definitions)
-            for item in wire:
+            for item in items:
                 area = renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
                 with strictvalid(item.get("strict_bitmap", True)):
-                    verdict = _cipso_kernel(harness, area)
+                    verdict = _cipso_kernel(harness, area, item.get("loopback", False))
                 result.sent += 1
+                result.loopback += bool(item.get("loopback", False))
                 if verdict is None:
                     result.unobservable += 1
                     verdict = dict(item["kernel"], recorded=False)
@@ -167,20 +167,22 @@ def _record_calipso(
             renumber = configure_calipso(stack, [calipso_doi_number(texts[n]) for n in names])
             for item in items:
                 header = renumber_calipso_header(bytes.fromhex(item["header"]), renumber)
-                verdict = harness.calipso_verdict(header)
-                if not verdict.delivered or verdict.kind not in (
-                    VerdictKind.ACCEPTED,
-                    VerdictKind.DROPPED,
-                    VerdictKind.PARAMETER_PROBLEM,
-                ):
-                    raise HarnessError(f"no clear verdict for header {header.hex()}: {verdict}")
+                answer = harness.calipso_verdict(header)
+                verdict = answer.verdict
+                unseen = verdict is None or (
+                    verdict.kind is calipso.VerdictKind.PARAMETER_PROBLEM
+                    and verdict.pointer is None
+                )
+                if not answer.delivered or verdict is None or unseen:
+                    raise HarnessError(f"no clear verdict for header {header.hex()}: {answer}")
                 recorded[id(item)] = {
-                    "verdict": verdict.kind.value,
+                    "verdict": str(verdict.kind),
                     "pointer": verdict.pointer,
-                    "code": verdict.icmp_code if verdict.pointer is not None else None,
+                    "code": verdict.code,
                     "recorded": True,
                 }
                 result.sent += 1
+                result.loopback += bool(item.get("loopback", False))
     return lambda item: recorded.get(id(item))
 
 

@@ -13,6 +13,11 @@ Requires the ``hypothesis`` extra (``pip install labelnet[hypothesis]``)::
 
 from __future__ import annotations
 
+from mls._extras import needs_extra
+
+with needs_extra("hypothesis", by=__name__):
+    import hypothesis  # noqa: F401
+
 import ipaddress
 
 from hypothesis import strategies as st

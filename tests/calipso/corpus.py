@@ -72,7 +72,7 @@ def _legacy() -> dict[str, Any]:
                 {
                     "name": v.name,
                     "hex": v.header.hex(),
-                    "kind": v.kernel.verdict,
+                    "kind": str(v.kernel.kind),
                     "pointer": v.kernel.pointer,
                     "code": v.kernel.code,
                 }

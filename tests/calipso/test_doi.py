@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
+from hypothesis import given
 
 from calipso import (
     CalipsoDoi,
@@ -13,6 +16,8 @@ from calipso import (
     MapType,
     encode,
 )
+from calipso.doi import CalipsoDoiSyntaxError
+from calipso.strategies import doi_numbers
 from mls import CategorySet, Level
 
 DOI = CalipsoDoi(2)
@@ -149,3 +154,51 @@ def test_encode_label_is_the_bytes_of_label_option(level: str) -> None:
     quirk = DOI.encode_label(Level(1), empty_bitmap_word=True)
     assert quirk == encode(DOI.label_option(Level(1), empty_bitmap_word=True))
     assert quirk[6] == 1  # one all-zero bitmap word
+
+
+# -- netlabelctl syntax ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pass doi:2", "calipso add pass doi:2", "netlabelctl calipso add pass doi:02", "doi:2 pass"],
+)
+def test_from_netlabelctl(text: str) -> None:
+    assert CalipsoDoi.from_netlabelctl(text) == DOI
+    assert CalipsoDoi.from_netlabelctl(text.split()) == DOI
+
+
+@pytest.mark.parametrize(
+    ("text", "argument", "position"),
+    [
+        ("", "", 0),
+        ("pass", "pass", 0),
+        ("trans doi:2", "trans doi:2", 0),
+        ("pass doi:2 tags:1", "tags:1", 0),
+        ("pass doi:2 doi:3", "pass doi:2 doi:3", 0),
+        ("pass doi:2x", "doi:2x", 4),
+        ("pass doi:²", "doi:²", 4),
+        ("pass doi:٣", "doi:٣", 4),
+        ("pass doi:4294967296", "doi:4294967296", 4),
+        ("pass doi:" + "9" * 4301, "doi:" + "9" * 4301, 4),
+    ],
+)
+def test_from_netlabelctl_refuses(text: str, argument: str, position: int) -> None:
+    with pytest.raises(CalipsoDoiSyntaxError) as info:
+        CalipsoDoi.from_netlabelctl(text)
+    assert (info.value.argument, info.value.position) == (argument, position)
+    assert isinstance(info.value, CalipsoDoiError) and len(str(info.value)) < 300
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert str(copy) == str(info.value)
+
+
+def test_from_netlabelctl_leaves_the_range_to_the_definition() -> None:
+    with pytest.raises(CalipsoDoiError, match="0 is reserved"):
+        CalipsoDoi.from_netlabelctl("pass doi:0")
+
+
+@given(doi_numbers())
+def test_to_netlabelctl_round_trips(number: int) -> None:
+    doi = CalipsoDoi(number)
+    assert doi.to_netlabelctl() == f"pass doi:{number}"
+    assert CalipsoDoi.from_netlabelctl(doi.to_netlabelctl()) == doi

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+import calipso
 from calipso import (
     CalipsoDoi,
+    CalipsoDoiError,
     CalipsoEncodeError,
     CalipsoOption,
+    CalipsoValidationError,
+    Check,
     HopByHopError,
     OptionType,
     UnknownAction,
@@ -221,3 +225,22 @@ def test_tolerant_walk_yields_the_option_that_runs_past_the_end() -> None:
     # A header cut short is walked as far as its bytes go.
     cut = list(iter_options(header[:9], strict=False))
     assert [t.offset for t in cut] == [2, 8] and "no length byte" in cut[-1].fault
+
+
+def test_two_calipso_options_under_two_configured_dois() -> None:
+    """The kernel checks every CALIPSO option against all the DOIs it knows (the kernel test
+    of the same header is in test_kernel.py); the label is the first option's."""
+    first = encode(CalipsoDoi(2).label_option(Level.parse("s3:c1")))
+    second = encode(CalipsoDoi(9).label_option(Level.parse("s5:c7")))
+    fill = -(2 + len(first + second)) % 8
+    size = 2 + len(first + second) + fill
+    header = bytes((0, size // 8 - 1)) + first + second + pad(fill)
+    with pytest.raises(CalipsoValidationError) as caught:
+        CalipsoDoi(2).decode_header(header)
+    assert caught.value.check is Check.UNKNOWN_DOI
+    assert CalipsoDoi(2).decode_header(header, dois=[9]) == Level.parse("s3:c1")
+    assert CalipsoDoi(2).decode_header(header, dois=[CalipsoDoi(9)]) == Level.parse("s3:c1")
+    assert calipso.verdict(header, [2, 9]).accepted
+    with pytest.raises(CalipsoDoiError) as wrong:
+        CalipsoDoi(9).decode_header(header, dois=[2])
+    assert wrong.value.offset == 4

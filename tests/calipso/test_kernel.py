@@ -31,18 +31,16 @@ from hypothesis import strategies as st
 
 import calipso
 from calipso import Check, VerdictKind
-from calipso.strategies import encodable_levels, hop_by_hop_headers, near_valid_options
+from calipso.strategies import hop_by_hop_headers, labels, mutants, option_bytes
+from labelnet.conformance._generate import rewrap_header
 from mls import Level
 from netlabel.harness import (
     SCRATCH_DOI_BASE,
-    CalipsoVerdict,
     DoiInUse,
     KernelHarness,
     calipso_doi,
     list_calipso_dois,
-    wrap_hop_by_hop,
 )
-from netlabel.harness import VerdictKind as KernelKind
 from tests.calipso import corpus
 from tests.support import need, need_program
 
@@ -71,16 +69,15 @@ class Kernel:
     def observe(self, header: bytes) -> tuple[str, int | None, int | None]:
         """B's verdict on a packet carrying ``header``: kind, Parameter Problem code and
         pointer (counted from the start of the IPv6 header)."""
-        verdict: CalipsoVerdict = self.harness.calipso_verdict(header)
-        assert verdict.delivered, "B did not receive the packet as sent"
-        assert verdict.kind in (
-            KernelKind.ACCEPTED,
-            KernelKind.DROPPED,
-            KernelKind.PARAMETER_PROBLEM,
-        ), verdict
-        if verdict.kind is KernelKind.PARAMETER_PROBLEM:
-            assert verdict.icmp_type == 4
-            return verdict.kind.value, verdict.icmp_code, verdict.pointer
+        answer = self.harness.calipso_verdict(header)
+        assert answer.delivered, "B did not receive the packet as sent"
+        verdict = answer.verdict
+        kinds = (VerdictKind.ACCEPTED, VerdictKind.DROPPED, VerdictKind.PARAMETER_PROBLEM)
+        assert verdict is not None and verdict.kind in kinds, answer
+        if verdict.kind is VerdictKind.PARAMETER_PROBLEM:
+            assert answer.icmp_type == 4 and verdict.pointer is not None, answer
+            return verdict.kind.value, verdict.code, verdict.pointer
+        assert (verdict.code, verdict.pointer) == (None, None), answer
         return verdict.kind.value, None, None
 
     def predict(self, header: bytes) -> calipso.Verdict:
@@ -102,7 +99,7 @@ def kernel(kernel_harness: KernelHarness) -> Iterator[Kernel]:
         unknown = SCRATCH_DOI_BASE - 1
         while unknown in taken:
             unknown -= 1
-        yield Kernel(kernel_harness, doi, unknown)
+        yield Kernel(kernel_harness, doi.doi, unknown)
 
 
 def option(doi: int, level: str = "s3:c0,c5", **changes: Any) -> bytes:
@@ -120,7 +117,7 @@ def with_checksum(data: bytes) -> bytes:
 
 def header(*options: bytes) -> bytes:
     """A hop-by-hop header holding ``options`` back to back from offset 2, padded to 8."""
-    return wrap_hop_by_hop(b"".join(options))
+    return rewrap_header(b"".join(options), ICMPV6)
 
 
 # --- options the kernel sends are accepted --------------------------------------------------
@@ -153,7 +150,7 @@ def test_kernel_encoded_labels_are_accepted(kernel: Kernel, level: str) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(level=encodable_levels())
+@given(level=labels())
 def test_random_labels_are_accepted(kernel: Kernel, level: Level) -> None:
     built = kernel.model.encode_header(level, next_header=ICMPV6)
     assert kernel.compare(built).accepted
@@ -416,7 +413,7 @@ def _tlvs(data: bytes) -> list[calipso.Tlv]:
 )
 @given(data=st.data())
 def test_near_valid_mutants_verdicts_equal_the_kernels(kernel: Kernel, data: st.DataObject) -> None:
-    mutant = data.draw(near_valid_options(doi=kernel.doi))
+    mutant = data.draw(mutants(option_bytes(doi=kernel.doi, bad_checksums=False)))
     kernel.compare(header(mutant))
 
 
@@ -428,7 +425,7 @@ def test_near_valid_mutants_verdicts_equal_the_kernels(kernel: Kernel, data: st.
 @given(data=st.data())
 def test_valid_option_then_mutant_equal_the_kernels(kernel: Kernel, data: st.DataObject) -> None:
     # Every CALIPSO option in the header is checked, wherever it stands.
-    mutant = data.draw(near_valid_options(doi=kernel.doi))
+    mutant = data.draw(mutants(option_bytes(doi=kernel.doi, bad_checksums=False)))
     kernel.compare(header(option(kernel.doi, "s1:c2"), mutant))
 
 
@@ -441,8 +438,8 @@ def recorded_doi(kernel: Kernel) -> Iterator[int]:
     if number + 1 in list_calipso_dois():
         pytest.skip(f"DOI {number + 1} (the recorded unknown DOI) is configured here")
     try:
-        with calipso_doi(number) as doi:
-            yield doi
+        with calipso_doi(calipso.CalipsoDoi(number), scratch=False) as doi:
+            yield doi.doi
     except DoiInUse:
         pytest.skip(f"DOI {number} is configured already; the recorded verdicts need it")
 
@@ -531,7 +528,7 @@ def test_random_mixed_headers_verdicts_equal_the_kernels(kernel: Kernel) -> None
     for _ in range(600):
         body = b"".join(_random_tlv(rng, kernel.doi) for _ in range(rng.randint(1, 5)))
         if rng.random() < 0.8:
-            built = wrap_hop_by_hop(body)
+            built = rewrap_header(body, ICMPV6)
         else:  # zero-filled to a multiple of 8: the last TLV may run past the end
             body += bytes(-(len(body) + 2) % 8)
             built = bytes((ICMPV6, (len(body) + 2) // 8 - 1)) + body
@@ -628,7 +625,7 @@ def test_drop_reasons_and_sites_match_our_reason_classes(kernel: Kernel, tmp_pat
     headers = [fault.faulty for fault in faults(kernel.doi, kernel.unknown)]
     for _ in range(500):
         body = b"".join(_random_tlv(rng, kernel.doi) for _ in range(rng.randint(1, 5)))
-        headers.append(wrap_hop_by_hop(body))
+        headers.append(rewrap_header(body, ICMPV6))
     expected: list[tuple[bytes, str]] = []
     with recorded_drops(tmp_path) as drops:
         for built in headers:
@@ -671,3 +668,18 @@ def test_command_line_verdicts_are_the_kernels(
                 assert "ICMPv6 Parameter Problem code 2" in last
             elif kind == "dropped":
                 assert "dropped silently" in last
+
+
+def test_two_options_under_two_configured_dois(kernel: Kernel) -> None:
+    """The kernel checks each CALIPSO option against every DOI it knows: two options under two
+    configured DOIs pass, and the label is the first one's."""
+    with calipso_doi() as configured:
+        second = configured.doi
+        data = header(option(kernel.doi, "s3:c1"), option(second, "s5:c7"))
+        assert kernel.observe(data) == ("accepted", None, None)
+        assert calipso.verdict(data, [kernel.doi, second]).accepted
+        assert kernel.model.decode_header(data, dois=[second]) == Level.parse("s3:c1")
+    # Without the second DOI the same header is dropped, as decode_header without it says.
+    assert kernel.observe(data) == ("dropped", None, None)
+    with pytest.raises(calipso.CalipsoValidationError):
+        kernel.model.decode_header(data)

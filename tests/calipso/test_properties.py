@@ -30,9 +30,9 @@ from calipso import (
 )
 from calipso.strategies import (
     dois,
-    encodable_levels,
     hop_by_hop_headers,
-    near_valid_options,
+    labels,
+    mutants,
     option_bytes,
     options,
 )
@@ -61,7 +61,7 @@ def test_schema_and_codec_parse_the_same_option(data: bytes) -> None:
     assert schema.parse(data) == decode(data)
 
 
-@given(st.one_of(near_valid_options(), st.binary(max_size=40)))
+@given(st.one_of(mutants(), st.binary(max_size=40)))
 def test_schema_and_codec_refuse_the_same_bytes(data: bytes) -> None:
     outcomes: list[CalipsoOption | None] = []
     for parse in (decode, schema.parse):
@@ -77,7 +77,7 @@ def test_fast_crc_equals_bitwise_reference(data: bytes) -> None:
     assert crc16_x25(data) == bitwise_x25(data)
 
 
-@given(dois(), encodable_levels())
+@given(dois(), labels())
 def test_label_round_trip(doi: CalipsoDoi, level: Level) -> None:
     option = doi.label_option(level)
     assert option.mls_level == level
@@ -87,7 +87,7 @@ def test_label_round_trip(doi: CalipsoDoi, level: Level) -> None:
     assert option.words == (0 if not level.categories else level.categories.max // 32 + 1)  # type: ignore[operator]
 
 
-@given(dois(), encodable_levels())
+@given(dois(), labels())
 def test_label_header_round_trip(doi: CalipsoDoi, level: Level) -> None:
     header = doi.encode_header(level)
     assert doi.decode_header(header) == level
@@ -108,7 +108,7 @@ def test_validate_agrees_with_decode(data: bytes, configured: set[int]) -> None:
         assert expected
 
 
-@given(near_valid_options())
+@given(mutants(option_bytes(doi=2, bad_checksums=False)))
 def test_validate_refuses_near_valid_options(data: bytes) -> None:
     try:
         validate(data, [2])
@@ -118,14 +118,14 @@ def test_validate_refuses_near_valid_options(data: bytes) -> None:
         raise AssertionError(f"accepted {data.hex()}")
 
 
-@given(hop_by_hop_headers())
+@given(hop_by_hop_headers(doi=2))
 def test_kernel_style_headers_are_accepted(header: bytes) -> None:
     assert calipso.verdict(header, [2]).accepted
     offset = find_option(header)
     assert offset is not None and offset % 4 == 2
 
 
-@given(hop_by_hop_headers(), options(doi=2, extra=False, bad_checksums=False))
+@given(hop_by_hop_headers(doi=2), options(doi=2, extra=False, bad_checksums=False))
 def test_insertion_keeps_other_options(header: bytes, option: CalipsoOption) -> None:
     result = insert_option(header, option)
     assert len(result) % 8 == 0 and result[1] == len(result) // 8 - 1
@@ -161,7 +161,7 @@ def test_insertion_keeps_other_options(header: bytes, option: CalipsoOption) -> 
         assert calipso.verdict(removed, []).accepted
 
 
-@given(st.one_of(st.binary(max_size=64), near_valid_options()))
+@given(st.one_of(st.binary(max_size=64), mutants()))
 def test_arbitrary_bytes_raise_only_our_errors(data: bytes) -> None:
     calls: list[tuple[Callable[[], object], type[CalipsoError]]] = [
         (lambda: decode(data), CalipsoDecodeError),
@@ -188,3 +188,11 @@ def test_arbitrary_headers_raise_only_our_errors(data: bytes) -> None:
     for call, allowed in calls:
         with contextlib.suppress(*allowed):
             call()
+
+
+@given(hop_by_hop_headers(doi=st.sampled_from([2, 9])))
+def test_hop_by_hop_headers_take_the_doi_as_options_do(header: bytes) -> None:
+    assert calipso.verdict(header, [2, 9]).accepted
+    offset = find_option(header)
+    assert offset is not None
+    assert int.from_bytes(header[offset + 2 : offset + 6], "big") in (2, 9)

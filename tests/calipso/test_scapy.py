@@ -22,11 +22,11 @@ from scapy.layers.inet6 import (
     PadN,
     RouterAlert,
 )
-from scapy.packet import Packet
+from scapy.packet import Packet, fuzz
 
 import calipso
 from calipso.scapy import CALIPSO
-from calipso.strategies import encodable_levels, hop_by_hop_headers, options
+from calipso.strategies import hop_by_hop_headers, labels, mutants, options, packets
 from mls import Level
 from tests.calipso import corpus
 
@@ -294,7 +294,7 @@ def test_autopad_off_keeps_a_misaligned_option() -> None:
 
 @given(data=st.data())
 def test_kernel_style_headers_with_calipso_last_equal_scapy_builds(data: st.DataObject) -> None:
-    level = data.draw(encodable_levels())
+    level = data.draw(labels())
     before = data.draw(st.lists(st.integers(0, 9), max_size=3))
     others = [HBHOptUnknown(otype=0x1E, optdata=bytes(n)) for n in before]
     option = DOI.label_option(level)
@@ -368,7 +368,7 @@ def test_scapy_dissect_of_a_packet_gives_our_decode(option: calipso.CalipsoOptio
     assert bytes(dissected) == raw
 
 
-@given(hop_by_hop_headers())
+@given(hop_by_hop_headers(doi=2))
 def test_kernel_built_headers_round_trip(header: bytes) -> None:
     raw = packet_with(header)
     dissected = IPv6(raw)
@@ -388,3 +388,82 @@ def test_module_docstring_examples_run() -> None:
         calipso.scapy, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     )
     assert result.attempted > 0 and result.failed == 0
+
+
+# --- what arrived, shown; fuzz() ----------------------------------------------------------------
+
+calipso_like = st.builds(
+    lambda length, body: bytes((0x07, length)) + body, st.integers(0, 255), st.binary(max_size=80)
+)
+any_option_bytes = st.one_of(
+    # Empty bytes are not dissected at all: scapy builds the defaults from them.
+    st.binary(min_size=1, max_size=64),
+    calipso_like,
+    mutants().filter(len),
+)
+
+
+def assert_shows(packet: Packet) -> None:
+    """Everything that shows a packet works on it and its options (none may raise on bytes
+    that arrived)."""
+    assert isinstance(shown(packet), str)
+    assert isinstance(packet.summary(), str)
+    for layer in packet.iterpayloads():
+        for option in [layer, *(getattr(layer, "options", None) or [])]:
+            label = getattr(option, "label", None)
+            assert label is None or isinstance(label, str)
+            level = getattr(option, "mls_level", None)
+            assert level is None or isinstance(level, Level)
+
+
+@given(any_option_bytes)
+def test_any_bytes_dissect_show_and_rebuild(data: bytes) -> None:
+    option = CALIPSO(data)
+    assert_shows(option)
+    assert bytes(option) == data
+
+
+@given(any_option_bytes)
+def test_any_option_shows_in_a_packet(data: bytes) -> None:
+    header = bytes((58, 0)) + data
+    header += bytes(-len(header) % 8)
+    header = header[:1] + bytes((len(header) // 8 - 1,)) + header[2:]
+    raw = packet_with(header)
+    packet = IPv6(raw)
+    assert_shows(packet)
+    assert bytes(packet) == raw
+
+
+def test_a_lone_type_byte_dissects_as_truncated() -> None:
+    option = CALIPSO(b"\x07")
+    assert option.truncated and option.optlen is None
+    assert bytes(option) == b"\x07"
+    assert option.summary() == "CALIPSO optlen=None (truncated: 0 data bytes)"
+
+
+FUZZ_RUNS = 300
+
+
+def test_fuzz_builds_every_time() -> None:
+    # Regression: 8 of 300 built (a random bitmap of up to 1200 bytes, and a random type).
+    built = [bytes(fuzz(CALIPSO())) for _ in range(FUZZ_RUNS)]
+    assert all(data[0] == 0x07 and data[1] == len(data) - 2 for data in built)
+    assert all(CALIPSO(data).checksum_ok for data in built)
+
+
+def test_fuzzed_packets_build_every_time() -> None:
+    # Regression: none of 300 built ("option data of 1508 bytes does not fit").
+    for _ in range(FUZZ_RUNS):
+        raw = bytes(fuzz(IPv6() / IPv6ExtHdrHopByHop(options=[CALIPSO()]) / ICMPv6EchoRequest()))
+        options = IPv6(raw)[IPv6ExtHdrHopByHop].options
+        assert any(isinstance(option, CALIPSO) for option in options)
+
+
+@given(packets(doi=2))
+def test_packets_carry_a_hop_by_hop_header_of_ours(packet: Packet) -> None:
+    hop_by_hop = packet[IPv6ExtHdrHopByHop]
+    (option,) = [o for o in hop_by_hop.options if isinstance(o, CALIPSO)]
+    assert option.doi == 2 and option.checksum_ok
+    assert calipso.verdict(bytes(hop_by_hop)[: 8 * (hop_by_hop.len + 1)], [2]).accepted
+    assert packet.haslayer(ICMPv6EchoRequest)
+    assert_shows(packet)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import pytest
 
 import calipso
+from labelnet.conformance._generate import rewrap_header
 from mls import CategorySet, Level
-from netlabel.harness import ipv6_echo_request, wrap_hop_by_hop
+from netlabel.harness import ipv6_echo_request
 from tests.calipso import corpus
 from tests.calipso.test_kernel import faults
 from tests.refs.tshark import CalipsoFields, Dissection, dissect
@@ -62,7 +63,7 @@ def well_formed_cases() -> list[Case]:
             calipso.decode(data)
         except calipso.CalipsoDecodeError:
             continue
-        cases.append(Case(vector["name"], wrap_hop_by_hop(data)))
+        cases.append(Case(vector["name"], rewrap_header(data, 58)))
     rng = random.Random(20261123)
     for number in range(200):
         level = _random_level(rng)
@@ -82,13 +83,13 @@ def well_formed_cases() -> list[Case]:
         data = calipso.encode(option)
         if roll > 0.9:
             second = DOI.encode_label(_random_level(rng))
-            cases.append(Case(f"two options {number}", wrap_hop_by_hop(data + second)))
+            cases.append(Case(f"two options {number}", rewrap_header(data + second, 58)))
         elif roll > 0.8:
             cases.append(
                 Case(f"inserted after a Router Alert {number}", DOI.encode_header(level, RA))
             )
         else:
-            cases.append(Case(f"{level} {number}", wrap_hop_by_hop(data)))
+            cases.append(Case(f"{level} {number}", rewrap_header(data, 58)))
     return cases
 
 
@@ -99,7 +100,7 @@ OVERRUN = bytes.fromhex("070c000000020203980f84000000")  # compartment length 2,
 SHORT = bytes.fromhex("0707000000020000cf")  # option data length 7
 
 CASES = well_formed_cases()
-SPECIAL = [Case("overrun", wrap_hop_by_hop(OVERRUN)), Case("short", wrap_hop_by_hop(SHORT))]
+SPECIAL = [Case("overrun", rewrap_header(OVERRUN, 58)), Case("short", rewrap_header(SHORT, 58))]
 #: The fault classes the kernel tests send (test_kernel.py), with arbitrary DOI numbers.
 FAULTS = [Case(f"fault: {f.name}", f.faulty) for f in faults(3_000_000, 2_999_999)]
 
@@ -172,7 +173,7 @@ def test_short_option_is_flagged(dissections: dict[str, Dissection]) -> None:
     assert fields.length == 7
     assert "CALIPSO: Invalid Length (7 bytes)" in fields.expert
     # It still shows a "checksum" made of the option's last byte and the next one.
-    header = wrap_hop_by_hop(SHORT)
+    header = rewrap_header(SHORT, 58)
     assert fields.checksum_bytes == header[10:12]
 
 

@@ -60,7 +60,7 @@ def _legacy() -> dict[str, Any]:
         "areas": [
             _area(v)
             for v in vectors
-            if v.option is None and v.kernel.recorded and not v.kernel.dropped
+            if v.option is None and v.kernel_recorded and not v.kernel.dropped
         ],
     }
 

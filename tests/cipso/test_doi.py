@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 
 import pytest
+from hypothesis import given
 
 import cipso
 from cipso import CipsoDoi, MapType, TagType
+from cipso.doi import CipsoDoiSyntaxError
+from cipso.strategies import dois
 from mls import CategorySet, Level
 
 PASS16 = CipsoDoi(16, MapType.PASS, (TagType.RESTRICTED_BITMAP,))
@@ -66,8 +70,10 @@ def test_doi_add_refuses(doi: int, map_type: int, tags: tuple[int, ...], why: st
     [
         (((0, 256),), ()),  # CIPSO_V4_MAX_REM_LVLS = 255
         (((0x80000000, 1),), ()),  # CIPSO_V4_MAX_LOC_LVLS = 0x7FFFFFFF
+        (((1 << 20, 1),), ()),  # the kernel cannot store it (ENOMEM)
         (((0, 0),), ((0, 65535),)),  # CIPSO_V4_MAX_REM_CATS = 65534
         (((0, 0),), ((0x80000000, 0),)),
+        (((0, 0),), ((1 << 20, 0),)),  # the kernel cannot store it (ENOMEM)
         (((0, -1),), ()),
         (((0, 1, 2),), ()),
     ],
@@ -78,9 +84,24 @@ def test_trans_table_limits(levels: object, categories: object) -> None:
 
 
 def test_trans_table_limits_accepted_at_the_boundary() -> None:
-    doi = CipsoDoi(3, MapType.TRANS, (1,), ((0x7FFFFFFF, 255),), ((0x7FFFFFFF, 65534),))
-    assert doi.level_to_wire(0x7FFFFFFF) == 255
-    assert doi.category_from_wire(65534) == 0x7FFFFFFF
+    doi = CipsoDoi(3, MapType.TRANS, (1,), ((1048575, 255),), ((1048575, 65534),))
+    assert doi.level_to_wire(1048575) == 255 and cipso.doi.MAX_LOCAL_LEVEL == 1048575
+    assert doi.category_from_wire(65534) == 1048575 == cipso.doi.MAX_LOCAL_CATEGORY
+
+
+def test_wire_categories_mapped_to_large_host_categories_cost_their_size() -> None:
+    # Regression: each wire category copied the whole host set (0.4 s and 573 MB for one
+    # category mapped to 2**31 - 1). Now host categories stop at 1048575 (a 128 KiB set) and
+    # the set is built once, however many wire categories map near the top.
+    top = cipso.doi.MAX_LOCAL_CATEGORY
+    pairs = tuple((top - wire, wire) for wire in range(240))
+    doi = CipsoDoi(3, MapType.TRANS, (1,), ((0, 0),), pairs)
+    option = bytes.fromhex("861000000003010a0000") + b"\xff" * 6  # wire categories 0..47
+    level = doi.decode_label(option)
+    assert len(level.categories) == 48 and level.categories.max == top
+    assert doi.categories_from_wire(CategorySet.from_ranges([(0, 239)])) == CategorySet.from_ranges(
+        [(top - 239, top)]
+    )
 
 
 def test_tables_only_for_trans() -> None:
@@ -130,6 +151,14 @@ def test_pass_and_local_tables() -> None:
         ),
         ("std doi:8 tags:1 levels:3=2", CipsoDoi(8, MapType.TRANS, (TagType(1),), ((3, 2),))),
         ("local doi:5", CipsoDoi(5, MapType.LOCAL, (TagType.LOCAL,))),
+        # What netlabelctl accepts and the kernel stores alike:
+        ("local doi:5 tags:128", CipsoDoi.local(5)),
+        ("netlabelctl cipso add local doi:5", CipsoDoi.local(5)),
+        ("cipsov4 pass doi:16 tags:1", CipsoDoi.pass_through(16)),
+        ("doi:16 tags:1 pass", CipsoDoi.pass_through(16)),
+        ("pass doi:0016 tags:01", CipsoDoi.pass_through(16)),
+        ("trans doi:8 tags:1 levels:3=2 categories:", CipsoDoi(8, MapType.TRANS, (1,), ((3, 2),))),
+        ("pass doi:4294967295 tags:1,1", CipsoDoi(0xFFFFFFFF, MapType.PASS, (1, 1))),
     ],
 )
 def test_from_netlabelctl(text: str, expected: CipsoDoi) -> None:
@@ -156,11 +185,86 @@ def test_from_netlabelctl(text: str, expected: CipsoDoi) -> None:
         "pass doi:1 tags:1 color:red",
         "local doi:1 tags:1",
         "pass doi:1 tags:99999999999",
+        # netlabelctl takes these (atoi, ignored or repeated words) but means something else
+        # than it says, or nothing the kernel would store:
+        "pass doi:1x tags:1",
+        "pass doi:+1 tags:1",
+        "pass doi:1 tags:1,,5",
+        "pass doi:1 tags:1 tags:5",
+        "pass trans doi:1 tags:1 levels:0=0",
+        "pass doi:1 tags:1 levels:",
+        "local doi:1 levels:0=0",
+        "trans doi:1 tags:1 levels:",
+        "trans doi:1 tags:1 levels:0=0 categories:2147483647=0",
+        "PASS doi:1 tags:1",
+        "pass DOI:1 tags:1",
+        "pass doi:٣ tags:1",
+        "pass doi:² tags:1",
+        "pass doi:4294967296 tags:1",
+        "pass doi:" + "9" * 4301 + " tags:1",
+        "trans doi:1 tags:1 levels:0=0,1",
+        "calipso add pass doi:1",
     ],
 )
 def test_from_netlabelctl_refuses(text: str) -> None:
     with pytest.raises(cipso.CipsoDoiError):
         CipsoDoi.from_netlabelctl(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "argument", "position", "words"),
+    [
+        ("pass doi:16 tags:1,x", "tags:1,x", 7, "ASCII digits"),
+        ("pass doi:٣ tags:1", "doi:٣", 4, "ASCII digits"),
+        ("pass doi:99999999999 tags:1", "doi:99999999999", 4, "99999999999 is above 4294967295"),
+        ("pass doi:" + "9" * 5000 + " tags:1", "doi:" + "9" * 5000, 4, "of 5000 digits is above"),
+        ("trans doi:3 tags:1 levels:0=0,1", "levels:0=0,1", 11, "<local>=<wire>"),
+        ("trans doi:3 tags:1 levels:0=0,1=", "levels:0=0,1=", 13, "wire level is missing"),
+        ("pass doi:3", "pass doi:3", 0, "missing tags:"),
+        ("bogus doi:16", "bogus", 0, "unknown DOI type 'bogus'"),
+    ],
+)
+def test_netlabelctl_errors_name_the_argument_and_character(
+    text: str, argument: str, position: int, words: str
+) -> None:
+    with pytest.raises(CipsoDoiSyntaxError) as info:
+        CipsoDoi.from_netlabelctl(text)
+    error = info.value
+    assert (error.argument, error.position) == (argument, position)
+    assert words in str(error) and len(str(error)) < 300
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.position) == (type(error), str(error), position)
+
+
+def test_a_doi_above_32_bits_says_so() -> None:
+    # Regression: 99999999999 was explained as "0 is reserved".
+    with pytest.raises(cipso.CipsoDoiError, match="above 4294967295") as info:
+        CipsoDoi(99999999999, MapType.PASS, (1,))
+    assert "reserved" not in str(info.value)
+
+
+def test_to_netlabelctl_refuses_what_netlabelctl_cannot_add() -> None:
+    # Regression: a TRANS DOI without level pairs printed as "levels:", which netlabelctl and
+    # from_netlabelctl refuse. The kernel takes both of these over netlink.
+    with pytest.raises(cipso.CipsoDoiError, match="without level pairs"):
+        CipsoDoi(3, MapType.TRANS, (1,)).to_netlabelctl()
+    with pytest.raises(cipso.CipsoDoiError, match="tag 128 alone"):
+        CipsoDoi(3, MapType.LOCAL, (1,)).to_netlabelctl()
+    trans = CipsoDoi(3, MapType.TRANS, (1,), ((0, 0),))
+    assert trans.to_netlabelctl() == "trans doi:3 tags:1 levels:0=0"
+
+
+@given(dois(one_to_one=False))
+def test_to_netlabelctl_round_trips(doi: CipsoDoi) -> None:
+    try:
+        text = doi.to_netlabelctl()
+    except cipso.CipsoDoiError:
+        # Only the two definitions netlabelctl has no words for.
+        assert doi.map_type is MapType.LOCAL and doi.tags != (TagType.LOCAL,)
+        return
+    assert CipsoDoi.from_netlabelctl(text) == doi
+    assert CipsoDoi.from_netlabelctl(text.split()) == doi
+    assert CipsoDoi.from_netlabelctl("netlabelctl cipso add " + text) == doi
 
 
 # -- encode_label (cipso_v4_genopt) -----------------------------------------------------------

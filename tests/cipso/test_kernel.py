@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import errno
 import importlib.util
-import select
 import socket
-import struct
-import time
+import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +30,13 @@ from labelnet.conformance._dois import renumber_cipso_area
 from mls import Level
 from netlabel.harness import (
     SCRATCH_DOI_BASE,
-    CipsoMapping,
     KernelHarness,
-    VerdictKind,
     cipso_doi,
     list_cipso_dois,
     netlabel_lock,
-    pad_ipv4_options,
 )
 from tests.cipso import corpus
-from tests.support import need, need_kernel_harness
+from tests.support import need, need_kernel_harness, need_program
 
 pytestmark = pytest.mark.kernel
 
@@ -91,32 +87,21 @@ class Kernel:
 
     def verdict(self, area: bytes) -> tuple[str, int | None]:
         """What B's kernel did with a packet carrying ``area``: kind and pointer."""
-        result = self.harness.cipso_verdict(area)
-        assert result.delivered, "B did not receive the packet as sent"
-        assert result.kind in (VerdictKind.ACCEPTED, VerdictKind.PARAMETER_PROBLEM), result
-        if result.kind is VerdictKind.PARAMETER_PROBLEM:
-            assert (result.icmp_type, result.icmp_code) == (12, 0)
-        return result.kind.value, result.pointer
+        answer = self.harness.cipso_verdict(area)
+        assert answer.delivered, "B did not receive the packet as sent"
+        verdict = answer.verdict
+        kinds = (cipso.VerdictKind.ACCEPTED, cipso.VerdictKind.PARAMETER_PROBLEM)
+        assert verdict is not None and verdict.kind in kinds, answer
+        if verdict.kind is cipso.VerdictKind.PARAMETER_PROBLEM:
+            assert (answer.icmp_type, verdict.code) == (12, 0)
+            assert verdict.pointer is not None, answer
+        return str(verdict.kind), verdict.pointer
 
     def predicted(
         self, area: bytes, *, strict_bitmap: bool = True, dois: Sequence[cipso.CipsoDoi] = ()
     ) -> tuple[str, int | None]:
         verdict = cipso.verdict(area, dois or self.dois, strict_bitmap=strict_bitmap)
         return ("accepted", None) if verdict.accepted else ("parameter-problem", verdict.pointer)
-
-
-def _add(stack: ExitStack, doi: cipso.CipsoDoi) -> int:
-    if doi.map_type is cipso.MapType.TRANS:
-        return stack.enter_context(
-            cipso_doi(
-                mapping=CipsoMapping.TRANS,
-                tags=[int(t) for t in doi.tags],
-                levels=dict(doi.levels),
-                categories=dict(doi.categories) if doi.categories else None,
-            )
-        )
-    mapping = CipsoMapping.LOCAL if doi.map_type is cipso.MapType.LOCAL else CipsoMapping.PASS
-    return stack.enter_context(cipso_doi(mapping=mapping, tags=[int(t) for t in doi.tags]))
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +111,9 @@ def kernel(kernel_harness: KernelHarness) -> Iterator[Kernel]:
         renumber: dict[int, int] = {}
         for name, text in DOI_TEXTS.items():
             model = cipso.CipsoDoi.from_netlabelctl(text)
-            number = _add(stack, model)
-            renumber[model.doi] = number
-            by_name[name] = cipso.CipsoDoi(
-                number, model.map_type, model.tags, model.levels, model.categories
-            )
+            configured = stack.enter_context(cipso_doi(model))
+            renumber[model.doi] = configured.doi
+            by_name[name] = configured
         taken = list_cipso_dois()
         unknown = SCRATCH_DOI_BASE - 1
         while unknown in taken:
@@ -153,7 +136,7 @@ WIRE_VECTORS = [v for v in VECTORS["options"] if _on_wire(v)]
 @pytest.mark.parametrize("vector", WIRE_VECTORS, ids=lambda v: v["name"])
 def test_vector_option(kernel: Kernel, vector: dict[str, Any]) -> None:
     data = kernel.rewrite(bytes.fromhex(vector["hex"]))
-    area = pad_ipv4_options(data)
+    area = cipso.build_options(data)
     observed = kernel.verdict(area)
     assert observed == kernel.predicted(area)
     if len(data) == data[1]:
@@ -289,9 +272,9 @@ def test_encoded_labels_accepted(kernel: Kernel, data: st.DataObject) -> None:
         option = doi.encode_label(level, optimized_bitmap=optimized)
     except cipso.CipsoLabelError:
         return  # no tag of this DOI can carry the label (e.g. too many categories)
-    area = pad_ipv4_options(option)
+    area = cipso.build_options(option)
     result = kernel.harness.cipso_verdict(area)
-    assert result.kind is VerdictKind.ACCEPTED, (option.hex(), result)
+    assert result.accepted, (option.hex(), result)
     assert result.delivered
     assert result.echoed_cipso == option
     if doi.map_type is cipso.MapType.PASS or _one_to_one(doi):
@@ -323,7 +306,7 @@ def _valid_options(kernel: Kernel) -> st.SearchStrategy[bytes]:
         return labels(doi).map(lambda level: _encode_or_empty(doi, level))
 
     configured = st.sampled_from([d.doi for d in kernel.dois])
-    by_model = option_strategy(dois=configured).map(cipso.encode)
+    by_model = option_strategy(doi=configured).map(cipso.encode)
     return st.one_of(st.sampled_from(dois).flatmap(encoded), by_model)
 
 
@@ -350,92 +333,23 @@ def test_mutants_match_the_kernel(kernel: Kernel, data: st.DataObject) -> None:
 # --- loopback: tag 128 ---------------------------------------------------------------------------
 
 
-def _checksum(data: bytes) -> int:
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _loopback_echo(area: bytes, ident: int, seq: int) -> bytes:
-    """An ICMP echo request from 127.0.0.1 to itself with options ``area``."""
-    icmp = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-    icmp = icmp[:2] + _checksum(icmp).to_bytes(2, "big") + icmp[4:]
-    ihl = 5 + len(area) // 4
-    header = struct.pack(
-        "!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + 8, seq, 0x4000, 64, 1, 0, LOCALHOST, LOCALHOST
-    )
-    header += area
-    return header[:10] + _checksum(header).to_bytes(2, "big") + header[12:] + icmp
-
-
-LOCALHOST = socket.inet_aton("127.0.0.1")
-
-
 class Loopback:
-    """Sends echo requests to 127.0.0.1 inside B through a raw socket, so B receives them on
-    ``lo`` (the only device where tag 128 is accepted), and reads the answer from a packet
-    socket on ``lo``, which sees it being sent (B's own receive path would drop a Parameter
-    Problem that quotes a rejected option)."""
+    """B's verdicts on packets it sends to itself (127.0.0.1), which arrive on ``lo``: the
+    only device where tag 128 is accepted (:meth:`KernelHarness.cipso_loopback_verdict`)."""
 
-    def __init__(self, namespace: str) -> None:
-        from netlabel import _netns
-
-        with _netns.entered(namespace):
-            self.tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-            self.tap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
-            self.tap.bind(("lo", 0x0800))
-        self.tap.setblocking(False)
-        self.seq = 0
-
-    def close(self) -> None:
-        self.tx.close()
-        self.tap.close()
+    def __init__(self, harness: KernelHarness) -> None:
+        self.harness = harness
 
     def verdict(self, area: bytes) -> tuple[str, int | None]:
-        self.seq = (self.seq + 1) & 0xFFFF
-        ident, seq = 0x4C4F, self.seq
-        while True:  # drop left-overs
-            try:
-                self.tap.recv(65536)
-            except BlockingIOError:
-                break
-        self.tx.sendto(_loopback_echo(area, ident, seq), ("127.0.0.1", 0))
-        deadline = time.monotonic() + 0.5
-        while time.monotonic() < deadline:
-            select.select([self.tap], [], [], 0.01)
-            while True:
-                try:
-                    frame = self.tap.recv(65536)
-                except BlockingIOError:
-                    break
-                found = _loopback_answer(frame, ident, seq)
-                if found is not None:
-                    return found
-        return ("no-answer", None)
-
-
-def _loopback_answer(frame: bytes, ident: int, seq: int) -> tuple[str, int | None] | None:
-    if len(frame) < 28 or frame[9] != 1:
-        return None
-    icmp = frame[(frame[0] & 0x0F) * 4 :]
-    if icmp[0] == 0 and struct.unpack_from("!HH", icmp, 4) == (ident, seq):
-        return ("accepted", None)
-    if icmp[0] == 12 and len(icmp) >= 28:
-        quoted = icmp[8:]
-        at = (quoted[0] & 0x0F) * 4 + 4
-        if len(quoted) >= at + 4 and struct.unpack_from("!HH", quoted, at) == (ident, seq):
-            return ("parameter-problem", icmp[4])
-    return None
+        answer = self.harness.cipso_loopback_verdict(area)
+        if answer.verdict is None:
+            return ("no-answer", None)
+        return (str(answer.verdict.kind), answer.verdict.pointer)
 
 
 @pytest.fixture(scope="module")
-def loopback(kernel: Kernel) -> Iterator[Loopback]:
-    lo = Loopback(kernel.harness.ns_b)
-    try:
-        yield lo
-    finally:
-        lo.close()
+def loopback(kernel: Kernel) -> Loopback:
+    return Loopback(kernel.harness)
 
 
 LOOPBACK_VECTORS = [v for v in VECTORS["options"] if v.get("strict_bitmap", True)]
@@ -444,7 +358,7 @@ LOOPBACK_VECTORS = [v for v in VECTORS["options"] if v.get("strict_bitmap", True
 @pytest.mark.parametrize("vector", LOOPBACK_VECTORS, ids=lambda v: v["name"])
 def test_vector_on_loopback(kernel: Kernel, loopback: Loopback, vector: dict[str, Any]) -> None:
     data = kernel.rewrite(bytes.fromhex(vector["hex"]))
-    area = pad_ipv4_options(data)
+    area = cipso.build_options(data)
     observed = loopback.verdict(area)
     verdict = cipso.verdict(area, kernel.dois, loopback=True)
     assert observed == (
@@ -506,10 +420,10 @@ def test_strictvalid_off(kernel: Kernel) -> None:
     areas = []
     for case in STRICTVALID_CASES:
         if "hex" in case:
-            areas.append(pad_ipv4_options(kernel.rewrite(bytes.fromhex(case["hex"]))))
+            areas.append(cipso.build_options(kernel.rewrite(bytes.fromhex(case["hex"]))))
         else:
             doi = kernel.by_name[case["doi"]].doi
-            areas.append(pad_ipv4_options(_option(doi, case["tags"])))
+            areas.append(cipso.build_options(_option(doi, case["tags"])))
     with netlabel_lock():
         before = Path(STRICTVALID).read_text().strip()
         try:
@@ -543,7 +457,7 @@ def _setsockopt_accepts(area: bytes) -> bool:
 
 
 def test_setsockopt_agrees_with_the_wire(kernel: Kernel) -> None:
-    areas = [pad_ipv4_options(kernel.rewrite(bytes.fromhex(v["hex"]))) for v in WIRE_VECTORS]
+    areas = [cipso.build_options(kernel.rewrite(bytes.fromhex(v["hex"]))) for v in WIRE_VECTORS]
     areas += [_class_area(kernel, case) for case in CLASSES]
     disagreements = []
     for area in areas:
@@ -557,7 +471,7 @@ def test_setsockopt_refuses_tag_128(kernel: Kernel, loopback: Loopback) -> None:
     """The one difference between setsockopt and the wire (kernel-testing.md): tag 128 has no
     skb, hence no loopback device, so setsockopt refuses what lo accepts."""
     local = kernel.by_name["local5"].doi
-    area = pad_ipv4_options(cipso.encode(cipso.CipsoOption(local, (cipso.LocalTag(7),))))
+    area = cipso.build_options(cipso.encode(cipso.CipsoOption(local, (cipso.LocalTag(7),))))
     assert loopback.verdict(area) == ("accepted", None)
     assert kernel.verdict(area) == ("parameter-problem", 26)
     assert not _setsockopt_accepts(area)
@@ -595,12 +509,12 @@ def test_local_doi_with_tag_1(
     and loopback alike, and accepted with cipso_rbm_strictvalid=0."""
     doi = local_with_bitmap
     dois = [*kernel.dois, doi]
-    areas = [pad_ipv4_options(_option(doi.doi, tags)) for tags in ("01040003", "0105000384")]
+    areas = [cipso.build_options(_option(doi.doi, tags)) for tags in ("01040003", "0105000384")]
     for area in areas:
         assert kernel.verdict(area) == ("parameter-problem", 29)
         assert loopback.verdict(area) == ("parameter-problem", 29)
         assert kernel.predicted(area, dois=dois) == ("parameter-problem", 29)
-    tag128 = pad_ipv4_options(_option(doi.doi, "800601000000"))
+    tag128 = cipso.build_options(_option(doi.doi, "800601000000"))
     assert loopback.verdict(tag128) == ("accepted", None)
     with netlabel_lock():
         before = Path(STRICTVALID).read_text().strip()
@@ -617,24 +531,45 @@ def test_trans_tables_limited_by_allocation() -> None:
     """The kernel sizes a TRANS DOI's host-side tables by the largest host number + 1, in u32s,
     with one kcalloc: beyond 2**20 - 1 (4 MiB, the largest kmalloc with 4 KiB pages) adding
     the DOI fails with ENOMEM, although CIPSO_V4_MAX_LOC_LVLS / _CATS allow 2**31 - 2.
-    CipsoDoi models the coded limit and accepts both."""
+    CipsoDoi refuses what the kernel cannot store."""
     need_kernel_harness()
-    from netlabel._netns import CommandError
-
     for host in (1048575, 1048576):
         for levels, categories in (({host: 1}, None), ({0: 0}, {host: 1})):
-            added = cipso_doi(mapping=CipsoMapping.TRANS, levels=levels, categories=categories)
-            if host < 1 << 20:
-                with added:
-                    pass
-            else:
-                with pytest.raises(CommandError, match="out of memory"), added:
-                    pass
-            # The model accepts both sizes (no exception).
-            cipso.CipsoDoi(
+            model = partial(
+                cipso.CipsoDoi,
                 9,
                 cipso.MapType.TRANS,
                 (cipso.TagType.RESTRICTED_BITMAP,),
                 tuple(levels.items()),
                 tuple((categories or {}).items()),
             )
+            if host < 1 << 20:
+                with cipso_doi(model()):
+                    pass
+                continue
+            with pytest.raises(cipso.CipsoDoiError, match=r"0\.\.1048575"):
+                model()
+            # The model refuses to build it; netlabelctl sends it, and the kernel refuses it.
+            _kernel_refuses_with_enomem(levels, categories or {0: 0})
+
+
+def _kernel_refuses_with_enomem(levels: dict[int, int], categories: dict[int, int]) -> None:
+    need_program("netlabelctl")
+    pairs = {
+        "levels": ",".join(f"{k}={v}" for k, v in levels.items()),
+        "categories": ",".join(f"{k}={v}" for k, v in categories.items()),
+    }
+    with netlabel_lock():
+        number = SCRATCH_DOI_BASE + 777
+        while number in list_cipso_dois():
+            number += 1
+        words = [f"{key}:{value}" for key, value in pairs.items()]
+        run = subprocess.run(
+            ["netlabelctl", "cipso", "add", "trans", f"doi:{number}", "tags:1", *words],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode == 0:
+            subprocess.run(["netlabelctl", "cipso", "del", f"doi:{number}"], check=False)
+    assert run.returncode != 0 and "out of memory" in run.stderr, run.stderr

@@ -16,7 +16,9 @@ from cipso.strategies import (
     labels,
     local_tags,
     mutants,
+    option_bytes,
     options,
+    options_areas,
 )
 from mls import CategorySet, Level
 
@@ -28,7 +30,7 @@ cipso_like = st.builds(
 )
 encoded_options = options().map(cipso.encode)
 fuzz_inputs = st.one_of(
-    st.binary(max_size=48), cipso_like, mutants(encoded_options), encoded_options
+    st.binary(max_size=48), cipso_like, mutants(encoded_options), encoded_options, mutants()
 )
 FUZZ_DOIS = [
     cipso.CipsoDoi.from_netlabelctl("pass doi:16 tags:1"),
@@ -167,3 +169,21 @@ def test_tag_128_bytes_are_host_order(tag: cipso.LocalTag) -> None:
     foreign_data = cipso.encode(cipso.CipsoOption(5, (foreign,)))
     assert foreign_data[8:] == data[8:][::-1]
     assert schema.build(cipso.CipsoOption(5, (foreign,))) == foreign_data
+
+
+@given(option_bytes(doi=16, max_tags=1))
+def test_option_bytes_are_encoded_options(data: bytes) -> None:
+    option = cipso.decode(data)
+    assert option.doi == 16 and len(option.tags) == 1
+    assert cipso.encode(option) == data
+
+
+@given(options_areas(doi=st.sampled_from([3, 16])))
+def test_options_areas_hold_one_cipso_option_among_others(area: bytes) -> None:
+    assert len(area) <= 40 and len(area) % 4 == 0
+    walked = list(cipso.iter_options(area))  # strict: every option well formed
+    found = [tlv for tlv in walked if tlv.type == cipso.OptionType.CIPSO]
+    assert len(found) == 1 and cipso.find_option(area) == found[0].offset
+    option = cipso.decode(area[found[0].offset : found[0].end])
+    assert option.doi in (3, 16)
+    assert not {tlv.type for tlv in walked} & {cipso.OptionType.LSRR, cipso.OptionType.SSRR}

@@ -12,6 +12,7 @@ pytest.importorskip("scapy")
 from hypothesis import given
 from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, IPOption, IPOption_EOL, IPOption_NOP
+from scapy.packet import Packet, fuzz
 
 import cipso
 from cipso.scapy import (
@@ -24,7 +25,7 @@ from cipso.scapy import (
     CIPSOTag_RestrictedBitmap,
     IPOption_CIPSO,
 )
-from cipso.strategies import doi_labels, mutants, options
+from cipso.strategies import doi_labels, mutants, options, packets
 from mls import Level
 from tests.cipso import corpus
 
@@ -125,7 +126,7 @@ def test_plain_import_is_enough() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert out.split() == ["IPOption_CIPSO", "16", "3", "doi", "16", "s3:c0,c5"]
+    assert out.split() == ["IPOption_CIPSO", "16", "3", "s3:c0,c5"]
 
 
 def test_dissect_worked_example() -> None:
@@ -138,7 +139,9 @@ def test_dissect_worked_example() -> None:
     assert isinstance(tag, CIPSOTag_RestrictedBitmap)
     assert (tag.type, tag.length, tag.alignment, tag.level, tag.bitmap) == (1, 5, 0, 3, b"\x84")
     assert tag.mls_level == Level.parse("s3:c0,c5")
-    assert option.label == "doi 16 s3:c0,c5"
+    assert option.label == "s3:c0,c5"
+    assert option.mls_level == Level.parse("s3:c0,c5")
+    assert option.summary() == "CIPSO doi=16 s3:c0,c5"
     assert option.to_option() == cipso.decode(EXAMPLE)
     assert isinstance(packet.payload, ICMP)
 
@@ -239,8 +242,8 @@ def test_show_prints_the_label() -> None:
     assert "level     = 3" in text
     assert "bounds    = [12, 10, 3]" in text
     assert "mls       = s3:c0.c3,c10.c12" in text
-    assert "mls       = doi 100 s3:c0.c3,c10.c12" in text
-    assert packet.options[0].mysummary() == "CIPSO doi 100 s3:c0.c3,c10.c12"
+    assert text.count("mls       = s3:c0.c3,c10.c12") == 2  # the tag's, and the option's
+    assert packet.options[0].mysummary() == "CIPSO doi=100 s3:c0.c3,c10.c12"
 
 
 # --- properties ---------------------------------------------------------------------------------
@@ -274,3 +277,169 @@ def test_from_label_equals_encode_label(doi_and_level: tuple[cipso.CipsoDoi, Lev
 def test_any_options_area_round_trips(data: bytes) -> None:
     raw = packet_with(data[:40])
     assert bytes(IP(raw)) == raw
+
+
+# --- what arrived, shown; fuzz() --------------------------------------------------------------
+
+LAYERS = [
+    IPOption_CIPSO,
+    CIPSOTag,
+    CIPSOTag_RestrictedBitmap,
+    CIPSOTag_Enumerated,
+    CIPSOTag_Ranged,
+    CIPSOTag_PermissiveBitmap,
+    CIPSOTag_FreeForm,
+    CIPSOTag_Local,
+]
+cipso_like = st.builds(
+    lambda length, body: bytes((0x86, length)) + body, st.integers(0, 255), st.binary(max_size=60)
+)
+
+
+def assert_shows(packet: Packet) -> None:
+    """Everything that shows a packet works on it and its options and tags (none may raise on
+    bytes that arrived)."""
+    assert isinstance(packet.show(dump=True), str)
+    assert isinstance(packet.summary(), str)
+    for layer in nested(packet):
+        label = getattr(layer, "label", None)
+        assert label is None or isinstance(label, str)
+        level = getattr(layer, "mls_level", None)
+        assert level is None or isinstance(level, Level)
+
+
+def nested(packet: Packet) -> list[Packet]:
+    """``packet``, its payloads and every packet held in their fields (options, tags)."""
+    found = []
+    for layer in packet.iterpayloads():
+        found.append(layer)
+        for value in layer.fields.values():
+            if isinstance(value, list):
+                found.extend(p for item in value if isinstance(item, Packet) for p in nested(item))
+    return found
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.__name__)
+# Empty bytes are not dissected at all: scapy builds the defaults from them.
+@given(
+    data=st.one_of(
+        st.binary(min_size=1, max_size=64),
+        cipso_like,
+        mutants(options().map(cipso.encode)).filter(len),
+    )
+)
+def test_any_bytes_dissect_show_and_rebuild(layer: type[CIPSOTag], data: bytes) -> None:
+    packet = layer(data)
+    assert_shows(packet)
+    assert bytes(packet) == data
+
+
+@given(mutants(options().map(cipso.encode)) | cipso_like | st.binary(max_size=40))
+def test_any_options_area_shows_in_a_packet(data: bytes) -> None:
+    raw = packet_with(data[:40])
+    packet = IP(raw)
+    assert_shows(packet)
+    assert bytes(packet) == raw
+
+
+@pytest.mark.parametrize(
+    ("hex_option", "summary"),
+    [
+        # Hostile input: tag 5 with 20 bounds (more than a RangedTag takes) shows what it says.
+        ("863200000001052c0000" + "00" * 40, "CIPSO doi=1 s0:c0"),
+        ("8604aabb", "CIPSO length=4 (too short)"),
+        ("8606", "CIPSO length=6 (truncated: 0 data bytes)"),
+        ("86", "CIPSO length=None (truncated: 0 data bytes)"),
+        ("860c00000005800601020304", None),
+        ("860600000010", "CIPSO doi=16 (no tag)"),
+        ("860a0000001007040003", "CIPSO doi=16 free_form tag"),
+        ("8609000000100106", "CIPSO doi=16 restricted_bitmap tag (truncated)"),
+    ],
+)
+def test_malformed_options_summarise_what_arrived(hex_option: str, summary: str | None) -> None:
+    data = bytes.fromhex(hex_option)
+    option = IPOption_CIPSO(data)
+    assert_shows(option)
+    assert bytes(option) == data
+    if summary is None:  # a secid is in this machine's byte order
+        summary = f"CIPSO doi=5 local tag secid={int.from_bytes(data[8:], sys.byteorder)}"
+    assert option.summary() == summary
+
+
+def test_option_cut_short_dissects_as_cipso_marked_truncated() -> None:
+    # Regression: these went to Raw, or raised struct.error.
+    packet = IP(bytes(IP(ihl=6, options=bytes.fromhex("01018606")) / ICMP()))
+    option = packet.options[2]
+    assert isinstance(option, IPOption_CIPSO)
+    assert (option.truncated, option.length, option.value) == (True, 6, b"")
+    assert option.label is None and option.mls_level is None
+    alone = IPOption_CIPSO(bytes.fromhex("8606"))
+    assert alone.truncated and bytes(alone) == bytes.fromhex("8606")
+    assert "truncated = yes" in alone.show(dump=True)
+    tag = CIPSOTag_Local(b"\x80\x06")
+    assert tag.truncated and bytes(tag) == b"\x80\x06"
+    assert tag.summary() == "CIPSO local tag (truncated)"
+
+
+def test_bitmaps_and_raw_bytes_show_in_hex() -> None:
+    text = IP(packet_with(bytes.fromhex("860f0000001001050003840a0400aa"))).show(dump=True)
+    assert "bitmap    = 84" in text
+    assert "data      = 00aa" in text
+
+
+def test_tag_classes_follow_the_models_tag_types() -> None:
+    model_classes = {
+        cipso.TagType.RESTRICTED_BITMAP: cipso.RestrictedBitmapTag,
+        cipso.TagType.ENUMERATED: cipso.EnumeratedTag,
+        cipso.TagType.RANGED: cipso.RangedTag,
+        cipso.TagType.PERMISSIVE_BITMAP: cipso.PermissiveBitmapTag,
+        cipso.TagType.FREE_FORM: cipso.FreeFormTag,
+        cipso.TagType.LOCAL: cipso.LocalTag,
+    }
+    assert set(CIPSOTag.registered_tags) == set(model_classes)
+    for tag_type, cls in CIPSOTag.registered_tags.items():
+        assert cls().type == tag_type
+
+
+FUZZ_RUNS = 300
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.__name__)
+def test_fuzz_builds_every_time(layer: type[CIPSOTag]) -> None:
+    built = [bytes(fuzz(layer())) for _ in range(FUZZ_RUNS)]
+    assert len(built) == FUZZ_RUNS
+    # The type byte stays (but the generic tag's, which stands for any type): a fuzzed CIPSO
+    # option or tag dissects as one again.
+    if layer is not CIPSOTag:
+        assert all(
+            type(CIPSOTag(data) if layer is not IPOption_CIPSO else IPOption_CIPSO(data)) is layer
+            for data in built
+        )
+    if layer is IPOption_CIPSO:
+        assert all(data[0] == 0x86 and 8 <= len(data) <= 40 for data in built)
+        assert len({type(IPOption_CIPSO(data).tags[0]) for data in built}) == len(LAYERS) - 1
+
+
+def test_fuzzed_packets_build_every_time() -> None:
+    for _ in range(FUZZ_RUNS):
+        raw = bytes(fuzz(IP(options=[IPOption_CIPSO()]) / ICMP()))
+        assert isinstance(IP(raw).options[0], IPOption_CIPSO)
+
+
+@given(packets(doi=16))
+def test_packets_carry_an_options_area_of_ours(packet: Packet) -> None:
+    (option,) = [o for o in packet.options if isinstance(o, IPOption_CIPSO)]
+    assert option.doi == 16
+    area = bytes(packet)[20 : packet.ihl * 4]
+    assert cipso.find_option(area) is not None
+    assert bytes(IP(bytes(packet))) == bytes(packet)
+    assert_shows(packet)
+
+
+def test_an_option_too_long_for_its_length_byte_is_refused() -> None:
+    # Regression: the length byte wrapped around (310 bytes built as length 54).
+    tag = CIPSOTag(type=9, data=bytes(150))
+    with pytest.raises(cipso.CipsoEncodeError, match="310 bytes"):
+        bytes(IPOption_CIPSO(doi=1, tags=[tag, tag]))
+    with pytest.raises(cipso.CipsoEncodeError, match="294 bytes"):
+        bytes(CIPSOTag(type=9, data=bytes(292)))

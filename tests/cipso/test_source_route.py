@@ -12,7 +12,7 @@ import pytest
 
 import cipso
 from cipso.__main__ import main
-from netlabel.harness import KernelHarness, VerdictKind, cipso_doi
+from netlabel.harness import KernelHarness, cipso_doi
 
 DOIS = [cipso.CipsoDoi.from_netlabelctl("pass doi:16 tags:1")]
 #: pass doi:16, tag 1, level 3, no categories (10 bytes).
@@ -125,17 +125,18 @@ def _accept_source_route(harness: KernelHarness) -> Iterator[None]:
 
 @pytest.mark.kernel
 def test_kernel_drops_a_source_routed_packet_silently(kernel_harness: KernelHarness) -> None:
-    with cipso_doi(tags=(1,)) as number:
+    with cipso_doi() as doi:
+        number = doi.doi
         label = bytes.fromhex("860a") + number.to_bytes(4, "big") + bytes.fromhex("01040003")
         area = _area(label, LSRR)
-        dois = [cipso.CipsoDoi.from_netlabelctl(f"pass doi:{number} tags:1")]
+        dois = [doi]
         dropped = kernel_harness.cipso_verdict(area)
-        assert dropped.delivered
-        assert (dropped.kind, dropped.hdr_errors) == (VerdictKind.NO_ANSWER, 0)
+        assert dropped.delivered and dropped.icmp_type is None
+        assert (dropped.dropped, dropped.hdr_errors) == (True, 0)
         assert cipso.verdict(area, dois).dropped
         with _accept_source_route(kernel_harness):
             accepted = kernel_harness.cipso_verdict(area)
-        assert accepted.delivered and accepted.kind is VerdictKind.ACCEPTED
+        assert accepted.delivered and accepted.accepted
         assert cipso.verdict(area, dois, accept_source_route=True).accepted
         # The setting is back: dropped again.
-        assert kernel_harness.cipso_verdict(area).kind is VerdictKind.NO_ANSWER
+        assert kernel_harness.cipso_verdict(area).dropped

@@ -14,7 +14,7 @@ import pytest
 
 import cipso
 from mls import CategorySet, Level
-from netlabel.harness import ipv4_echo_request, pad_ipv4_options
+from netlabel.harness import ipv4_echo_request
 from tests.cipso import corpus
 from tests.refs.tshark import CipsoFields, Dissection, dissect
 from tests.support import need_program
@@ -136,7 +136,7 @@ def observed_fields(
 def dissections() -> list[Dissection]:
     need_program("tshark")
     packets = [
-        ipv4_echo_request(pad_ipv4_options(option), ident=1, seq=number)
+        ipv4_echo_request(cipso.build_options(option), ident=1, seq=number)
         for number, (_, option) in enumerate(OPTIONS)
     ]
     return dissect(packets)
@@ -170,10 +170,10 @@ def test_scapy_agrees_with_tshark(dissections: list[Dissection]) -> None:
     pytest.importorskip("scapy")
     from scapy.layers.inet import IP
 
-    import cipso.scapy  # noqa: F401  (registers the option class)
+    import cipso.scapy
 
     for index, (name, data) in enumerate(OPTIONS):
-        packet = IP(ipv4_echo_request(pad_ipv4_options(data), ident=1, seq=index))
+        packet = IP(ipv4_echo_request(cipso.build_options(data), ident=1, seq=index))
         option = packet.options[0]
         fields = dissections[index].cipso[0]
         assert (option.doi, tuple(tag.type for tag in option.tags)) == (
@@ -187,6 +187,6 @@ def test_type_zero_tag_differs() -> None:
     type 4); the kernel rejects the tag at its type byte (cipso.md §4 check 10)."""
     need_program("tshark")
     data = bytes.fromhex("860a0000001000040003")
-    (fields,) = dissect([ipv4_echo_request(pad_ipv4_options(data))])[0].cipso
+    (fields,) = dissect([ipv4_echo_request(cipso.build_options(data))])[0].cipso
     assert cipso.decode(data).tags[0].tag_type == 0
     assert fields.tag_types == (0, 4)

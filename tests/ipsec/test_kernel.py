@@ -17,7 +17,6 @@ import re
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,8 @@ from labelnet.ipsec import (
     encode_xfrm_attr,
     find_xfrm_sec_ctx,
 )
-from tests.support import need, need_program, need_root
+from netlabel.harness import KernelHarness
+from tests.support import need, need_program
 
 pytestmark = pytest.mark.kernel
 
@@ -53,15 +53,12 @@ _REQUEST = re.compile(r'nlmsg_len=(\d+), nlmsg_type=(0x[0-9a-f]+)[^}]*\}, "((?:\
 
 
 @pytest.fixture(scope="module")
-def namespace() -> Iterator[str]:
-    need_root()
-    need_program("ip")
+def namespace(kernel_harness: KernelHarness) -> str:
+    """Namespace A of the session's harness: xfrm state there touches nothing the harness
+    uses (it sends on a veth pair without IPsec)."""
     # The corpus and the messages below are written in the host order of x86 and arm64.
     need(sys.byteorder == "little", "a little-endian host")
-    from netlabel.harness import KernelHarness
-
-    with KernelHarness() as harness:
-        yield harness.ns_a
+    return kernel_harness.ns_a
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,16 @@ from collections.abc import Iterator
 
 import pytest
 
+import calipso
+import cipso
+from labelnet.conformance._generate import rewrap_header
+from netlabel.client import NetLabel
 from netlabel.harness import (
     A_IPV6,
     B_IPV4,
-    CalipsoVerdict,
-    CipsoMapping,
-    CipsoVerdict,
     DoiInUse,
+    KernelAnswer,
     KernelHarness,
-    VerdictKind,
     calipso_doi,
     cipso_doi,
     ipv4_echo_request,
@@ -28,8 +29,6 @@ from netlabel.harness import (
     list_calipso_dois,
     list_cipso_dois,
     netlabel_lock,
-    pad_ipv4_options,
-    wrap_hop_by_hop,
 )
 from tests.refs.tshark import dissect
 from tests.support import need_kernel_harness, need_program
@@ -87,15 +86,15 @@ def harness(kernel_harness: KernelHarness) -> KernelHarness:
 @pytest.fixture(scope="module")
 def pass_doi() -> Iterator[int]:
     need_kernel_harness()
-    with cipso_doi(mapping=CipsoMapping.PASS, tags=(1, 2, 5)) as doi:
-        yield doi
+    with cipso_doi(cipso.CipsoDoi.pass_through(1, (1, 2, 5))) as configured:
+        yield configured.doi
 
 
 @pytest.fixture(scope="module")
 def calipso_pass_doi() -> Iterator[int]:
     need_kernel_harness()
-    with calipso_doi() as doi:
-        yield doi
+    with calipso_doi() as configured:
+        yield configured.doi
 
 
 # --- pure helpers -----------------------------------------------------------------------------
@@ -109,30 +108,35 @@ def test_crc16_x25_check_value_and_spec_vectors() -> None:
     )
 
 
-def test_pad_ipv4_options() -> None:
+def wrap(option: bytes) -> bytes:
+    """The header the harness sends a bare CALIPSO option in."""
+    return calipso.build_header(option, next_header=58)
+
+
+def test_options_area_for_a_bare_option() -> None:
     option = cipso_option(16, TAG1_L3_C05)
     assert option.hex() == "860b000000100105000384"
-    assert pad_ipv4_options(option) == option + b"\x00"
-    assert pad_ipv4_options(option + b"\x00") == option + b"\x00"
+    assert cipso.build_options(option) == option + b"\x00"
+    assert cipso.build_options(option + b"\x00") == option + b"\x00"
     with pytest.raises(ValueError):
-        pad_ipv4_options(bytes(41))
+        cipso.build_options(bytes(41))
 
 
-def test_wrap_hop_by_hop_alignment_and_padding() -> None:
+def test_hop_by_hop_header_alignment_and_padding() -> None:
     # No bitmap: 10-byte option at offset 2, then PadN of 4 bytes (calipso.md §4 example).
-    assert wrap_hop_by_hop(calipso_option(2)) == bytes.fromhex("3a01") + calipso_option(2) + bytes(
+    assert wrap(calipso_option(2)) == bytes.fromhex("3a01") + calipso_option(2) + bytes(
         [1, 2, 0, 0]
     )
     # One bitmap word: exactly 16 bytes, no padding.
     one = calipso_option(2, 3, bytes(4))
-    assert wrap_hop_by_hop(one) == bytes.fromhex("3a01") + one
+    assert wrap(one) == bytes.fromhex("3a01") + one
     # Two words: 20 bytes + PadN(4).
     two = calipso_option(2, 3, bytes(8))
-    assert wrap_hop_by_hop(two) == bytes.fromhex("3a02") + two + bytes([1, 2, 0, 0])
-    # Pad1 when one byte is missing.
-    assert wrap_hop_by_hop(bytes([0x3E, 3, 0, 0, 0])) == bytes.fromhex("3a00 3e03000000 00")
+    assert wrap(two) == bytes.fromhex("3a02") + two + bytes([1, 2, 0, 0])
+    # Pad1 when one byte is missing (any option body, as the conformance runs wrap them).
+    assert rewrap_header(bytes([0x3E, 3, 0, 0, 0]), 58) == bytes.fromhex("3a00 3e03000000 00")
     for n in range(40):
-        header = wrap_hop_by_hop(bytes([0x3E, n]) + bytes(n))
+        header = rewrap_header(bytes([0x3E, n]) + bytes(n), 58)
         assert len(header) % 8 == 0 and header[1] == len(header) // 8 - 1
 
 
@@ -148,34 +152,36 @@ def test_packet_builders_check_their_input() -> None:
 # --- CIPSO ---------------------------------------------------------------------------------
 
 
-def check_reject(verdict: CipsoVerdict, pointer: int) -> None:
-    assert verdict.kind is VerdictKind.PARAMETER_PROBLEM, verdict
-    assert (verdict.icmp_type, verdict.icmp_code, verdict.pointer) == (12, 0, pointer), verdict
-    assert verdict.hdr_errors == 1
-    assert verdict.delivered
+def check_reject(answer: KernelAnswer[cipso.Verdict], pointer: int) -> None:
+    verdict = answer.verdict
+    assert verdict is not None and verdict.kind is cipso.VerdictKind.PARAMETER_PROBLEM, answer
+    assert (answer.icmp_type, verdict.code, verdict.pointer) == (12, 0, pointer), answer
+    assert verdict.offset == pointer - 20
+    assert answer.hdr_errors == 1 and answer.problems_sent == 1
+    assert answer.delivered
 
 
 def test_cipso_accepted_with_pass_doi(harness: KernelHarness, pass_doi: int) -> None:
     option = cipso_option(pass_doi, TAG1_L3_C05)
-    verdict = harness.cipso_option_verdict(option)
-    assert verdict.kind is VerdictKind.ACCEPTED, verdict
-    assert verdict.accepted and verdict.delivered and verdict.hdr_errors == 0
-    assert verdict.pointer is None
+    answer = harness.cipso_option_verdict(option)
+    assert answer.verdict == cipso.Verdict(cipso.VerdictKind.ACCEPTED, "the echo reply came back")
+    assert answer.accepted and answer.delivered and answer.hdr_errors == 0
+    assert answer.icmp_type == 0 and answer.verdict.pointer is None
     # kernel-testing.md: the echo reply carries the CIPSO option back, padded with EOL.
-    assert verdict.reply_options == pad_ipv4_options(option)
-    assert verdict.echoed_cipso == option
+    assert answer.reply_options == cipso.build_options(option)
+    assert answer.echoed_cipso == option
     # What was sent: IHL 8, the padded option right after the 20-byte header.
-    assert verdict.packet[0] == 0x48 and verdict.packet[20:32] == pad_ipv4_options(option)
+    assert answer.packet[0] == 0x48 and answer.packet[20:32] == cipso.build_options(option)
 
 
 def test_cipso_unknown_doi_rejected_at_doi(harness: KernelHarness, pass_doi: int) -> None:
     doi = unused_doi(list_cipso_dois(), pass_doi)
     option = cipso_option(doi, TAG1_L3_C05)
-    verdict = harness.cipso_option_verdict(option)
-    check_reject(verdict, 22)
-    assert verdict.option_offset == 2
+    answer = harness.cipso_option_verdict(option)
+    check_reject(answer, 22)
+    assert answer.verdict is not None and answer.verdict.offset == 2
     # Even the Parameter Problem carries the (rejected) option back.
-    assert verdict.echoed_cipso == option
+    assert answer.echoed_cipso == option
 
 
 def test_cipso_short_option_rejected_at_length(harness: KernelHarness, pass_doi: int) -> None:
@@ -191,13 +197,15 @@ def test_cipso_tag2_descending_rejected_at_data(harness: KernelHarness, pass_doi
 
 
 def test_cipso_tag128_rejected_over_veth(harness: KernelHarness) -> None:
-    with cipso_doi(mapping=CipsoMapping.LOCAL) as doi:
-        option = cipso_option(doi, bytes.fromhex("800601000000"))
+    with cipso_doi(cipso.CipsoDoi.local(1)) as configured:
+        option = cipso_option(configured.doi, bytes.fromhex("800601000000"))
         check_reject(harness.cipso_option_verdict(option), 20 + 6)
 
 
 def test_cipso_trans_level_not_mapped(harness: KernelHarness) -> None:
-    with cipso_doi(mapping="trans", tags=(1,), levels={0: 0, 1: 1}, categories="0=0,5=5") as doi:
+    trans = cipso.CipsoDoi.from_netlabelctl("trans doi:1 tags:1 levels:0=0,1=1 categories:0=0,5=5")
+    with cipso_doi(trans) as configured:
+        doi = configured.doi
         assert harness.cipso_option_verdict(cipso_option(doi, bytes.fromhex("0105000184"))).accepted
         check_reject(
             harness.cipso_option_verdict(cipso_option(doi, bytes.fromhex("0105000284"))), 29
@@ -214,9 +222,9 @@ def test_cipso_generic_length_check_has_no_options_in_reply(
     # Length 32 runs past the 12-byte options area: the option walker rejects it at the type
     # byte before CIPSO is looked at, and the Parameter Problem's header has no options.
     options = bytes([0x86, 32]) + pass_doi.to_bytes(4, "big") + TAG1_L3_C05 + b"\x00"
-    verdict = harness.cipso_verdict(options)
-    check_reject(verdict, 20)
-    assert verdict.reply_options == b""
+    answer = harness.cipso_verdict(options)
+    check_reject(answer, 20)
+    assert answer.reply_options == b""
 
 
 def test_cipso_later_option_rejected_after_cipso(harness: KernelHarness, pass_doi: int) -> None:
@@ -229,20 +237,27 @@ def test_cipso_no_answer_when_b_ignores_echo(harness: KernelHarness, pass_doi: i
     subprocess.run([*sysctl, "net.ipv4.icmp_echo_ignore_all=1"], check=True)
     try:
         start = time.monotonic()
-        verdict = harness.cipso_option_verdict(cipso_option(pass_doi, TAG1_L3_C05), timeout=0.05)
+        answer = harness.cipso_option_verdict(cipso_option(pass_doi, TAG1_L3_C05), timeout=0.05)
         assert time.monotonic() - start < 0.5
     finally:
         subprocess.run([*sysctl, "net.ipv4.icmp_echo_ignore_all=0"], check=True)
-    assert verdict.kind is VerdictKind.NO_ANSWER
-    assert verdict.delivered and verdict.hdr_errors == 0
+    # Silence without a header error: what a silent drop looks like.
+    assert answer.verdict == cipso.Verdict(
+        cipso.VerdictKind.DROPPED, "no answer and no header error counted"
+    )
+    assert answer.icmp_type is None
+    assert answer.delivered and answer.hdr_errors == 0
 
 
 def test_cipso_verdict_rate(harness: KernelHarness, pass_doi: int) -> None:
     good = cipso_option(pass_doi, TAG1_L3_C05)
     bad = cipso_option(unused_doi(list_cipso_dois(), pass_doi), TAG1_L3_C05)
-    for option, kind in ((good, VerdictKind.ACCEPTED), (bad, VerdictKind.PARAMETER_PROBLEM)):
+    for option, kind in (
+        (good, cipso.VerdictKind.ACCEPTED),
+        (bad, cipso.VerdictKind.PARAMETER_PROBLEM),
+    ):
         start = time.monotonic()
-        kinds = {harness.cipso_option_verdict(option).kind for _ in range(200)}
+        kinds = {kind_of(harness.cipso_option_verdict(option)) for _ in range(200)}
         rate = 200 / (time.monotonic() - start)
         assert kinds == {kind}
         assert rate > 100, f"{kind}: {rate:.0f} verdicts/s"
@@ -258,16 +273,22 @@ def test_cipso_rejects_bad_options_area(harness: KernelHarness) -> None:
 # --- CALIPSO ---------------------------------------------------------------------------------
 
 
-def check_drop(verdict: CalipsoVerdict) -> None:
-    assert verdict.kind is VerdictKind.DROPPED, verdict
-    assert verdict.dropped and verdict.hdr_errors == 1 and verdict.delivered
-    assert verdict.icmp_type is None and verdict.pointer is None
+def kind_of(answer: KernelAnswer[cipso.Verdict] | KernelAnswer[calipso.Verdict]) -> object:
+    return None if answer.verdict is None else answer.verdict.kind
+
+
+def check_drop(answer: KernelAnswer[calipso.Verdict]) -> None:
+    assert kind_of(answer) is calipso.VerdictKind.DROPPED, answer
+    assert answer.dropped and answer.hdr_errors == 1 and answer.delivered
+    assert answer.problems_sent == 0
+    assert answer.icmp_type is None
+    assert answer.verdict is not None and answer.verdict.pointer is None
 
 
 def test_calipso_accepted(harness: KernelHarness, calipso_pass_doi: int) -> None:
-    verdict = harness.calipso_option_verdict(calipso_option(calipso_pass_doi))
-    assert verdict.kind is VerdictKind.ACCEPTED, verdict
-    assert verdict.hdr_errors == 0 and verdict.delivered
+    answer = harness.calipso_option_verdict(calipso_option(calipso_pass_doi))
+    assert kind_of(answer) is calipso.VerdictKind.ACCEPTED, answer
+    assert answer.hdr_errors == 0 and answer.delivered
     # Level and bitmap are not checked on receive.
     bitmap = bytes.fromhex("84000000ffffffff")
     assert harness.calipso_option_verdict(calipso_option(calipso_pass_doi, 255, bitmap)).accepted
@@ -301,19 +322,21 @@ def test_calipso_stray_option_gives_parameter_problem(
     option = calipso_option(calipso_pass_doi)
     # Unknown type 0xBE has action bits 10: ICMPv6 Parameter Problem code 2 at its type byte,
     # counted from the start of the IPv6 header (40 + 2 + the CALIPSO option).
-    verdict = harness.calipso_option_verdict(option + bytes([0xBE, 0]))
-    assert verdict.kind is VerdictKind.PARAMETER_PROBLEM, verdict
-    assert (verdict.icmp_type, verdict.icmp_code, verdict.pointer) == (4, 2, 40 + 2 + len(option))
+    answer = harness.calipso_verdict(rewrap_header(option + bytes([0xBE, 0]), 58))
+    verdict = answer.verdict
+    assert verdict is not None and verdict.kind is calipso.VerdictKind.PARAMETER_PROBLEM, answer
+    assert (answer.icmp_type, verdict.code, verdict.pointer) == (4, 2, 40 + 2 + len(option))
+    assert verdict.offset == 2 + len(option)
     # Action bits 01: silent drop, counted like a CALIPSO failure.
-    check_drop(harness.calipso_option_verdict(option + bytes([0x7E, 0])))
+    check_drop(harness.calipso_verdict(rewrap_header(option + bytes([0x7E, 0]), 58)))
 
 
 def test_calipso_verdict_rate(harness: KernelHarness, calipso_pass_doi: int) -> None:
     good = calipso_option(calipso_pass_doi)
     bad = calipso_option(unused_doi(list_calipso_dois(), calipso_pass_doi))
-    for option, kind in ((good, VerdictKind.ACCEPTED), (bad, VerdictKind.DROPPED)):
+    for option, kind in ((good, calipso.VerdictKind.ACCEPTED), (bad, calipso.VerdictKind.DROPPED)):
         start = time.monotonic()
-        kinds = {harness.calipso_option_verdict(option).kind for _ in range(200)}
+        kinds = {kind_of(harness.calipso_option_verdict(option)) for _ in range(200)}
         rate = 200 / (time.monotonic() - start)
         assert kinds == {kind}
         assert rate > 100, f"{kind}: {rate:.0f} verdicts/s"
@@ -322,13 +345,9 @@ def test_calipso_verdict_rate(harness: KernelHarness, calipso_pass_doi: int) -> 
 # --- NetLabel state and life cycle ----------------------------------------------------------
 
 
-def netlabel_state() -> tuple[str, str]:
-    def listing(protocol: str) -> str:
-        return subprocess.run(
-            ["netlabelctl", protocol, "list"], capture_output=True, text=True, check=True
-        ).stdout
-
-    return listing("cipso"), listing("calipso")
+def netlabel_state() -> tuple[object, object]:
+    with NetLabel() as client:
+        return client.list_cipso_dois(), client.list_calipso_dois()
 
 
 def test_doi_state_restored() -> None:
@@ -336,12 +355,16 @@ def test_doi_state_restored() -> None:
     with netlabel_lock():
         before = netlabel_state()
         with (
-            cipso_doi(tags=(1, 2, 5)) as a,
-            cipso_doi(mapping="local") as b,
-            cipso_doi(mapping=CipsoMapping.TRANS, tags=(1,), levels="0=0,3=7") as c,
+            cipso_doi(cipso.CipsoDoi.pass_through(1, (1, 2, 5))) as a,
+            cipso_doi(cipso.CipsoDoi.local(1)) as b,
+            cipso_doi(cipso.CipsoDoi.from_netlabelctl("trans doi:1 tags:1 levels:0=0,3=7")) as c,
             calipso_doi() as d,
         ):
-            assert {a, b, c} <= list_cipso_dois() and d in list_calipso_dois()
+            assert {a.doi, b.doi, c.doi} <= list_cipso_dois() and d.doi in list_calipso_dois()
+            # What the kernel holds is the definition, under the scratch number.
+            with NetLabel() as client:
+                assert client.get_cipso_doi(c.doi) == c
+                assert c.levels == ((0, 0), (3, 7))
             assert netlabel_state() != before
         assert netlabel_state() == before
 
@@ -350,31 +373,36 @@ def test_doi_removed_on_exception_and_interrupt() -> None:
     need_kernel_harness()
     for error in (RuntimeError, KeyboardInterrupt):
         with pytest.raises(error), cipso_doi() as doi:
-            assert doi in list_cipso_dois()
+            assert doi.doi in list_cipso_dois()
             raise error
-        assert doi not in list_cipso_dois()
-        with pytest.raises(error), calipso_doi() as doi:
+        assert doi.doi not in list_cipso_dois()
+        with pytest.raises(error), calipso_doi() as doi6:
             raise error
-        assert doi not in list_calipso_dois()
+        assert doi6.doi not in list_calipso_dois()
 
 
 def test_existing_doi_is_not_touched() -> None:
     need_kernel_harness()
     with cipso_doi() as doi:
-        with pytest.raises(DoiInUse), cipso_doi(doi):
+        with pytest.raises(DoiInUse), cipso_doi(cipso.CipsoDoi.local(doi.doi), scratch=False):
             pass
-        assert doi in list_cipso_dois()
-    with calipso_doi() as doi:
-        with pytest.raises(DoiInUse), calipso_doi(doi):
+        assert doi.doi in list_cipso_dois()
+        with NetLabel() as client:
+            assert client.get_cipso_doi(doi.doi) == doi  # still PASS, not LOCAL
+    with calipso_doi() as doi6:
+        with pytest.raises(DoiInUse), calipso_doi(doi6, scratch=False):
             pass
-        assert doi in list_calipso_dois()
+        assert doi6.doi in list_calipso_dois()
 
 
-def test_doi_arguments_checked() -> None:
-    with pytest.raises(ValueError):
-        cipso_doi(mapping="trans")
-    with pytest.raises(ValueError):
-        cipso_doi(levels="0=0")
+def test_doi_added_under_its_own_number_when_asked() -> None:
+    need_kernel_harness()
+    number = unused_doi(list_cipso_dois() | list_calipso_dois(), 4_000_000)
+    with cipso_doi(cipso.CipsoDoi.pass_through(number), scratch=False) as doi:
+        assert doi.doi == number and number in list_cipso_dois()
+    with calipso_doi(calipso.CalipsoDoi(number), scratch=False) as doi6:
+        assert doi6.doi == number and number in list_calipso_dois()
+    assert number not in list_cipso_dois() | list_calipso_dois()
 
 
 def namespaces() -> set[str]:

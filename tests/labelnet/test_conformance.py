@@ -10,17 +10,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import calipso
 import cipso
 from labelnet.__main__ import main
-from labelnet.conformance import Verdict, fuzz
+from labelnet.conformance import fuzz
 from labelnet.conformance._generate import CalipsoGenerator, CipsoGenerator
-from netlabel.harness import SCRATCH_DOI_BASE, list_calipso_dois, list_cipso_dois
+from netlabel.harness import SCRATCH_DOI_BASE, KernelAnswer, list_calipso_dois, list_cipso_dois
 from tests.support import need_kernel_harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,29 +93,51 @@ def test_source_route_rules() -> None:
     assert not fuzz.reply_rerouted(bytes.fromhex("01010189086c000000000002"), 5)
 
 
+ACCEPTED = cipso.Verdict(cipso.VerdictKind.ACCEPTED)
+REJECTED_20 = cipso.Verdict(cipso.VerdictKind.PARAMETER_PROBLEM, offset=0, pointer=20, code=0)
+UNSEEN = cipso.Verdict(cipso.VerdictKind.PARAMETER_PROBLEM)
+
+
+def test_agreement_compares_kind_pointer_and_code() -> None:
+    ours = cipso.verdict(bytes.fromhex("99000000"), [])
+    assert ours.reason and ours.option_start is None
+    # The kernel shows no reason; kind, pointer and code decide.
+    assert fuzz.agree(REJECTED_20, ours)
+    assert not fuzz.agree(cipso.Verdict(cipso.VerdictKind.PARAMETER_PROBLEM, pointer=21), ours)
+    assert not fuzz.agree(None, ours)  # the harness saw no verdict
+    assert not fuzz.agree(ACCEPTED, ours)
+    # A Parameter Problem that never came back agrees only when the answer was rerouted, and
+    # then the one predicted arriving after all agrees too.
+    assert not fuzz.agree(UNSEEN, ours)
+    assert fuzz.agree(UNSEEN, ours, rerouted=True)
+    assert fuzz.agree(REJECTED_20, ours, rerouted=True)
+    assert not fuzz.agree(ACCEPTED, ours, rerouted=True)
+
+
 def test_shrinking_keeps_the_disagreement() -> None:
     class Fake(fuzz._Target):
         """A 'kernel' that rejects every area holding byte 0x42."""
 
         dois = ("pass doi:1 tags:1",)
 
-        def kernel(self, data: bytes) -> Verdict:
-            return Verdict("rejected", 20) if 0x42 in data else Verdict("accepted")
+        def kernel(self, data: bytes) -> KernelAnswer[cipso.Verdict]:
+            return KernelAnswer(REJECTED_20 if 0x42 in data else ACCEPTED)
 
-        def ours(self, data: bytes) -> Verdict:
-            return Verdict("accepted")
+        def ours(self, data: bytes) -> cipso.Verdict:
+            return ACCEPTED
 
         def smaller(self, data: bytes) -> Iterator[bytes]:
             yield from fuzz._smaller_area(data)
 
     area = bytes.fromhex("0101860c00000001010600034284940400000000")
     found = fuzz._shrink(
-        Fake(), "cipso", "test", area, theirs=Verdict("rejected", 20), mine=Verdict("accepted")
+        Fake(), "cipso", "test", area, theirs=KernelAnswer(REJECTED_20), mine=ACCEPTED
     )
     assert 0x42 in found.minimal and len(found.minimal) == 4
     assert found.original == area and found.shrink_steps > 0
     text = found.report()
     assert found.minimal.hex() in text and "netlabelctl cipso add pass doi:1 tags:1" in text
+    assert "kernel:   parameter-problem, pointer 20, code 0\nlabelnet: accepted\n" in text
     assert "IP packet: " + found.packet.hex() in text
 
 
@@ -142,25 +165,36 @@ def test_short_run_agrees(
     assert set(result["origins"]) >= {"label", "corpus"}
 
 
+def forget(
+    monkeypatch: pytest.MonkeyPatch, protocol: Any, forgotten: Callable[[Any], bool]
+) -> None:
+    """Break ``protocol.verdict`` on purpose: the verdicts ``forgotten`` picks become accepted."""
+    real = protocol.verdict
+
+    def wrong(data: bytes, dois: object, **flags: object) -> Any:
+        verdict = real(data, dois, **flags)
+        if forgotten(verdict):
+            return type(verdict)(type(verdict.kind).ACCEPTED, option_start=verdict.option_start)
+        return verdict
+
+    monkeypatch.setattr(protocol, "verdict", wrong)
+
+
 @pytest.mark.kernel
 def test_injected_cipso_bug_is_reported(
     kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = cipso.verdict
-
-    def wrong(area: bytes, dois: object, **flags: bool) -> cipso.Verdict:
-        # A validator that forgets the ascending-order rule of tag 2.
-        verdict = real(area, dois, **flags)  # type: ignore[arg-type]
-        if verdict.in_option and "does not ascend" in verdict.reason:
-            return cipso.Verdict(cipso.VerdictKind.ACCEPTED, option_start=verdict.option_start)
-        return verdict
-
-    monkeypatch.setattr(cipso, "verdict", wrong)
+    # A validator that forgets the ascending-order rule of tag 2.
+    forget(
+        monkeypatch,
+        cipso,
+        lambda verdict: verdict.in_option and "does not ascend" in verdict.reason,
+    )
     status = main(["conformance", "cipso", "--count", "400", "--seed", "3", "--max-reports", "2"])
     out = capsys.readouterr().out
     assert status == 1
     assert "disagreement 1 of " in out
-    assert "labelnet: accepted" in out and "kernel:   rejected, pointer " in out
+    assert "labelnet: accepted" in out and "kernel:   parameter-problem, pointer " in out
     minimal = out.split("shrunk in")[1].splitlines()[1].strip()
     data = bytes.fromhex(minimal)
     # Shrunk to one tag-2 option with two categories out of order, padded.
@@ -172,16 +206,8 @@ def test_injected_cipso_bug_is_reported(
 def test_injected_calipso_bug_is_reported(
     kernel: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = calipso.verdict
-
-    def wrong(header: bytes, dois: object, **flags: object) -> calipso.Verdict:
-        # A validator that does not check the checksum.
-        verdict = real(header, dois, **flags)  # type: ignore[arg-type]
-        if verdict.check is calipso.Check.CHECKSUM:
-            return calipso.Verdict(calipso.VerdictKind.ACCEPTED)
-        return verdict
-
-    monkeypatch.setattr(calipso, "verdict", wrong)
+    # A validator that does not check the checksum.
+    forget(monkeypatch, calipso, lambda verdict: verdict.check is calipso.Check.CHECKSUM)
     status = main(["conformance", "calipso", "--count", "400", "--seed", "3", "--max-reports", "1"])
     out = capsys.readouterr().out
     assert status == 1

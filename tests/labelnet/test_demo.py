@@ -58,15 +58,13 @@ def test_recorded_options_are_what_our_encoders_write() -> None:
 def test_recorded_options_are_accepted_by_the_live_kernel(
     kernel_harness: harness.KernelHarness,
 ) -> None:
-    with harness.cipso_doi(tags=(1, 2, 5)) as number:
+    with harness.cipso_doi(cipso.CipsoDoi.pass_through(1, (1, 2, 5))) as doi:
         area = bytearray(CIPSO_PACKET[20:44])
-        area[2:6] = number.to_bytes(4, "big")  # the same option under a scratch DOI
+        area[2:6] = doi.doi.to_bytes(4, "big")  # the same option under a scratch DOI
         assert kernel_harness.cipso_verdict(bytes(area)).accepted
-    with harness.calipso_doi() as number:
+    with harness.calipso_doi() as doi6:
         header = CALIPSO_PACKET[40:120]
-        rebuilt = calipso.CalipsoDoi(number).encode_header(
-            calipso.CalipsoDoi(2).decode_header(header)
-        )
+        rebuilt = doi6.encode_header(calipso.CalipsoDoi(2).decode_header(header))
         assert kernel_harness.calipso_verdict(rebuilt).accepted
 
 

@@ -243,12 +243,19 @@ def test_parse_cipso_add() -> None:
     [
         (["pass", "doi:16"], "pass doi:16", 0),  # no tags
         (["pass", "doi:16", "tags:1,x"], "tags:1,x", 7),
-        (["pass", "doi:16", "tags:1,300"], "tags:1,300", 7),
-        (["pass", "doi:16", "tags:3"], "tags:3", 5),
+        (["pass", "doi:16", "tags:1,,5"], "tags:1,,5", 7),
+        (["pass", "doi:16", "tags:1,"], "tags:1,", 7),
+        (["pass", "doi:16", "tags:1,٣"], "tags:1,٣", 7),
+        (["pass", "doi:" + "9" * 4301, "tags:1"], "doi:" + "9" * 4301, 4),
+        (["pass", "doi:16", "tags:1", "tags:5"], "tags:5", 0),
+        (["pass", "doi:16", "tags:1", "color:red"], "color:red", 0),
+        (["local", "doi:5", "tags:1"], "tags:1", 5),
+        (["trans", "doi:3", "tags:1", "levels:"], "levels:", 0),
         (["trans", "doi:3", "tags:1"], "trans doi:3 tags:1", 0),  # no levels
         (["trans", "doi:3", "tags:1", "levels:0=0,1"], "levels:0=0,1", 11),
         (["trans", "doi:3", "tags:1", "levels:0=0,1=y"], "levels:0=0,1=y", 13),
-        (["pass", "doi:3", "tags:1", "levels:0=0"], "pass doi:3 tags:1 levels:0=0", 0),
+        (["pass", "doi:3", "tags:1", "levels:0=0"], "levels:0=0", 0),
+        (["trans", "doi:3", "tags:1", "levels:0=0", "categories:1=0,2"], "categories:1=0,2", 15),
         (["pass", "trans", "doi:3", "tags:1"], "pass trans doi:3 tags:1", 0),
     ],
 )
@@ -259,10 +266,68 @@ def test_parse_cipso_add_errors(tokens: list[str], token: str, offset: int) -> N
 
 
 def test_parse_cipso_add_leaves_kernel_rules_to_the_doi_model() -> None:
-    with pytest.raises(cipso.CipsoDoiError):
-        parse_cipso_add(["trans", "doi:3", "tags:2", "levels:0=0"])  # tag 2 is PASS only
-    with pytest.raises(ValueError):
-        parse_cipso_add(["pass", "doi:0", "tags:1"])
+    for tokens in (
+        ["trans", "doi:3", "tags:2", "levels:0=0"],  # tag 2 is PASS only
+        ["pass", "doi:0", "tags:1"],
+        ["pass", "doi:16", "tags:1,300"],
+        ["pass", "doi:16", "tags:3"],
+    ):
+        with pytest.raises(cipso.CipsoDoiError) as info:
+            parse_cipso_add(tokens)
+        assert not isinstance(info.value, CtlSyntaxError)
+
+
+def test_parse_cipso_add_accepts_what_netlabelctl_lists_and_stores() -> None:
+    # `cipso list doi:N` prints an empty categories: for a trans DOI without categories, and
+    # netlabelctl adds `local doi:N tags:128` as the kernel lists it; the type word may stand
+    # anywhere, numbers may have leading zeros (atoi reads them so).
+    assert parse_cipso_add(["trans", "doi:3", "tags:1", "levels:0=3", "categories:"]) == (
+        cipso.CipsoDoi(3, cipso.MapType.TRANS, (T.RESTRICTED_BITMAP,), ((0, 3),))
+    )
+    assert parse_cipso_add(["local", "doi:5", "tags:128"]) == cipso.CipsoDoi.local(5)
+    assert parse_cipso_add(["doi:016", "tags:01", "pass"]) == cipso.CipsoDoi.pass_through(16)
+
+
+@pytest.mark.parametrize("tokens", [["pass"], ["pass", "doi:2", "tags:1"], ["trans", "doi:2"]])
+def test_parse_calipso_add_errors(tokens: list[str]) -> None:
+    with pytest.raises(CtlSyntaxError):
+        parse_calipso_add(tokens)
+
+
+def test_hostile_numbers_are_syntax_errors_not_int_limits() -> None:
+    # Regression: int() of 4,301 digits raised "Exceeds the limit (4300 digits)".
+    huge = "9" * 4301
+    for parse, tokens in (
+        (parse_cipso_add, ["pass", f"doi:{huge}", "tags:1"]),
+        (parse_calipso_add, ["pass", f"doi:{huge}"]),
+        (parse_map_add, ["domain:x", f"protocol:cipso,{huge}"]),
+        (lambda t: parse_doi(t, required=True), [f"doi:{huge}"]),
+    ):
+        with pytest.raises(CtlSyntaxError) as info:
+            parse(tokens)
+        assert "above 4294967295" in str(info.value) or "at most 4294967295" in str(info.value)
+        assert len(str(info.value)) < 300
+    assert parse_doi(["doi:" + "0" * 5000 + "7"], required=True) == 7
+    for digits in ("٣", "²", "+3", " 3"):
+        with pytest.raises(CtlSyntaxError):
+            parse_doi([f"doi:{digits}"], required=True)
+
+
+def test_parse_definition_dispatches_on_the_protocol() -> None:
+    assert netlabel.ctl.parse_definition("netlabelctl cipso add pass doi:16 tags:1") == (
+        cipso.CipsoDoi.pass_through(16)
+    )
+    assert netlabel.ctl.parse_definition(["cipsov4", "local", "doi:5"]) == cipso.CipsoDoi.local(5)
+    assert netlabel.ctl.parse_definition("calipso pass doi:2") == calipso.CalipsoDoi(2)
+    for text, offset in (
+        ("", 0),
+        ("netlabelctl", 0),
+        ("ripso pass doi:2", 0),
+        ("netlabelctl x", 12),
+    ):
+        with pytest.raises(CtlSyntaxError) as info:
+            netlabel.ctl.parse_definition(text)
+        assert info.value.offset == offset
 
 
 # --- formatting: texts printed by netlabelctl 0.30.0 ------------------------------------------
@@ -440,8 +505,8 @@ def test_bad_tokens_give_one_error_line_and_status_1(capsys: pytest.CaptureFixtu
     lines = captured.err.splitlines()
     assert captured.out == "" and len(lines) == 3
     assert lines[0] == (
-        "netlabel: error, cipso add: the DOI must be a decimal number in argument 'doi:x' "
-        "at character 4"
+        "netlabel: error, cipso add: the DOI must be written in ASCII digits 0-9 in argument "
+        "'doi:x' at character 4"
     )
     assert lines[1].startswith("netlabel: error, cipso add: DOI 0")
     assert all(line.startswith("netlabel: error, ") for line in lines)

@@ -271,6 +271,7 @@ class Dois:
     cipso_doi: cipso.CipsoDoi  # PASS, tags 1,2,5
     cipso_tag1: cipso.CipsoDoi  # PASS, tag 1 only
     calipso_doi: calipso.CalipsoDoi
+    cipso_trans: cipso.CipsoDoi  # TRANS, tag 1: host s3:c1,c2 is wire s5:c2,c7
     unknown: int  # configured as neither
 
 
@@ -289,13 +290,16 @@ def net() -> Iterator[Net]:
         added: list[tuple[str, int]] = []
         try:
             with netlabel_lock():
-                free = unused_dois(client, 4, DOI_BASE)
+                free = unused_dois(client, 5, DOI_BASE)
                 dois = Dois(
                     cipso.CipsoDoi.pass_through(
                         free[0], (T.RESTRICTED_BITMAP, T.ENUMERATED, T.RANGED)
                     ),
                     cipso.CipsoDoi.pass_through(free[1], (T.RESTRICTED_BITMAP,)),
                     calipso.CalipsoDoi(free[2]),
+                    cipso.CipsoDoi.from_netlabelctl(
+                        f"trans doi:{free[4]} tags:1 levels:3=5 categories:1=2,2=7"
+                    ),
                     free[3],
                 )
                 client.add_cipso_doi(dois.cipso_doi)
@@ -304,6 +308,8 @@ def net() -> Iterator[Net]:
                 added.append(("cipso", dois.cipso_tag1.doi))
                 client.add_calipso_doi(dois.calipso_doi)
                 added.append(("calipso", dois.calipso_doi.doi))
+                client.add_cipso_doi(dois.cipso_trans)
+                added.append(("cipso", dois.cipso_trans.doi))
             yield Net(harness, dois)
         finally:
             with netlabel_lock():
@@ -311,7 +317,7 @@ def net() -> Iterator[Net]:
                     if kind == "cipso":
                         client.remove_cipso_doi(number)
                     else:
-                        client.remove_option_doi(number)
+                        client.remove_calipso_doi(number)
 
 
 def make(ns: str, family: int, kind: int) -> socket.socket:
@@ -705,6 +711,43 @@ def test_demo_prints_the_peer_contexts(
         f"connect({host}, {PEER}:{LEVELS[1]})",
         f"connect({host}, {NO_CONTEXT})",
     ]
+
+
+@pytest.mark.kernel
+def test_demo_with_a_trans_doi(net: Net) -> None:
+    """send and peer-server take a TRANS DOI in netlabelctl's syntax: the kernel checks the
+    translated wire label, the server reads it back through the same definition (and as the
+    wire says without it)."""
+    ns = net.harness.ns_b
+    trans = net.dois.cipso_trans.to_netlabelctl()
+    server, port = start_server(ns, "--udp", "--count", "1", "--doi", trans)
+    plain, plain_port = start_server(ns, "--udp", "--count", "1")
+    try:
+        sent = [
+            send(ns, "--level", "s3:c1,c2", "--doi", trans, "--udp", "127.0.0.1", str(port)),
+            send(ns, "--level", "s3:c1,c2", "--doi", trans, "--udp", "127.0.0.1", str(plain_port)),
+        ]
+        out, err = server.communicate(timeout=15)
+        plain_out, _ = plain.communicate(timeout=15)
+    finally:
+        for proc in (server, plain):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for result in sent:
+        assert result.returncode == 0, result.stderr
+        assert f"(CIPSO DOI {net.dois.cipso_trans.doi}, tag 1)" in result.stdout
+    assert out.splitlines() == [f"connect(127.0.0.1, {PEER}:s3:c1,c2)"], err
+    assert plain_out.splitlines() == [f"connect(127.0.0.1, {PEER}:s5:c2,c7)"]
+
+
+def test_send_and_server_doi_usage_errors() -> None:
+    assert ours("peer-server", "0", "--doi", "trans doi:x").status == 2
+    bad = ours(
+        "send", "--level", "s0", "--doi", "pass doi:3 tags:1", "--tags", "1", "127.0.0.1", "1"
+    )
+    assert bad.status == 2 and "--tags goes with a DOI number" in bad.err
+    assert "for --cipso" not in ours("peer-server", "--help").out
 
 
 @pytest.mark.kernel

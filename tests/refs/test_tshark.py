@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from netlabel.harness import ipv4_echo_request, ipv6_echo_request, pad_ipv4_options, wrap_hop_by_hop
+from cipso import build_options
+from labelnet.conformance._generate import rewrap_header
+from netlabel.harness import ipv4_echo_request, ipv6_echo_request
 from tests.refs.tshark import LINKTYPE_RAW, Dissection, dissect, write_pcap
 from tests.support import need_program
 
@@ -20,11 +22,11 @@ def cipso(doi: int, tags: str) -> bytes:
 
 
 def v4(*options: bytes) -> bytes:
-    return ipv4_echo_request(pad_ipv4_options(b"".join(options)), ident=7, seq=1)
+    return ipv4_echo_request(build_options(b"".join(options)), ident=7, seq=1)
 
 
 def v6(option_hex: str) -> bytes:
-    return ipv6_echo_request(wrap_hop_by_hop(bytes.fromhex(option_hex)), ident=7, seq=1)
+    return ipv6_echo_request(rewrap_header(bytes.fromhex(option_hex), 58), ident=7, seq=1)
 
 
 PACKETS: dict[str, bytes] = {
