@@ -13,6 +13,7 @@ most ``batch_rows`` rows. Needs pyarrow: ``pip install 'labelnet[parquet]'``.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -250,7 +251,7 @@ def _batches(
         records = renderer.iter_records(iter_labeled(segment))
         while True:
             # A segment can hold more rows than a batch: take what fits, then what is left.
-            rows.add(_take(records, batch_rows - len(rows)))
+            rows.add(itertools.islice(records, batch_rows - len(rows)))
             if len(rows) < batch_rows:
                 break
             yield rows.batch()
@@ -258,11 +259,6 @@ def _batches(
             progress(segment.end, rows.last_packet)
     if len(rows):
         yield rows.batch()
-
-
-def _take(records: Iterator[Record], count: int) -> Iterator[Record]:
-    for _, record in zip(range(count), records):
-        yield record
 
 
 def write_parquet(

@@ -67,7 +67,7 @@ def capture_pieces(paths: Paths, chunk_size: int | None = None) -> list[CaptureP
 def _expand(paths: Paths) -> list[str]:
     given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     found: list[str] = []
-    for path in map(os.fspath, given):
+    for path in [os.fspath(path) for path in given]:
         if glob.has_magic(path):
             matches = sorted(glob.glob(path))
             if not matches:
@@ -95,7 +95,11 @@ def read_captures(
     """
     pieces = capture_pieces(paths, chunk_size)
     read = _ReadPiece(settings or DumpSettings(), None if setrans is None else os.fspath(setrans))
-    return dd.from_map(read, pieces, meta=_frame(SCHEMA.empty_table()), label="read-captures")
+    meta = _frame(SCHEMA.empty_table())
+    frame: dd.DataFrame = dd.from_map(  # type: ignore[no-untyped-call]
+        read, pieces, meta=meta, label="read-captures"
+    )
+    return frame
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:
