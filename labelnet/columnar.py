@@ -247,18 +247,21 @@ def _batches(
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[pa.RecordBatch]:
     rows = _Rows(file, translator)
-    for segment in read_segments(stream, SERIAL_CHUNK):
-        records = renderer.iter_records(iter_labeled(segment))
-        while True:
-            # A segment can hold more rows than a batch: take what fits, then what is left.
-            rows.add(itertools.islice(records, batch_rows - len(rows)))
-            if len(rows) < batch_rows:
-                break
+    try:
+        for segment in read_segments(stream, SERIAL_CHUNK):
+            records = renderer.iter_records(iter_labeled(segment))
+            while True:
+                # A segment can hold more rows than a batch: take what fits, then the rest.
+                rows.add(itertools.islice(records, batch_rows - len(rows)))
+                if len(rows) < batch_rows:
+                    break
+                yield rows.batch()
+            if progress is not None:
+                progress(segment.end, rows.last_packet)
+    finally:
+        # The rows before a break in the file are kept, as the text dump writes them.
+        if len(rows):
             yield rows.batch()
-        if progress is not None:
-            progress(segment.end, rows.last_packet)
-    if len(rows):
-        yield rows.batch()
 
 
 def write_parquet(

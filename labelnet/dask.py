@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from labelnet import _parallel
 from labelnet.capture import Segment, read_segments
-from labelnet.columnar import SCHEMA, segment_table
 from labelnet.dump import DumpSettings, make_renderer
 from mls._extras import needs_extra
 
@@ -30,6 +29,8 @@ with needs_extra("dask", by=__name__):
     import dask.dataframe as dd
     import pandas as pd
     import pyarrow as pa
+
+    from labelnet.columnar import SCHEMA, segment_table
 
 if TYPE_CHECKING:
     from labelnet._render import Renderer
