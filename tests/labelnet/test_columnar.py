@@ -287,3 +287,15 @@ def test_a_missing_extra_is_named(module: str, extra: str) -> None:
     done = _blocked(f"import labelnet.{module}\n")
     assert done.returncode != 0
     assert f"pip install 'labelnet[{extra}]'" in done.stderr, done.stderr
+
+
+def test_category_lists_agree_with_the_sets() -> None:
+    import random
+
+    from mls import CategorySet
+
+    rng = random.Random(7)
+    for size in (0, 1, 8, 9, 240, 1024):
+        categories = CategorySet.from_int(rng.getrandbits(size) if size else 0)
+        assert columnar._category_list(categories.bits) == list(categories)
+    assert columnar._category_list(1 << 1023) == [1023]
