@@ -41,6 +41,7 @@ examples (labelnet demo --write trace.pcapng writes a sample capture):
   labelnet dump trace.pcapng --doi 'cipso pass doi:16 tags:1' --format jsonl
   labelnet dump trace.pcapng --address 10.1.0.0/16 --dominated-by s3:c0.c10 --stats
   labelnet dump trace.pcapng --jobs 0 --quiet --stats
+  labelnet dump trace.pcapng --format parquet -o labels.parquet   (docs/columnar.md)
 """
 
 
