@@ -299,3 +299,15 @@ def test_category_lists_agree_with_the_sets() -> None:
         categories = CategorySet.from_int(rng.getrandbits(size) if size else 0)
         assert columnar._category_list(categories.bits) == list(categories)
     assert columnar._category_list(1 << 1023) == [1023]
+
+
+def test_the_command_names_the_missing_extra(tmp_path: Path) -> None:
+    capture = write_captures(tmp_path)[0]
+    out = tmp_path / "x.parquet"
+    done = _blocked(
+        "from labelnet.__main__ import main\n"
+        f"sys.exit(main(['dump', {str(capture)!r}, '--format', 'parquet', '-o', {str(out)!r}]))\n"
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "pip install 'labelnet[parquet]'" in done.stderr
+    assert not out.exists()
