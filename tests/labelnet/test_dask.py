@@ -11,7 +11,7 @@ pytest.importorskip("dask.dataframe")
 pa = pytest.importorskip("pyarrow")
 
 from labelnet import _parallel  # noqa: E402
-from labelnet.capture import read_segments, write_pcap  # noqa: E402
+from labelnet.capture import LinkType, read_segments, write_pcap, write_pcapng  # noqa: E402
 from labelnet.dask import capture_pieces, read_captures  # noqa: E402
 from labelnet.dump import DumpSettings  # noqa: E402
 
@@ -58,6 +58,22 @@ def test_one_partition_per_segment_as_jobs_splits(tmp_path: Path) -> None:
     big = capture_pieces(paths)
     assert [p.segment.end for p in big] == [path.stat().st_size for path in paths]
     assert paths[0].stat().st_size < _parallel.PARALLEL_CHUNK
+
+
+def test_pcapng_segments_carry_their_interfaces(tmp_path: Path) -> None:
+    # Partitions after the first start past the interface blocks; each must still know its
+    # link type and timestamp resolution.
+    path = tmp_path / "sensor.pcapng"
+    packets = labeled_packets() * 30
+    interfaces = (LinkType.ETHERNET, LinkType.RAW)
+    write_pcapng(
+        path,
+        [(i % 2, (i, i), ethernet(p) if i % 2 == 0 else p) for i, p in enumerate(packets)],
+        interfaces,
+    )
+    frame = read_captures(path, DumpSettings(dois=DOIS), chunk_size=2048)
+    assert frame.npartitions > 3
+    assert_same_rows(as_table(frame.compute()), [path], DumpSettings(dois=DOIS))
 
 
 def test_a_glob_pattern_names_the_files_in_order(tmp_path: Path) -> None:
