@@ -12,6 +12,9 @@ from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 from labelnet.errors import CommandError
 from netlabel.ctl import parse_doi
 
+#: The --format that writes a Parquet file (labelnet.columnar) rather than text.
+PARQUET = "parquet"
+
 DESCRIPTION = """\
 Print every packet of a pcap or pcapng capture that carries a CIPSO option (IPv4) or a CALIPSO
 option (IPv6 hop-by-hop header): packet number, time, addresses, DOI, CIPSO tag type, the label
@@ -38,6 +41,7 @@ examples (labelnet demo --write trace.pcapng writes a sample capture):
   labelnet dump trace.pcapng --doi 'cipso pass doi:16 tags:1' --format jsonl
   labelnet dump trace.pcapng --address 10.1.0.0/16 --dominated-by s3:c0.c10 --stats
   labelnet dump trace.pcapng --jobs 0 --quiet --stats
+  labelnet dump trace.pcapng --format parquet -o labels.parquet   (docs/columnar.md)
 """
 
 
@@ -52,9 +56,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file, - for stdin")
     parser.add_argument(
         "--format",
-        choices=[f.value for f in Format],
+        choices=[*(f.value for f in Format), PARQUET],
         default=Format.TEXT.value,
-        help="text: aligned columns (default); jsonl: one JSON object per line; csv",
+        help="text: aligned columns (default); jsonl: one JSON object per line; csv; "
+        "parquet: a Parquet file (-o FILE; needs labelnet[parquet], see docs/columnar.md)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
     )
     parser.add_argument(
         "--doi",
@@ -132,7 +140,8 @@ def settings_from(args: argparse.Namespace) -> DumpSettings:
     for path in args.doi_file:
         definitions.extend(read_doi_file(path))
     return DumpSettings(
-        format=Format(args.format),
+        # The Parquet writer takes the filters and DOIs only.
+        format=Format.TEXT if args.format == PARQUET else Format(args.format),
         dois=tuple(definitions),
         doi_filter=frozenset(doi_filter),
         addresses=tuple(args.address),
@@ -187,14 +196,44 @@ def run(args: argparse.Namespace) -> int:
         if args.capture != "-":
             total = os.path.getsize(args.capture)
         bar = ProgressBar(sys.stderr, total)
+    if args.format == PARQUET:
+        return _run_parquet(args, settings, bar)
+    # A file named by -o is closed below; standard output is not.
+    out = sys.stdout if args.output is None else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        dump(args.capture, sys.stdout, settings, jobs=jobs, progress=bar)
-        sys.stdout.flush()
+        dump(args.capture, out, settings, jobs=jobs, progress=bar)
+        out.flush()
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, as other Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        if bar is not None:
+            bar.close()
+    return 0
+
+
+def _run_parquet(args: argparse.Namespace, settings: DumpSettings, bar: ProgressBar | None) -> int:
+    """``--format parquet``: the rows into the file ``-o`` names (:mod:`labelnet.columnar`)."""
+    try:
+        if args.output is None:
+            raise CommandError("--format parquet writes a file: name it with -o FILE")
+        if args.stats or args.quiet:
+            raise CommandError("--stats and --quiet are for the text formats")
+        if args.jobs != 1:
+            raise CommandError(
+                "--format parquet runs in one process (labelnet.dask.read_captures spreads "
+                "captures over many)"
+            )
+        try:
+            from labelnet.columnar import write_parquet
+        except ModuleNotFoundError as exc:
+            raise CommandError(str(exc)) from None
+        capture = sys.stdin.buffer if args.capture == "-" else args.capture
+        write_parquet(capture, args.output, settings, progress=bar)
     finally:
         if bar is not None:
             bar.close()

@@ -19,6 +19,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "scapy": ("scapy",),
     "hypothesis": ("hypothesis",),
     "netlink": ("pyroute2",),
+    "parquet": ("pyarrow",),
+    "dask": ("dask", "pandas", "pyarrow"),
 }
 
 

@@ -1,0 +1,313 @@
+"""The columnar form of the dump: the Parquet file holds exactly what the JSON lines say."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from labelnet import columnar  # noqa: E402
+from labelnet.__main__ import main  # noqa: E402
+from labelnet.capture import CaptureError, LinkType, write_pcap, write_pcapng  # noqa: E402
+from labelnet.dump import DumpSettings, Format, dump  # noqa: E402
+from mls import Level  # noqa: E402
+from mls.translate import Translator  # noqa: E402
+
+from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+DOIS = (
+    "cipso pass doi:3 tags:1",
+    "cipso trans doi:4 tags:1 levels:3=5,0=0 categories:0=1,1=0,7=7",
+    "cipso local doi:5",
+    "calipso pass doi:2",
+)
+TAG_128 = bytes.fromhex("860c00000005") + bytes.fromhex("8006") + (42).to_bytes(4, "little")
+LOOSE_SOURCE_ROUTE = bytes.fromhex("8307040a000001")  # LSRR through 10.0.0.1
+MALFORMED = bytes.fromhex("860a00000003011000000000")  # tag length 16 runs past the option
+
+
+def labeled_packets() -> list[bytes]:
+    """IPv4 and IPv6 packets for every verdict but truncated (see :func:`cut_capture`):
+    accepted (PASS, TRANS, CALIPSO), parameter-problem (unknown DOI, tag 128 off loopback, a
+    malformed option), dropped (CALIPSO with an unknown DOI, a bad CALIPSO length, an IPv4
+    source route)."""
+    bad_length = bytearray(calipso_header(2, "s3"))
+    bad_length[3] = 40
+    return [
+        ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, "s3:c0,c5")),
+        ipv4("10.0.0.1", "10.0.1.1"),  # unlabeled: no row
+        ipv6("2001:db8::1", "2001:db8::2", calipso_header(2, "s1:c7,c40")),
+        ipv4("10.0.0.2", "192.168.1.9", cipso_option(4, "s5:c0,c7")),  # TRANS: s3:c1,c7
+        ipv4("10.0.0.2", "192.168.1.9", cipso_option(7, "s1")),  # DOI 7 unknown
+        ipv4("10.0.0.3", "10.0.0.4", TAG_128),
+        ipv4("10.0.0.9", "10.0.1.1", MALFORMED),
+        ipv6("2001:db8::1", "fe80::2", calipso_header(9, "s2")),  # DOI 9 unknown: dropped
+        ipv6("2001:db8::3", "2001:db8::2", bytes(bad_length)),
+        ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, "s0")),
+        ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, "s15:c0.c200", tag=5)),
+        ipv4("10.0.0.5", "10.0.1.1", LOOSE_SOURCE_ROUTE + cipso_option(3, "s2")),  # dropped
+    ]
+
+
+def write_captures(tmp_path: Path) -> list[Path]:
+    """The packets as pcap (microseconds) and pcapng, and a capture cut by its snapshot
+    length (truncated verdicts)."""
+    packets = labeled_packets()
+    pcap = tmp_path / "labels.pcap"
+    write_pcap(pcap, [((1700000000 + i, 250001), ethernet(p)) for i, p in enumerate(packets)])
+    pcapng = tmp_path / "labels.pcapng"
+    write_pcapng(
+        pcapng,
+        [(0, (1700000100 + i, i), p) for i, p in enumerate(packets)],
+        (LinkType.RAW,),
+    )
+    return [pcap, pcapng, cut_capture(tmp_path)]
+
+
+def cut_capture(tmp_path: Path) -> Path:
+    path = tmp_path / "cut.pcap"
+    packets = [
+        ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, "s3:c0.c200")),
+        ipv6("2001:db8::1", "2001:db8::2", calipso_header(2, "s3:c0.c100")),
+    ]
+    write_pcap(path, [((5, 0), p) for p in packets], LinkType.RAW, snaplen=48, nanoseconds=True)
+    return path
+
+
+def jsonl_rows(path: Path, settings: DumpSettings) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    dump(path, out, DumpSettings(**{**_fields(settings), "format": Format.JSONL}))
+    return [json.loads(line, parse_float=Decimal) for line in out.getvalue().splitlines()]
+
+
+def _fields(settings: DumpSettings) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in settings.__slots__}
+
+
+def assert_same_rows(
+    table: Any, paths: list[Path], settings: DumpSettings, files: list[str] | None = None
+) -> None:
+    """Every row of ``table`` is the JSON line of the same packet, value for value, and the
+    typed columns agree with the texts."""
+    assert table.schema.equals(columnar.SCHEMA)
+    rows = table.to_pylist()
+    expected = []
+    for index, path in enumerate(paths):
+        name = str(path) if files is None else files[index]
+        expected += [(name, line) for line in jsonl_rows(path, settings)]
+    assert len(rows) == len(expected)
+    for row, (file, line) in zip(rows, expected, strict=True):
+        assert row["file"] == file
+        time = line.pop("time")
+        stamp = row["time"]
+        nanoseconds = int(stamp.timestamp()) * 10**9 + stamp.microsecond * 1000
+        if hasattr(stamp, "nanosecond"):
+            nanoseconds += stamp.nanosecond
+        assert nanoseconds == int(Decimal(time) * 10**9), (time, stamp)
+        for name, value in line.items():
+            assert row[name] == value, (name, row, line)
+        assert row["family"] == {"cipso": "ipv4", "calipso": "ipv6"}[row["protocol"]]
+        label = row["label"]
+        if label is None or label.startswith("secid"):
+            assert row["sensitivity"] is None and row["categories"] is None
+        else:
+            level = Level.parse(label)
+            assert row["sensitivity"] == level.sensitivity
+            assert row["categories"] == list(level.categories)
+
+
+def to_parquet(tmp_path: Path, capture: Path, settings: DumpSettings, **options: Any) -> Any:
+    out = tmp_path / (capture.name + ".parquet")
+    written = columnar.write_parquet(capture, out, settings, **options)
+    table = pq.read_table(out)
+    assert written == table.num_rows
+    return table
+
+
+SETTINGS = [
+    DumpSettings(),
+    DumpSettings(dois=DOIS),
+    DumpSettings(dois=DOIS, loopback=True),
+    DumpSettings(dois=DOIS, doi_filter=frozenset({3, 2})),
+    DumpSettings(addresses=("10.0.0.2", "2001:db8::/64"), dominated_by="s3:c0.c10"),
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_parquet_holds_exactly_what_the_json_lines_say(
+    tmp_path: Path, settings: DumpSettings
+) -> None:
+    for capture in write_captures(tmp_path):
+        assert_same_rows(to_parquet(tmp_path, capture, settings), [capture], settings)
+
+
+def test_every_verdict_kind_is_covered(tmp_path: Path) -> None:
+    # The comparison above would pass on captures without them.
+    captures = write_captures(tmp_path)
+    seen = set()
+    for settings in SETTINGS[:3]:
+        for capture in captures:
+            table = to_parquet(tmp_path, capture, settings)
+            seen |= set(zip(*table.select(["family", "verdict"]).to_pydict().values(), strict=True))
+    for family in ("ipv4", "ipv6"):
+        for verdict in ("no-doi-config", "accepted", "dropped", "truncated"):
+            assert (family, verdict) in seen
+    assert ("ipv4", "parameter-problem") in seen
+    translated = to_parquet(tmp_path, captures[0], DumpSettings(dois=DOIS))
+    trans = translated.filter(pa.compute.equal(translated["doi"], 4)).to_pylist()
+    assert [(r["label"], r["wire_label"], r["categories"]) for r in trans] == [
+        ("s3:c1,c7", "s5:c0,c7", [1, 7])
+    ]
+    errors = [r for r in translated.to_pylist() if r["error"]]
+    assert {r["error_offset"] for r in errors} == {7, 1}
+
+
+def test_row_groups_are_bounded(tmp_path: Path) -> None:
+    packets = [
+        ethernet(ipv4("10.0.0.1", "10.0.1.1", cipso_option(3, f"s{i % 16}:c{i}")))
+        for i in range(50)
+    ]
+    capture = tmp_path / "many.pcap"
+    write_pcap(capture, [((i, 0), p) for i, p in enumerate(packets)])
+    table = to_parquet(tmp_path, capture, DumpSettings(), row_group_rows=7)
+    metadata = pq.ParquetFile(tmp_path / "many.pcap.parquet").metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [7] * 7 + [1]
+    assert table["packet"].to_pylist() == list(range(1, 51))
+    # A segment holds more rows than a batch: batches are cut inside segments too.
+    sizes = [b.num_rows for b in columnar.record_batches(capture, batch_rows=20)]
+    assert sizes == [20, 20, 10]
+    with pytest.raises(ValueError, match="at least one row"):
+        next(columnar.record_batches(capture, batch_rows=0))
+
+
+def test_setrans_names_the_labels(tmp_path: Path) -> None:
+    translator = Translator.from_text("s0=SystemLow\ns3:c0,c5=Secret\n")
+    capture = write_captures(tmp_path)[0]
+    table = to_parquet(tmp_path, capture, DumpSettings(), translator=translator)
+    names = dict(zip(table["label"].to_pylist(), table["setrans"].to_pylist(), strict=True))
+    assert names["s3:c0,c5"] == "Secret" and names["s0"] == "SystemLow"
+    assert names["s1:c7,c40"] == "s1:c7,c40"  # no name: the raw level, as mcstrans gives it
+    assert names["secid 42"] is None and names[None] is None
+    plain = to_parquet(tmp_path, capture, DumpSettings())
+    assert plain["setrans"].null_count == plain.num_rows
+
+
+def test_a_broken_capture_leaves_the_rows_before_the_break(tmp_path: Path) -> None:
+    capture = write_captures(tmp_path)[0]
+    data = capture.read_bytes()
+    broken = tmp_path / "broken.pcap"
+    broken.write_bytes(data[:-10])
+    out = tmp_path / "broken.parquet"
+    with pytest.raises(CaptureError) as caught:
+        # Two full row groups, and two rows waiting for the third when the file breaks.
+        columnar.write_parquet(broken, out, row_group_rows=4)
+    assert caught.value.packet == len(labeled_packets())
+    table = pq.read_table(out)
+    assert table["packet"].to_pylist() == [1, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+
+
+def test_an_empty_capture_gives_an_empty_file_of_the_schema(tmp_path: Path) -> None:
+    capture = tmp_path / "empty.pcap"
+    write_pcap(capture, [])
+    table = to_parquet(tmp_path, capture, DumpSettings())
+    assert table.num_rows == 0 and table.schema.equals(columnar.SCHEMA)
+
+
+def test_a_stream_is_read_and_named(tmp_path: Path) -> None:
+    capture = write_captures(tmp_path)[1]
+    with open(capture, "rb") as stream:
+        (batch,) = columnar.record_batches(stream)
+    assert set(batch.column("file").to_pylist()) == {str(capture)}
+    assert batch.num_rows == len(jsonl_rows(capture, DumpSettings()))
+
+
+def test_times_finer_than_nanoseconds_are_cut() -> None:
+    stamps = columnar._nanoseconds(["1.1234567891", "2.5", ""])
+    assert stamps.cast(pa.int64()).to_pylist() == [1_123_456_789, 2_500_000_000, None]
+
+
+def test_the_command_writes_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capture = write_captures(tmp_path)[0]
+    out = tmp_path / "cli.parquet"
+    doi = ["--doi", "cipso pass doi:3 tags:1", "--doi", "calipso pass doi:2"]
+    args = ["dump", str(capture), "--format", "parquet", "-o", str(out), *doi, "--doi", "3"]
+    assert main(args) == 0
+    settings = DumpSettings(dois=DOIS[::3], doi_filter=frozenset({3}))
+    assert_same_rows(pq.read_table(out), [capture], settings)
+    assert capsys.readouterr().out == ""
+    # -o works for the text formats too
+    text = tmp_path / "out.jsonl"
+    assert main(["dump", str(capture), "--format", "jsonl", "-o", str(text)]) == 0
+    assert text.read_text().count("\n") == len(jsonl_rows(capture, DumpSettings()))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "name it with -o FILE"),
+        (["-o", "x.parquet", "--stats"], "for the text formats"),
+        (["-o", "x.parquet", "--jobs", "2"], "runs in one process"),
+    ],
+)
+def test_the_command_refuses_what_parquet_cannot_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    capture = write_captures(tmp_path)[0]
+    assert main(["dump", str(capture), "--format", "parquet", *extra]) != 0
+    assert message in capsys.readouterr().err
+
+
+BLOCKED = ["pyarrow", "dask", "pandas"]
+
+
+def _blocked(code: str) -> subprocess.CompletedProcess[str]:
+    program = f"import sys\nfor name in {BLOCKED!r}: sys.modules[name] = None\n{code}"
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+
+
+def test_the_dump_needs_neither_pyarrow_nor_dask() -> None:
+    done = _blocked("import labelnet, labelnet.dump, labelnet._cli_dump, labelnet.__main__\n")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("module", "extra"), [("columnar", "parquet"), ("dask", "dask")])
+def test_a_missing_extra_is_named(module: str, extra: str) -> None:
+    done = _blocked(f"import labelnet.{module}\n")
+    assert done.returncode != 0
+    assert f"pip install 'labelnet[{extra}]'" in done.stderr, done.stderr
+
+
+def test_category_lists_agree_with_the_sets() -> None:
+    import random
+
+    from mls import CategorySet
+
+    rng = random.Random(7)
+    for size in (0, 1, 8, 9, 240, 1024):
+        categories = CategorySet.from_int(rng.getrandbits(size) if size else 0)
+        assert columnar._category_list(categories.bits) == list(categories)
+    assert columnar._category_list(1 << 1023) == [1023]
+
+
+def test_the_command_names_the_missing_extra(tmp_path: Path) -> None:
+    capture = write_captures(tmp_path)[0]
+    out = tmp_path / "x.parquet"
+    done = _blocked(
+        "from labelnet.__main__ import main\n"
+        f"sys.exit(main(['dump', {str(capture)!r}, '--format', 'parquet', '-o', {str(out)!r}]))\n"
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "pip install 'labelnet[parquet]'" in done.stderr
+    assert not out.exists()
