@@ -29,7 +29,7 @@ from .limits import (
 )
 
 # The version of the labelnet distribution; pyproject.toml reads it from here.
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DEFAULT_LIMITS",
