@@ -236,12 +236,28 @@ def with_setkey_ctx(command: str, ctx: SetkeyCtx | None, *, limits: Limits = DEF
             start, end = found.start, found.end
             while start > 0 and command[start - 1] in " \t":
                 start -= 1
-            return command[:start] + command[end:]
-        return command[: found.start] + str(ctx) + command[found.end :]
-    if ctx is None:
+            result = command[:start] + command[end:]
+            at = start
+        else:
+            result = command[: found.start] + str(ctx) + command[found.end :]
+            at = found.start
+    elif ctx is None:
         return command
-    assert slot is not None  # found is None, ctx is not None: checked above
-    return command[:slot] + " " + str(ctx) + command[slot:]
+    else:
+        assert slot is not None  # found is None, ctx is not None: checked above
+        result = command[:slot] + " " + str(ctx) + command[slot:]
+        at = slot
+    # What comes around the clause can still make setkey read it otherwise (a quoted string
+    # right after it): the result must read back as ``ctx``.
+    try:
+        again = _scan(result, list(_tokens(result)), limits)[1]
+    except SetkeySyntaxError as error:
+        raise SetkeySyntaxError(
+            command, at, f"the command would not read back with this -ctx: {error.reason}"
+        ) from None
+    if (again.ctx if again else None) != ctx:
+        raise SetkeySyntaxError(command, at, "the command would not read back with this -ctx")
+    return result
 
 
 def _scan(

@@ -191,3 +191,13 @@ def test_a_context_with_a_double_quote_is_refused_not_cut() -> None:
     with pytest.raises(IpsecEncodeError) as caught:
         SetkeyCtx(context)
     assert caught.value.offset == 5
+
+
+def test_a_clause_is_not_inserted_where_the_next_token_would_break_it() -> None:
+    # Found by fuzzing: inserted after the SPI, the clause ran into a quoted string and
+    # find_setkey_ctx refused the result ("unexpected string after -ctx").
+    command = 'add 10.0.0.1 10.0.0.2 esp 0x201 "x" -E null;'
+    assert find_setkey_ctx(command) is None
+    with pytest.raises(SetkeySyntaxError) as caught:
+        with_setkey_ctx(command, SetkeyCtx(Context.parse("u:r:t")))
+    assert caught.value.offset == len("add 10.0.0.1 10.0.0.2 esp 0x201")
