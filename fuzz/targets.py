@@ -359,6 +359,12 @@ def capture(data: bytes) -> None:
             str(record)
     except CaptureError:
         pass
+    formats = list(dump.Format)
+    settings = dump.DumpSettings(
+        format=formats[len(data) % len(formats)], dois=dois, stats=True, dominates="s0"
+    )
+    with contextlib.suppress(CaptureError):
+        dump.dump(io.BytesIO(data), io.StringIO(), settings)
 
 
 # -- the scapy layers -----------------------------------------------------------------------

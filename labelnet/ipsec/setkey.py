@@ -101,7 +101,8 @@ class SetkeyCtx:
     def from_wire(
         cls, ctx: SadbSecCtx | XfrmSecCtx, *, limits: Limits = DEFAULT_LIMITS
     ) -> SetkeyCtx:
-        """The clause for a received context (LabelError if its octets are no context)."""
+        """The clause for a received context (LabelError if its octets are no context,
+        IpsecEncodeError if setkey could not quote it)."""
         return cls(parse_label(ctx.context, limits=limits), ctx.doi, ctx.alg)
 
 

@@ -201,3 +201,8 @@ def test_a_clause_is_not_inserted_where_the_next_token_would_break_it() -> None:
     with pytest.raises(SetkeySyntaxError) as caught:
         with_setkey_ctx(command, SetkeyCtx(Context.parse("u:r:t")))
     assert caught.value.offset == len("add 10.0.0.1 10.0.0.2 esp 0x201")
+
+
+def test_from_wire_refuses_a_context_setkey_cannot_quote() -> None:
+    with pytest.raises(IpsecEncodeError):
+        SetkeyCtx.from_wire(SadbSecCtx(b'a:b:c"d"\0'))
