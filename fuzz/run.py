@@ -137,7 +137,7 @@ def main(argv: list[str]) -> int:
         max_len = max(value.max_len for value in TARGETS.values()) + 1
         # The multiplexed target reads each seed behind its selector byte, from a scratch
         # copy; what it finds goes to the first directory given (or to that copy).
-        directories = [_prefixed_seeds(list(TARGETS))]
+        directories = [_prefixed_seeds(list(TARGETS), flags)]
     else:
         target = _tolerating_known(TARGETS[name].run)
         max_len = TARGETS[name].max_len
@@ -151,10 +151,17 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _prefixed_seeds(names: list[str]) -> str:
+def _prefixed_seeds(names: list[str], flags: list[str]) -> str:
+    """The seeds of every target behind its selector byte, in a new directory: inside the
+    first directory given (so that it goes with it), else in a temporary one."""
     import tempfile
 
-    scratch = Path(tempfile.mkdtemp(prefix="labelnet-fuzz-all-"))
+    given = [flag for flag in flags if not flag.startswith("-")]
+    if given:
+        scratch = Path(given[0]) / "seeds"
+        scratch.mkdir(parents=True, exist_ok=True)
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="labelnet-fuzz-all-"))
     for index, name in enumerate(names):
         for path in corpus_files(name):
             (scratch / f"{name}-{path.name}").write_bytes(bytes([index]) + path.read_bytes())
