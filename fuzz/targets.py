@@ -98,7 +98,18 @@ def cipso_doi(data: bytes) -> None:
 
 
 def calipso_option(data: bytes) -> None:
-    """decode (lenient and strict), encode, the schema, validate, decode_label."""
+    """decode (lenient and strict), encode, the schema, validate, decode_label: on the bytes
+    as they are, and with a correct checksum written in (random bytes rarely have one)."""
+    _calipso_option(data)
+    option = data[: 2 + data[1]] if len(data) >= 2 else b""
+    if len(option) >= 10:
+        crc = calipso.crc16_x25(option[:8] + b"\0\0" + option[10:])
+        fixed = data[:8] + crc.to_bytes(2, "little") + data[10:]
+        if fixed != data:
+            _calipso_option(fixed)
+
+
+def _calipso_option(data: bytes) -> None:
     try:
         option: calipso.CalipsoOption | None = calipso.decode(data)
     except calipso.CalipsoDecodeError:
