@@ -158,8 +158,16 @@ def calipso_header(data: bytes) -> None:
         removed = calipso.remove_calipso(data)
     except calipso.HopByHopError:
         removed = None
-    if removed is not None and calipso.find_calipso(removed) is not None:
-        raise TargetFailure("remove_calipso left a CALIPSO option behind")
+    # Like calipso_opt_del, remove_calipso cuts the first CALIPSO option out with the padding
+    # and any further CALIPSO options up to the next other option: fewer CALIPSO options are
+    # left, and every other option stays, in order.
+    before = sum(tlv.type == calipso.OPTION_TYPE for tlv in options)
+    left = [] if removed is None else list(calipso.iter_options(removed))
+    after = sum(tlv.type == calipso.OPTION_TYPE for tlv in left)
+    if before and after >= before:
+        raise TargetFailure(f"remove_calipso left {after} of {before} CALIPSO options")
+    if _others(left) != _others(options):
+        raise TargetFailure("remove_calipso changed the other options")
     try:
         inserted = calipso.insert_calipso(data, calipso.CalipsoOption(2, 1))
     except (calipso.HopByHopError, calipso.CalipsoEncodeError):
@@ -169,6 +177,11 @@ def calipso_header(data: bytes) -> None:
             raise TargetFailure("insert_calipso made a header without CALIPSO")
     with contextlib.suppress(calipso.HopByHopError, calipso.CalipsoValidationError):
         _CALIPSO_DOI.decode_header(data)
+
+
+def _others(options: list[calipso.Tlv]) -> list[tuple[int, bytes]]:
+    padding = (calipso.OptionType.PAD1, calipso.OptionType.PADN, calipso.OPTION_TYPE)
+    return [(tlv.type, tlv.data) for tlv in options if tlv.type not in padding]
 
 
 def calipso_doi(data: bytes) -> None:
