@@ -181,3 +181,24 @@ def test_cost_of_long_inputs(name: str, data: bytes) -> None:
     cost = measure(TARGETS[name].run, data)
     assert cost.calls <= allowance.calls_base + allowance.calls_per_byte * len(data)
     assert cost.peak <= allowance.memory_base + allowance.memory_per_byte * len(data)
+
+
+def test_the_bounds_catch_a_quadratic_parser() -> None:
+    # The counting itself: a parser that rescans its input per byte blows a parser's allowance.
+    def rescanning(data: bytes) -> None:
+        for index in range(len(data)):
+            for _ in data[:index]:
+                abs(index)
+
+    def bloating(data: bytes) -> None:
+        assert not any(bytes(len(data) * 100_000))
+
+    data = bytes(1_000)
+    allowance = ALLOWANCES["mls_text"]
+    assert (
+        measure(rescanning, data[:50]).calls <= allowance.calls_base + allowance.calls_per_byte * 50
+    )
+    cost = measure(rescanning, data)
+    assert cost.calls > allowance.calls_base + allowance.calls_per_byte * len(data)
+    # A big allocation from a small input shows in the peak.
+    assert measure(bloating, data).peak >= 100_000 * len(data)
