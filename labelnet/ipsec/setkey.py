@@ -235,8 +235,11 @@ def with_setkey_ctx(command: str, ctx: SetkeyCtx | None, *, limits: Limits = DEF
     if found is not None:
         if ctx is None:
             start, end = found.start, found.end
-            while start > 0 and command[start - 1] in " \t":
-                start -= 1
+            # Take the white space before the clause with it, unless the clause is all that
+            # separates its neighbours ('any -ctx 1 1 "u:r:t"-P out').
+            if command[end : end + 1] in ("", ";", " ", "\t", "\r", "\n"):
+                while start > 0 and command[start - 1] in " \t":
+                    start -= 1
             result = command[:start] + command[end:]
             at = start
         else:

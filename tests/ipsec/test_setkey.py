@@ -206,3 +206,18 @@ def test_a_clause_is_not_inserted_where_the_next_token_would_break_it() -> None:
 def test_from_wire_refuses_a_context_setkey_cannot_quote() -> None:
     with pytest.raises(IpsecEncodeError):
         SetkeyCtx.from_wire(SadbSecCtx(b'a:b:c"d"\0'))
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ('spdadd 10.0.0.1 10.0.0.2 any -ctx 1 1 "u:r:t"-P out none;', "any -P out none;"),
+        ('spdadd 10.0.0.1 10.0.0.2 any -ctx 1 1 "u:r:t" -P out none;', "any -P out none;"),
+        ('add 10.0.0.1 10.0.0.2 esp 0x201 -ctx 1 1 "u:r:t";', "0x201;"),
+    ],
+)
+def test_removing_a_clause_keeps_its_neighbours_apart(command: str, expected: str) -> None:
+    # Found by fuzzing: with no space after the quote, removal glued 'any' to '-P'.
+    removed = with_setkey_ctx(command, None)
+    assert removed.endswith(expected)
+    assert find_setkey_ctx(removed) is None
