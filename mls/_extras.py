@@ -21,6 +21,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "netlink": ("pyroute2",),
     "parquet": ("pyarrow",),
     "dask": ("dask", "pandas", "pyarrow"),
+    # The checkout's fuzz/ tools (python -m fuzz.run), not a module of the library.
+    "fuzz": ("atheris", "coverage"),
 }
 
 

@@ -145,8 +145,11 @@ def decode_xfrm_attr(
 ) -> XfrmSecCtx:
     """Decode one XFRMA_SEC_CTX attribute, with or without its padding (which must be zero).
 
-    A payload shorter than the 8-byte struct is refused as the kernel's attribute policy
-    does (ERANGE); then come the checks of :func:`decode_xfrm_sec_ctx`.
+    The attribute type must be exactly 8: the flag bits 0x8000 and 0x4000, which the kernel
+    masks off, are refused because re-encoding could not restore them
+    (:func:`find_xfrm_sec_ctx` masks them as the kernel does). A payload shorter than the
+    8-byte struct is refused as the kernel's attribute policy does (ERANGE); then come the
+    checks of :func:`decode_xfrm_sec_ctx`.
     """
     return _decode_xfrm_attr(_as_bytes(data), _order(byteorder), 0, whole=True)
 
@@ -160,6 +163,14 @@ def _decode_xfrm_attr(data: bytes, byteorder: str, base: int, *, whole: bool) ->
     nla_len, nla_type = _NLA[byteorder].unpack_from(data)
     if nla_type & _NLA_TYPE_MASK != XfrmAttrType.SEC_CTX:
         raise IpsecDecodeError(f"attribute type {nla_type} is not XFRMA_SEC_CTX (8)", base + 2)
+    if whole and nla_type != XfrmAttrType.SEC_CTX:
+        # The kernel masks NLA_F_NESTED / NLA_F_NET_BYTEORDER off, but the value keeps no
+        # place for them: accepting them would re-encode to different bytes.
+        raise IpsecDecodeError(
+            f"attribute type {nla_type:#06x} sets the flag bits {nla_type & ~_NLA_TYPE_MASK:#06x}"
+            " (NLA_F_NESTED, NLA_F_NET_BYTEORDER); an XFRMA_SEC_CTX has none",
+            base + 2,
+        )
     if nla_len < NLA_HEADER_SIZE:
         raise IpsecDecodeError(f"nla_len {nla_len} is shorter than its own header", base)
     if nla_len > size:

@@ -11,11 +11,12 @@ places:
 * policy commands ``spdadd``, ``spdupdate``, ``spddelete``: after the upper-layer
   specification, before ``-P``.
 
-DOI and ALG are decimal numbers (setkey stores them in 8-bit fields), CONTEXT a double-quoted
-string without escapes. setkey sends the context with ``ctx_len`` = strlen + 1 (the NUL
-counted) and sends no extension at all when DOI is 0. Here CONTEXT is parsed by
-:meth:`mls.Context.parse` and printed canonically. Errors are :class:`SetkeySyntaxError` with
-the 0-based column in the text given.
+DOI and ALG are decimal numbers in ASCII digits (setkey stores them in 8-bit fields), CONTEXT a
+double-quoted string without escapes: token.l reads ``"[^"]*"``, so a context cannot contain
+``"``, and :class:`SetkeyCtx` refuses one that does. setkey sends the context with
+``ctx_len`` = strlen + 1 (the NUL counted) and sends no extension at all when DOI is 0. Here
+CONTEXT is parsed by :meth:`mls.Context.parse` and printed canonically. Errors are
+:class:`SetkeySyntaxError` with the 0-based column in the text given.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 from mls import DEFAULT_LIMITS, Context, Limits, MlsError, MlsSyntaxError
 
-from .errors import IpsecEncodeError, SetkeySyntaxError
+from .errors import IpsecEncodeError, SetkeySyntaxError, _shorten
 from .label import parse_label
 from .model import Algorithm, Doi, SadbSecCtx, XfrmSecCtx
 
@@ -70,6 +71,12 @@ class SetkeyCtx:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
                 raise IpsecEncodeError(f"{name} is 0..255 (an 8-bit field), not {value!r}")
             object.__setattr__(self, name, int(value))
+        if '"' in str(self.context):
+            # setkey's quoted string has no escapes: the clause would end at this quote.
+            raise IpsecEncodeError(
+                f"setkey cannot quote a context containing '\"': {str(self.context)!r}",
+                str(self.context).index('"'),
+            )
 
     def __str__(self) -> str:
         return f'-ctx {self.doi} {self.alg} "{self.context}"'
@@ -94,7 +101,8 @@ class SetkeyCtx:
     def from_wire(
         cls, ctx: SadbSecCtx | XfrmSecCtx, *, limits: Limits = DEFAULT_LIMITS
     ) -> SetkeyCtx:
-        """The clause for a received context (LabelError if its octets are no context)."""
+        """The clause for a received context (LabelError if its octets are no context,
+        IpsecEncodeError if setkey could not quote it)."""
         return cls(parse_label(ctx.context, limits=limits), ctx.doi, ctx.alg)
 
 
@@ -173,11 +181,15 @@ def _clause(
             raise SetkeySyntaxError(
                 text, token.start, f"the {what} of -ctx is a decimal number, not {token.text!r}"
             )
-        value = int(token.text)
-        if value > 255:
+        digits = token.text.lstrip("0")
+        # Bounded before int(): a long run of digits is out of range whatever it says.
+        if len(digits) > 3 or int(token.text) > 255:
             raise SetkeySyntaxError(
-                text, token.start, f"{what} {value} does not fit setkey's 8-bit field (0..255)"
+                text,
+                token.start,
+                f"{what} {_shorten(token.text, 12)} does not fit setkey's 8-bit field (0..255)",
             )
+        value = int(token.text)
         values.append(value)
         position = token.end
     index += 1
@@ -216,21 +228,47 @@ def with_setkey_ctx(command: str, ctx: SetkeyCtx | None, *, limits: Limits = DEF
     where setkey expects it when there was none, or removed when ``ctx`` is None."""
     tokens = list(_tokens(command))
     slot, found = _scan(command, tokens, limits)
+    if found is None and ctx is not None and slot is None:
+        raise SetkeySyntaxError(
+            command, tokens[0].start, f"setkey has no place for -ctx in this {tokens[0].text}"
+        )
     if found is not None:
         if ctx is None:
             start, end = found.start, found.end
-            while start > 0 and command[start - 1] in " \t":
-                start -= 1
-            return command[:start] + command[end:]
-        return command[: found.start] + str(ctx) + command[found.end :]
-    if ctx is None:
+            # Take the white space before the clause with it, unless the clause is all that
+            # separates its neighbours ('any -ctx 1 1 "u:r:t"-P out').
+            if command[end : end + 1] in ("", ";", " ", "\t", "\r", "\n"):
+                while start > 0 and command[start - 1] in " \t":
+                    start -= 1
+            result = command[:start] + command[end:]
+            at = start
+        else:
+            result = command[: found.start] + str(ctx) + command[found.end :]
+            at = found.start
+    elif ctx is None:
         return command
-    return command[:slot] + " " + str(ctx) + command[slot:]
+    else:
+        assert slot is not None  # found is None, ctx is not None: checked above
+        result = command[:slot] + " " + str(ctx) + command[slot:]
+        at = slot
+    # What comes around the clause can still make setkey read it otherwise (a quoted string
+    # right after it): the result must read back as ``ctx``.
+    try:
+        again = _scan(result, list(_tokens(result)), limits)[1]
+    except SetkeySyntaxError as error:
+        raise SetkeySyntaxError(
+            command, at, f"the command would not read back with this -ctx: {error.reason}"
+        ) from None
+    if (again.ctx if again else None) != ctx:
+        raise SetkeySyntaxError(command, at, "the command would not read back with this -ctx")
+    return result
 
 
-def _scan(text: str, tokens: list[_Token], limits: Limits) -> tuple[int, SetkeyClause | None]:
+def _scan(
+    text: str, tokens: list[_Token], limits: Limits
+) -> tuple[int | None, SetkeyClause | None]:
     """Check the command's -ctx placement; return the column where a clause would be
-    inserted and the clause found."""
+    inserted (None where the grammar has no place for one) and the clause found."""
     if not tokens:
         raise SetkeySyntaxError(text, len(text), "no setkey command")
     semis = [i for i, token in enumerate(tokens) if token.kind == "semi"]
@@ -251,13 +289,21 @@ def _scan(text: str, tokens: list[_Token], limits: Limits) -> tuple[int, SetkeyC
     index = 1
     while index < end and tokens[index].kind == "word" and _FLAGS.fullmatch(tokens[index].text):
         index += 1
-    slot = tokens[end - 1].end if end else len(text)
+    slot: int | None = tokens[end - 1].end if end else len(text)
     first_positional = index
     if name in SA_COMMANDS:
         # add [-46n] src dst protocol spi [extensions] algorithms ;
         spi = next((i + 1 for i in range(index, end) if tokens[i].text in _PROTOCOLS), None)
         if spi is None or spi >= end:
-            raise SetkeySyntaxError(text, slot, f"{name} needs a protocol and an SPI")
+            raise SetkeySyntaxError(
+                text, tokens[end - 1].end, f"{name} needs a protocol and an SPI"
+            )
+        if spi - 1 < first_positional + 2:
+            raise SetkeySyntaxError(
+                text,
+                tokens[spi - 1].start,
+                f"{name} needs a source and a destination before the protocol",
+            )
         algorithms = next(
             (i for i in range(spi + 1, end) if tokens[i].text in _ALGORITHM_OPTIONS), end
         )
@@ -267,12 +313,21 @@ def _scan(text: str, tokens: list[_Token], limits: Limits) -> tuple[int, SetkeyC
     elif name in POLICY_COMMANDS:
         # spdadd [-46n] src dst upperspec [upper-misc] [-ctx ...] -P policy ;
         if index < end and tokens[index].text == "tagged":
+            slot = None
             allowed = range(0)
             where = "nowhere in a tagged policy"
         else:
             policy = next((i for i in range(index, end) if tokens[i].text == "-P"), None)
             if policy is None:
-                raise SetkeySyntaxError(text, slot, f"{name} needs a policy (-P ...)")
+                raise SetkeySyntaxError(
+                    text, tokens[end - 1].end, f"{name} needs a policy (-P ...)"
+                )
+            if policy < first_positional + 3:
+                raise SetkeySyntaxError(
+                    text,
+                    tokens[policy].start,
+                    f"{name} needs a source, a destination and an upper-layer protocol before -P",
+                )
             if policy + 1 < end:
                 inside = re.search(r"(?<!\S)-ctx(?!\S)", tokens[policy + 1].text)
                 if inside is not None:
@@ -282,11 +337,11 @@ def _scan(text: str, tokens: list[_Token], limits: Limits) -> tuple[int, SetkeyC
                         "setkey reads everything from -P to ';' as the policy; "
                         "-ctx belongs before -P",
                     )
-            slot = tokens[policy - 1].end if policy > 0 else tokens[policy].start
+            slot = tokens[policy - 1].end
             allowed = range(first_positional + 3, policy)
             where = "after the upper-layer specification and before -P"
     else:
-        return slot, None
+        return None, None
     if not clauses:
         return slot, None
     at = clauses[0]

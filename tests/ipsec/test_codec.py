@@ -256,6 +256,9 @@ MALFORMED = [
     ("xfrm_attr", _attr(_xfrm(10, 1, b"a")), 4),
     # Found by hypothesis: padding present but shorter than NLA_ALIGN wants.
     ("xfrm_attr", _attr(_xfrm(9, 1, b"a"))[:-2], 14),  # inner len: offset counts from nla_len
+    # Found by fuzzing: the flag bits NLA_F_NESTED / NLA_F_NET_BYTEORDER would not re-encode.
+    ("xfrm_attr", bytes.fromhex("0c000880 08000800 00000000"), 2),
+    ("xfrm_attr", _attr(_xfrm(9, 1, b"a"), nla_type=0x4008), 2),
     ("sadb", b"\x01\x00\x18\x00", 4),
     ("sadb", bytes.fromhex("0200 1900 0101 0100") + b"a" + bytes(7), 2),
     ("sadb", bytes.fromhex("0300 1800 0101 0100") + b"a" + bytes(7), 0),  # runs past
@@ -332,3 +335,11 @@ def test_label_errors_point_at_the_byte() -> None:
     with pytest.raises(LabelError) as caught:
         parse_label(b"\0")
     assert caught.value.offset == 0
+
+
+def test_find_xfrm_sec_ctx_masks_the_flag_bits_as_the_kernel_does() -> None:
+    attr = bytearray(encode_xfrm_attr(XfrmSecCtx.from_context(UNLABELED), byteorder="little"))
+    attr[3] |= 0x80  # NLA_F_NESTED: nla_parse_deprecated masks it off
+    message = (16 + 168 + len(attr)).to_bytes(4, "little") + (19).to_bytes(2, "little")
+    message += bytes(10 + 168) + attr
+    assert find_xfrm_sec_ctx(message, byteorder="little") == XfrmSecCtx.from_context(UNLABELED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from labelnet.ipsec import (
+    IpsecEncodeError,
     SadbSecCtx,
     SetkeyCtx,
     SetkeySyntaxError,
@@ -134,3 +135,89 @@ def test_clause_errors(text: str, column: int) -> None:
     with pytest.raises(SetkeySyntaxError) as caught:
         parse_setkey_ctx(text)
     assert caught.value.offset == column, str(caught.value)
+
+
+# -- found by fuzzing -----------------------------------------------------------------------
+
+
+def test_a_huge_number_is_a_syntax_error_not_int_s_digit_limit() -> None:
+    with pytest.raises(SetkeySyntaxError) as caught:
+        parse_setkey_ctx("-ctx " + "1" * 5000 + ' 1 "u:r:t"')
+    assert caught.value.offset == 5
+    assert len(str(caught.value)) < 300
+    # Leading zeros are still the number they spell.
+    assert parse_setkey_ctx('-ctx 0001 00255 "u:r:t"') == SetkeyCtx(Context.parse("u:r:t"), 1, 255)
+
+
+@pytest.mark.parametrize("digit", ["\u0663", "\u00b2", "\uff11", "\u0661\u0662"])
+def test_numbers_are_ascii_digits_only(digit: str) -> None:
+    # int() accepts these; setkey's lexer does not.
+    with pytest.raises(SetkeySyntaxError) as caught:
+        parse_setkey_ctx(f'-ctx {digit} 1 "u:r:t"')
+    assert caught.value.offset == 5
+
+
+@pytest.mark.parametrize(
+    ("command", "offset"),
+    [
+        ("spdadd -P", 7),
+        ("spdadd 10.0.0.1 10.0.0.2 -P out none;", 25),
+        ("spdadd -4 10.0.0.1 any -P out none;", 23),
+        ("add esp 0x201 -E null;", 4),
+        ("add 10.0.0.1 esp 0x201 -E null;", 13),
+    ],
+)
+def test_a_command_without_its_positional_arguments_is_refused(command: str, offset: int) -> None:
+    # with_setkey_ctx once put a clause where find_setkey_ctx then refused it.
+    ctx = SetkeyCtx(Context.parse("u:r:t"))
+    for call in (lambda: find_setkey_ctx(command), lambda: with_setkey_ctx(command, ctx)):
+        with pytest.raises(SetkeySyntaxError) as caught:
+            call()
+        assert caught.value.offset == offset
+
+
+@pytest.mark.parametrize("command", ["flush;", "spdflush", 'spdadd tagged "t" -P out none;'])
+def test_no_clause_is_inserted_where_setkey_has_no_place_for_it(command: str) -> None:
+    assert find_setkey_ctx(command) is None
+    assert with_setkey_ctx(command, None) == command
+    with pytest.raises(SetkeySyntaxError) as caught:
+        with_setkey_ctx(command, SetkeyCtx(Context.parse("u:r:t")))
+    assert caught.value.offset == 0
+
+
+def test_a_context_with_a_double_quote_is_refused_not_cut() -> None:
+    # setkey's quoted string has no escapes ("[^"]*"): 'a:b:c"d"' came back as 'a:b:c'.
+    context = Context.parse('a:b:c"d"')
+    with pytest.raises(IpsecEncodeError) as caught:
+        SetkeyCtx(context)
+    assert caught.value.offset == 5
+
+
+def test_a_clause_is_not_inserted_where_the_next_token_would_break_it() -> None:
+    # Found by fuzzing: inserted after the SPI, the clause ran into a quoted string and
+    # find_setkey_ctx refused the result ("unexpected string after -ctx").
+    command = 'add 10.0.0.1 10.0.0.2 esp 0x201 "x" -E null;'
+    assert find_setkey_ctx(command) is None
+    with pytest.raises(SetkeySyntaxError) as caught:
+        with_setkey_ctx(command, SetkeyCtx(Context.parse("u:r:t")))
+    assert caught.value.offset == len("add 10.0.0.1 10.0.0.2 esp 0x201")
+
+
+def test_from_wire_refuses_a_context_setkey_cannot_quote() -> None:
+    with pytest.raises(IpsecEncodeError):
+        SetkeyCtx.from_wire(SadbSecCtx(b'a:b:c"d"\0'))
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ('spdadd 10.0.0.1 10.0.0.2 any -ctx 1 1 "u:r:t"-P out none;', "any -P out none;"),
+        ('spdadd 10.0.0.1 10.0.0.2 any -ctx 1 1 "u:r:t" -P out none;', "any -P out none;"),
+        ('add 10.0.0.1 10.0.0.2 esp 0x201 -ctx 1 1 "u:r:t";', "0x201;"),
+    ],
+)
+def test_removing_a_clause_keeps_its_neighbours_apart(command: str, expected: str) -> None:
+    # Found by fuzzing: with no space after the quote, removal glued 'any' to '-P'.
+    removed = with_setkey_ctx(command, None)
+    assert removed.endswith(expected)
+    assert find_setkey_ctx(removed) is None
