@@ -89,6 +89,27 @@ def _ipv6(hop_by_hop: bytes) -> bytes:
 
 def seeds() -> dict[str, set[bytes]]:
     found: dict[str, set[bytes]] = {name: set() for name in _targets()}
+    _from_vectors(found)
+    _from_docs(found)
+    vectors = json.loads((ROOT / "tests" / "ipsec" / "vectors.json").read_text())
+    for vector in vectors["xfrm_attr"]:
+        data = bytes.fromhex(vector["hex"])
+        found["ipsec_wire"].add(b"\x01" + data)  # decode_xfrm_attr, little-endian
+        found["ipsec_wire"].add(b"\x00" + data[4:])  # the struct inside
+    found["ipsec_wire"].update(_ipsec_built())
+    if SETRANS_EXAMPLES.is_dir():
+        for example in sorted(SETRANS_EXAMPLES.iterdir()):
+            # Each example with its setrans.d fragments inline (the target follows no Include).
+            text = b"".join(path.read_bytes() for path in sorted(example.rglob("*.conf")))
+            text = re.sub(rb"(?m)^Include=.*$", b"", text)
+            found["mls_translate"].add(text + b"\0s0\0SystemLow\0s0-s15:c0.c1023\0s2:c1")
+    for name, inputs in REPRODUCERS.items():
+        found[name].update(inputs)
+    return found
+
+
+def _from_vectors(found: dict[str, set[bytes]]) -> None:
+    """The shipped corpora: options, areas, headers, their DOIs, and captures of them."""
     cipso_vectors = cipso.vectors()
     calipso_vectors = calipso.vectors()
     for vector in cipso_vectors:
@@ -105,6 +126,14 @@ def seeds() -> dict[str, set[bytes]]:
         found["calipso_header"].add(vector6.header)
         found["scapy_calipso"].add(vector6.header[2:])
         found["calipso_doi"].update(text.encode() for text in vector6.dois)
+    found["capture"].add(_pcap(_ipv4(v.area) for v in cipso_vectors))
+    found["capture"].add(_pcap(_ipv6(v.header) for v in calipso_vectors))
+    found["capture"].add(_pcap((_ipv4(v.area) for v in cipso_vectors[:8]), pcapng=True))
+    found["capture"].add(_pcap((_ipv6(v.header) for v in calipso_vectors[:8]), pcapng=True))
+
+
+def _from_docs(found: dict[str, set[bytes]]) -> None:
+    """Examples in the guide: DOI definitions, netlabelctl commands, setkey text, labels."""
     for line in _docs_lines(r"(?:cipso add |calipso add )?(?:pass|trans|std|local) doi:[^`\"'|]*"):
         found["cipso_doi"].add(line.strip().encode())
         found["calipso_doi"].add(line.strip().encode())
@@ -119,25 +148,6 @@ def seeds() -> dict[str, set[bytes]]:
         r"\b[a-z_]+:[a-z_]+:[a-z_]+(?::s\d+[^\s`'\",)]*)?|\bs\d+(?:-s\d+)?:c[\d.,c]*"
     ):
         found["mls_text"].add(line.encode())
-    vectors = json.loads((ROOT / "tests" / "ipsec" / "vectors.json").read_text())
-    for vector in vectors["xfrm_attr"]:
-        data = bytes.fromhex(vector["hex"])
-        found["ipsec_wire"].add(b"\x01" + data)  # decode_xfrm_attr, little-endian
-        found["ipsec_wire"].add(b"\x00" + data[4:])  # the struct inside
-    found["ipsec_wire"].update(_ipsec_built())
-    if SETRANS_EXAMPLES.is_dir():
-        for example in sorted(SETRANS_EXAMPLES.iterdir()):
-            # Each example with its setrans.d fragments inline (the target follows no Include).
-            text = b"".join(path.read_bytes() for path in sorted(example.rglob("*.conf")))
-            text = re.sub(rb"(?m)^Include=.*$", b"", text)
-            found["mls_translate"].add(text + b"\0s0\0SystemLow\0s0-s15:c0.c1023\0s2:c1")
-    found["capture"].add(_pcap(_ipv4(v.area) for v in cipso_vectors))
-    found["capture"].add(_pcap(_ipv6(v.header) for v in calipso_vectors))
-    found["capture"].add(_pcap((_ipv4(v.area) for v in cipso_vectors[:8]), pcapng=True))
-    found["capture"].add(_pcap((_ipv6(v.header) for v in calipso_vectors[:8]), pcapng=True))
-    for name, inputs in REPRODUCERS.items():
-        found[name].update(inputs)
-    return found
 
 
 def _ipsec_built() -> Iterator[bytes]:

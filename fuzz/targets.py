@@ -80,12 +80,16 @@ def cipso_option(data: bytes) -> None:
     verdict = cipso.verdict(data[:40], CIPSO_DOIS)
     if not isinstance(verdict, cipso.Verdict):
         raise TargetFailure(f"verdict returned {verdict!r}")
+    _cipso_area(data[:40])
+
+
+def _cipso_area(area: bytes) -> None:
     with contextlib.suppress(cipso.CipsoError):
-        cipso.find_option(data[:40])
+        cipso.find_option(area)
     # The tolerant walk never raises; the strict one raises only OptionsAreaError.
-    walked = list(cipso.iter_options(data[:40], strict=False))
+    walked = list(cipso.iter_options(area, strict=False))
     with contextlib.suppress(cipso.OptionsAreaError):
-        if list(cipso.iter_options(data[:40])) != walked:
+        if list(cipso.iter_options(area)) != walked:
             raise TargetFailure("the strict and the tolerant walk differ on a whole area")
 
 
