@@ -269,6 +269,29 @@ def _scan(
 ) -> tuple[int | None, SetkeyClause | None]:
     """Check the command's -ctx placement; return the column where a clause would be
     inserted (None where the grammar has no place for one) and the clause found."""
+    end, name, clauses = _command(text, tokens)
+    index = 1
+    while index < end and tokens[index].kind == "word" and _FLAGS.fullmatch(tokens[index].text):
+        index += 1
+    if name in SA_COMMANDS:
+        slot, allowed, where = _sa_place(text, tokens, name, index, end)
+    elif name in POLICY_COMMANDS:
+        slot, allowed, where = _policy_place(text, tokens, name, index, end)
+    else:
+        return None, None
+    if not clauses:
+        return slot, None
+    at = clauses[0]
+    if at not in allowed:
+        raise SetkeySyntaxError(text, tokens[at].start, f"-ctx belongs {where}")
+    clause, after = _clause(text, tokens[:end], at, limits)
+    if after < end and tokens[after].kind == "quoted":
+        raise SetkeySyntaxError(text, tokens[after].start, "unexpected string after -ctx")
+    return slot, clause
+
+
+def _command(text: str, tokens: list[_Token]) -> tuple[int, str, list[int]]:
+    """The one command's end (its ';' or the last token), its name and its -ctx tokens."""
     if not tokens:
         raise SetkeySyntaxError(text, len(text), "no setkey command")
     semis = [i for i, token in enumerate(tokens) if token.kind == "semi"]
@@ -286,68 +309,51 @@ def _scan(
         )
     if len(clauses) > 1:
         raise SetkeySyntaxError(text, tokens[clauses[1]].start, "a second -ctx clause")
-    index = 1
-    while index < end and tokens[index].kind == "word" and _FLAGS.fullmatch(tokens[index].text):
-        index += 1
-    slot: int | None = tokens[end - 1].end if end else len(text)
-    first_positional = index
-    if name in SA_COMMANDS:
-        # add [-46n] src dst protocol spi [extensions] algorithms ;
-        spi = next((i + 1 for i in range(index, end) if tokens[i].text in _PROTOCOLS), None)
-        if spi is None or spi >= end:
-            raise SetkeySyntaxError(
-                text, tokens[end - 1].end, f"{name} needs a protocol and an SPI"
-            )
-        if spi - 1 < first_positional + 2:
+    return end, name, clauses
+
+
+def _sa_place(
+    text: str, tokens: list[_Token], name: str, first_positional: int, end: int
+) -> tuple[int | None, range, str]:
+    # add [-46n] src dst protocol spi [extensions] algorithms ;
+    spi = next((i + 1 for i in range(first_positional, end) if tokens[i].text in _PROTOCOLS), None)
+    if spi is None or spi >= end:
+        raise SetkeySyntaxError(text, tokens[end - 1].end, f"{name} needs a protocol and an SPI")
+    if spi - 1 < first_positional + 2:
+        raise SetkeySyntaxError(
+            text,
+            tokens[spi - 1].start,
+            f"{name} needs a source and a destination before the protocol",
+        )
+    algorithms = next((i for i in range(spi + 1, end) if tokens[i].text in _ALGORITHM_OPTIONS), end)
+    return tokens[spi].end, range(spi + 1, algorithms), "after the SPI and before -E/-A/-C"
+
+
+def _policy_place(
+    text: str, tokens: list[_Token], name: str, first_positional: int, end: int
+) -> tuple[int | None, range, str]:
+    # spdadd [-46n] src dst upperspec [upper-misc] [-ctx ...] -P policy ;
+    if first_positional < end and tokens[first_positional].text == "tagged":
+        return None, range(0), "nowhere in a tagged policy"
+    policy = next((i for i in range(first_positional, end) if tokens[i].text == "-P"), None)
+    if policy is None:
+        raise SetkeySyntaxError(text, tokens[end - 1].end, f"{name} needs a policy (-P ...)")
+    if policy < first_positional + 3:
+        raise SetkeySyntaxError(
+            text,
+            tokens[policy].start,
+            f"{name} needs a source, a destination and an upper-layer protocol before -P",
+        )
+    if policy + 1 < end:
+        inside = re.search(r"(?<!\S)-ctx(?!\S)", tokens[policy + 1].text)
+        if inside is not None:
             raise SetkeySyntaxError(
                 text,
-                tokens[spi - 1].start,
-                f"{name} needs a source and a destination before the protocol",
+                tokens[policy + 1].start + inside.start(),
+                "setkey reads everything from -P to ';' as the policy; -ctx belongs before -P",
             )
-        algorithms = next(
-            (i for i in range(spi + 1, end) if tokens[i].text in _ALGORITHM_OPTIONS), end
-        )
-        slot = tokens[spi].end
-        allowed = range(spi + 1, algorithms)
-        where = "after the SPI and before -E/-A/-C"
-    elif name in POLICY_COMMANDS:
-        # spdadd [-46n] src dst upperspec [upper-misc] [-ctx ...] -P policy ;
-        if index < end and tokens[index].text == "tagged":
-            slot = None
-            allowed = range(0)
-            where = "nowhere in a tagged policy"
-        else:
-            policy = next((i for i in range(index, end) if tokens[i].text == "-P"), None)
-            if policy is None:
-                raise SetkeySyntaxError(
-                    text, tokens[end - 1].end, f"{name} needs a policy (-P ...)"
-                )
-            if policy < first_positional + 3:
-                raise SetkeySyntaxError(
-                    text,
-                    tokens[policy].start,
-                    f"{name} needs a source, a destination and an upper-layer protocol before -P",
-                )
-            if policy + 1 < end:
-                inside = re.search(r"(?<!\S)-ctx(?!\S)", tokens[policy + 1].text)
-                if inside is not None:
-                    raise SetkeySyntaxError(
-                        text,
-                        tokens[policy + 1].start + inside.start(),
-                        "setkey reads everything from -P to ';' as the policy; "
-                        "-ctx belongs before -P",
-                    )
-            slot = tokens[policy - 1].end
-            allowed = range(first_positional + 3, policy)
-            where = "after the upper-layer specification and before -P"
-    else:
-        return None, None
-    if not clauses:
-        return slot, None
-    at = clauses[0]
-    if at not in allowed:
-        raise SetkeySyntaxError(text, tokens[at].start, f"-ctx belongs {where}")
-    clause, after = _clause(text, tokens[:end], at, limits)
-    if after < end and tokens[after].kind == "quoted":
-        raise SetkeySyntaxError(text, tokens[after].start, "unexpected string after -ctx")
-    return slot, clause
+    return (
+        tokens[policy - 1].end,
+        range(first_positional + 3, policy),
+        "after the upper-layer specification and before -P",
+    )
