@@ -94,17 +94,18 @@ class Violation(AssertionError):
     pass
 
 
-def check_one(data: bytes, stats: Counter[str], with_schema: bool) -> None:
-    def guarded(what: str, call: Callable[[], object], allowed: type[Exception]) -> object:
-        try:
-            return call()
-        except allowed:
-            raise
-        except Exception as error:  # anything else is a bug
-            raise Violation(f"{what} raised {type(error).__name__}: {error}") from error
-
+def _guarded(what: str, call: Callable[[], object], allowed: type[Exception]) -> object:
     try:
-        option = guarded("decode", lambda: cipso.decode(data), cipso.CipsoDecodeError)
+        return call()
+    except allowed:
+        raise
+    except Exception as error:  # anything else is a bug
+        raise Violation(f"{what} raised {type(error).__name__}: {error}") from error
+
+
+def check_one(data: bytes, stats: Counter[str], with_schema: bool) -> None:
+    try:
+        option = _guarded("decode", lambda: cipso.decode(data), cipso.CipsoDecodeError)
         stats["decoded"] += 1
     except cipso.CipsoDecodeError:
         option = None
@@ -113,31 +114,33 @@ def check_one(data: bytes, stats: Counter[str], with_schema: bool) -> None:
         raise Violation("a decoded option did not re-encode to the same bytes")
     if with_schema:
         try:
-            parsed = guarded("schema.parse", lambda: schema.parse(data), cipso.CipsoDecodeError)
+            parsed = _guarded("schema.parse", lambda: schema.parse(data), cipso.CipsoDecodeError)
         except cipso.CipsoDecodeError:
             parsed = None
         if parsed != option:
             raise Violation(f"schema.parse gave {parsed!r}, decode gave {option!r}")
     for loopback in (False, True):
-        try:
-            guarded(
-                "validate",
-                lambda: cipso.validate(data, DOIS, loopback=loopback),  # noqa: B023
-                cipso.CipsoValidationError,
-            )
-            accepted = True
-        except cipso.CipsoValidationError as error:
-            accepted = False
-            stats[f"rejected at {error.offset}"] += not loopback
-        if accepted:
-            stats["accepted"] += not loopback
-            if option is None and len(data) >= 2 and data[1] == len(data):
-                raise Violation("the validator accepted an option the decoder refused")
-            if isinstance(option, cipso.CipsoOption):
-                cipso.validate(option, DOIS, loopback=loopback)
-    verdict = guarded("verdict", lambda: cipso.verdict(data[:40], DOIS), cipso.CipsoError)
+        _check_validate(data, option, stats, loopback)
+    verdict = _guarded("verdict", lambda: cipso.verdict(data[:40], DOIS), cipso.CipsoError)
     assert isinstance(verdict, cipso.Verdict)
     stats["area accepted" if verdict.accepted else "area rejected"] += 1
+
+
+def _check_validate(data: bytes, option: object, stats: Counter[str], loopback: bool) -> None:
+    try:
+        _guarded(
+            "validate",
+            lambda: cipso.validate(data, DOIS, loopback=loopback),
+            cipso.CipsoValidationError,
+        )
+    except cipso.CipsoValidationError as error:
+        stats[f"rejected at {error.offset}"] += not loopback
+        return
+    stats["accepted"] += not loopback
+    if option is None and len(data) >= 2 and data[1] == len(data):
+        raise Violation("the validator accepted an option the decoder refused")
+    if isinstance(option, cipso.CipsoOption):
+        cipso.validate(option, DOIS, loopback=loopback)
 
 
 def run(count: int, seed: int, schema_every: int = 50, report: bool = True) -> Counter[str]:
