@@ -7,8 +7,12 @@ must never pass silently.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
 
 import pytest
 
@@ -42,3 +46,49 @@ def need_kernel_harness() -> None:
     need_root()
     reason = unavailable_reason()
     need(reason is None, reason or "")
+
+
+def run_python(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter with ``args`` (``"-c", code`` or ``"-m", module, ...``) in a child
+    process, its output captured as text; the caller checks the exit status."""
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=False)
+
+
+def python_output(code: str) -> str:
+    """What ``python -c code`` prints in a child process, which must exit with status 0."""
+    done = run_python("-c", code)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def reference_crc16_x25(data: bytes) -> int:
+    """CRC-16/X-25 as calipso.md §2's bitwise loop (reflected 0x8408, init 0xFFFF, final
+    complement): a reference written apart from calipso.crc16_x25, to check it and to build
+    options the library has not touched."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    return ~crc & 0xFFFF
+
+
+def run_module_fresh(
+    module: str, argv: Sequence[str], watched: Iterable[str]
+) -> tuple[str, list[str]]:
+    """Run ``python -m module *argv`` in a fresh interpreter, which must exit with status 0.
+
+    Returns what it printed and which of the ``watched`` top-level packages it imported, to
+    check that a lower floor's command line stays clear of the floors above it."""
+    code = (
+        "import json, runpy, sys\n"
+        f"sys.argv = {[module, *argv]!r}\n"
+        "try:\n"
+        f"    runpy.run_module({module!r}, run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        f"watched = {sorted(watched)!r}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in watched)))\n"
+    )
+    *printed, loaded = python_output(code).splitlines(keepends=True)
+    return "".join(printed), json.loads(loaded)

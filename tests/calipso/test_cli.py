@@ -14,6 +14,7 @@ import pytest
 import calipso
 from calipso.__main__ import main
 from mls import Level
+from tests.support import run_module_fresh
 
 GOOD = "070c000000020103980f84000000"  # calipso.md §2: DOI 2, s3:c0,c5
 HEADER = "3a01" + GOOD  # the kernel's hop-by-hop header for it (next header 58)
@@ -343,19 +344,10 @@ def test_does_not_import_netlabel_or_labelnet() -> None:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"netlabel", "labelnet", "cipso", "scapy", "hypothesis"}
-    code = (
-        "import sys, runpy\n"
-        "sys.argv = ['calipso', 'decode', '" + GOOD + "']\n"
-        "try:\n    runpy.run_module('calipso', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "('netlabel', 'labelnet', 'cipso', 'scapy', 'hypothesis')]\n"
-        "print(bad)\n"
+    _, loaded = run_module_fresh(
+        "calipso", ["decode", GOOD], ("netlabel", "labelnet", "cipso", "scapy", "hypothesis")
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip().endswith("[]")
+    assert loaded == []
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,6 @@ and hop-by-hop builder byte for byte."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("scapy")
@@ -29,6 +26,7 @@ from calipso.scapy import CALIPSO
 from calipso.strategies import hop_by_hop_headers, labels, mutants, options, packets
 from mls import Level
 from tests.calipso import corpus
+from tests.support import python_output
 
 VECTORS = corpus.VECTORS
 GOOD = bytes.fromhex("070c000000020103980f84000000")  # calipso.md §2: DOI 2, s3:c0,c5
@@ -67,9 +65,7 @@ def test_plain_import_is_enough() -> None:
         "o = p.getlayer('IPv6 Extension Header - Hop-by-Hop Options Header').options[0]\n"
         "print(type(o).__name__, o.doi, o.label, o.checksum_ok)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = python_output(code)
     assert out.split() == ["CALIPSO", "2", "s3:c0,c5", "True"]
 
 

@@ -12,6 +12,7 @@ import pytest
 import cipso
 from cipso.__main__ import main
 from tests.cipso import corpus
+from tests.support import run_module_fresh
 
 VECTORS = corpus.VECTORS
 EXAMPLE = "860b000000100105000384"  # cipso.md §8
@@ -331,21 +332,11 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_module_runs_without_netlabel() -> None:
     """python -m cipso imports neither netlabel nor labelnet (design.md layering)."""
-    code = (
-        "import runpy, sys\n"
-        "sys.argv = ['cipso', 'encode', 's3:c0,c5', '--doi', '16']\n"
-        "try:\n"
-        "    runpy.run_module('cipso', run_name='__main__')\n"
-        "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('netlabel', 'labelnet'))\n"
-        "assert not bad, bad\n"
+    printed, loaded = run_module_fresh(
+        "cipso", ["encode", "s3:c0,c5", "--doi", "16"], ("netlabel", "labelnet")
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == EXAMPLE + "\n"
+    assert not loaded, loaded
+    assert printed == EXAMPLE + "\n"
 
 
 # --- stdin, JSON, refused options ---------------------------------------------------------------

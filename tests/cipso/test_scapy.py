@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -28,6 +27,7 @@ from cipso.scapy import (
 from cipso.strategies import doi_labels, mutants, options, packets
 from mls import Level
 from tests.cipso import corpus
+from tests.support import python_output
 
 VECTORS = corpus.VECTORS
 EXAMPLE = bytes.fromhex("860b000000100105000384")  # cipso.md §8
@@ -123,9 +123,7 @@ def test_plain_import_is_enough() -> None:
         "o = p.options[0]\n"
         "print(type(o).__name__, o.doi, o.tags[0].level, o.label)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = python_output(code)
     assert out.split() == ["IPOption_CIPSO", "16", "3", "s3:c0,c5"]
 
 

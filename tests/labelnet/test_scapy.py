@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import doctest
-import subprocess
-import sys
 
 import pytest
+
+from tests.support import python_output
 
 pytest.importorskip("scapy")
 
@@ -32,9 +32,7 @@ def test_one_import_registers_both_layers() -> None:
         "print(type(v4).__name__, v4.summary())\n"
         "print(type(v6).__name__, v6.summary())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = python_output(code)
     assert out.splitlines() == [
         "IPOption_CIPSO CIPSO doi=16 s3:c0,c5",
         "CALIPSO CALIPSO doi=2 s3:c0,c5",

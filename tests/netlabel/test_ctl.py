@@ -11,8 +11,6 @@ import errno
 import ipaddress
 import pickle
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -57,6 +55,7 @@ from netlabel.ctl import (
 )
 from netlabel.errors import from_errno
 from netlabel.model import format_network, network_from_mask, parse_network
+from tests.support import python_output
 
 T = cipso.TagType
 V4, V6, BOTH = socket.AF_INET, socket.AF_INET6, socket.AF_UNSPEC
@@ -71,8 +70,7 @@ def test_module_doctests() -> None:
 
 def test_import_netlabel_does_not_load_pyroute2() -> None:
     code = "import sys, netlabel; print('pyroute2' in sys.modules, 'construct' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert python_output(code).split() == ["False", "False"]
 
 
 # --- model --------------------------------------------------------------------------------------
