@@ -12,9 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    import calipso
+    import cipso
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -92,3 +97,64 @@ def run_module_fresh(
     )
     *printed, loaded = python_output(code).splitlines(keepends=True)
     return "".join(printed), json.loads(loaded)
+
+
+class CorpusVector(Protocol):
+    """What the two protocols' corpus vectors have in common for the decode check."""
+
+    @property
+    def option(self) -> bytes | None: ...
+    @property
+    def decoded(self) -> object: ...
+    @property
+    def decode_error_offset(self) -> int | None: ...
+
+
+OptionT = TypeVar("OptionT")
+DecodeErrorT = TypeVar("DecodeErrorT", "cipso.CipsoDecodeError", "calipso.CalipsoDecodeError")
+
+
+def decode_corpus_option(
+    vector: CorpusVector,
+    decode: Callable[[bytes], OptionT],
+    encode: Callable[[OptionT], bytes],
+    error: type[DecodeErrorT],
+) -> OptionT | None:
+    """The part of a corpus vector's decode check both protocols share: a vector without an
+    option decodes to nothing; one the corpus records as undecodable is refused with ``error``
+    at the recorded offset; any other decodes and encodes back to its own bytes. Returns that
+    option for the protocol's own checks, or None when there is nothing more to check."""
+    if vector.option is None:
+        assert vector.decoded is None
+        return None
+    if vector.decoded is None:
+        with pytest.raises(error) as caught:
+            decode(vector.option)
+        assert caught.value.offset == vector.decode_error_offset
+        return None
+    option = decode(vector.option)
+    assert encode(option) == vector.option
+    return option
+
+
+class TsharkVector(CorpusVector, Protocol):
+    """A corpus vector with the fields tshark showed for it when the corpus was recorded."""
+
+    @property
+    def tshark(self) -> tuple[tuple[str, str], ...]: ...
+
+
+VectorT = TypeVar("VectorT", bound=TsharkVector)
+
+
+def assert_tshark_reads_as_recorded(
+    vectors: Iterable[VectorT], packet: Callable[[VectorT], bytes], names: Sequence[str]
+) -> None:
+    """The installed tshark shows each decodable vector, sent in ``packet``, as the corpus
+    recorded it (fields ``names``)."""
+    from labelnet.conformance import _tshark
+
+    need_program("tshark")
+    decodable = [vector for vector in vectors if vector.decoded is not None]
+    found = _tshark.fields([packet(vector) for vector in decodable], names)
+    assert [dict(vector.tshark) for vector in decodable] == found
