@@ -563,21 +563,16 @@ def test_malformed_replies_raise_protocol_error(
     answers.append([_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_PROTOCOL", 5)])])
     with pytest.raises(ProtocolError, match="no NLBL_MGMT_A_VERSION"):
         nl.version()
-    answers.append(
-        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 99), ("NLBL_MGMT_A_PROTOCOL", 5)])]
-    )
-    with pytest.raises(ProtocolError, match="address family"):
-        nl.list_domain_maps()
-    answers.append(
-        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 2), ("NLBL_MGMT_A_PROTOCOL", 3)])]
-    )
-    with pytest.raises(ProtocolError, match="NLBL_MGMT_A_CV4DOI"):
-        nl.list_domain_maps()
-    answers.append(
-        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 2), ("NLBL_MGMT_A_PROTOCOL", 6)])]
-    )
-    with pytest.raises(ProtocolError, match="unexpected protocol"):
-        nl.list_domain_maps()
+    # Domain map replies: an unknown family, CIPSO without its DOI, an unknown protocol.
+    for family, protocol, problem in (
+        (99, 5, "address family"),
+        (2, 3, "NLBL_MGMT_A_CV4DOI"),
+        (2, 6, "unexpected protocol"),
+    ):
+        attributes = [("NLBL_MGMT_A_FAMILY", family), ("NLBL_MGMT_A_PROTOCOL", protocol)]
+        answers.append([_decoded(_genl.MgmtMsg, attributes)])
+        with pytest.raises(ProtocolError, match=problem):
+            nl.list_domain_maps()
     bad_tag = [
         ("NLBL_CIPSOV4_A_MTYPE", 2),
         ("NLBL_CIPSOV4_A_TAGLST", {"attrs": [("NLBL_CIPSOV4_A_TAG", 3)]}),
