@@ -40,6 +40,13 @@ def fields(out: str) -> dict[str, str]:
     return found
 
 
+def decoded(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, str]:
+    """The fields of a command's output; the command must succeed."""
+    status, out, _ = run(capsys, *argv)
+    assert status == 0, out
+    return fields(out)
+
+
 # --- decode ------------------------------------------------------------------------------------
 
 
@@ -82,9 +89,7 @@ def test_decode_bad_checksum(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_decode_extra_data(capsys: pytest.CaptureFixture[str]) -> None:
     data = calipso.encode(calipso.CalipsoOption(2, 3, b"\x84\0\0\0", b"\xde\xad")).hex()
-    status, out, _ = run(capsys, "decode", data, "--doi", "2")
-    assert status == 0
-    got = fields(out)
+    got = decoded(capsys, "decode", data, "--doi", "2")
     assert got["extra"] == "de ad (after the bitmap)"
     assert got["kernel"] == "accepted"
 
@@ -122,9 +127,7 @@ def test_decode_malformed(capsys: pytest.CaptureFixture[str], option: str, check
 
 
 def test_decode_header(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "decode", HEADER)
-    assert status == 0
-    got = fields(out)
+    got = decoded(capsys, "decode", HEADER)
     assert got["header"] == "hop-by-hop, 16 bytes, next header 58"
     assert got["options"] == "CALIPSO at 2 (14 bytes)"
     assert got["calipso"] == "at header byte 2"
@@ -179,9 +182,7 @@ def test_decode_malformed_header(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_decode_packet(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "decode", PACKET, "--doi", "2")
-    assert status == 0
-    got = fields(out)
+    got = decoded(capsys, "decode", PACKET, "--doi", "2")
     assert got["ipv6"] == "64 bytes, payload length 24"
     assert got["header"] == "hop-by-hop, 16 bytes, next header 58"
     assert got["label"] == "s3:c0,c5"
