@@ -7,6 +7,7 @@ must never pass silently.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -158,3 +159,30 @@ def assert_tshark_reads_as_recorded(
     decodable = [vector for vector in vectors if vector.decoded is not None]
     found = _tshark.fields([packet(vector) for vector in decodable], names)
     assert [dict(vector.tshark) for vector in decodable] == found
+
+
+def feed_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """Stand ``data`` in for standard input, as a command reads it (bytes, sys.stdin.buffer)."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def assert_stdin_decodes_as_argument(
+    run: Callable[..., object], monkeypatch: pytest.MonkeyPatch, argument: str, given: bytes
+) -> None:
+    """A command line's ``decode -`` reading ``given`` from standard input does exactly what
+    ``decode argument`` does (``run(*argv)`` runs the command and returns what it did)."""
+    expected = run("decode", argument)
+    feed_stdin(monkeypatch, given)
+    assert run("decode", "-") == expected
+
+
+#: The verdict fields both protocols' ``decode --format json`` show for an accepted option
+#: (CALIPSO adds its ``check``).
+ACCEPTED_VERDICT_JSON = {
+    "verdict": "accepted",
+    "reason": None,
+    "offset": None,
+    "pointer": None,
+    "option_offset": None,
+    "code": None,
+}

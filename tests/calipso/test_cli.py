@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-import io
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 import calipso
 from calipso.__main__ import main
 from mls import Level
-from tests.support import run_module_fresh
+from tests.support import ACCEPTED_VERDICT_JSON, assert_stdin_decodes_as_argument, run_module_fresh
 
 GOOD = "070c000000020103980f84000000"  # calipso.md §2: DOI 2, s3:c0,c5
 HEADER = "3a01" + GOOD  # the kernel's hop-by-hop header for it (next header 58)
@@ -369,11 +369,6 @@ def test_bytes_that_are_not_one_option_are_not_a_kernel_drop(
 # --- stdin, JSON, refused options ---------------------------------------------------------------
 
 
-class _Stdin:
-    def __init__(self, data: bytes) -> None:
-        self.buffer = io.BytesIO(data)
-
-
 @pytest.mark.parametrize(
     "given",
     [GOOD.encode() + b"\n", b"07 0c 00 00 00 02\n01 03 98 0f 84 00 00 00\n", bytes.fromhex(GOOD)],
@@ -381,9 +376,7 @@ class _Stdin:
 def test_decode_reads_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: bytes
 ) -> None:
-    expected = run(capsys, "decode", GOOD)
-    monkeypatch.setattr(sys, "stdin", _Stdin(given))
-    assert run(capsys, "decode", "-") == expected
+    assert_stdin_decodes_as_argument(partial(run, capsys), monkeypatch, GOOD, given)
 
 
 def test_decode_stdin_raw_packet() -> None:
@@ -429,12 +422,7 @@ def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
             "error_offset": None,
             "tlvs": [{"type": 7, "name": "CALIPSO", "offset": 2, "size": 14}],
         },
-        "verdict": "accepted",
-        "reason": None,
-        "offset": None,
-        "pointer": None,
-        "option_offset": None,
-        "code": None,
+        **ACCEPTED_VERDICT_JSON,
         "check": None,
     }
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 
 import cipso
 from cipso.__main__ import main
 from tests.cipso import corpus
-from tests.support import run_module_fresh
+from tests.support import (
+    ACCEPTED_VERDICT_JSON,
+    assert_stdin_decodes_as_argument,
+    feed_stdin,
+    run_module_fresh,
+)
 
 VECTORS = corpus.VECTORS
 EXAMPLE = "860b000000100105000384"  # cipso.md §8
@@ -342,11 +347,6 @@ def test_module_runs_without_netlabel() -> None:
 # --- stdin, JSON, refused options ---------------------------------------------------------------
 
 
-class _Stdin:
-    def __init__(self, data: bytes) -> None:
-        self.buffer = io.BytesIO(data)
-
-
 @pytest.mark.parametrize(
     "given",
     [
@@ -358,15 +358,13 @@ class _Stdin:
 def test_decode_reads_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: bytes
 ) -> None:
-    expected = run(capsys, "decode", EXAMPLE)
-    monkeypatch.setattr(sys, "stdin", _Stdin(given))
-    assert run(capsys, "decode", "-") == expected
+    assert_stdin_decodes_as_argument(partial(run, capsys), monkeypatch, EXAMPLE, given)
 
 
 def test_decode_stdin_empty(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", _Stdin(b""))
+    feed_stdin(monkeypatch, b"")
     assert run(capsys, "decode", "-") == (2, "", "python -m cipso: error: no bytes on stdin\n")
 
 
@@ -413,12 +411,7 @@ def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
                 ],
             }
         ],
-        "verdict": "accepted",
-        "reason": None,
-        "offset": None,
-        "pointer": None,
-        "option_offset": None,
-        "code": None,
+        **ACCEPTED_VERDICT_JSON,
     }
 
 
