@@ -26,7 +26,6 @@ from calipso.scapy import CALIPSO
 from calipso.strategies import hop_by_hop_headers, labels, mutants, options, packets
 from mls import Level
 from tests.calipso import corpus
-from tests.support import python_output
 
 VECTORS = corpus.VECTORS
 GOOD = bytes.fromhex("070c000000020103980f84000000")  # calipso.md §2: DOI 2, s3:c0,c5
@@ -54,19 +53,6 @@ def test_registered_for_type_7() -> None:
 
     assert inet6._hbhoptcls[0x07] is CALIPSO
     assert inet6._hbhopts[0x07] == "CALIPSO"
-
-
-def test_plain_import_is_enough() -> None:
-    # A fresh interpreter: nothing but "import calipso.scapy" before dissecting.
-    code = (
-        "import calipso.scapy\n"
-        "from scapy.layers.inet6 import IPv6\n"
-        f"p = IPv6(bytes.fromhex({packet_with(calipso.build_header(GOOD)).hex()!r}))\n"
-        "o = p.getlayer('IPv6 Extension Header - Hop-by-Hop Options Header').options[0]\n"
-        "print(type(o).__name__, o.doi, o.label, o.checksum_ok)\n"
-    )
-    out = python_output(code)
-    assert out.split() == ["CALIPSO", "2", "s3:c0,c5", "True"]
 
 
 def test_dissect_worked_example() -> None:

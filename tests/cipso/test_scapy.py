@@ -19,7 +19,6 @@ from cipso.strategies import mutants, options, packets
 from mls import Level
 from tests.cipso import corpus
 from tests.cipso.support import encoded_labels
-from tests.support import python_output
 
 VECTORS = corpus.VECTORS
 EXAMPLE = bytes.fromhex("860b000000100105000384")  # cipso.md §8
@@ -109,18 +108,6 @@ def test_registered_for_option_134() -> None:
     assert IPOption.registered_ip_options[134 & 0x1F] is cipso.scapy.IPOption_CIPSO
     # Scapy's option 130 (RFC 1108 Basic Security) is a different option and stays as it is.
     assert IPOption.registered_ip_options[130 & 0x1F].__name__ == "IPOption_Security"
-
-
-def test_plain_import_is_enough() -> None:
-    code = (
-        "import cipso.scapy\n"
-        "from scapy.layers.inet import IP\n"
-        f"p = IP(bytes.fromhex('{packet_with(EXAMPLE).hex()}'))\n"
-        "o = p.options[0]\n"
-        "print(type(o).__name__, o.doi, o.tags[0].level, o.label)\n"
-    )
-    out = python_output(code)
-    assert out.split() == ["IPOption_CIPSO", "16", "3", "s3:c0,c5"]
 
 
 def test_dissect_worked_example() -> None:
