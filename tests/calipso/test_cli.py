@@ -53,15 +53,17 @@ def decoded(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, str]:
 def test_decode_option(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(capsys, "decode", GOOD)
     assert status == 0 and err == ""
-    got = fields(out)
-    assert got["doi"] == "2"
-    assert got["length"] == "12 data bytes"
-    assert got["cmpt len"] == "1 word of bitmap"
-    assert got["level"] == "3"
-    assert got["checksum"] == "ok 0x0f98 (bytes 98 0f)"
-    assert got["bitmap"] == "84 00 00 00"
-    assert got["label"] == "s3:c0,c5"
-    assert "kernel" not in got
+    # Every line, and no kernel verdict without --doi.
+    assert fields(out) == {
+        "option": "07 0c 00 00 00 02 01 03 98 0f 84 00 00 00",
+        "length": "12 data bytes",
+        "doi": "2",
+        "cmpt len": "1 word of bitmap",
+        "level": "3",
+        "checksum": "ok 0x0f98 (bytes 98 0f)",
+        "bitmap": "84 00 00 00",
+        "label": "s3:c0,c5",
+    }
 
 
 def test_decode_accepts_spaces_colons_and_0x(capsys: pytest.CaptureFixture[str]) -> None:
