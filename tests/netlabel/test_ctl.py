@@ -569,7 +569,10 @@ def test_malformed_replies_raise_protocol_error(
         (2, 3, "NLBL_MGMT_A_CV4DOI"),
         (2, 6, "unexpected protocol"),
     ):
-        attributes = [("NLBL_MGMT_A_FAMILY", family), ("NLBL_MGMT_A_PROTOCOL", protocol)]
+        attributes: list[tuple[str, object]] = [
+            ("NLBL_MGMT_A_FAMILY", family),
+            ("NLBL_MGMT_A_PROTOCOL", protocol),
+        ]
         answers.append([_decoded(_genl.MgmtMsg, attributes)])
         with pytest.raises(ProtocolError, match=problem):
             nl.list_domain_maps()
