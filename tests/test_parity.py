@@ -112,16 +112,12 @@ def test_one_import_registers_both_the_same_way() -> None:
 # --- strategies ----------------------------------------------------------------------------------
 
 NO_TAGS = "CALIPSO has no tags"
+#: The tag strategies, which have no CALIPSO counterpart.
+TAG_STRATEGIES = "tags restricted_bitmap_tags enumerated_tags ranged_tags permissive_bitmap_tags"
+TAG_STRATEGIES += " free_form_tags local_tags generic_tags"
 #: Strategies in one package only: name -> (the package that has it, why).
 STRATEGY_DIFFERENCES = {
-    "tags": ("cipso", NO_TAGS),
-    "restricted_bitmap_tags": ("cipso", NO_TAGS),
-    "enumerated_tags": ("cipso", NO_TAGS),
-    "ranged_tags": ("cipso", NO_TAGS),
-    "permissive_bitmap_tags": ("cipso", NO_TAGS),
-    "free_form_tags": ("cipso", NO_TAGS),
-    "local_tags": ("cipso", NO_TAGS),
-    "generic_tags": ("cipso", NO_TAGS),
+    **dict.fromkeys(TAG_STRATEGIES.split(), ("cipso", NO_TAGS)),
     # The area around the option, named after what each package builds (cipso.build_options,
     # calipso.build_header).
     "options_areas": ("cipso", "IPv4 carries options in an options area"),

@@ -99,17 +99,15 @@ def test_setup_as_a_user_without_sudo_says_what_to_install(tree: Path) -> None:
     assert any("pip install" in call for call in calls), calls
 
 
+#: What scripts/test runs, in order, before pytest: the set-up, the lint and the type check.
+CHECKS_BEFORE_PYTEST = ["setup ", "ruff check .", "ruff format --check .", "mypy "]
+
+
 def test_test_as_root_runs_every_step_without_sudo(tree: Path) -> None:
     _stub(tree / "scripts" / "setup")
     done, calls = _run(tree, "test", "-k", "cipso", uid=0, sudo=REFUSE)
     assert done.returncode == 0, done.stderr
-    assert calls == [
-        "setup ",
-        "ruff check .",
-        "ruff format --check .",
-        "mypy ",
-        "python -m pytest -k cipso",
-    ]
+    assert calls == [*CHECKS_BEFORE_PYTEST, "python -m pytest -k cipso"]
 
 
 def test_test_as_a_user_runs_pytest_alone_through_sudo(tree: Path) -> None:
@@ -119,10 +117,7 @@ def test_test_as_a_user_runs_pytest_alone_through_sudo(tree: Path) -> None:
     # The set-up, lint and type check stay the user's (their .venv, their caches); CI=true
     # goes along to pytest, so that a skipped kernel test still fails the run under CI.
     assert calls == [
-        "setup ",
-        "ruff check .",
-        "ruff format --check .",
-        "mypy ",
+        *CHECKS_BEFORE_PYTEST,
         "sudo --preserve-env=CI env PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m pytest"
         " -p no:cacheprovider -k cipso",
         "python -m pytest -p no:cacheprovider -k cipso",

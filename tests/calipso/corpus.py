@@ -11,6 +11,10 @@ from typing import Any
 
 import calipso
 
+#: calipso.md §2's worked example: DOI 2 and the option carrying s3:c0,c5 with it.
+DOI = calipso.CalipsoDoi(2)
+WORKED_EXAMPLE = bytes.fromhex("070c000000020103980f84000000")
+
 
 def _doi(vector: calipso.CalipsoVector) -> int | None:
     if len(vector.dois) != 1:

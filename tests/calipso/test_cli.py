@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-import io
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 import calipso
 from calipso.__main__ import main
 from mls import Level
+from tests.support import ACCEPTED_VERDICT_JSON, assert_stdin_decodes_as_argument, run_module_fresh
 
 GOOD = "070c000000020103980f84000000"  # calipso.md §2: DOI 2, s3:c0,c5
 HEADER = "3a01" + GOOD  # the kernel's hop-by-hop header for it (next header 58)
@@ -39,21 +40,30 @@ def fields(out: str) -> dict[str, str]:
     return found
 
 
+def decoded(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, str]:
+    """The fields of a command's output; the command must succeed."""
+    status, out, _ = run(capsys, *argv)
+    assert status == 0, out
+    return fields(out)
+
+
 # --- decode ------------------------------------------------------------------------------------
 
 
 def test_decode_option(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(capsys, "decode", GOOD)
     assert status == 0 and err == ""
-    got = fields(out)
-    assert got["doi"] == "2"
-    assert got["length"] == "12 data bytes"
-    assert got["cmpt len"] == "1 word of bitmap"
-    assert got["level"] == "3"
-    assert got["checksum"] == "ok 0x0f98 (bytes 98 0f)"
-    assert got["bitmap"] == "84 00 00 00"
-    assert got["label"] == "s3:c0,c5"
-    assert "kernel" not in got
+    # Every line, and no kernel verdict without --doi.
+    assert fields(out) == {
+        "option": "07 0c 00 00 00 02 01 03 98 0f 84 00 00 00",
+        "length": "12 data bytes",
+        "doi": "2",
+        "cmpt len": "1 word of bitmap",
+        "level": "3",
+        "checksum": "ok 0x0f98 (bytes 98 0f)",
+        "bitmap": "84 00 00 00",
+        "label": "s3:c0,c5",
+    }
 
 
 def test_decode_accepts_spaces_colons_and_0x(capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,9 +91,7 @@ def test_decode_bad_checksum(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_decode_extra_data(capsys: pytest.CaptureFixture[str]) -> None:
     data = calipso.encode(calipso.CalipsoOption(2, 3, b"\x84\0\0\0", b"\xde\xad")).hex()
-    status, out, _ = run(capsys, "decode", data, "--doi", "2")
-    assert status == 0
-    got = fields(out)
+    got = decoded(capsys, "decode", data, "--doi", "2")
     assert got["extra"] == "de ad (after the bitmap)"
     assert got["kernel"] == "accepted"
 
@@ -121,9 +129,7 @@ def test_decode_malformed(capsys: pytest.CaptureFixture[str], option: str, check
 
 
 def test_decode_header(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "decode", HEADER)
-    assert status == 0
-    got = fields(out)
+    got = decoded(capsys, "decode", HEADER)
     assert got["header"] == "hop-by-hop, 16 bytes, next header 58"
     assert got["options"] == "CALIPSO at 2 (14 bytes)"
     assert got["calipso"] == "at header byte 2"
@@ -178,9 +184,7 @@ def test_decode_malformed_header(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_decode_packet(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "decode", PACKET, "--doi", "2")
-    assert status == 0
-    got = fields(out)
+    got = decoded(capsys, "decode", PACKET, "--doi", "2")
     assert got["ipv6"] == "64 bytes, payload length 24"
     assert got["header"] == "hop-by-hop, 16 bytes, next header 58"
     assert got["label"] == "s3:c0,c5"
@@ -343,19 +347,10 @@ def test_does_not_import_netlabel_or_labelnet() -> None:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"netlabel", "labelnet", "cipso", "scapy", "hypothesis"}
-    code = (
-        "import sys, runpy\n"
-        "sys.argv = ['calipso', 'decode', '" + GOOD + "']\n"
-        "try:\n    runpy.run_module('calipso', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "('netlabel', 'labelnet', 'cipso', 'scapy', 'hypothesis')]\n"
-        "print(bad)\n"
+    _, loaded = run_module_fresh(
+        "calipso", ["decode", GOOD], ("netlabel", "labelnet", "cipso", "scapy", "hypothesis")
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip().endswith("[]")
+    assert loaded == []
 
 
 @pytest.mark.parametrize(
@@ -376,11 +371,6 @@ def test_bytes_that_are_not_one_option_are_not_a_kernel_drop(
 # --- stdin, JSON, refused options ---------------------------------------------------------------
 
 
-class _Stdin:
-    def __init__(self, data: bytes) -> None:
-        self.buffer = io.BytesIO(data)
-
-
 @pytest.mark.parametrize(
     "given",
     [GOOD.encode() + b"\n", b"07 0c 00 00 00 02\n01 03 98 0f 84 00 00 00\n", bytes.fromhex(GOOD)],
@@ -388,9 +378,7 @@ class _Stdin:
 def test_decode_reads_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: bytes
 ) -> None:
-    expected = run(capsys, "decode", GOOD)
-    monkeypatch.setattr(sys, "stdin", _Stdin(given))
-    assert run(capsys, "decode", "-") == expected
+    assert_stdin_decodes_as_argument(partial(run, capsys), monkeypatch, GOOD, given)
 
 
 def test_decode_stdin_raw_packet() -> None:
@@ -436,12 +424,7 @@ def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
             "error_offset": None,
             "tlvs": [{"type": 7, "name": "CALIPSO", "offset": 2, "size": 14}],
         },
-        "verdict": "accepted",
-        "reason": None,
-        "offset": None,
-        "pointer": None,
-        "option_offset": None,
-        "code": None,
+        **ACCEPTED_VERDICT_JSON,
         "check": None,
     }
 

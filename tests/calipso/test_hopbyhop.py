@@ -25,8 +25,8 @@ from calipso import (
 from calipso.hopbyhop import check_header, pad
 from mls import Level
 from tests.calipso import corpus
+from tests.calipso.corpus import DOI
 
-DOI = CalipsoDoi(2)
 HEADERS = corpus.VECTORS["headers"]
 ROUTER_ALERT = bytes.fromhex("00 00 05 02 00 00 01 00")
 

@@ -3,9 +3,6 @@ and hop-by-hop builder byte for byte."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("scapy")
@@ -56,21 +53,6 @@ def test_registered_for_type_7() -> None:
 
     assert inet6._hbhoptcls[0x07] is CALIPSO
     assert inet6._hbhopts[0x07] == "CALIPSO"
-
-
-def test_plain_import_is_enough() -> None:
-    # A fresh interpreter: nothing but "import calipso.scapy" before dissecting.
-    code = (
-        "import calipso.scapy\n"
-        "from scapy.layers.inet6 import IPv6\n"
-        f"p = IPv6(bytes.fromhex({packet_with(calipso.build_header(GOOD)).hex()!r}))\n"
-        "o = p.getlayer('IPv6 Extension Header - Hop-by-Hop Options Header').options[0]\n"
-        "print(type(o).__name__, o.doi, o.label, o.checksum_ok)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.split() == ["CALIPSO", "2", "s3:c0,c5", "True"]
 
 
 def test_dissect_worked_example() -> None:

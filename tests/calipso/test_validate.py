@@ -19,10 +19,10 @@ from calipso import (
 from calipso.hopbyhop import pad
 from mls import Level
 from tests.calipso import corpus
+from tests.calipso.corpus import DOI
+from tests.calipso.corpus import WORKED_EXAMPLE as GOOD
 
-DOI = CalipsoDoi(2)
 OPTIONS = corpus.VECTORS["options"]
-GOOD = bytes.fromhex("070c000000020103980f84000000")
 
 
 @pytest.mark.parametrize("vector", OPTIONS, ids=[v["name"] for v in OPTIONS])

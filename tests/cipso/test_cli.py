@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 
 import cipso
 from cipso.__main__ import main
 from tests.cipso import corpus
+from tests.support import (
+    ACCEPTED_VERDICT_JSON,
+    assert_stdin_decodes_as_argument,
+    feed_stdin,
+    run_module_fresh,
+)
 
 VECTORS = corpus.VECTORS
 EXAMPLE = "860b000000100105000384"  # cipso.md §8
@@ -331,29 +337,14 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_module_runs_without_netlabel() -> None:
     """python -m cipso imports neither netlabel nor labelnet (design.md layering)."""
-    code = (
-        "import runpy, sys\n"
-        "sys.argv = ['cipso', 'encode', 's3:c0,c5', '--doi', '16']\n"
-        "try:\n"
-        "    runpy.run_module('cipso', run_name='__main__')\n"
-        "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('netlabel', 'labelnet'))\n"
-        "assert not bad, bad\n"
+    printed, loaded = run_module_fresh(
+        "cipso", ["encode", "s3:c0,c5", "--doi", "16"], ("netlabel", "labelnet")
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == EXAMPLE + "\n"
+    assert not loaded, loaded
+    assert printed == EXAMPLE + "\n"
 
 
 # --- stdin, JSON, refused options ---------------------------------------------------------------
-
-
-class _Stdin:
-    def __init__(self, data: bytes) -> None:
-        self.buffer = io.BytesIO(data)
 
 
 @pytest.mark.parametrize(
@@ -367,15 +358,13 @@ class _Stdin:
 def test_decode_reads_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, given: bytes
 ) -> None:
-    expected = run(capsys, "decode", EXAMPLE)
-    monkeypatch.setattr(sys, "stdin", _Stdin(given))
-    assert run(capsys, "decode", "-") == expected
+    assert_stdin_decodes_as_argument(partial(run, capsys), monkeypatch, EXAMPLE, given)
 
 
 def test_decode_stdin_empty(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", _Stdin(b""))
+    feed_stdin(monkeypatch, b"")
     assert run(capsys, "decode", "-") == (2, "", "python -m cipso: error: no bytes on stdin\n")
 
 
@@ -422,12 +411,7 @@ def test_decode_json(capsys: pytest.CaptureFixture[str]) -> None:
                 ],
             }
         ],
-        "verdict": "accepted",
-        "reason": None,
-        "offset": None,
-        "pointer": None,
-        "option_offset": None,
-        "code": None,
+        **ACCEPTED_VERDICT_JSON,
     }
 
 

@@ -15,7 +15,7 @@ from labelnet.conformance._dois import configure_cipso, renumber_cipso_area
 from labelnet.conformance.fuzz import reply_rerouted
 from labelnet.conformance.record import strictvalid
 from netlabel.harness import KernelHarness, ipv4_echo_request, netlabel_lock
-from tests.support import need_program
+from tests.support import assert_tshark_reads_as_recorded, decode_corpus_option
 
 VECTORS = cipso.vectors()
 #: The kernel's verdict on each vector by name: kind, ICMP pointer, ICMP code.
@@ -41,17 +41,11 @@ def test_loader_types_and_names() -> None:
 
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.name)
 def test_decode(vector: cipso.CipsoVector) -> None:
-    if vector.option is None:
-        assert vector.decoded is None
+    option = decode_corpus_option(vector, cipso.decode, cipso.encode, cipso.CipsoDecodeError)
+    if option is None:
         return
-    if vector.decoded is None:
-        with pytest.raises(cipso.CipsoDecodeError) as caught:
-            cipso.decode(vector.option)
-        assert caught.value.offset == vector.decode_error_offset
-        return
-    option = cipso.decode(vector.option)
-    assert cipso.encode(option) == vector.option
     expected = vector.decoded
+    assert expected is not None
     assert option.doi == expected.doi
     assert len(option.tags) == expected.tag_count
     assert (None if option.tag is None else int(option.tag.tag_type)) == expected.tag_type
@@ -212,8 +206,6 @@ def test_tshark_fields_agree_with_the_decode() -> None:
 
 @pytest.mark.tshark
 def test_tshark_still_reads_the_corpus_so() -> None:
-    need_program("tshark")
-    decodable = [vector for vector in VECTORS if vector.decoded is not None]
-    packets = [ipv4_echo_request(vector.area) for vector in decodable]
-    found = _tshark.fields(packets, _tshark.CIPSO_FIELDS)
-    assert [dict(vector.tshark) for vector in decodable] == found
+    assert_tshark_reads_as_recorded(
+        VECTORS, lambda vector: ipv4_echo_request(vector.area), _tshark.CIPSO_FIELDS
+    )

@@ -402,6 +402,20 @@ def test_strictvalid_is_global_to_the_initial_namespace(kernel: Kernel) -> None:
     assert out.strip() == "1"
 
 
+def _verdicts_with_strictvalid_off(
+    kernel: Kernel, areas: list[bytes]
+) -> list[tuple[str, int | None]]:
+    """The kernel's verdicts on ``areas`` with cipso_rbm_strictvalid=0, the setting put back
+    as it was afterwards (under the NetLabel lock: the sysctl is global)."""
+    with netlabel_lock():
+        before = Path(STRICTVALID).read_text().strip()
+        try:
+            Path(STRICTVALID).write_text("0\n")
+            return [kernel.verdict(area) for area in areas]
+        finally:
+            Path(STRICTVALID).write_text(before + "\n")
+
+
 STRICTVALID_CASES = [
     v for v in VECTORS["options"] if v.get("strict_bitmap") is False and not v.get("loopback")
 ] + [
@@ -424,13 +438,7 @@ def test_strictvalid_off(kernel: Kernel) -> None:
         else:
             doi = kernel.by_name[case["doi"]].doi
             areas.append(cipso.build_options(_option(doi, case["tags"])))
-    with netlabel_lock():
-        before = Path(STRICTVALID).read_text().strip()
-        try:
-            Path(STRICTVALID).write_text("0\n")
-            loose = [kernel.verdict(area) for area in areas]
-        finally:
-            Path(STRICTVALID).write_text(before + "\n")
+    loose = _verdicts_with_strictvalid_off(kernel, areas)
     strict = [kernel.verdict(area) for area in areas]
     assert loose == [kernel.predicted(a, strict_bitmap=False) for a in areas]
     assert strict == [kernel.predicted(a, strict_bitmap=True) for a in areas]
@@ -516,13 +524,7 @@ def test_local_doi_with_tag_1(
         assert kernel.predicted(area, dois=dois) == ("parameter-problem", 29)
     tag128 = cipso.build_options(_option(doi.doi, "800601000000"))
     assert loopback.verdict(tag128) == ("accepted", None)
-    with netlabel_lock():
-        before = Path(STRICTVALID).read_text().strip()
-        try:
-            Path(STRICTVALID).write_text("0\n")
-            loose = [kernel.verdict(area) for area in areas]
-        finally:
-            Path(STRICTVALID).write_text(before + "\n")
+    loose = _verdicts_with_strictvalid_off(kernel, areas)
     assert loose == [("accepted", None)] * 2
     assert [kernel.predicted(a, dois=dois, strict_bitmap=False) for a in areas] == loose
 

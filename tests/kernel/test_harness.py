@@ -31,22 +31,12 @@ from netlabel.harness import (
     netlabel_lock,
 )
 from tests.refs.tshark import dissect
-from tests.support import need_kernel_harness, need_program
+from tests.support import need_kernel_harness, need_program, reference_crc16_x25
 
 pytestmark = pytest.mark.kernel
 
 
 # --- hand-made options ------------------------------------------------------------------------
-
-
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X-25 (reflected 0x8408, init 0xFFFF, final complement), as calipso.md §2."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return ~crc & 0xFFFF
 
 
 def calipso_option(
@@ -56,7 +46,7 @@ def calipso_option(
     n_words = len(bitmap) // 4 if words is None else words
     data = doi.to_bytes(4, "big") + bytes([n_words, level, 0, 0]) + bitmap
     option = bytearray([0x07, len(data)]) + data
-    crc = crc16_x25(bytes(option))
+    crc = reference_crc16_x25(bytes(option))
     option[8], option[9] = crc & 0xFF, crc >> 8
     return bytes(option)
 
@@ -101,7 +91,7 @@ def calipso_pass_doi() -> Iterator[int]:
 
 
 def test_crc16_x25_check_value_and_spec_vectors() -> None:
-    assert crc16_x25(b"123456789") == 0x906E
+    assert reference_crc16_x25(b"123456789") == 0x906E
     assert calipso_option(2) == bytes.fromhex("07080000000200 00cfce".replace(" ", ""))
     assert calipso_option(2, 3, bytes.fromhex("84000000")) == bytes.fromhex(
         "070c000000020103980f84000000"

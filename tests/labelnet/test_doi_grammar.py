@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -89,28 +89,27 @@ def _dump_settings(definition: str) -> DumpSettings:
     return settings_from(args)
 
 
+def _through_dump(text: str) -> CipsoDoi | CalipsoDoi:
+    """The one DOI that ``labelnet dump --doi text`` configures."""
+    config = DoiConfig.parse(_dump_settings(text).dois)
+    dois: list[CipsoDoi | CalipsoDoi] = [*config.cipso.values(), *config.calipso.values()]
+    (doi,) = dois
+    return doi
+
+
 def _cipso_entry_points() -> dict[str, Callable[[str], CipsoDoi]]:
     """Each way a ``cipso add ...`` text reaches the library, returning what it read."""
-
-    def dump(text: str) -> CipsoDoi:
-        (doi,) = DoiConfig.parse(_dump_settings(text).dois).cipso.values()
-        return doi
-
     return {
         "CipsoDoi.from_netlabelctl": lambda text: CipsoDoi.from_netlabelctl(_after_add(text)),
         "CipsoDoi.from_netlabelctl (whole)": CipsoDoi.from_netlabelctl,
         "netlabel.ctl.parse_cipso_add": lambda text: ctl.parse_cipso_add(_after_add(text).split()),
         "netlabel.ctl.parse_definition": lambda text: _cipso(ctl.parse_definition(text)),
-        "labelnet dump --doi": dump,
+        "labelnet dump --doi": lambda text: _cipso(_through_dump(text)),
         "python -m cipso --doi": lambda text: cipso.__main__._parse_doi(_after_add(text)),
     }
 
 
 def _calipso_entry_points() -> dict[str, Callable[[str], CalipsoDoi]]:
-    def dump(text: str) -> CalipsoDoi:
-        (doi,) = DoiConfig.parse(_dump_settings(text).dois).calipso.values()
-        return doi
-
     return {
         "CalipsoDoi.from_netlabelctl": lambda text: CalipsoDoi.from_netlabelctl(_after_add(text)),
         "CalipsoDoi.from_netlabelctl (whole)": CalipsoDoi.from_netlabelctl,
@@ -118,7 +117,7 @@ def _calipso_entry_points() -> dict[str, Callable[[str], CalipsoDoi]]:
             _after_add(text).split()
         ),
         "netlabel.ctl.parse_definition": lambda text: _calipso(ctl.parse_definition(text)),
-        "labelnet dump --doi": dump,
+        "labelnet dump --doi": lambda text: _calipso(_through_dump(text)),
         "python -m calipso --doi": lambda text: calipso.__main__._doi(_after_add(text)),
         "conformance calipso_doi_number": lambda text: CalipsoDoi(calipso_doi_number(text)),
     }
@@ -137,22 +136,25 @@ def _calipso(doi: CipsoDoi | CalipsoDoi) -> CalipsoDoi:
 # -- the manual page's examples through every entry point -------------------------------------
 
 
+def _assert_read_alike_everywhere(
+    text: str, expected: CipsoDoi | CalipsoDoi, entry_points: Mapping[str, Callable[[str], object]]
+) -> None:
+    """Every entry point reads ``text`` as ``expected``, whose own text reads back the same."""
+    for name, read in entry_points.items():
+        assert read(text) == expected, name
+    assert type(expected).from_netlabelctl(expected.to_netlabelctl()) == expected
+
+
 @pytest.mark.parametrize("text", CIPSO_MANUAL_EXAMPLES)
 def test_cipso_manual_examples_read_alike_everywhere(text: str) -> None:
-    expected = CIPSO_MANUAL_EXAMPLES[text]
-    for name, read in _cipso_entry_points().items():
-        assert read(text) == expected, name
-    assert CipsoDoi.from_netlabelctl(expected.to_netlabelctl()) == expected
+    _assert_read_alike_everywhere(text, CIPSO_MANUAL_EXAMPLES[text], _cipso_entry_points())
     status = cipso.__main__.main(["decode", OPTION_HEX, "--doi", _after_add(text)])
     assert status in (0, 1)  # decoded, with the kernel's verdict for that DOI
 
 
 @pytest.mark.parametrize("text", CALIPSO_MANUAL_EXAMPLES)
 def test_calipso_manual_examples_read_alike_everywhere(text: str) -> None:
-    expected = CALIPSO_MANUAL_EXAMPLES[text]
-    for name, read in _calipso_entry_points().items():
-        assert read(text) == expected, name
-    assert CalipsoDoi.from_netlabelctl(expected.to_netlabelctl()) == expected
+    _assert_read_alike_everywhere(text, CALIPSO_MANUAL_EXAMPLES[text], _calipso_entry_points())
 
 
 @pytest.mark.parametrize("text", DOI_ARGUMENT_EXAMPLES)

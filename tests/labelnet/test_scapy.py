@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import doctest
-import subprocess
-import sys
 
 import pytest
+
+from tests.support import python_output
 
 pytest.importorskip("scapy")
 
@@ -21,6 +21,38 @@ IPV6_PACKET = bytes.fromhex(
 )
 
 
+#: Each package's layer needs nothing but its own import: (the import, scapy's network layer,
+#: the option in the worked-example packet, what to print of it besides its class and DOI, and
+#: what a fresh interpreter prints).
+PLAIN_IMPORTS = [
+    pytest.param(
+        "cipso.scapy",
+        "from scapy.layers.inet import IP",
+        f"IP(bytes.fromhex('{IPV4_PACKET.hex()}')).options[0]",
+        "o.tags[0].level, o.label",
+        ["IPOption_CIPSO", "16", "3", "s3:c0,c5"],
+        id="cipso",
+    ),
+    pytest.param(
+        "calipso.scapy",
+        "from scapy.layers.inet6 import IPv6",
+        f"IPv6(bytes.fromhex('{IPV6_PACKET.hex()}'))"
+        ".getlayer('IPv6 Extension Header - Hop-by-Hop Options Header').options[0]",
+        "o.label, o.checksum_ok",
+        ["CALIPSO", "2", "s3:c0,c5", "True"],
+        id="calipso",
+    ),
+]
+
+
+@pytest.mark.parametrize(("module", "layer", "option", "shown", "expected"), PLAIN_IMPORTS)
+def test_plain_import_of_one_package_is_enough(
+    module: str, layer: str, option: str, shown: str, expected: list[str]
+) -> None:
+    code = f"import {module}\n{layer}\no = {option}\nprint(type(o).__name__, o.doi, {shown})\n"
+    assert python_output(code).split() == expected
+
+
 def test_one_import_registers_both_layers() -> None:
     # A fresh interpreter: nothing but "import labelnet.scapy" before dissecting.
     code = (
@@ -32,9 +64,7 @@ def test_one_import_registers_both_layers() -> None:
         "print(type(v4).__name__, v4.summary())\n"
         "print(type(v6).__name__, v6.summary())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = python_output(code)
     assert out.splitlines() == [
         "IPOption_CIPSO CIPSO doi=16 s3:c0,c5",
         "CALIPSO CALIPSO doi=2 s3:c0,c5",

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.support import run_python
 
 from .support import run_cli
 
@@ -118,14 +117,7 @@ def test_a_large_bitmap_prints_in_proportion(capsys: pytest.CaptureFixture[str])
 
 
 def test_module_runs_as_a_program() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mls", "canon", "s0:c3,c1,c2"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_python("-m", "mls", "canon", "s0:c3,c1,c2")
     assert (done.returncode, done.stdout) == (0, "s0:c1.c3\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "mls", "--help"], capture_output=True, text=True, check=False
-    )
+    done = run_python("-m", "mls", "--help")
     assert done.returncode == 0 and "canon" in done.stdout and "examples:" in done.stdout

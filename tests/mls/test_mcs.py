@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -200,6 +201,15 @@ def test_injected_generator_is_reproducible_and_default_is_system_random() -> No
     assert len({default.allocate() for _ in range(50)}) == 50
 
 
+def _run_in_threads(work: Callable[[list[Level]], None], lists: list[list[Level]]) -> None:
+    """Run ``work`` on each of ``lists`` in a thread of its own, all at once, until all end."""
+    threads = [threading.Thread(target=work, args=(mine,)) for mine in lists]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_threads_allocate_unique_labels_until_exhausted() -> None:
     allocator = McsAllocator(0, 63)  # 2016 pairs, shared by 8 threads
     results: list[list[Level]] = [[] for _ in range(8)]
@@ -213,11 +223,7 @@ def test_threads_allocate_unique_labels_until_exhausted() -> None:
                 exhausted.append(True)
                 return
 
-    threads = [threading.Thread(target=work, args=(mine,)) for mine in results]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_in_threads(work, results)
     everything = [level for mine in results for level in mine]
     assert len(everything) == len(set(everything)) == 2016
     assert len(exhausted) == 8
@@ -234,11 +240,7 @@ def test_threads_allocate_and_release_without_losing_count() -> None:
             if round_ % 3 == 0:
                 assert allocator.release(mine.pop(0))
 
-    threads = [threading.Thread(target=work, args=(mine,)) for mine in held]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_in_threads(work, held)
     still = [level for mine in held for level in mine]
     assert len(still) == len(set(still)) == len(allocator) == 8 * 200
     assert allocator.available == allocator.capacity - 8 * 200

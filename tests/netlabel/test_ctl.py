@@ -11,8 +11,6 @@ import errno
 import ipaddress
 import pickle
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -57,6 +55,7 @@ from netlabel.ctl import (
 )
 from netlabel.errors import from_errno
 from netlabel.model import format_network, network_from_mask, parse_network
+from tests.support import python_output
 
 T = cipso.TagType
 V4, V6, BOTH = socket.AF_INET, socket.AF_INET6, socket.AF_UNSPEC
@@ -71,8 +70,7 @@ def test_module_doctests() -> None:
 
 def test_import_netlabel_does_not_load_pyroute2() -> None:
     code = "import sys, netlabel; print('pyroute2' in sys.modules, 'construct' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert python_output(code).split() == ["False", "False"]
 
 
 # --- model --------------------------------------------------------------------------------------
@@ -565,21 +563,19 @@ def test_malformed_replies_raise_protocol_error(
     answers.append([_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_PROTOCOL", 5)])])
     with pytest.raises(ProtocolError, match="no NLBL_MGMT_A_VERSION"):
         nl.version()
-    answers.append(
-        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 99), ("NLBL_MGMT_A_PROTOCOL", 5)])]
-    )
-    with pytest.raises(ProtocolError, match="address family"):
-        nl.list_domain_maps()
-    answers.append(
-        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 2), ("NLBL_MGMT_A_PROTOCOL", 3)])]
-    )
-    with pytest.raises(ProtocolError, match="NLBL_MGMT_A_CV4DOI"):
-        nl.list_domain_maps()
-    answers.append(
-        [_decoded(_genl.MgmtMsg, [("NLBL_MGMT_A_FAMILY", 2), ("NLBL_MGMT_A_PROTOCOL", 6)])]
-    )
-    with pytest.raises(ProtocolError, match="unexpected protocol"):
-        nl.list_domain_maps()
+    # Domain map replies: an unknown family, CIPSO without its DOI, an unknown protocol.
+    for family, protocol, problem in (
+        (99, 5, "address family"),
+        (2, 3, "NLBL_MGMT_A_CV4DOI"),
+        (2, 6, "unexpected protocol"),
+    ):
+        attributes: list[tuple[str, object]] = [
+            ("NLBL_MGMT_A_FAMILY", family),
+            ("NLBL_MGMT_A_PROTOCOL", protocol),
+        ]
+        answers.append([_decoded(_genl.MgmtMsg, attributes)])
+        with pytest.raises(ProtocolError, match=problem):
+            nl.list_domain_maps()
     bad_tag = [
         ("NLBL_CIPSOV4_A_MTYPE", 2),
         ("NLBL_CIPSOV4_A_TAGLST", {"attrs": [("NLBL_CIPSOV4_A_TAG", 3)]}),

@@ -98,6 +98,10 @@ def parse_map_list(text: str) -> list[str]:
     return ["domain:" + item.strip() for item in text.strip().split("domain:") if item.strip()]
 
 
+def selector(network: str, labeling: Labeling) -> AddressSelector:
+    return AddressSelector(ipaddress.ip_network(network), labeling)
+
+
 def unused_dois(client: NetLabel, count: int) -> list[int]:
     return support.unused_dois(client, count, DOI_BASE)
 
@@ -330,17 +334,17 @@ def test_domain_maps_with_selectors_both_ways(locked: NetLabel) -> None:
             socket.AF_INET,
             # The kernel keeps selectors with longer prefixes first.
             selectors=(
-                AddressSelector(ipaddress.ip_network("10.78.0.0/24"), Labeling.unlabeled()),
+                selector("10.78.0.0/24", Labeling.unlabeled()),
                 AddressSelector(net4, Labeling.cipso(cipso_n)),
             ),
         )
         assert mine[(sel_domain, socket.AF_INET6)].selectors == (
-            AddressSelector(ipaddress.ip_network("fd00:77::/64"), Labeling.calipso(calipso_n)),
+            selector("fd00:77::/64", Labeling.calipso(calipso_n)),
         )
         assert mine[(v6_domain, socket.AF_INET6)].labeling == Labeling.unlabeled()
         assert mine[(plain_domain, socket.AF_INET)].labeling == Labeling.cipso(cipso_n)
         assert mine[(theirs, socket.AF_INET)].selectors == (
-            AddressSelector(ipaddress.ip_network("192.0.2.0/25"), Labeling.cipso(cipso_n)),
+            selector("192.0.2.0/25", Labeling.cipso(cipso_n)),
         )
 
         items = parse_map_list(same_text("map", "list"))
@@ -408,20 +412,14 @@ def test_default_map_saved_changed_and_restored(locked: NetLabel) -> None:
                     None,
                     socket.AF_INET,
                     selectors=(
-                        AddressSelector(
-                            ipaddress.ip_network("127.0.0.0/8"), Labeling.cipso(cipso_n)
-                        ),
-                        AddressSelector(ipaddress.ip_network("0.0.0.0/0"), Labeling.unlabeled()),
+                        selector("127.0.0.0/8", Labeling.cipso(cipso_n)),
+                        selector("0.0.0.0/0", Labeling.unlabeled()),
                     ),
                 ),
                 DomainMap(
                     None,
                     socket.AF_INET6,
-                    selectors=(
-                        AddressSelector(
-                            ipaddress.ip_network("::1/128"), Labeling.calipso(calipso_n)
-                        ),
-                    ),
+                    selectors=(selector("::1/128", Labeling.calipso(calipso_n)),),
                 ),
             )
             items = parse_map_list(same_text("map", "list"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ import pytest
 
 from netlabel import rules
 from netlabel.rules import BOOT, Configuration, RulesError, parse_rules
-from tests.support import need_program, need_root
+from tests.support import need_program, need_root, run_python
 
 from .support import ours
 from .support import unused_dois as _unused_dois
@@ -264,10 +263,6 @@ def test_the_command_line(client: NetLabel, tmp_path: Path) -> None:
 
 
 def test_module_runs_as_a_script() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "netlabel", "diff", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "'- line' is only in the kernel" in out
+    done = run_python("-m", "netlabel", "diff", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "'- line' is only in the kernel" in done.stdout
