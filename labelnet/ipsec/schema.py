@@ -45,22 +45,9 @@ from construct import (
 )
 from construct import Check as Require
 
+from . import model
 from ._codec import NATIVE, ByteOrder
 from .errors import IpsecDecodeError
-from .model import (
-    MAX_SADB_CTX_LEN,
-    MAX_XFRM_CTX_LEN,
-    AddressRangeSelector,
-    SadbExtType,
-    SadbSecCtx,
-    SecLabelSelector,
-    TrafficSelector,
-    TrafficSelectorPayload,
-    TsType,
-    UnknownSelector,
-    XfrmAttrType,
-    XfrmSecCtx,
-)
 
 _INT16 = {"little": Int16ul, "big": Int16ub}
 
@@ -79,7 +66,7 @@ def _xfrm_sec_ctx(int16: Construct) -> Construct:
         # ctx_len: bytes of context; iproute2 and the kernel count the trailing NUL.
         "ctx_len" / Rebuild(int16, len_(this.context)),
         Require(this.len == 8 + this.ctx_len),
-        Require(this.ctx_len <= MAX_XFRM_CTX_LEN),
+        Require(this.ctx_len <= model.MAX_XFRM_CTX_LEN),
         "context" / Bytes(this.ctx_len),
     )
 
@@ -89,7 +76,7 @@ def _xfrm_sec_ctx_attr(int16: Construct, sec_ctx: Construct) -> Construct:
     return Struct(
         "nla_len" / Rebuild(int16, lambda ctx: 12 + len(ctx.sec_ctx.context)),
         # nla_type: XFRMA_SEC_CTX.
-        "nla_type" / Const(XfrmAttrType.SEC_CTX, int16),
+        "nla_type" / Const(model.XfrmAttrType.SEC_CTX, int16),
         # The kernel's attribute policy wants at least the 8-byte struct (else ERANGE).
         Require(this.nla_len >= 12),
         "sec_ctx" / FixedSized(this.nla_len - 4, _Whole(sec_ctx)),
@@ -106,13 +93,13 @@ def _sadb_x_sec_ctx(int16: Construct) -> Construct:
         # sadb_x_sec_len: the whole extension in 64-bit units.
         "sec_len" / Rebuild(int16, lambda ctx: (8 + len(ctx.context) + 7) // 8),
         # sadb_x_sec_exttype: SADB_X_EXT_SEC_CTX.
-        "exttype" / Const(SadbExtType.X_SEC_CTX, int16),
+        "exttype" / Const(model.SadbExtType.X_SEC_CTX, int16),
         # sadb_x_ctx_alg, then sadb_x_ctx_doi.
         "alg" / Int8ub,
         "doi" / Int8ub,
         # sadb_x_ctx_len: context bytes (setkey counts the NUL); af_key.c: at most PAGE_SIZE.
         "ctx_len" / Rebuild(int16, len_(this.context)),
-        Require(this.ctx_len <= MAX_SADB_CTX_LEN),
+        Require(this.ctx_len <= model.MAX_SADB_CTX_LEN),
         Require(this.sec_len == (8 + this.ctx_len + 7) // 8),
         "context" / Bytes(this.ctx_len),
         "padding" / Rebuild(Bytes(this.sec_len * 8 - 8 - this.ctx_len), _zeros_to_eight),
@@ -176,10 +163,10 @@ TRAFFIC_SELECTOR = Struct(
         Switch(
             this.ts_type,
             {
-                TsType.IPV4_ADDR_RANGE: _address_range(4),
-                TsType.IPV6_ADDR_RANGE: _address_range(16),
+                model.TsType.IPV4_ADDR_RANGE: _address_range(4),
+                model.TsType.IPV6_ADDR_RANGE: _address_range(16),
                 # Security Label: opaque octets, zero length not allowed (RFC 9478).
-                TsType.SECLABEL: Struct(
+                model.TsType.SECLABEL: Struct(
                     "label" / GreedyBytes, Require(lambda ctx: len(ctx.label) > 0)
                 ),
             },
@@ -209,43 +196,43 @@ TS_PAYLOAD = Struct(
 # -- model conversion -------------------------------------------------------------------------
 
 
-def build_xfrm_sec_ctx(ctx: XfrmSecCtx, *, byteorder: ByteOrder = NATIVE) -> bytes:
+def build_xfrm_sec_ctx(ctx: model.XfrmSecCtx, *, byteorder: ByteOrder = NATIVE) -> bytes:
     """Same contract as :func:`labelnet.ipsec.encode_xfrm_sec_ctx`."""
     return bytes(XFRM_SEC_CTX[byteorder].build(_xfrm_fields(ctx)))
 
 
-def parse_xfrm_sec_ctx(data: bytes, *, byteorder: ByteOrder = NATIVE) -> XfrmSecCtx:
+def parse_xfrm_sec_ctx(data: bytes, *, byteorder: ByteOrder = NATIVE) -> model.XfrmSecCtx:
     """Same contract as :func:`labelnet.ipsec.decode_xfrm_sec_ctx`."""
     parsed = _parse(Struct("value" / XFRM_SEC_CTX[byteorder], Terminated), data).value
-    return XfrmSecCtx(parsed.context, parsed.doi, parsed.alg, parsed.exttype)
+    return model.XfrmSecCtx(parsed.context, parsed.doi, parsed.alg, parsed.exttype)
 
 
-def build_xfrm_attr(ctx: XfrmSecCtx, *, byteorder: ByteOrder = NATIVE) -> bytes:
+def build_xfrm_attr(ctx: model.XfrmSecCtx, *, byteorder: ByteOrder = NATIVE) -> bytes:
     """Same contract as :func:`labelnet.ipsec.encode_xfrm_attr`."""
     return bytes(XFRM_SEC_CTX_ATTR[byteorder].build(Container(sec_ctx=_xfrm_fields(ctx))))
 
 
-def parse_xfrm_attr(data: bytes, *, byteorder: ByteOrder = NATIVE) -> XfrmSecCtx:
+def parse_xfrm_attr(data: bytes, *, byteorder: ByteOrder = NATIVE) -> model.XfrmSecCtx:
     """Same contract as :func:`labelnet.ipsec.decode_xfrm_attr`."""
     parsed = _parse(Struct("value" / XFRM_SEC_CTX_ATTR[byteorder], Terminated), data).value
     inner = parsed.sec_ctx
-    return XfrmSecCtx(inner.context, inner.doi, inner.alg, inner.exttype)
+    return model.XfrmSecCtx(inner.context, inner.doi, inner.alg, inner.exttype)
 
 
-def build_sadb_sec_ctx(ctx: SadbSecCtx, *, byteorder: ByteOrder = NATIVE) -> bytes:
+def build_sadb_sec_ctx(ctx: model.SadbSecCtx, *, byteorder: ByteOrder = NATIVE) -> bytes:
     """Same contract as :func:`labelnet.ipsec.encode_sadb_sec_ctx`."""
     return bytes(
         SADB_X_SEC_CTX[byteorder].build(Container(context=ctx.context, doi=ctx.doi, alg=ctx.alg))
     )
 
 
-def parse_sadb_sec_ctx(data: bytes, *, byteorder: ByteOrder = NATIVE) -> SadbSecCtx:
+def parse_sadb_sec_ctx(data: bytes, *, byteorder: ByteOrder = NATIVE) -> model.SadbSecCtx:
     """Same contract as :func:`labelnet.ipsec.decode_sadb_sec_ctx`."""
     parsed = _parse(Struct("value" / SADB_X_SEC_CTX[byteorder], Terminated), data).value
-    return SadbSecCtx(parsed.context, parsed.doi, parsed.alg)
+    return model.SadbSecCtx(parsed.context, parsed.doi, parsed.alg)
 
 
-def build_ts_payload(payload: TrafficSelectorPayload) -> bytes:
+def build_ts_payload(payload: model.TrafficSelectorPayload) -> bytes:
     """Same contract as :func:`labelnet.ipsec.encode_ts_payload`."""
     return bytes(
         TS_PAYLOAD.build(
@@ -261,10 +248,10 @@ def build_ts_payload(payload: TrafficSelectorPayload) -> bytes:
     )
 
 
-def parse_ts_payload(data: bytes) -> TrafficSelectorPayload:
+def parse_ts_payload(data: bytes) -> model.TrafficSelectorPayload:
     """Same contract as :func:`labelnet.ipsec.decode_ts_payload`."""
     parsed = _parse(Struct("value" / TS_PAYLOAD, Terminated), data).value
-    return TrafficSelectorPayload(
+    return model.TrafficSelectorPayload(
         tuple(_selector(item) for item in parsed.body.selectors),
         parsed.next_payload,
         parsed.flags.critical,
@@ -273,26 +260,28 @@ def parse_ts_payload(data: bytes) -> TrafficSelectorPayload:
     )
 
 
-def build_traffic_selector(selector: TrafficSelector) -> bytes:
+def build_traffic_selector(selector: model.TrafficSelector) -> bytes:
     """Same contract as :func:`labelnet.ipsec.encode_traffic_selector`."""
     return bytes(TRAFFIC_SELECTOR.build(_selector_fields(selector)))
 
 
-def parse_traffic_selector(data: bytes) -> TrafficSelector:
+def parse_traffic_selector(data: bytes) -> model.TrafficSelector:
     """Same contract as :func:`labelnet.ipsec.decode_traffic_selector`."""
     return _selector(_parse(Struct("value" / TRAFFIC_SELECTOR, Terminated), data).value)
 
 
-def _xfrm_fields(ctx: XfrmSecCtx) -> Container:
+def _xfrm_fields(ctx: model.XfrmSecCtx) -> Container:
     return Container(context=ctx.context, doi=ctx.doi, alg=ctx.alg, exttype=ctx.exttype)
 
 
-def _selector_fields(selector: TrafficSelector) -> Container:
-    if isinstance(selector, SecLabelSelector):
+def _selector_fields(selector: model.TrafficSelector) -> Container:
+    if isinstance(selector, model.SecLabelSelector):
         return Container(
-            ts_type=TsType.SECLABEL, byte1=selector.reserved, body=Container(label=selector.label)
+            ts_type=model.TsType.SECLABEL,
+            byte1=selector.reserved,
+            body=Container(label=selector.label),
         )
-    if isinstance(selector, UnknownSelector):
+    if isinstance(selector, model.UnknownSelector):
         return Container(
             ts_type=selector.ts_type, byte1=selector.byte1, body=Container(data=selector.data)
         )
@@ -308,20 +297,20 @@ def _selector_fields(selector: TrafficSelector) -> Container:
     )
 
 
-def _selector(parsed: Any) -> TrafficSelector:
+def _selector(parsed: Any) -> model.TrafficSelector:
     body = parsed.body
-    if parsed.ts_type == TsType.SECLABEL:
-        return SecLabelSelector(body.label, parsed.byte1)
-    if parsed.ts_type in (TsType.IPV4_ADDR_RANGE, TsType.IPV6_ADDR_RANGE):
+    if parsed.ts_type == model.TsType.SECLABEL:
+        return model.SecLabelSelector(body.label, parsed.byte1)
+    if parsed.ts_type in (model.TsType.IPV4_ADDR_RANGE, model.TsType.IPV6_ADDR_RANGE):
         make = ipaddress.IPv4Address if parsed.ts_type == 7 else ipaddress.IPv6Address
-        return AddressRangeSelector(
+        return model.AddressRangeSelector(
             make(body.start_address),
             make(body.end_address),
             parsed.byte1,
             body.start_port,
             body.end_port,
         )
-    return UnknownSelector(parsed.ts_type, body.data, parsed.byte1)
+    return model.UnknownSelector(parsed.ts_type, body.data, parsed.byte1)
 
 
 def _parse(schema: Construct, data: bytes) -> Any:

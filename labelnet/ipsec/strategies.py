@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from mls.strategies import contexts
 
+from . import model
 from ._codec import (
     encode_sadb_sec_ctx,
     encode_traffic_selector,
@@ -31,17 +32,6 @@ from ._codec import (
     encode_xfrm_attr,
 )
 from .label import label_bytes
-from .model import (
-    AddressRangeSelector,
-    PayloadType,
-    SadbSecCtx,
-    SecLabelSelector,
-    TrafficSelector,
-    TrafficSelectorPayload,
-    TsType,
-    UnknownSelector,
-    XfrmSecCtx,
-)
 from .setkey import SetkeyCtx
 
 __all__ = [
@@ -76,10 +66,10 @@ def _u8() -> st.SearchStrategy[int]:
     return st.one_of(st.just(1), st.just(0), st.integers(0, 255))
 
 
-def xfrm_sec_ctxs() -> st.SearchStrategy[XfrmSecCtx]:
+def xfrm_sec_ctxs() -> st.SearchStrategy[model.XfrmSecCtx]:
     """``xfrm_user_sec_ctx`` values, any DOI, ALG and exttype now and then."""
     return st.builds(
-        XfrmSecCtx,
+        model.XfrmSecCtx,
         context_octets(),
         _u8(),
         _u8(),
@@ -87,22 +77,22 @@ def xfrm_sec_ctxs() -> st.SearchStrategy[XfrmSecCtx]:
     )
 
 
-def sadb_sec_ctxs() -> st.SearchStrategy[SadbSecCtx]:
+def sadb_sec_ctxs() -> st.SearchStrategy[model.SadbSecCtx]:
     """``sadb_x_sec_ctx`` values, contexts of every length modulo 8."""
-    return st.builds(SadbSecCtx, context_octets(), _u8(), _u8())
+    return st.builds(model.SadbSecCtx, context_octets(), _u8(), _u8())
 
 
-def sec_label_selectors() -> st.SearchStrategy[SecLabelSelector]:
+def sec_label_selectors() -> st.SearchStrategy[model.SecLabelSelector]:
     """TS_SECLABEL selectors (non-empty labels), the reserved byte set now and then."""
     return st.builds(
-        SecLabelSelector,
+        model.SecLabelSelector,
         context_octets(min_size=1),
         st.one_of(st.just(0), st.integers(0, 255)),
     )
 
 
 @st.composite
-def address_range_selectors(draw: st.DrawFn) -> AddressRangeSelector:
+def address_range_selectors(draw: st.DrawFn) -> model.AddressRangeSelector:
     """TS_IPV4_ADDR_RANGE and TS_IPV6_ADDR_RANGE selectors."""
     if draw(st.booleans()):
         start: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
@@ -114,7 +104,7 @@ def address_range_selectors(draw: st.DrawFn) -> AddressRangeSelector:
     else:
         start = ipaddress.IPv6Address(draw(st.integers(0, 2**128 - 1)))
         end = ipaddress.IPv6Address(draw(st.integers(0, 2**128 - 1)))
-    return AddressRangeSelector(
+    return model.AddressRangeSelector(
         start,
         end,
         draw(st.sampled_from([0, 1, 6, 17, 58, 255])),
@@ -123,35 +113,39 @@ def address_range_selectors(draw: st.DrawFn) -> AddressRangeSelector:
     )
 
 
-def unknown_selectors() -> st.SearchStrategy[UnknownSelector]:
+def unknown_selectors() -> st.SearchStrategy[model.UnknownSelector]:
     """Selectors of the other types (Fibre Channel, unassigned, private use)."""
-    known = {TsType.IPV4_ADDR_RANGE, TsType.IPV6_ADDR_RANGE, TsType.SECLABEL}
+    known = {model.TsType.IPV4_ADDR_RANGE, model.TsType.IPV6_ADDR_RANGE, model.TsType.SECLABEL}
     return st.builds(
-        UnknownSelector,
+        model.UnknownSelector,
         st.integers(0, 255).filter(lambda value: value not in known),
         st.binary(max_size=40),
         st.integers(0, 255),
     )
 
 
-def traffic_selectors() -> st.SearchStrategy[TrafficSelector]:
+def traffic_selectors() -> st.SearchStrategy[model.TrafficSelector]:
     """Any traffic selector, labels and address ranges favoured."""
     return st.one_of(address_range_selectors(), sec_label_selectors(), unknown_selectors())
 
 
 @st.composite
-def ts_payloads(draw: st.DrawFn, *, max_selectors: int = 6) -> TrafficSelectorPayload:
+def ts_payloads(draw: st.DrawFn, *, max_selectors: int = 6) -> model.TrafficSelectorPayload:
     """TSi/TSr payloads: address ranges with a label among them (as libreswan sends), or
     any mix of selectors."""
     if draw(st.booleans()):
         ranges = draw(st.lists(address_range_selectors(), min_size=1, max_size=max_selectors - 1))
         at = draw(st.integers(0, len(ranges)))
-        selectors: list[TrafficSelector] = [*ranges[:at], draw(sec_label_selectors()), *ranges[at:]]
+        selectors: list[model.TrafficSelector] = [
+            *ranges[:at],
+            draw(sec_label_selectors()),
+            *ranges[at:],
+        ]
     else:
         selectors = draw(st.lists(traffic_selectors(), min_size=1, max_size=max_selectors))
-    return TrafficSelectorPayload(
+    return model.TrafficSelectorPayload(
         tuple(selectors),
-        draw(st.one_of(st.just(0), st.sampled_from(list(PayloadType)), st.integers(0, 255))),
+        draw(st.one_of(st.just(0), st.sampled_from(list(model.PayloadType)), st.integers(0, 255))),
         draw(st.booleans()),
         draw(st.one_of(st.just(0), st.integers(0, 127))),
         draw(st.one_of(st.just(b"\0\0\0"), st.binary(min_size=3, max_size=3))),

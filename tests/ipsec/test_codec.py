@@ -11,32 +11,8 @@ from typing import Any
 
 import pytest
 
-from labelnet.ipsec import (
-    AddressRangeSelector,
-    IpsecDecodeError,
-    IpsecEncodeError,
-    LabelError,
-    SadbSecCtx,
-    SecLabelSelector,
-    TrafficSelectorPayload,
-    UnknownSelector,
-    XfrmSecCtx,
-    decode_sadb_sec_ctx,
-    decode_traffic_selector,
-    decode_ts_payload,
-    decode_xfrm_attr,
-    decode_xfrm_sec_ctx,
-    encode_sadb_sec_ctx,
-    encode_traffic_selector,
-    encode_ts_payload,
-    encode_xfrm_attr,
-    encode_xfrm_sec_ctx,
-    find_xfrm_sec_ctx,
-    label_bytes,
-    label_text,
-    parse_label,
-    schema,
-)
+from labelnet import ipsec
+from labelnet.ipsec import schema
 from mls import Context
 
 UNLABELED = "system_u:object_r:unlabeled_t:s3:c1.c5"
@@ -52,11 +28,11 @@ SECLABEL = bytes.fromhex("0a000032") + SPD.encode() + b"\0"
 
 CODECS: dict[str, dict[str, Callable[..., Any]]] = {
     "codec": {
-        "xfrm_struct": decode_xfrm_sec_ctx,
-        "xfrm_attr": decode_xfrm_attr,
-        "sadb": decode_sadb_sec_ctx,
-        "payload": decode_ts_payload,
-        "selector": decode_traffic_selector,
+        "xfrm_struct": ipsec.decode_xfrm_sec_ctx,
+        "xfrm_attr": ipsec.decode_xfrm_attr,
+        "sadb": ipsec.decode_sadb_sec_ctx,
+        "payload": ipsec.decode_ts_payload,
+        "selector": ipsec.decode_traffic_selector,
     },
     "schema": {
         "xfrm_struct": schema.parse_xfrm_sec_ctx,
@@ -68,11 +44,11 @@ CODECS: dict[str, dict[str, Callable[..., Any]]] = {
 }
 BUILDERS: dict[str, dict[str, Callable[..., bytes]]] = {
     "codec": {
-        "xfrm_struct": encode_xfrm_sec_ctx,
-        "xfrm_attr": encode_xfrm_attr,
-        "sadb": encode_sadb_sec_ctx,
-        "payload": encode_ts_payload,
-        "selector": encode_traffic_selector,
+        "xfrm_struct": ipsec.encode_xfrm_sec_ctx,
+        "xfrm_attr": ipsec.encode_xfrm_attr,
+        "sadb": ipsec.encode_sadb_sec_ctx,
+        "payload": ipsec.encode_ts_payload,
+        "selector": ipsec.encode_traffic_selector,
     },
     "schema": {
         "xfrm_struct": schema.build_xfrm_sec_ctx,
@@ -87,7 +63,7 @@ IMPLEMENTATIONS = ["codec", "schema"]
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_xfrm_attribute_worked_example(impl: str) -> None:
-    ctx = XfrmSecCtx.from_context(UNLABELED)
+    ctx = ipsec.XfrmSecCtx.from_context(UNLABELED)
     assert (ctx.doi, ctx.alg, ctx.exttype, ctx.ctx_len, ctx.length) == (1, 1, 8, 39, 47)
     assert BUILDERS[impl]["xfrm_attr"](ctx, byteorder="little") == XFRM_ATTR_LE
     assert len(XFRM_ATTR_LE) == 52
@@ -99,7 +75,7 @@ def test_xfrm_attribute_worked_example(impl: str) -> None:
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_host_byte_order_is_selectable(impl: str) -> None:
-    ctx = XfrmSecCtx.from_context(UNLABELED)
+    ctx = ipsec.XfrmSecCtx.from_context(UNLABELED)
     big = BUILDERS[impl]["xfrm_attr"](ctx, byteorder="big")
     assert big[:12] == bytes.fromhex("0033 0008 002f 0008 01 01 0027")
     assert CODECS[impl]["xfrm_attr"](big, byteorder="big") == ctx
@@ -109,42 +85,42 @@ def test_host_byte_order_is_selectable(impl: str) -> None:
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_pfkey_worked_example(impl: str) -> None:
-    ctx = SadbSecCtx.from_context(UNLABELED)
+    ctx = ipsec.SadbSecCtx.from_context(UNLABELED)
     assert (ctx.units, ctx.padding) == (6, 1)
     assert BUILDERS[impl]["sadb"](ctx, byteorder="little") == SADB_LE
     assert len(SADB_LE) == 48
     assert CODECS[impl]["sadb"](SADB_LE, byteorder="little") == ctx
-    assert ctx.to_xfrm() == XfrmSecCtx.from_context(UNLABELED)
+    assert ctx.to_xfrm() == ipsec.XfrmSecCtx.from_context(UNLABELED)
 
 
 @pytest.mark.parametrize("ctx_len", [0, 1, 7, 8, 9, 15, 16, 4096])
 def test_pfkey_lengths_count_64_bit_units(ctx_len: int) -> None:
-    ctx = SadbSecCtx(b"x" * ctx_len)
-    data = encode_sadb_sec_ctx(ctx, byteorder="little")
+    ctx = ipsec.SadbSecCtx(b"x" * ctx_len)
+    data = ipsec.encode_sadb_sec_ctx(ctx, byteorder="little")
     assert len(data) % 8 == 0
     assert int.from_bytes(data[:2], "little") * 8 == len(data) == 8 + ctx_len + ctx.padding
     assert int.from_bytes(data[6:8], "little") == ctx_len
-    assert decode_sadb_sec_ctx(data, byteorder="little") == ctx
+    assert ipsec.decode_sadb_sec_ctx(data, byteorder="little") == ctx
 
 
 def test_pfkey_refuses_what_af_key_refuses() -> None:
-    with pytest.raises(IpsecEncodeError):
-        SadbSecCtx(b"x" * 4097)
+    with pytest.raises(ipsec.IpsecEncodeError):
+        ipsec.SadbSecCtx(b"x" * 4097)
     header = (6).to_bytes(2, "little") + bytes.fromhex("1800 0101") + (4097).to_bytes(2, "little")
-    with pytest.raises(IpsecDecodeError) as caught:
-        decode_sadb_sec_ctx(header + bytes(4097 + 7), byteorder="little")
+    with pytest.raises(ipsec.IpsecDecodeError) as caught:
+        ipsec.decode_sadb_sec_ctx(header + bytes(4097 + 7), byteorder="little")
     assert caught.value.offset in (0, 6)
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_ts_payload_with_label_between_address_ranges(impl: str) -> None:
-    payload = TrafficSelectorPayload(
+    payload = ipsec.TrafficSelectorPayload(
         (
-            AddressRangeSelector(
+            ipsec.AddressRangeSelector(
                 ipaddress.IPv4Address("10.0.0.1"), ipaddress.IPv4Address("10.0.0.9"), 6, 80, 443
             ),
-            SecLabelSelector.from_context(SPD),
-            AddressRangeSelector(
+            ipsec.SecLabelSelector.from_context(SPD),
+            ipsec.AddressRangeSelector(
                 ipaddress.IPv6Address("fd00::1"), ipaddress.IPv6Address("fd00::ff")
             ),
         ),
@@ -157,14 +133,14 @@ def test_ts_payload_with_label_between_address_ranges(impl: str) -> None:
     assert data[74:78] == bytes.fromhex("08 00 0028")
     assert len(data) == 0x72
     assert CODECS[impl]["payload"](data) == payload
-    assert payload.labels == (SecLabelSelector(SPD.encode() + b"\0"),)
+    assert payload.labels == (ipsec.SecLabelSelector(SPD.encode() + b"\0"),)
     assert payload.labels[0].to_context() == Context.parse(SPD)
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_seclabel_selector_alone(impl: str) -> None:
     selector = CODECS[impl]["selector"](SECLABEL)
-    assert selector == SecLabelSelector.from_context(SPD)
+    assert selector == ipsec.SecLabelSelector.from_context(SPD)
     assert selector.text == SPD
     assert BUILDERS[impl]["selector"](selector) == SECLABEL
 
@@ -173,13 +149,13 @@ def test_seclabel_selector_alone(impl: str) -> None:
 def test_unknown_selector_types_round_trip(impl: str) -> None:
     data = bytes.fromhex("09 00 000c 00112233 44556677")
     selector = CODECS[impl]["selector"](data)
-    assert selector == UnknownSelector(9, bytes.fromhex("0011223344556677"))
+    assert selector == ipsec.UnknownSelector(9, bytes.fromhex("0011223344556677"))
     assert BUILDERS[impl]["selector"](selector) == data
 
 
 def test_find_xfrm_sec_ctx_in_a_policy_message() -> None:
     body = bytes(168)  # struct xfrm_userpolicy_info
-    attr = encode_xfrm_attr(XfrmSecCtx.from_context(UNLABELED), byteorder="little")
+    attr = ipsec.encode_xfrm_attr(ipsec.XfrmSecCtx.from_context(UNLABELED), byteorder="little")
     mark = (12).to_bytes(2, "little") + (21).to_bytes(2, "little") + bytes(8)  # XFRMA_MARK
 
     def message(msg_type: int, payload: bytes) -> bytes:
@@ -189,18 +165,18 @@ def test_find_xfrm_sec_ctx_in_a_policy_message() -> None:
             + (bytes(10) + payload)
         )
 
-    found = find_xfrm_sec_ctx(message(19, body + mark + attr), byteorder="little")
-    assert found == XfrmSecCtx.from_context(UNLABELED)
-    assert find_xfrm_sec_ctx(message(19, body + mark), byteorder="little") is None
+    found = ipsec.find_xfrm_sec_ctx(message(19, body + mark + attr), byteorder="little")
+    assert found == ipsec.XfrmSecCtx.from_context(UNLABELED)
+    assert ipsec.find_xfrm_sec_ctx(message(19, body + mark), byteorder="little") is None
     # DELPOLICY: struct xfrm_userpolicy_id is 64 bytes.
-    found = find_xfrm_sec_ctx(message(20, bytes(64) + attr), byteorder="little")
-    assert found == XfrmSecCtx.from_context(UNLABELED)
-    with pytest.raises(IpsecDecodeError) as caught:
-        find_xfrm_sec_ctx(message(18, bytes(24)), byteorder="little")  # GETSA: no context
+    found = ipsec.find_xfrm_sec_ctx(message(20, bytes(64) + attr), byteorder="little")
+    assert found == ipsec.XfrmSecCtx.from_context(UNLABELED)
+    with pytest.raises(ipsec.IpsecDecodeError) as caught:
+        ipsec.find_xfrm_sec_ctx(message(18, bytes(24)), byteorder="little")  # GETSA: no context
     assert caught.value.offset == 4
     broken = message(19, body + attr[:-8])  # nla_len runs past the message
-    with pytest.raises(IpsecDecodeError) as caught:
-        find_xfrm_sec_ctx(broken, byteorder="little")
+    with pytest.raises(ipsec.IpsecDecodeError) as caught:
+        ipsec.find_xfrm_sec_ctx(broken, byteorder="little")
     assert caught.value.offset == 16 + 168
 
 
@@ -216,13 +192,13 @@ def test_xfrm_attr_vectors(impl: str, vector: dict[str, Any]) -> None:
     decode = CODECS[impl]["xfrm_attr"]
     if "decoded" in vector:
         fields = vector["decoded"]
-        expected = XfrmSecCtx(
+        expected = ipsec.XfrmSecCtx(
             bytes.fromhex(fields["context"]), fields["doi"], fields["alg"], fields["exttype"]
         )
         assert decode(data, byteorder="little") == expected
         assert BUILDERS[impl]["xfrm_attr"](expected, byteorder="little") == data
     else:
-        with pytest.raises(IpsecDecodeError) as caught:
+        with pytest.raises(ipsec.IpsecDecodeError) as caught:
             decode(data, byteorder="little")
         if impl == "codec":
             assert caught.value.offset == vector["error_offset"]
@@ -283,63 +259,67 @@ MALFORMED = [
 def test_malformed_input_names_the_byte(kind: str, data: bytes, offset: int) -> None:
     decode = CODECS["codec"][kind]
     kwargs = {"byteorder": "little"} if kind in ("xfrm_struct", "xfrm_attr", "sadb") else {}
-    with pytest.raises(IpsecDecodeError) as caught:
+    with pytest.raises(ipsec.IpsecDecodeError) as caught:
         decode(data, **kwargs)
     assert caught.value.offset == offset, caught.value
     # The schema refuses the same bytes (it names a field, not always the same byte).
-    with pytest.raises(IpsecDecodeError):
+    with pytest.raises(ipsec.IpsecDecodeError):
         CODECS["schema"][kind](data, **kwargs)
 
 
 def test_encoder_refuses_values_the_wire_cannot_carry() -> None:
-    with pytest.raises(IpsecEncodeError) as caught:
-        XfrmSecCtx(b"a", doi=256)
+    with pytest.raises(ipsec.IpsecEncodeError) as caught:
+        ipsec.XfrmSecCtx(b"a", doi=256)
     assert caught.value.offset == 5
-    with pytest.raises(IpsecEncodeError):
-        XfrmSecCtx(b"a" * 65524)
-    XfrmSecCtx(b"a" * 65523)
-    with pytest.raises(IpsecEncodeError) as caught:
-        SecLabelSelector(b"")
+    with pytest.raises(ipsec.IpsecEncodeError):
+        ipsec.XfrmSecCtx(b"a" * 65524)
+    ipsec.XfrmSecCtx(b"a" * 65523)
+    with pytest.raises(ipsec.IpsecEncodeError) as caught:
+        ipsec.SecLabelSelector(b"")
     assert caught.value.offset == 4
-    with pytest.raises(IpsecEncodeError):
-        TrafficSelectorPayload(())
-    with pytest.raises(IpsecEncodeError):
-        AddressRangeSelector(ipaddress.IPv4Address("1.2.3.4"), ipaddress.IPv6Address("::1"))
-    with pytest.raises(IpsecEncodeError):
-        UnknownSelector(10, b"label")
-    with pytest.raises(IpsecEncodeError):
-        label_bytes("a:b:c\0")
+    with pytest.raises(ipsec.IpsecEncodeError):
+        ipsec.TrafficSelectorPayload(())
+    with pytest.raises(ipsec.IpsecEncodeError):
+        ipsec.AddressRangeSelector(ipaddress.IPv4Address("1.2.3.4"), ipaddress.IPv6Address("::1"))
+    with pytest.raises(ipsec.IpsecEncodeError):
+        ipsec.UnknownSelector(10, b"label")
+    with pytest.raises(ipsec.IpsecEncodeError):
+        ipsec.label_bytes("a:b:c\0")
 
 
 def test_nul_handling() -> None:
-    with_nul = XfrmSecCtx(UNLABELED_BYTES)
-    without = XfrmSecCtx(UNLABELED.encode())
+    with_nul = ipsec.XfrmSecCtx(UNLABELED_BYTES)
+    without = ipsec.XfrmSecCtx(UNLABELED.encode())
     assert with_nul.nul_terminated and not without.nul_terminated
     assert with_nul.text == without.text == UNLABELED
     assert with_nul.to_context() == without.to_context() == Context.parse(UNLABELED)
     assert with_nul != without  # different bytes on the wire
-    assert XfrmSecCtx.from_context(Context.parse(UNLABELED), nul=False) == without
-    assert label_bytes(Context.parse("u:r:t:s0:c2,c1,c0")) == b"u:r:t:s0:c0.c2\0"
+    assert ipsec.XfrmSecCtx.from_context(Context.parse(UNLABELED), nul=False) == without
+    assert ipsec.label_bytes(Context.parse("u:r:t:s0:c2,c1,c0")) == b"u:r:t:s0:c0.c2\0"
 
 
 def test_label_errors_point_at_the_byte() -> None:
-    with pytest.raises(LabelError) as caught:
-        label_text(b"u:r:t\0:s0\0")
+    with pytest.raises(ipsec.LabelError) as caught:
+        ipsec.label_text(b"u:r:t\0:s0\0")
     assert caught.value.offset == 5
-    with pytest.raises(LabelError) as caught:
-        label_text(b"u:r:t:s0\xff\0")
+    with pytest.raises(ipsec.LabelError) as caught:
+        ipsec.label_text(b"u:r:t:s0\xff\0")
     assert caught.value.offset == 8
-    with pytest.raises(LabelError) as caught:
-        parse_label(b"u:r:t:s0:c5.c3\0")
+    with pytest.raises(ipsec.LabelError) as caught:
+        ipsec.parse_label(b"u:r:t:s0:c5.c3\0")
     assert caught.value.offset is not None and 9 <= caught.value.offset <= 14
-    with pytest.raises(LabelError) as caught:
-        parse_label(b"\0")
+    with pytest.raises(ipsec.LabelError) as caught:
+        ipsec.parse_label(b"\0")
     assert caught.value.offset == 0
 
 
 def test_find_xfrm_sec_ctx_masks_the_flag_bits_as_the_kernel_does() -> None:
-    attr = bytearray(encode_xfrm_attr(XfrmSecCtx.from_context(UNLABELED), byteorder="little"))
+    attr = bytearray(
+        ipsec.encode_xfrm_attr(ipsec.XfrmSecCtx.from_context(UNLABELED), byteorder="little")
+    )
     attr[3] |= 0x80  # NLA_F_NESTED: nla_parse_deprecated masks it off
     message = (16 + 168 + len(attr)).to_bytes(4, "little") + (19).to_bytes(2, "little")
     message += bytes(10 + 168) + attr
-    assert find_xfrm_sec_ctx(message, byteorder="little") == XfrmSecCtx.from_context(UNLABELED)
+    assert ipsec.find_xfrm_sec_ctx(message, byteorder="little") == ipsec.XfrmSecCtx.from_context(
+        UNLABELED
+    )
