@@ -20,7 +20,7 @@ import enum
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from mls import Context
 
@@ -150,6 +150,9 @@ def _bytes_field(obj: object, name: str, offset: int | None) -> bytes:
     return value
 
 
+_Carrier = TypeVar("_Carrier", bound="_ContextOctets")
+
+
 class _ContextOctets:
     """What the XFRM and PF_KEY carriers share: the context octets and their meaning."""
 
@@ -174,6 +177,19 @@ class _ContextOctets:
     def to_context(self) -> Context:
         """The context parsed by :meth:`mls.Context.parse` (:func:`parse_label`)."""
         return parse_label(self.context)
+
+    @classmethod
+    def from_context(
+        cls: type[_Carrier],
+        context: Context | str,
+        *,
+        nul: bool = True,
+        doi: int = Doi.LSM,
+        alg: int = Algorithm.SELINUX,
+    ) -> _Carrier:
+        """The carrier of ``context`` as the tools send it: DOI 1, ALG 1, NUL counted
+        (iproute2's ``ctx CONTEXT``, setkey's ``-ctx 1 1 "CONTEXT"``)."""
+        return cls(label_bytes(context, nul=nul), doi, alg)  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,18 +219,6 @@ class XfrmSecCtx(_ContextOctets):
                 f"(at most {MAX_XFRM_CTX_LEN})",
                 6,
             )
-
-    @classmethod
-    def from_context(
-        cls,
-        context: Context | str,
-        *,
-        nul: bool = True,
-        doi: int = Doi.LSM,
-        alg: int = Algorithm.SELINUX,
-    ) -> XfrmSecCtx:
-        """The structure iproute2 sends for ``ctx CONTEXT``: DOI 1, ALG 1, NUL counted."""
-        return cls(label_bytes(context, nul=nul), doi, alg)
 
     @property
     def length(self) -> int:
@@ -250,18 +254,6 @@ class SadbSecCtx(_ContextOctets):
                 f"(at most {MAX_SADB_CTX_LEN}, PAGE_SIZE)",
                 6,
             )
-
-    @classmethod
-    def from_context(
-        cls,
-        context: Context | str,
-        *,
-        nul: bool = True,
-        doi: int = Doi.LSM,
-        alg: int = Algorithm.SELINUX,
-    ) -> SadbSecCtx:
-        """The extension setkey sends for ``-ctx 1 1 "CONTEXT"``: ctx_len = strlen + 1."""
-        return cls(label_bytes(context, nul=nul), doi, alg)
 
     @property
     def units(self) -> int:
