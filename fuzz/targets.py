@@ -25,6 +25,7 @@ from labelnet import ipsec
 from labelnet.ipsec import schema as ipsec_schema
 from mls.translate import SetransError, Translator
 from netlabel import ctl
+from tests.cipso.fuzz import DOIS
 
 
 class TargetFailure(AssertionError):
@@ -35,13 +36,8 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-CIPSO_DOIS = [
-    cipso.CipsoDoi.from_netlabelctl("pass doi:16 tags:1"),
-    cipso.CipsoDoi.from_netlabelctl("pass doi:100 tags:1,2,5"),
-    cipso.CipsoDoi.from_netlabelctl("trans doi:8 tags:1 levels:0=0,1=1 categories:0=1,1=0"),
-    cipso.CipsoDoi.local(5),
-    cipso.CipsoDoi.from_netlabelctl("pass doi:7 tags:1,1,2,5,5"),
-]
+# The DOIs of the structure-aware fuzzer (tests/cipso/fuzz.py): one of every mapping type.
+CIPSO_DOIS = DOIS
 CALIPSO_DOIS = frozenset({1, 2, 0xFFFFFFFF})
 _CALIPSO_DOI = calipso.CalipsoDoi(2)
 

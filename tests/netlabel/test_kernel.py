@@ -22,19 +22,8 @@ import pytest
 
 import calipso
 import cipso
+import netlabel
 from mls import Level
-from netlabel import (
-    AddressSelector,
-    AlreadyExists,
-    DomainMap,
-    FamilyNotFound,
-    InvalidArgument,
-    Labeling,
-    NetLabelError,
-    NotFound,
-    PermissionDenied,
-    Protocol,
-)
 from netlabel.client import NetLabel
 from netlabel.harness import KernelAnswer, KernelHarness, netlabel_lock
 from tests.support import need_program, need_root
@@ -98,8 +87,8 @@ def parse_map_list(text: str) -> list[str]:
     return ["domain:" + item.strip() for item in text.strip().split("domain:") if item.strip()]
 
 
-def selector(network: str, labeling: Labeling) -> AddressSelector:
-    return AddressSelector(ipaddress.ip_network(network), labeling)
+def selector(network: str, labeling: netlabel.Labeling) -> netlabel.AddressSelector:
+    return netlabel.AddressSelector(ipaddress.ip_network(network), labeling)
 
 
 def unused_dois(client: NetLabel, count: int) -> list[int]:
@@ -121,7 +110,7 @@ def cleanup(client: NetLabel) -> Iterator[list[tuple[str, object]]]:
         yield todo
     finally:
         for kind, key in sorted(todo, key=lambda item: item[0] != "map"):
-            with contextlib.suppress(NotFound):
+            with contextlib.suppress(netlabel.NotFound):
                 if kind == "map":
                     client.remove_domain_map(str(key))
                 elif kind == "cipso":
@@ -153,13 +142,15 @@ def locked(client: NetLabel) -> Iterator[NetLabel]:
 def test_version_and_protocols(client: NetLabel) -> None:
     assert client.version() == int(ctl("mgmt", "version")) == 3
     protocols = client.protocols()
-    assert protocols[:2] == (Protocol.UNLABELED, Protocol.CIPSOV4)
+    assert protocols[:2] == (netlabel.Protocol.UNLABELED, netlabel.Protocol.CIPSOV4)
     names = {
-        Protocol.UNLABELED: "UNLABELED",
-        Protocol.CIPSOV4: "CIPSOv4",
-        Protocol.CALIPSO: "CALIPSO",
+        netlabel.Protocol.UNLABELED: "UNLABELED",
+        netlabel.Protocol.CIPSOV4: "CIPSOv4",
+        netlabel.Protocol.CALIPSO: "CALIPSO",
     }
-    assert ",".join(names[Protocol(p)] for p in protocols) == ctl("mgmt", "protocols").strip()
+    assert (
+        ",".join(names[netlabel.Protocol(p)] for p in protocols) == ctl("mgmt", "protocols").strip()
+    )
     same_text("mgmt", "version")
     same_text("mgmt", "protocols")
 
@@ -222,14 +213,16 @@ def test_cipso_dois_we_add_netlabelctl_lists(locked: NetLabel) -> None:
         for definition in definitions:
             check_cipso_doi_listed(client, definition)
         same_text("cipso", "list")
-        with pytest.raises(AlreadyExists, match=rf"cipso add pass doi:{definitions[0].doi}"):
+        with pytest.raises(
+            netlabel.AlreadyExists, match=rf"cipso add pass doi:{definitions[0].doi}"
+        ):
             client.add_cipso_doi(definitions[0])
         for definition in definitions:
             client.remove_cipso_doi(definition.doi)
         assert not set(parse_doi_list(ctl("cipso", "list"))) & {d.doi for d in definitions}
-        with pytest.raises(NotFound):
+        with pytest.raises(netlabel.NotFound):
             client.remove_cipso_doi(definitions[0].doi)
-        with pytest.raises(NotFound, match="no such CIPSO DOI"):
+        with pytest.raises(netlabel.NotFound, match="no such CIPSO DOI"):
             client.get_cipso_doi(definitions[0].doi)
 
 
@@ -292,11 +285,11 @@ def test_calipso_dois_both_ways(locked: NetLabel) -> None:
         for doi in (ours_doi, theirs_doi):
             same_text("calipso", "list", f"doi:{doi}")
         same_text("calipso", "list")
-        with pytest.raises(AlreadyExists):
+        with pytest.raises(netlabel.AlreadyExists):
             client.add_calipso_doi(calipso.CalipsoDoi(theirs_doi))
         client.remove_calipso_doi(theirs_doi)
         assert theirs_doi not in parse_doi_list(ctl("calipso", "list"))
-        with pytest.raises(NotFound, match="no such CALIPSO DOI"):
+        with pytest.raises(netlabel.NotFound, match="no such CALIPSO DOI"):
             client.get_calipso_doi(theirs_doi)
         assert ours("calipso", "del", f"doi:{ours_doi}").status == 0
         assert ours_doi not in parse_doi_list(ctl("calipso", "list"))
@@ -321,30 +314,32 @@ def test_domain_maps_with_selectors_both_ways(locked: NetLabel) -> None:
         todo += [("map", d) for d in (sel_domain, v6_domain, plain_domain, theirs)]
 
         # Host bits are cleared by the kernel, as netlabelctl shows.
-        client.add_domain_map(sel_domain, Labeling.cipso(cipso_n), address="10.77.1.2/16")
-        client.add_domain_map(sel_domain, Labeling.unlabeled(), address="10.78.0.0/24")
-        client.add_domain_map(sel_domain, Labeling.calipso(calipso_n), address="fd00:77::5/64")
-        client.add_domain_map(v6_domain, Labeling.unlabeled(), family=socket.AF_INET6)
-        client.add_domain_map(plain_domain, Labeling.cipso(cipso_n))
+        client.add_domain_map(sel_domain, netlabel.Labeling.cipso(cipso_n), address="10.77.1.2/16")
+        client.add_domain_map(sel_domain, netlabel.Labeling.unlabeled(), address="10.78.0.0/24")
+        client.add_domain_map(
+            sel_domain, netlabel.Labeling.calipso(calipso_n), address="fd00:77::5/64"
+        )
+        client.add_domain_map(v6_domain, netlabel.Labeling.unlabeled(), family=socket.AF_INET6)
+        client.add_domain_map(plain_domain, netlabel.Labeling.cipso(cipso_n))
         ctl("map", "add", f"domain:{theirs}", "address:192.0.2.0/25", f"protocol:cipso,{cipso_n}")
 
         mine = {(m.domain, m.family): m for m in client.list_domain_maps()}
-        assert mine[(sel_domain, socket.AF_INET)] == DomainMap(
+        assert mine[(sel_domain, socket.AF_INET)] == netlabel.DomainMap(
             sel_domain,
             socket.AF_INET,
             # The kernel keeps selectors with longer prefixes first.
             selectors=(
-                selector("10.78.0.0/24", Labeling.unlabeled()),
-                AddressSelector(net4, Labeling.cipso(cipso_n)),
+                selector("10.78.0.0/24", netlabel.Labeling.unlabeled()),
+                netlabel.AddressSelector(net4, netlabel.Labeling.cipso(cipso_n)),
             ),
         )
         assert mine[(sel_domain, socket.AF_INET6)].selectors == (
-            selector("fd00:77::/64", Labeling.calipso(calipso_n)),
+            selector("fd00:77::/64", netlabel.Labeling.calipso(calipso_n)),
         )
-        assert mine[(v6_domain, socket.AF_INET6)].labeling == Labeling.unlabeled()
-        assert mine[(plain_domain, socket.AF_INET)].labeling == Labeling.cipso(cipso_n)
+        assert mine[(v6_domain, socket.AF_INET6)].labeling == netlabel.Labeling.unlabeled()
+        assert mine[(plain_domain, socket.AF_INET)].labeling == netlabel.Labeling.cipso(cipso_n)
         assert mine[(theirs, socket.AF_INET)].selectors == (
-            selector("192.0.2.0/25", Labeling.cipso(cipso_n)),
+            selector("192.0.2.0/25", netlabel.Labeling.cipso(cipso_n)),
         )
 
         items = parse_map_list(same_text("map", "list"))
@@ -357,10 +352,12 @@ def test_domain_maps_with_selectors_both_ways(locked: NetLabel) -> None:
         assert f'domain:"{plain_domain}",CIPSOv4,{cipso_n}' in items
 
         # A duplicate selector is EEXIST; a second plain mapping for a domain is EINVAL.
-        with pytest.raises(AlreadyExists):
-            client.add_domain_map(sel_domain, Labeling.unlabeled(), address="10.78.0.0/24")
-        with pytest.raises(InvalidArgument, match=f"map add domain:{plain_domain}"):
-            client.add_domain_map(plain_domain, Labeling.unlabeled(), family=socket.AF_INET)
+        with pytest.raises(netlabel.AlreadyExists):
+            client.add_domain_map(sel_domain, netlabel.Labeling.unlabeled(), address="10.78.0.0/24")
+        with pytest.raises(netlabel.InvalidArgument, match=f"map add domain:{plain_domain}"):
+            client.add_domain_map(
+                plain_domain, netlabel.Labeling.unlabeled(), family=socket.AF_INET
+            )
 
         # Removing a DOI takes the plain mappings that use it along, but not the address
         # selectors: those stay, still listing the removed DOI's number.
@@ -378,15 +375,17 @@ def test_domain_maps_with_selectors_both_ways(locked: NetLabel) -> None:
         client.remove_domain_map(sel_domain)
         assert not {sel_domain} & {m.domain for m in client.list_domain_maps()}
         assert sel_domain not in ctl("map", "list")
-        with pytest.raises(NotFound, match=f"map del domain:{sel_domain}"):
+        with pytest.raises(netlabel.NotFound, match=f"map del domain:{sel_domain}"):
             client.remove_domain_map(sel_domain)
 
 
 def test_map_add_with_an_unknown_doi_names_the_operation(locked: NetLabel) -> None:
     (doi,) = unused_dois(locked, 1)
     domain = unused_domain(locked, "nodoi")
-    with pytest.raises(InvalidArgument, match=f"map add domain:{domain}.*DOI is not configured"):
-        locked.add_domain_map(domain, Labeling.cipso(doi))
+    with pytest.raises(
+        netlabel.InvalidArgument, match=f"map add domain:{domain}.*DOI is not configured"
+    ):
+        locked.add_domain_map(domain, netlabel.Labeling.cipso(doi))
     run = ours("map", "add", f"domain:{domain}", f"protocol:cipso,{doi}")
     assert run.status == 1 and run.err.startswith("netlabel: error, map add") and run.out == ""
 
@@ -404,22 +403,22 @@ def test_default_map_saved_changed_and_restored(locked: NetLabel) -> None:
         try:
             client.remove_default_map()
             assert client.list_default_maps() == ()
-            client.add_default_map(Labeling.calipso(calipso_n), address="::1")
-            client.add_default_map(Labeling.cipso(cipso_n), address="127.0.0.0/8")
-            client.add_default_map(Labeling.unlabeled(), address="0.0.0.0/0")
+            client.add_default_map(netlabel.Labeling.calipso(calipso_n), address="::1")
+            client.add_default_map(netlabel.Labeling.cipso(cipso_n), address="127.0.0.0/8")
+            client.add_default_map(netlabel.Labeling.unlabeled(), address="0.0.0.0/0")
             assert client.list_default_maps() == (
-                DomainMap(
+                netlabel.DomainMap(
                     None,
                     socket.AF_INET,
                     selectors=(
-                        selector("127.0.0.0/8", Labeling.cipso(cipso_n)),
-                        selector("0.0.0.0/0", Labeling.unlabeled()),
+                        selector("127.0.0.0/8", netlabel.Labeling.cipso(cipso_n)),
+                        selector("0.0.0.0/0", netlabel.Labeling.unlabeled()),
                     ),
                 ),
-                DomainMap(
+                netlabel.DomainMap(
                     None,
                     socket.AF_INET6,
-                    selectors=(selector("::1/128", Labeling.calipso(calipso_n)),),
+                    selectors=(selector("::1/128", netlabel.Labeling.calipso(calipso_n)),),
                 ),
             )
             items = parse_map_list(same_text("map", "list"))
@@ -438,7 +437,7 @@ def test_default_map_saved_changed_and_restored(locked: NetLabel) -> None:
                 f"domain:DEFAULT,address:::1/128,protocol:CALIPSO,{calipso_n}"
             )
         finally:
-            with contextlib.suppress(NotFound):
+            with contextlib.suppress(netlabel.NotFound):
                 client.remove_default_map()
             for entry in saved:
                 client.add_map(entry)
@@ -470,12 +469,12 @@ def test_static_labels_add_and_remove_both_ways(locked: NetLabel) -> None:
     address = f"127.77.{os.getpid() % 250}.1"
     try:
         client.add_static_label("lo", address, "system_u:object_r:netlabel_peer_t:s0")
-    except InvalidArgument:
+    except netlabel.InvalidArgument:
         pytest.skip("the active LSM refuses the test label")
     try:
         # netlabelctl finds and removes what we added ...
         assert ctl_status("unlbl", "del", "interface:lo", f"address:{address}") == 0
-        with pytest.raises(NotFound):
+        with pytest.raises(netlabel.NotFound):
             client.remove_static_label("lo", address)
         # ... and we remove what netlabelctl added (default entries, any interface).
         ctl("unlbl", "add", "default", "address:::1", "label:system_u:object_r:netlabel_peer_t:s0")
@@ -515,7 +514,7 @@ def test_changes_without_cap_net_admin_are_permission_denied(client: NetLabel) -
                 nl.version()  # listing needs no privilege
                 try:
                     nl.add_calipso_doi(calipso.CalipsoDoi(doi))
-                except PermissionDenied as exc:
+                except netlabel.PermissionDenied as exc:
                     os.write(write, str(exc).encode())
                     status = 0
         finally:
@@ -574,7 +573,7 @@ def test_netlabel_is_configured_only_from_the_initial_namespace(other_netns: str
     assert cli.returncode == 1 and cli.stdout == ""
     assert cli.stderr.startswith("netlabel: error, cipso list: generic netlink family NLBL_CIPSOv4")
     assert "Traceback" not in cli.stderr
-    assert issubclass(FamilyNotFound, OSError)
+    assert issubclass(netlabel.FamilyNotFound, OSError)
 
 
 def test_a_doi_added_from_the_initial_namespace_applies_in_every_namespace(
@@ -603,5 +602,5 @@ def test_closed_client_refuses_requests() -> None:
     nl = NetLabel()
     nl.close()
     nl.close()
-    with pytest.raises(NetLabelError, match="closed"):
+    with pytest.raises(netlabel.NetLabelError, match="closed"):
         nl.version()
