@@ -16,7 +16,7 @@ receive, map MLS levels through a PASS DOI and build the hop-by-hop header aroun
 from __future__ import annotations
 
 from mls import __version__ as __version__
-from mls._verdict import VerdictKind
+from mls.verdict import VerdictKind
 
 from ._checksum import crc16_x25
 from ._codec import decode, encode

@@ -24,7 +24,7 @@ from mls._cli import (
     verdict_fields,
     verdict_line,
 )
-from mls._verdict import VerdictKind
+from mls.verdict import VerdictKind
 
 from ._checksum import checksum_bytes, option_checksum
 from ._codec import decode, encode

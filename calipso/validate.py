@@ -13,7 +13,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
-from mls._verdict import VerdictBase, VerdictKind
+from mls.verdict import VerdictBase, VerdictKind
 
 from ._checks import check_option, check_single_option
 from ._codec import encode

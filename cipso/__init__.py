@@ -13,7 +13,7 @@ a label, read a label back, and judge an option exactly as ``cipso_v4_validate``
 from __future__ import annotations
 
 from mls import __version__ as __version__
-from mls._verdict import VerdictKind
+from mls.verdict import VerdictKind
 
 from ._codec import decode, encode
 from ._vectors import CipsoDecoded, CipsoVector, vectors

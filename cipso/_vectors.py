@@ -15,7 +15,7 @@ from typing import Any
 
 from mls import CategorySet, Level
 from mls._corpus import corpus_vectors
-from mls._verdict import VerdictKind
+from mls.verdict import VerdictKind
 
 from .errors import ICMP_BAD_PARAMETER
 from .validate import Verdict

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from mls import CategorySet
-from mls._verdict import VerdictBase, VerdictKind
+from mls.verdict import VerdictBase, VerdictKind
 
 from ._codec import encode
 from .doi import MAX_TAGS, CipsoDoi, doi_table

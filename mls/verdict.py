@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+__all__ = ["VerdictBase", "VerdictKind"]
+
 
 class VerdictKind(str, enum.Enum):
     """What the Linux kernel does with a received packet (``cipso.VerdictKind`` and
