@@ -15,9 +15,9 @@ Both layers show the same things the same way: ``doi``, ``label`` (MLS text), ``
 
 from __future__ import annotations
 
-import cipso.scapy
 from calipso.scapy import CALIPSO
+from cipso import scapy as _cipso_scapy
 from cipso.scapy import *  # noqa: F403  (the CIPSO layers, as cipso.scapy lists them)
 
 __all__ = ["CALIPSO"]
-__all__ += cipso.scapy.__all__
+__all__ += _cipso_scapy.__all__
