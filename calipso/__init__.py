@@ -16,6 +16,7 @@ receive, map MLS levels through a PASS DOI and build the hop-by-hop header aroun
 from __future__ import annotations
 
 from mls import __version__ as __version__
+from mls.verdict import VerdictKind
 
 from ._checksum import crc16_x25
 from ._codec import decode, encode
@@ -56,7 +57,7 @@ from .model import (
     CalipsoOption,
     MapType,
 )
-from .validate import Verdict, VerdictKind, validate, verdict
+from .validate import Verdict, validate, verdict
 
 __all__ = [
     "MAX_CATEGORY",

@@ -24,6 +24,7 @@ from mls._cli import (
     verdict_fields,
     verdict_line,
 )
+from mls.verdict import VerdictKind
 
 from ._checksum import checksum_bytes, option_checksum
 from ._codec import decode, encode
@@ -37,7 +38,7 @@ from .errors import (
 )
 from .hopbyhop import IPV6_HEADER_LENGTH, OptionType, Tlv, build_header, iter_options
 from .model import MIN_DATA_LENGTH, OPTION_TYPE, CalipsoOption
-from .validate import Verdict, VerdictKind, validate, verdict
+from .validate import Verdict, validate, verdict
 
 DESCRIPTION = """\
 Decode and encode CALIPSO, the IPv6 hop-by-hop security label option (RFC 5570, type 0x07),

@@ -15,9 +15,10 @@ from typing import Any
 
 from mls import CategorySet, Level
 from mls._corpus import corpus_vectors
+from mls.verdict import VerdictKind
 
 from .errors import IPV6_HEADER_LENGTH
-from .validate import Verdict, VerdictKind
+from .validate import Verdict
 
 __all__ = [
     "CalipsoDecoded",

@@ -13,6 +13,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
+
+from mls._tlv import TlvBase
 
 from ._codec import encode
 from .errors import IPV6_HEADER_LENGTH, CalipsoEncodeError, HopByHopError
@@ -61,7 +64,7 @@ class UnknownAction(enum.IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Tlv:
+class Tlv(TlvBase):
     """One option of a hop-by-hop header: its header offset, type and data bytes (the bytes
     after the type and length bytes; empty for Pad1).
 
@@ -70,21 +73,7 @@ class Tlv:
     is the byte at fault; ``data`` is then what the header holds of it.
     """
 
-    offset: int
-    type: int
-    data: bytes
-    fault: str = ""
-    fault_offset: int | None = None
-
-    @property
-    def size(self) -> int:
-        """Bytes the option takes in the header (1 for Pad1)."""
-        return 1 if self.type == OptionType.PAD1 else 2 + len(self.data)
-
-    @property
-    def end(self) -> int:
-        """Header offset of the first byte after the option."""
-        return self.offset + self.size
+    SINGLE_BYTE_TYPES: ClassVar[frozenset[int]] = frozenset((OptionType.PAD1,))
 
     @property
     def is_padding(self) -> bool:

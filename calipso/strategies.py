@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from mls import CategorySet, Level
-from mls.strategies import doi_numbers
+from mls.strategies import doi_numbers, option_doi_numbers
 
 from ._codec import encode
 from .doi import CalipsoDoi
@@ -79,13 +79,6 @@ def doi_labels() -> st.SearchStrategy[tuple[CalipsoDoi, Level]]:
     return st.tuples(dois(), labels())
 
 
-def _doi_strategy(doi: int | st.SearchStrategy[int] | None) -> st.SearchStrategy[int]:
-    # None: any 32-bit number, 0 (which no kernel accepts) too.
-    if doi is None:
-        return st.one_of(st.just(0), doi_numbers())
-    return st.just(doi) if isinstance(doi, int) else doi
-
-
 @st.composite
 def options(
     draw: st.DrawFn,
@@ -112,7 +105,7 @@ def options(
     if bad_checksums and draw(st.integers(0, 7)) == 0:
         bad = draw(st.integers(0, 0xFFFF))
     return CalipsoOption(
-        draw(_doi_strategy(doi)),
+        draw(option_doi_numbers(doi)),
         draw(st.integers(0, 255)),
         bitmap,
         extra_bytes,
@@ -189,7 +182,7 @@ def hop_by_hop_headers(
     Router Alerts before and after, with a CALIPSO option for ``doi`` (as in :func:`options`)
     inserted as the kernel does (:func:`calipso.insert_option`), sometimes twice
     (replacement). The counterpart of :func:`cipso.strategies.options_areas`."""
-    doi = draw(_doi_strategy(doi))
+    doi = draw(option_doi_numbers(doi))
     before = draw(st.lists(_other_option(), max_size=3))
     after = draw(st.lists(_other_option(), max_size=2))
     body = b"".join(before)

@@ -9,10 +9,11 @@ option's alignment; neither does this.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeAlias
+
+from mls.verdict import VerdictBase, VerdictKind
 
 from ._checks import check_option, check_single_option
 from ._codec import encode
@@ -48,21 +49,8 @@ def _doi_numbers(dois: Dois) -> frozenset[int] | Mapping[int, CalipsoDoi]:
     return frozenset(doi.doi if isinstance(doi, CalipsoDoi) else doi for doi in dois)
 
 
-class VerdictKind(str, enum.Enum):
-    """What the Linux kernel does with a received packet (the same kinds as
-    :class:`cipso.VerdictKind`)."""
-
-    ACCEPTED = "accepted"  #: the header passes; the packet goes on
-    PARAMETER_PROBLEM = "parameter-problem"  #: dropped with an ICMPv6 Parameter Problem
-    DROPPED = "dropped"  #: dropped silently (counted in Ip6InHdrErrors, no ICMPv6)
-    TRUNCATED = "truncated"  #: the bytes end before the header does (a capture cut it)
-
-    def __str__(self) -> str:
-        return self.value
-
-
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(VerdictBase):
     """The kernel's verdict on a hop-by-hop header (:func:`verdict`); the same shape as
     :class:`cipso.Verdict`.
 
@@ -77,29 +65,7 @@ class Verdict:
     code (2: unrecognised option type, 0: erroneous header field).
     """
 
-    kind: VerdictKind
-    reason: str = ""
-    offset: int | None = None
-    pointer: int | None = None
-    option_start: int | None = None
-    in_option: bool = False
-    code: int | None = None
     check: Check | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.kind is VerdictKind.ACCEPTED
-
-    @property
-    def dropped(self) -> bool:
-        return self.kind is VerdictKind.DROPPED
-
-    @property
-    def option_offset(self) -> int | None:
-        """The fault's offset inside the CALIPSO option, when the fault lies there."""
-        if not self.in_option or self.offset is None or self.option_start is None:
-            return None
-        return self.offset - self.option_start
 
     def raise_for_verdict(self) -> None:
         """Raise unless the packet is accepted: :class:`calipso.CalipsoValidationError` when a

@@ -13,6 +13,7 @@ a label, read a label back, and judge an option exactly as ``cipso_v4_validate``
 from __future__ import annotations
 
 from mls import __version__ as __version__
+from mls.verdict import VerdictKind
 
 from ._codec import decode, encode
 from ._vectors import CipsoDecoded, CipsoVector, vectors
@@ -47,7 +48,7 @@ from .model import (
     tag_class,
 )
 from .options import OptionType, Tlv, build_options, find_option, iter_options
-from .validate import Verdict, VerdictKind, validate, verdict
+from .validate import Verdict, validate, verdict
 
 __all__ = [
     "OPTION_TYPE",

@@ -658,6 +658,19 @@ def _parse_netlabelctl(text: str | Sequence[str]) -> CipsoDoi:
     whole = " ".join(words)
     if not words:
         raise _syntax(whole, 0, "an empty DOI definition (expected e.g. 'pass doi:16 tags:1')")
+    type_word = _map_type_word(words, whole)
+    map_type = _MAP_TYPE_WORDS[type_word]
+    fields = _fields(words)
+    if "doi" not in fields:
+        raise _syntax(whole, 0, "missing doi:<N>")
+    doi = _decimal(fields["doi"], 4, len(fields["doi"]), "the DOI")
+    tags = _tags(fields, map_type, type_word, whole)
+    levels, categories = _translations(fields, map_type, whole)
+    return CipsoDoi(doi, map_type, tags, levels, categories)  # type: ignore[arg-type]
+
+
+def _map_type_word(words: list[str], whole: str) -> str:
+    """The one word of ``words`` that names the map type (trans, std, pass or local)."""
     for word in words:
         if ":" not in word and word not in _MAP_TYPE_WORDS:
             raise _syntax(
@@ -667,7 +680,11 @@ def _parse_netlabelctl(text: str | Sequence[str]) -> CipsoDoi:
     if len(given) != 1:
         problem = "give exactly one of trans, pass or local"
         raise _syntax(whole, 0, problem + (f", not {' and '.join(given)}" if given else ""))
-    map_type = _MAP_TYPE_WORDS[given[0]]
+    return given[0]
+
+
+def _fields(words: list[str]) -> dict[str, str]:
+    """The ``key:value`` words by key, each key at most once."""
     fields: dict[str, str] = {}
     for word in words:
         if word in _MAP_TYPE_WORDS:
@@ -678,32 +695,35 @@ def _parse_netlabelctl(text: str | Sequence[str]) -> CipsoDoi:
         if key in fields:
             raise _syntax(word, 0, f"{key}: is given twice")
         fields[key] = word
-    if "doi" not in fields:
-        raise _syntax(whole, 0, "missing doi:<N>")
-    doi = _decimal(fields["doi"], 4, len(fields["doi"]), "the DOI")
+    return fields
+
+
+def _tags(fields: dict[str, str], map_type: MapType, type_word: str, whole: str) -> tuple[int, ...]:
     if map_type is MapType.LOCAL:
         # netlabelctl ignores tags: here and the kernel lists tag 128 alone.
         if "tags" in fields and _numbers(fields["tags"], 5, "a tag type") != [TagType.LOCAL]:
             raise _syntax(fields["tags"], 5, "a local DOI's only tag is 128")
-        tags: tuple[int, ...] = (TagType.LOCAL,)
-    elif "tags" not in fields:
-        raise _syntax(whole, 0, f"missing tags:<t1>,<t2>,... (a {given[0]} DOI lists its tags)")
-    else:
-        tags = tuple(_numbers(fields["tags"], 5, "a tag type"))
-    levels: tuple[tuple[int, int], ...] = ()
-    categories: tuple[tuple[int, int], ...] = ()
-    if map_type is MapType.TRANS:
-        if "levels" not in fields or fields["levels"] == "levels:":
-            # netlabelctl refuses a trans DOI without level pairs (EINVAL).
-            raise _syntax(fields.get("levels", whole), 0, "a trans DOI needs levels:<l>=<w>,...")
-        levels = _pairs_of(fields["levels"], 7, "level")
-        if "categories" in fields:
-            categories = _pairs_of(fields["categories"], 11, "category")
-    else:
+        return (TagType.LOCAL,)
+    if "tags" not in fields:
+        raise _syntax(whole, 0, f"missing tags:<t1>,<t2>,... (a {type_word} DOI lists its tags)")
+    return tuple(_numbers(fields["tags"], 5, "a tag type"))
+
+
+def _translations(
+    fields: dict[str, str], map_type: MapType, whole: str
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """The (level pairs, category pairs) of a trans DOI; none for the other types."""
+    if map_type is not MapType.TRANS:
         for key in ("levels", "categories"):
             if key in fields:
                 raise _syntax(fields[key], 0, f"{key}: belongs to trans DOIs")
-    return CipsoDoi(doi, map_type, tags, levels, categories)  # type: ignore[arg-type]
+        return (), ()
+    if "levels" not in fields or fields["levels"] == "levels:":
+        # netlabelctl refuses a trans DOI without level pairs (EINVAL).
+        raise _syntax(fields.get("levels", whole), 0, "a trans DOI needs levels:<l>=<w>,...")
+    levels = _pairs_of(fields["levels"], 7, "level")
+    categories = _pairs_of(fields["categories"], 11, "category") if "categories" in fields else ()
+    return levels, categories
 
 
 def doi_table(dois: Mapping[int, CipsoDoi] | Iterable[CipsoDoi]) -> Mapping[int, CipsoDoi]:

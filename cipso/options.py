@@ -13,6 +13,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
+
+from mls._tlv import TlvBase
 
 from ._codec import encode
 from .errors import CipsoEncodeError, OptionsAreaError
@@ -52,7 +55,7 @@ SOURCE_ROUTES = frozenset((OptionType.LSRR, OptionType.SSRR))
 
 
 @dataclass(frozen=True, slots=True)
-class Tlv:
+class Tlv(TlvBase):
     """One option of an options area: its offset in the area, its type and its data (the bytes
     after the type and length bytes; empty for End of Option List and No Operation).
 
@@ -62,21 +65,7 @@ class Tlv:
     holds of it.
     """
 
-    offset: int
-    type: int
-    data: bytes
-    fault: str = ""
-    fault_offset: int | None = None
-
-    @property
-    def size(self) -> int:
-        """Bytes the option takes in the area (1 for End of Option List and No Operation)."""
-        return 1 if self.type in SINGLE_BYTE else 2 + len(self.data)
-
-    @property
-    def end(self) -> int:
-        """Area offset of the first byte after the option."""
-        return self.offset + self.size
+    SINGLE_BYTE_TYPES: ClassVar[frozenset[int]] = SINGLE_BYTE
 
     @property
     def is_padding(self) -> bool:

@@ -31,7 +31,7 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 from mls import CategorySet, Level
-from mls.strategies import doi_numbers
+from mls.strategies import doi_numbers, option_doi_numbers
 
 from ._codec import encode
 from .doi import MAX_LOCAL_LEVEL, MAX_TAGS, CipsoDoi
@@ -181,13 +181,6 @@ def tags(
     return st.one_of(chosen)
 
 
-def _doi_strategy(doi: int | st.SearchStrategy[int] | None) -> st.SearchStrategy[int]:
-    # None: any 32-bit number, 0 (which no kernel accepts) too.
-    if doi is None:
-        return st.one_of(st.just(0), doi_numbers())
-    return st.just(doi) if isinstance(doi, int) else doi
-
-
 @st.composite
 def options(
     draw: st.DrawFn,
@@ -199,7 +192,7 @@ def options(
     """Well-formed options (decodable, not necessarily accepted by the kernel) with 1 to
     ``max_tags`` tags of ``tag_types`` (None: any type), all within 40 bytes; ``doi`` is a DOI
     number, a strategy drawing them, or None for any."""
-    number = draw(_doi_strategy(doi))
+    number = draw(option_doi_numbers(doi))
     room = MAX_TAG_LENGTH
     drawn: list[Tag] = []
     for index in range(max_tags):

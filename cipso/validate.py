@@ -10,12 +10,12 @@ counted from the start of the IPv4 header, then applies the host's source-route 
 
 from __future__ import annotations
 
-import enum
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from mls import CategorySet
+from mls.verdict import VerdictBase, VerdictKind
 
 from ._codec import encode
 from .doi import MAX_TAGS, CipsoDoi, doi_table
@@ -257,21 +257,8 @@ _TAG_CHECKS: dict[int, _TagCheck] = {
 # -- whole options areas (ip_options_compile) --------------------------------------------------
 
 
-class VerdictKind(str, enum.Enum):
-    """What the Linux kernel does with a received packet (the same kinds as
-    :class:`calipso.VerdictKind`)."""
-
-    ACCEPTED = "accepted"  #: the options pass; the packet goes on
-    PARAMETER_PROBLEM = "parameter-problem"  #: dropped with an ICMP Parameter Problem
-    DROPPED = "dropped"  #: dropped silently: no ICMP error, no error counter
-    TRUNCATED = "truncated"  #: the bytes end before the options do (a capture cut them)
-
-    def __str__(self) -> str:
-        return self.value
-
-
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(VerdictBase):
     """What the kernel's IPv4 receive path makes of an options area (:func:`verdict`); the
     same shape as :class:`calipso.Verdict`.
 
@@ -285,29 +272,6 @@ class Verdict:
     option. ``code`` is the ICMP code of a Parameter Problem (always 0: the pointer
     indicates the error).
     """
-
-    kind: VerdictKind
-    reason: str = ""
-    offset: int | None = None
-    pointer: int | None = None
-    option_start: int | None = None
-    in_option: bool = False
-    code: int | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.kind is VerdictKind.ACCEPTED
-
-    @property
-    def dropped(self) -> bool:
-        return self.kind is VerdictKind.DROPPED
-
-    @property
-    def option_offset(self) -> int | None:
-        """The fault's offset inside the CIPSO option, when the fault lies there."""
-        if not self.in_option or self.offset is None or self.option_start is None:
-            return None
-        return self.offset - self.option_start
 
     def raise_for_verdict(self) -> None:
         """Raise unless the packet is accepted: :class:`cipso.CipsoValidationError` (with the

@@ -75,6 +75,17 @@ def _module_directives(module: ModuleType, names: list[str]) -> list[str]:
     """
     for name in names:
         vars(module).setdefault(name, getattr(module, name))
+    # A class a lower package defines and this one re-exports (cipso.VerdictKind is
+    # mls.verdict.VerdictKind) is described where it is defined; here it is named and points
+    # there, since two packages describing it would both claim its canonical name.
+    floor = module.__name__.partition(".")[0]
+    shared = [
+        name
+        for name in names
+        if inspect.isclass(getattr(module, name))
+        and not getattr(module, name).__module__.startswith(floor)
+    ]
+    names = [name for name in names if name not in shared]
     code = [name for name in names if inspect.isclass(getattr(module, name))]
     code += [name for name in names if inspect.isroutine(getattr(module, name))]
     lines = [f".. automodule:: {module.__name__}"]
@@ -84,6 +95,14 @@ def _module_directives(module: ModuleType, names: list[str]) -> list[str]:
     for name in names:
         if name not in code:
             lines += [f".. autodata:: {module.__name__}.{name}", ""]
+    for name in shared:
+        defined = getattr(module, name)
+        lines += [
+            f".. py:class:: {name}",
+            "",
+            f"   The same class as :class:`{defined.__module__}.{defined.__qualname__}`.",
+            "",
+        ]
     return lines
 
 

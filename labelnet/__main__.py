@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from collections.abc import Sequence
 
 from labelnet.errors import CommandError
+from mls._cli import register_commands
 
 DESCRIPTION = """\
 labelnet works with labeled IP traffic: the CIPSO IPv4 option, the CALIPSO IPv6 option and the
@@ -42,9 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(commands)
+    register_commands(commands, _COMMAND_MODULES)
     return parser
 
 

@@ -16,25 +16,8 @@ Both layers show the same things the same way: ``doi``, ``label`` (MLS text), ``
 from __future__ import annotations
 
 from calipso.scapy import CALIPSO
-from cipso.scapy import (
-    CIPSOTag,
-    CIPSOTag_Enumerated,
-    CIPSOTag_FreeForm,
-    CIPSOTag_Local,
-    CIPSOTag_PermissiveBitmap,
-    CIPSOTag_Ranged,
-    CIPSOTag_RestrictedBitmap,
-    IPOption_CIPSO,
-)
+from cipso import scapy as _cipso_scapy
+from cipso.scapy import *  # noqa: F403  (the CIPSO layers, as cipso.scapy lists them)
 
-__all__ = [
-    "CALIPSO",
-    "CIPSOTag",
-    "CIPSOTag_Enumerated",
-    "CIPSOTag_FreeForm",
-    "CIPSOTag_Local",
-    "CIPSOTag_PermissiveBitmap",
-    "CIPSOTag_Ranged",
-    "CIPSOTag_RestrictedBitmap",
-    "IPOption_CIPSO",
-]
+__all__ = ["CALIPSO"]
+__all__ += _cipso_scapy.__all__

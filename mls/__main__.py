@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 
-from ._cli import OneLineParser, ascii_number
+from ._cli import OneLineParser, ascii_number, register_commands, run
 from .categories import CategorySet
 from .errors import MlsError, MlsLimitError
 from .label import Context, Level, Range
@@ -202,21 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="sensitivity, within --max-sensitivity (default 0)",
     )
 
-    for name in _PLUGIN_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(commands)
+    register_commands(commands, _PLUGIN_MODULES)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except (MlsError, ValueError, OSError) as exc:
-        print(f"python -m mls: error: {exc}", file=sys.stderr)
-        return 2
-    return status
+    return run(build_parser(), argv, (MlsError, ValueError, OSError))
 
 
 if __name__ == "__main__":

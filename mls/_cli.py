@@ -5,6 +5,8 @@ stdin) and the JSON it prints."""
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import string
 import sys
@@ -24,6 +26,7 @@ __all__ = [
     "command_parser",
     "print_json",
     "read_bytes",
+    "register_commands",
     "run",
     "verdict_fields",
     "verdict_line",
@@ -228,6 +231,14 @@ def verdict_fields(judged: VerdictShape | None) -> dict[str, Any]:
         "option_offset": judged.option_offset,
         "code": judged.code,
     }
+
+
+def register_commands(commands: Any, modules: Sequence[str]) -> None:
+    """Let each of ``modules`` that is installed add its commands (its ``register``) to the
+    subparsers ``commands``; a module left out of the distribution adds none."""
+    for name in modules:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(commands)
 
 
 def print_json(value: object) -> None:

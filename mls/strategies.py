@@ -49,6 +49,15 @@ def doi_numbers() -> st.SearchStrategy[int]:
     )
 
 
+def option_doi_numbers(doi: int | st.SearchStrategy[int] | None) -> st.SearchStrategy[int]:
+    """The DOI numbers ``cipso.strategies.options`` and ``calipso.strategies.options`` draw:
+    ``doi`` itself, or from the strategy given; None: any 32-bit number, 0 (which no kernel
+    accepts) too."""
+    if doi is None:
+        return st.one_of(st.just(0), doi_numbers())
+    return st.just(doi) if isinstance(doi, int) else doi
+
+
 @st.composite
 def category_sets(
     draw: st.DrawFn,

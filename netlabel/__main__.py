@@ -59,31 +59,11 @@ def _mgmt_protocols(client: NetLabel, tokens: Sequence[str], pretty: bool) -> st
     return ctl.format_protocols(client.protocols(), pretty=pretty)
 
 
-def _map_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "map", "add", tokens)
-
-
-def _map_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "map", "del", tokens)
-
-
 def _map_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
     from netlabel import ctl
 
     _no_arguments(tokens)
     return ctl.format_maps(client.list_domain_maps(), client.list_default_maps(), pretty=pretty)
-
-
-def _unlbl_accept(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "unlbl", "accept", tokens)
-
-
-def _unlbl_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "unlbl", "add", tokens)
-
-
-def _unlbl_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "unlbl", "del", tokens)
 
 
 def _unlbl_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -92,14 +72,6 @@ def _unlbl_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
     _no_arguments(tokens)
     accept = client.get_accept()
     return ctl.format_unlbl_list(accept, client.list_static_labels(), pretty=pretty)
-
-
-def _cipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "cipso", "add", tokens)
-
-
-def _cipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "cipso", "del", tokens)
 
 
 def _cipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
@@ -111,14 +83,6 @@ def _cipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
     return ctl.format_cipso_doi(client.get_cipso_doi(doi), pretty=pretty)
 
 
-def _calipso_add(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "calipso", "add", tokens)
-
-
-def _calipso_del(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
-    return _change(client, "calipso", "del", tokens)
-
-
 def _calipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
     from netlabel import ctl
 
@@ -128,11 +92,20 @@ def _calipso_list(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
     return ctl.format_calipso_doi(client.get_calipso_doi(doi), pretty=pretty)
 
 
-def _change(client: NetLabel, module: str, verb: str, tokens: Sequence[str]) -> str:
-    from netlabel import rules
+def _change(module: str, verb: str) -> CtlCommand:
+    """The command that applies ``module verb`` (a netlabelctl change) through
+    :mod:`netlabel.rules`; it prints nothing."""
 
-    rules.command(module, verb, tokens).run(client)
-    return ""
+    def change(client: NetLabel, tokens: Sequence[str], pretty: bool) -> str:
+        from netlabel import rules
+
+        rules.command(module, verb, tokens).run(client)
+        return ""
+
+    return change
+
+
+_CHANGE = None
 
 
 def _no_arguments(tokens: Sequence[str]) -> None:
@@ -142,8 +115,9 @@ def _no_arguments(tokens: Sequence[str]) -> None:
         raise CtlSyntaxError(tokens[0], 0, "this command takes no arguments")
 
 
-# (command, syntax, help, implementation) per netlabelctl module
-_CTL_COMMANDS: dict[str, list[tuple[str, str, str, CtlCommand]]] = {
+# (command, syntax, help, implementation) per netlabelctl module; a change (_CHANGE) is
+# applied through netlabel.rules and prints nothing.
+_CTL_COMMANDS: dict[str, list[tuple[str, str, str, CtlCommand | None]]] = {
     "mgmt": [
         ("version", "", "the kernel's NetLabel protocol version", _mgmt_version),
         ("protocols", "", "the labeling protocols the kernel supports", _mgmt_protocols),
@@ -153,25 +127,20 @@ _CTL_COMMANDS: dict[str, list[tuple[str, str, str, CtlCommand]]] = {
             "add",
             "default|domain:<d> [address:<A>[/<bits>]] protocol:<p>[,<extra>]",
             "map an LSM domain (or the default) to a labeling protocol",
-            _map_add,
+            _CHANGE,
         ),
-        ("del", "default|domain:<d>", "remove a domain's mappings, or the default", _map_del),
+        ("del", "default|domain:<d>", "remove a domain's mappings, or the default", _CHANGE),
         ("list", "", "list the domain mappings and the defaults", _map_list),
     ],
     "unlbl": [
-        ("accept", "on|off", "accept or refuse unlabeled packets", _unlbl_accept),
+        ("accept", "on|off", "accept or refuse unlabeled packets", _CHANGE),
         (
             "add",
             "default|interface:<dev> address:<A>[/<bits>] label:<ctx>",
             "add a static label for unlabeled traffic",
-            _unlbl_add,
+            _CHANGE,
         ),
-        (
-            "del",
-            "default|interface:<dev> address:<A>[/<bits>]",
-            "remove a static label",
-            _unlbl_del,
-        ),
+        ("del", "default|interface:<dev> address:<A>[/<bits>]", "remove a static label", _CHANGE),
         ("list", "", "the accept flag and the static labels", _unlbl_list),
     ],
     "cipso": [
@@ -179,14 +148,14 @@ _CTL_COMMANDS: dict[str, list[tuple[str, str, str, CtlCommand]]] = {
             "add",
             "pass|trans|local doi:<N> [tags:<t>,...] [levels:<l>=<r>,...] [categories:<l>=<r>,...]",
             "add a CIPSO DOI",
-            _cipso_add,
+            _CHANGE,
         ),
-        ("del", "doi:<N>", "remove a CIPSO DOI (and the mappings using it)", _cipso_del),
+        ("del", "doi:<N>", "remove a CIPSO DOI (and the mappings using it)", _CHANGE),
         ("list", "[doi:<N>]", "list the CIPSO DOIs, or one DOI in full", _cipso_list),
     ],
     "calipso": [
-        ("add", "pass doi:<N>", "add a CALIPSO DOI", _calipso_add),
-        ("del", "doi:<N>", "remove a CALIPSO DOI (and the mappings using it)", _calipso_del),
+        ("add", "pass doi:<N>", "add a CALIPSO DOI", _CHANGE),
+        ("del", "doi:<N>", "remove a CALIPSO DOI (and the mappings using it)", _CHANGE),
         ("list", "[doi:<N>]", "list the CALIPSO DOIs, or one DOI", _calipso_list),
     ],
 }
@@ -261,7 +230,7 @@ def _ctl_module(name: str) -> Callable[[argparse.ArgumentParser], None]:
                 metavar="key:value",
                 help=f"arguments in netlabelctl's key:value form: {syntax or '(none)'}",
             )
-            sub.set_defaults(handler=_ctl_handler(run))
+            sub.set_defaults(handler=_ctl_handler(run or _change(name, command)))
 
     return configure
 
