@@ -33,29 +33,9 @@ from hypothesis import strategies as st
 from mls import CategorySet, Level
 from mls.strategies import doi_numbers, option_doi_numbers
 
+from . import model
 from ._codec import encode
 from .doi import MAX_LOCAL_LEVEL, MAX_TAGS, CipsoDoi
-from .model import (
-    KNOWN_TAG_TYPES,
-    LOCAL_TAG_LENGTH,
-    MAX_BITMAP_LENGTH,
-    MAX_LEVEL,
-    MAX_REMOTE_CATEGORY,
-    MAX_TAG_LENGTH,
-    MAX_WIRE_CATEGORY,
-    TAG_BASE_LENGTH,
-    CipsoOption,
-    EnumeratedTag,
-    FreeFormTag,
-    GenericTag,
-    LocalTag,
-    MapType,
-    PermissiveBitmapTag,
-    RangedTag,
-    RestrictedBitmapTag,
-    Tag,
-    TagType,
-)
 from .options import MAX_AREA_LENGTH, OptionType, build_options
 
 if TYPE_CHECKING:
@@ -81,13 +61,13 @@ __all__ = [
     "tags",
 ]
 
-_levels = st.integers(0, MAX_LEVEL)
+_levels = st.integers(0, model.MAX_LEVEL)
 #: Largest host category the DOI strategy maps (the kernel stores up to 1048575).
 MAX_HOST_CATEGORY = 65535
 _alignments = st.one_of(st.just(0), st.integers(0, 255))
 
 
-_BitmapTagT = TypeVar("_BitmapTagT", RestrictedBitmapTag, PermissiveBitmapTag)
+_BitmapTagT = TypeVar("_BitmapTagT", model.RestrictedBitmapTag, model.PermissiveBitmapTag)
 
 
 def _bitmap_layout_tags(
@@ -97,84 +77,88 @@ def _bitmap_layout_tags(
     return st.builds(
         tag_class,
         _levels,
-        st.binary(max_size=max(0, max_length - TAG_BASE_LENGTH)),
+        st.binary(max_size=max(0, max_length - model.TAG_BASE_LENGTH)),
         _alignments,
     )
 
 
 def restricted_bitmap_tags(
-    *, max_length: int = MAX_TAG_LENGTH
-) -> st.SearchStrategy[RestrictedBitmapTag]:
+    *, max_length: int = model.MAX_TAG_LENGTH
+) -> st.SearchStrategy[model.RestrictedBitmapTag]:
     """Tag 1 with any bitmap, trailing zero bytes and all (``max_length`` bounds the tag)."""
-    return _bitmap_layout_tags(RestrictedBitmapTag, max_length)
+    return _bitmap_layout_tags(model.RestrictedBitmapTag, max_length)
 
 
 def permissive_bitmap_tags(
-    *, max_length: int = MAX_TAG_LENGTH
-) -> st.SearchStrategy[PermissiveBitmapTag]:
+    *, max_length: int = model.MAX_TAG_LENGTH
+) -> st.SearchStrategy[model.PermissiveBitmapTag]:
     """Tag 6, laid out like tag 1."""
-    return _bitmap_layout_tags(PermissiveBitmapTag, max_length)
+    return _bitmap_layout_tags(model.PermissiveBitmapTag, max_length)
 
 
 def enumerated_tags(
-    *, max_length: int = MAX_TAG_LENGTH, kernel_order: bool = False
-) -> st.SearchStrategy[EnumeratedTag]:
+    *, max_length: int = model.MAX_TAG_LENGTH, kernel_order: bool = False
+) -> st.SearchStrategy[model.EnumeratedTag]:
     """Tag 2; ``kernel_order`` draws strictly ascending lists (what the kernel accepts),
     otherwise any list of 16-bit numbers."""
-    size = max(0, (max_length - TAG_BASE_LENGTH) // 2)
-    numbers = st.lists(st.integers(0, MAX_WIRE_CATEGORY), max_size=size, unique=kernel_order)
+    size = max(0, (max_length - model.TAG_BASE_LENGTH) // 2)
+    numbers = st.lists(st.integers(0, model.MAX_WIRE_CATEGORY), max_size=size, unique=kernel_order)
     if kernel_order:
         numbers = numbers.map(sorted)
-    return st.builds(EnumeratedTag, _levels, numbers.map(tuple), _alignments)
+    return st.builds(model.EnumeratedTag, _levels, numbers.map(tuple), _alignments)
 
 
 def ranged_tags(
-    *, max_length: int = MAX_TAG_LENGTH, kernel_order: bool = False
-) -> st.SearchStrategy[RangedTag]:
+    *, max_length: int = model.MAX_TAG_LENGTH, kernel_order: bool = False
+) -> st.SearchStrategy[model.RangedTag]:
     """Tag 5; ``kernel_order`` draws non-increasing bounds (the kernel's validator accepts
     them, including touching ranges), otherwise any 16-bit bounds."""
-    size = max(0, (max_length - TAG_BASE_LENGTH) // 2)
-    bounds = st.lists(st.integers(0, MAX_WIRE_CATEGORY), max_size=size)
+    size = max(0, (max_length - model.TAG_BASE_LENGTH) // 2)
+    bounds = st.lists(st.integers(0, model.MAX_WIRE_CATEGORY), max_size=size)
     if kernel_order:
         bounds = bounds.map(lambda items: sorted(items, reverse=True))
-    return st.builds(RangedTag, _levels, bounds.map(tuple), _alignments)
+    return st.builds(model.RangedTag, _levels, bounds.map(tuple), _alignments)
 
 
-def local_tags() -> st.SearchStrategy[LocalTag]:
+def local_tags() -> st.SearchStrategy[model.LocalTag]:
     """Tag 128 with any secid."""
-    return st.builds(LocalTag, st.integers(0, 0xFFFFFFFF))
+    return st.builds(model.LocalTag, st.integers(0, 0xFFFFFFFF))
 
 
-def free_form_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[FreeFormTag]:
+def free_form_tags(
+    *, max_length: int = model.MAX_TAG_LENGTH
+) -> st.SearchStrategy[model.FreeFormTag]:
     """Tag 7 with any data."""
-    return st.builds(FreeFormTag, st.binary(max_size=max(0, max_length - 2)))
+    return st.builds(model.FreeFormTag, st.binary(max_size=max(0, max_length - 2)))
 
 
-def generic_tags(*, max_length: int = MAX_TAG_LENGTH) -> st.SearchStrategy[GenericTag]:
+def generic_tags(*, max_length: int = model.MAX_TAG_LENGTH) -> st.SearchStrategy[model.GenericTag]:
     """Tags of types without a class of their own (0, 3, 4, 8..127, 129..255)."""
-    kinds = st.integers(0, 255).filter(lambda kind: kind not in KNOWN_TAG_TYPES)
-    return st.builds(GenericTag, kinds, st.binary(max_size=max(0, max_length - 2)))
+    kinds = st.integers(0, 255).filter(lambda kind: kind not in model.KNOWN_TAG_TYPES)
+    return st.builds(model.GenericTag, kinds, st.binary(max_size=max(0, max_length - 2)))
 
 
 def tags(
-    *, max_length: int = MAX_TAG_LENGTH, tag_types: Sequence[int] | None = None
-) -> st.SearchStrategy[Tag]:
+    *, max_length: int = model.MAX_TAG_LENGTH, tag_types: Sequence[int] | None = None
+) -> st.SearchStrategy[model.Tag]:
     """Any tag that fits ``max_length`` bytes, of the given types (None: every type; any
     number outside :class:`TagType` stands for the generic tags)."""
-    makers: dict[int, st.SearchStrategy[Tag]] = {}
-    if max_length >= TAG_BASE_LENGTH:
-        makers[TagType.RESTRICTED_BITMAP] = restricted_bitmap_tags(max_length=max_length)
-        makers[TagType.ENUMERATED] = enumerated_tags(max_length=max_length)
-        makers[TagType.RANGED] = ranged_tags(max_length=max_length)
-        makers[TagType.PERMISSIVE_BITMAP] = permissive_bitmap_tags(max_length=max_length)
-    if max_length >= LOCAL_TAG_LENGTH:
-        makers[TagType.LOCAL] = local_tags()
+    makers: dict[int, st.SearchStrategy[model.Tag]] = {}
+    if max_length >= model.TAG_BASE_LENGTH:
+        makers[model.TagType.RESTRICTED_BITMAP] = restricted_bitmap_tags(max_length=max_length)
+        makers[model.TagType.ENUMERATED] = enumerated_tags(max_length=max_length)
+        makers[model.TagType.RANGED] = ranged_tags(max_length=max_length)
+        makers[model.TagType.PERMISSIVE_BITMAP] = permissive_bitmap_tags(max_length=max_length)
+    if max_length >= model.LOCAL_TAG_LENGTH:
+        makers[model.TagType.LOCAL] = local_tags()
     if max_length >= 2:
-        makers[TagType.FREE_FORM] = free_form_tags(max_length=max_length)
+        makers[model.TagType.FREE_FORM] = free_form_tags(max_length=max_length)
         makers[0] = generic_tags(max_length=max_length)
     wanted = list(makers) if tag_types is None else list(tag_types)
-    chosen = [makers[kind if kind in KNOWN_TAG_TYPES else 0] for kind in wanted if kind in makers]
-    if not chosen and any(kind not in KNOWN_TAG_TYPES for kind in wanted):
+    chosen = [
+        makers[kind if kind in model.KNOWN_TAG_TYPES else 0] for kind in wanted if kind in makers
+    ]
+    if not chosen and any(kind not in model.KNOWN_TAG_TYPES for kind in wanted):
         chosen = [makers[0]]
     if not chosen:
         return st.nothing()
@@ -188,13 +172,13 @@ def options(
     tag_types: Sequence[int] | None = None,
     max_tags: int = 3,
     doi: int | st.SearchStrategy[int] | None = None,
-) -> CipsoOption:
+) -> model.CipsoOption:
     """Well-formed options (decodable, not necessarily accepted by the kernel) with 1 to
     ``max_tags`` tags of ``tag_types`` (None: any type), all within 40 bytes; ``doi`` is a DOI
     number, a strategy drawing them, or None for any."""
     number = draw(option_doi_numbers(doi))
-    room = MAX_TAG_LENGTH
-    drawn: list[Tag] = []
+    room = model.MAX_TAG_LENGTH
+    drawn: list[model.Tag] = []
     for index in range(max_tags):
         if index and (room < 2 or not draw(st.booleans())):
             break
@@ -204,7 +188,7 @@ def options(
         tag = draw(choices)
         drawn.append(tag)
         room -= tag.length
-    return CipsoOption(number, tuple(drawn))
+    return model.CipsoOption(number, tuple(drawn))
 
 
 def option_bytes(**kwargs: Any) -> st.SearchStrategy[bytes]:
@@ -216,7 +200,11 @@ def option_bytes(**kwargs: Any) -> st.SearchStrategy[bytes]:
 def dois(
     draw: st.DrawFn,
     *,
-    map_types: Sequence[MapType] = (MapType.PASS, MapType.TRANS, MapType.LOCAL),
+    map_types: Sequence[model.MapType] = (
+        model.MapType.PASS,
+        model.MapType.TRANS,
+        model.MapType.LOCAL,
+    ),
     one_to_one: bool = True,
     doi: st.SearchStrategy[int] | None = None,
 ) -> CipsoDoi:
@@ -225,16 +213,20 @@ def dois(
     number = draw(doi if doi is not None else doi_numbers())
     map_type = draw(st.sampled_from(list(map_types)))
     allowed = {
-        MapType.PASS: [TagType.RESTRICTED_BITMAP, TagType.ENUMERATED, TagType.RANGED],
-        MapType.TRANS: [TagType.RESTRICTED_BITMAP],
-        MapType.LOCAL: [TagType.LOCAL, TagType.RESTRICTED_BITMAP],
+        model.MapType.PASS: [
+            model.TagType.RESTRICTED_BITMAP,
+            model.TagType.ENUMERATED,
+            model.TagType.RANGED,
+        ],
+        model.MapType.TRANS: [model.TagType.RESTRICTED_BITMAP],
+        model.MapType.LOCAL: [model.TagType.LOCAL, model.TagType.RESTRICTED_BITMAP],
     }[map_type]
     tag_list = draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=MAX_TAGS))
-    if map_type is not MapType.TRANS:
+    if map_type is not model.MapType.TRANS:
         return CipsoDoi(number, map_type, tuple(tag_list))
-    levels = draw(_table((1, 16), (MAX_LOCAL_LEVEL, MAX_LEVEL), one_to_one))
+    levels = draw(_table((1, 16), (MAX_LOCAL_LEVEL, model.MAX_LEVEL), one_to_one))
     # Host categories stay small: a set holding category 2**31 - 1 is a 256 MiB integer.
-    categories = draw(_table((0, 40), (MAX_HOST_CATEGORY, MAX_REMOTE_CATEGORY), one_to_one))
+    categories = draw(_table((0, 40), (MAX_HOST_CATEGORY, model.MAX_REMOTE_CATEGORY), one_to_one))
     return CipsoDoi(number, map_type, tuple(tag_list), levels, categories)
 
 
@@ -256,36 +248,38 @@ def _table(
 def labels(draw: st.DrawFn, doi: CipsoDoi) -> Level:
     """Host levels that at least one tag of ``doi`` can carry (PASS and TRANS DOIs; a LOCAL
     DOI carries secids, not levels, and draws nothing)."""
-    if doi.map_type is MapType.LOCAL:
+    if doi.map_type is model.MapType.LOCAL:
         reject()  # LOCAL DOIs carry secids: this draw has no level to give
     tag = draw(st.sampled_from(doi.tags))
-    if doi.map_type is MapType.TRANS:
+    if doi.map_type is model.MapType.TRANS:
         sensitivity = draw(st.sampled_from([local for local, _ in doi.levels]))
         usable = sorted(
             local
             for local, wire in doi.categories
-            if wire < MAX_BITMAP_LENGTH * 8 and doi.category_to_wire(local) == wire
+            if wire < model.MAX_BITMAP_LENGTH * 8 and doi.category_to_wire(local) == wire
         )
         chosen = draw(st.lists(st.sampled_from(usable), max_size=12)) if usable else []
         return Level(sensitivity, CategorySet(chosen))
     sensitivity = draw(_levels)
-    if tag == TagType.RESTRICTED_BITMAP:
-        categories = draw(st.lists(st.integers(0, MAX_BITMAP_LENGTH * 8 - 1), max_size=40))
+    if tag == model.TagType.RESTRICTED_BITMAP:
+        categories = draw(st.lists(st.integers(0, model.MAX_BITMAP_LENGTH * 8 - 1), max_size=40))
         return Level(sensitivity, CategorySet(categories))
-    if tag == TagType.ENUMERATED:
-        categories = draw(st.lists(st.integers(0, MAX_WIRE_CATEGORY), max_size=15))
+    if tag == model.TagType.ENUMERATED:
+        categories = draw(st.lists(st.integers(0, model.MAX_WIRE_CATEGORY), max_size=15))
         return Level(sensitivity, CategorySet(categories))
     bits = 0
     for _ in range(draw(st.integers(0, 7))):
-        low = draw(st.integers(0, MAX_WIRE_CATEGORY))
-        high = draw(st.integers(low, min(MAX_WIRE_CATEGORY, low + draw(st.integers(0, 500)))))
+        low = draw(st.integers(0, model.MAX_WIRE_CATEGORY))
+        high = draw(st.integers(low, min(model.MAX_WIRE_CATEGORY, low + draw(st.integers(0, 500)))))
         bits |= ((2 << (high - low)) - 1) << low
     return Level(sensitivity, CategorySet.from_int(bits))
 
 
 @st.composite
 def doi_labels(
-    draw: st.DrawFn, *, map_types: Sequence[MapType] = (MapType.PASS, MapType.TRANS)
+    draw: st.DrawFn,
+    *,
+    map_types: Sequence[model.MapType] = (model.MapType.PASS, model.MapType.TRANS),
 ) -> tuple[CipsoDoi, Level]:
     """A DOI (one-to-one tables) and a label it can carry."""
     doi = draw(dois(map_types=map_types))

@@ -319,7 +319,7 @@ FUNCTION_KEYWORDS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         },
         {
             "max_options": "sysctl net.ipv6.max_hbh_opts_number",
-            "multicast_destination": "only code-2 Parameter Problems are sent to a multicast address",
+            "multicast_destination": "only code-2 Parameter Problems go to a multicast address",
             "destination_options": "IPv6 carries TLV options in a second header (IPv4 has none)",
         },
     ),

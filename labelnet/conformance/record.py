@@ -36,6 +36,7 @@ from netlabel.harness import (
 
 from . import _tshark
 from ._dois import (
+    Renumbering,
     calipso_doi_number,
     configure_calipso,
     configure_cipso,
@@ -138,51 +139,63 @@ def _cipso_kernel(harness: KernelHarness, area: bytes, loopback: bool) -> dict[s
 def _record_cipso(
     harness: KernelHarness, corpus: dict[str, Any], result: RecordResult
 ) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    def configure(stack: ExitStack, texts: list[str]) -> Renumbering:
+        return configure_cipso(stack, [cipso.CipsoDoi.from_netlabelctl(t) for t in texts])
+
+    def judge(item: dict[str, Any], renumber: Renumbering) -> dict[str, Any] | None:
+        area = renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
+        with strictvalid(item.get("strict_bitmap", True)):
+            return _cipso_kernel(harness, area, item.get("loopback", False))
+
+    return _record_groups(corpus, result, configure, judge)
+
+
+def _record_calipso(
+    harness: KernelHarness, corpus: dict[str, Any], result: RecordResult
+) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    def configure(stack: ExitStack, texts: list[str]) -> Renumbering:
+        return configure_calipso(stack, [calipso_doi_number(t) for t in texts])
+
+    def judge(item: dict[str, Any], renumber: Renumbering) -> dict[str, Any] | None:
+        header = renumber_calipso_header(bytes.fromhex(item["header"]), renumber)
+        answer = harness.calipso_verdict(header)
+        verdict = answer.verdict
+        unseen = verdict is None or (
+            verdict.kind is calipso.VerdictKind.PARAMETER_PROBLEM and verdict.pointer is None
+        )
+        if not answer.delivered or verdict is None or unseen:
+            raise HarnessError(f"no clear verdict for header {header.hex()}: {answer}")
+        return {
+            "verdict": str(verdict.kind),
+            "pointer": verdict.pointer,
+            "code": verdict.code,
+            "recorded": True,
+        }
+
+    return _record_groups(corpus, result, configure, judge)
+
+
+def _record_groups(
+    corpus: dict[str, Any],
+    result: RecordResult,
+    configure: Callable[[ExitStack, list[str]], Renumbering],
+    judge: Callable[[dict[str, Any], Renumbering], dict[str, Any] | None],
+) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """Send every vector, its group's DOIs configured; a verdict ``judge`` cannot observe
+    (None) keeps the file's with ``"recorded": false``."""
     texts: dict[str, str] = corpus["dois"]
     recorded: dict[int, dict[str, Any]] = {}
     for names, items in _groups(corpus["vectors"]).items():
         with ExitStack() as stack:
-            definitions = [cipso.CipsoDoi.from_netlabelctl(texts[name]) for name in names]
-            renumber = configure_cipso(stack, definitions)
+            renumber = configure(stack, [texts[name] for name in names])
             for item in items:
-                area = renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
-                with strictvalid(item.get("strict_bitmap", True)):
-                    verdict = _cipso_kernel(harness, area, item.get("loopback", False))
+                verdict = judge(item, renumber)
                 result.sent += 1
                 result.loopback += bool(item.get("loopback", False))
                 if verdict is None:
                     result.unobservable += 1
                     verdict = dict(item["kernel"], recorded=False)
                 recorded[id(item)] = verdict
-    return lambda item: recorded.get(id(item))
-
-
-def _record_calipso(
-    harness: KernelHarness, corpus: dict[str, Any], result: RecordResult
-) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
-    texts: dict[str, str] = corpus["dois"]
-    recorded: dict[int, dict[str, Any]] = {}
-    for names, items in _groups(corpus["vectors"]).items():
-        with ExitStack() as stack:
-            renumber = configure_calipso(stack, [calipso_doi_number(texts[n]) for n in names])
-            for item in items:
-                header = renumber_calipso_header(bytes.fromhex(item["header"]), renumber)
-                answer = harness.calipso_verdict(header)
-                verdict = answer.verdict
-                unseen = verdict is None or (
-                    verdict.kind is calipso.VerdictKind.PARAMETER_PROBLEM
-                    and verdict.pointer is None
-                )
-                if not answer.delivered or verdict is None or unseen:
-                    raise HarnessError(f"no clear verdict for header {header.hex()}: {answer}")
-                recorded[id(item)] = {
-                    "verdict": str(verdict.kind),
-                    "pointer": verdict.pointer,
-                    "code": verdict.code,
-                    "recorded": True,
-                }
-                result.sent += 1
-                result.loopback += bool(item.get("loopback", False))
     return lambda item: recorded.get(id(item))
 
 
