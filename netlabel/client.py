@@ -13,7 +13,6 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any, TypeAlias
 
 import calipso
@@ -238,12 +237,7 @@ class NetLabel:
     def __enter__(self) -> NetLabel:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- transport -------------------------------------------------------------------------
