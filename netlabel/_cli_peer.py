@@ -148,17 +148,21 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _add_transport(parser: argparse.ArgumentParser) -> None:
+def _add_choice(
+    parser: argparse.ArgumentParser, dest: str, *choices: tuple[str, object, str]
+) -> None:
+    # Mutually exclusive flags that each store one constant in the same destination.
     group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--tcp",
-        dest="transport",
-        action="store_const",
-        const=socket.SOCK_STREAM,
-        help="use TCP (the default)",
-    )
-    group.add_argument(
-        "--udp", dest="transport", action="store_const", const=socket.SOCK_DGRAM, help="use UDP"
+    for flag, value, help_text in choices:
+        group.add_argument(flag, dest=dest, action="store_const", const=value, help=help_text)
+
+
+def _add_transport(parser: argparse.ArgumentParser) -> None:
+    _add_choice(
+        parser,
+        "transport",
+        ("--tcp", socket.SOCK_STREAM, "use TCP (the default)"),
+        ("--udp", socket.SOCK_DGRAM, "use UDP"),
     )
     parser.set_defaults(transport=socket.SOCK_STREAM)
 
@@ -180,20 +184,11 @@ def _host(address: object) -> str:
 def configure_server(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``peer-server``."""
     parser.add_argument("port", metavar="PORT", type=_port, help="port to listen on (0: any)")
-    family = parser.add_mutually_exclusive_group()
-    family.add_argument(
-        "--ipv4",
-        dest="family",
-        action="store_const",
-        const=socket.AF_INET,
-        help="IPv4, CIPSO labels (the default; listens on 127.0.0.1)",
-    )
-    family.add_argument(
-        "--ipv6",
-        dest="family",
-        action="store_const",
-        const=socket.AF_INET6,
-        help="IPv6, CALIPSO labels (listens on ::1)",
+    _add_choice(
+        parser,
+        "family",
+        ("--ipv4", socket.AF_INET, "IPv4, CIPSO labels (the default; listens on 127.0.0.1)"),
+        ("--ipv6", socket.AF_INET6, "IPv6, CALIPSO labels (listens on ::1)"),
     )
     _add_transport(parser)
     parser.add_argument(
@@ -346,20 +341,15 @@ def configure_send(parser: argparse.ArgumentParser) -> None:
         help="the DOI the label is sent under: a number (a PASS DOI), or a whole definition in "
         "netlabelctl's syntax, e.g. 'trans doi:7 tags:1 levels:3=5 categories:1=2'",
     )
-    protocol = parser.add_mutually_exclusive_group()
-    protocol.add_argument(
-        "--cipso",
-        dest="protocol",
-        action="store_const",
-        const="cipso",
-        help="CIPSO in the IPv4 options (the default for an IPv4 address)",
-    )
-    protocol.add_argument(
-        "--calipso",
-        dest="protocol",
-        action="store_const",
-        const="calipso",
-        help="CALIPSO in the IPv6 hop-by-hop header (the default for an IPv6 address)",
+    _add_choice(
+        parser,
+        "protocol",
+        ("--cipso", "cipso", "CIPSO in the IPv4 options (the default for an IPv4 address)"),
+        (
+            "--calipso",
+            "calipso",
+            "CALIPSO in the IPv6 hop-by-hop header (the default for an IPv6 address)",
+        ),
     )
     parser.add_argument(
         "--tags",

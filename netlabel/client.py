@@ -13,7 +13,6 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any, TypeAlias
 
 import calipso
@@ -238,12 +237,7 @@ class NetLabel:
     def __enter__(self) -> NetLabel:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- transport -------------------------------------------------------------------------
@@ -310,6 +304,19 @@ class NetLabel:
         self, cmd: _genl.CalipsoCmd, attrs: Sequence[tuple[str, Any]] = (), **kw: Any
     ) -> Any:
         return self._request(_genl.CALIPSO_FAMILY, _genl.CalipsoMsg, cmd, attrs, **kw)
+
+    def _doi_request(self, send: Any, cmd: int, doi: int, op: str, **kw: Any) -> Any:
+        # A CIPSO or CALIPSO request naming one DOI; ``send`` is self._cipso or self._calipso.
+        attr = "NLBL_CIPSOV4_A_DOI" if send == self._cipso else "NLBL_CALIPSO_A_DOI"
+        return send(cmd, [(attr, _check_u32(doi, "the DOI", op))], operation=op, **kw)
+
+    def _doi_reply(self, send: Any, cmd: int, doi: int) -> tuple[Any, str]:
+        # The one reply describing a DOI, and the operation's name for errors about it.
+        name = "CIPSO" if send == self._cipso else "CALIPSO"
+        op = f"{name.lower()} list doi:{doi}"
+        # The kernel answers EINVAL, not ENOENT, for a DOI it does not have.
+        errors = {errno.EINVAL: (NotFound, f"no such {name} DOI")}
+        return _one(self._doi_request(send, cmd, doi, op, errors=errors), op), op
 
     def _unlbl(self, cmd: _genl.UnlblCmd, attrs: Sequence[tuple[str, Any]] = (), **kw: Any) -> Any:
         return self._request(_genl.UNLBL_FAMILY, _genl.UnlblMsg, cmd, attrs, **kw)
@@ -511,24 +518,11 @@ class NetLabel:
 
     def remove_cipso_doi(self, doi: int) -> None:
         """Remove a CIPSO DOI; the kernel also drops the domain mappings that use it."""
-        op = f"cipso del doi:{doi}"
-        self._cipso(
-            _genl.CipsoCmd.REMOVE,
-            [("NLBL_CIPSOV4_A_DOI", _check_u32(doi, "the DOI", op))],
-            operation=op,
-        )
+        self._doi_request(self._cipso, _genl.CipsoCmd.REMOVE, doi, f"cipso del doi:{doi}")
 
     def get_cipso_doi(self, doi: int) -> cipso.CipsoDoi:
         """One CIPSO DOI with its tags and, for TRANS, its tables (ascending local values)."""
-        op = f"cipso list doi:{doi}"
-        replies = self._cipso(
-            _genl.CipsoCmd.LIST,
-            [("NLBL_CIPSOV4_A_DOI", _check_u32(doi, "the DOI", op))],
-            operation=op,
-            # The kernel answers EINVAL, not ENOENT, for a DOI it does not have.
-            errors={errno.EINVAL: (NotFound, "no such CIPSO DOI")},
-        )
-        reply = _one(replies, op)
+        reply, op = self._doi_reply(self._cipso, _genl.CipsoCmd.LIST, doi)
         try:
             map_type = cipso.MapType(int(_attr(reply, "NLBL_CIPSOV4_A_MTYPE", op)))
             tags = tuple(
@@ -572,23 +566,11 @@ class NetLabel:
 
     def remove_calipso_doi(self, doi: int) -> None:
         """Remove a CALIPSO DOI; the kernel also drops the domain mappings that use it."""
-        op = f"calipso del doi:{doi}"
-        self._calipso(
-            _genl.CalipsoCmd.REMOVE,
-            [("NLBL_CALIPSO_A_DOI", _check_u32(doi, "the DOI", op))],
-            operation=op,
-        )
+        self._doi_request(self._calipso, _genl.CalipsoCmd.REMOVE, doi, f"calipso del doi:{doi}")
 
     def get_calipso_doi(self, doi: int) -> calipso.CalipsoDoi:
         """One CALIPSO DOI."""
-        op = f"calipso list doi:{doi}"
-        replies = self._calipso(
-            _genl.CalipsoCmd.LIST,
-            [("NLBL_CALIPSO_A_DOI", _check_u32(doi, "the DOI", op))],
-            operation=op,
-            errors={errno.EINVAL: (NotFound, "no such CALIPSO DOI")},
-        )
-        reply = _one(replies, op)
+        reply, op = self._doi_reply(self._calipso, _genl.CalipsoCmd.LIST, doi)
         try:
             map_type = calipso.MapType(int(_attr(reply, "NLBL_CALIPSO_A_MTYPE", op)))
             return calipso.CalipsoDoi(doi, map_type)

@@ -296,26 +296,24 @@ def _without_doi(state: Configuration, labeling: Labeling) -> tuple[DomainMap, .
     return tuple(m for m in state.maps if m.labeling != labeling)
 
 
+def _drop_doi(dois: tuple[_Doi, ...], number: int, name: str) -> tuple[_Doi, ...]:
+    if not _doi_exists(dois, number):
+        raise _Refused(f"{name} DOI {number} is not configured")
+    return tuple(d for d in dois if d.doi != number)
+
+
 def _del_cipso(state: Configuration, number: object) -> Configuration:
     assert isinstance(number, int)
-    if not _doi_exists(state.cipso_dois, number):
-        raise _Refused(f"CIPSO DOI {number} is not configured")
-    return replace(
-        state,
-        cipso_dois=tuple(d for d in state.cipso_dois if d.doi != number),
-        maps=_without_doi(state, Labeling.cipso(number)),
-    )
+    kept = _drop_doi(state.cipso_dois, number, "CIPSO")
+    maps = _without_doi(state, Labeling.cipso(number))
+    return replace(state, cipso_dois=kept, maps=maps)
 
 
 def _del_calipso(state: Configuration, number: object) -> Configuration:
     assert isinstance(number, int)
-    if not _doi_exists(state.calipso_dois, number):
-        raise _Refused(f"CALIPSO DOI {number} is not configured")
-    return replace(
-        state,
-        calipso_dois=tuple(d for d in state.calipso_dois if d.doi != number),
-        maps=_without_doi(state, Labeling.calipso(number)),
-    )
+    kept = _drop_doi(state.calipso_dois, number, "CALIPSO")
+    maps = _without_doi(state, Labeling.calipso(number))
+    return replace(state, calipso_dois=kept, maps=maps)
 
 
 def _map_family(request: ctl.MapAddRequest) -> socket.AddressFamily:
