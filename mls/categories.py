@@ -72,7 +72,7 @@ class CategorySet:
     @classmethod
     def from_bitmap(cls, bitmap: bytes) -> CategorySet:
         """Decode a wire bitmap: category 0 is the most significant bit of byte 0."""
-        return _from_bits(int.from_bytes(bitmap.translate(_BIT_REVERSED), "little"))
+        return _from_bits(bits_from_bitmap(bitmap))
 
     @classmethod
     def parse(cls, text: str, *, limits: Limits = DEFAULT_LIMITS) -> CategorySet:
@@ -207,6 +207,11 @@ def _within(inner: object, outer: object, *, strictly: bool) -> bool:
     if strictly and inner._bits == outer._bits:
         return False
     return inner._bits & ~outer._bits == 0
+
+
+def bits_from_bitmap(bitmap: bytes) -> int:
+    """The bit integer of a wire bitmap (category 0 is the most significant bit of byte 0)."""
+    return int.from_bytes(bitmap.translate(_BIT_REVERSED), "little")
 
 
 def _from_bits(bits: int) -> CategorySet:

@@ -222,10 +222,15 @@ class Context:
 
 def _level_text(level: Level) -> str:
     # A plain function: ranges print their levels without going through format() and str().
-    bits = level.categories._bits
+    return format_level_bits(level.sensitivity, level.categories._bits)
+
+
+def format_level_bits(sensitivity: int, bits: int) -> str:
+    """The canonical text of the level with this sensitivity and category bit integer, without
+    building the :class:`Level` (``str(Level(s, CategorySet.from_int(bits)))``)."""
     if bits:
-        return f"s{level.sensitivity}:{format_category_bits(bits)}"
-    return f"s{level.sensitivity}"
+        return f"s{sensitivity}:{format_category_bits(bits)}"
+    return f"s{sensitivity}"
 
 
 def _identifier_problem(value: object) -> str | None:
