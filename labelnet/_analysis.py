@@ -316,12 +316,15 @@ def _plain_cipso(area: bytes) -> PlainLabel | None:
     if tag_length != length - 6:
         return None
     if tag == 1:
-        bits = bits_from_bitmap(area[10:length])
+        text = format_level_bits(sensitivity, bits_from_bitmap(area[10:length]))
     elif tag == 5 and not length & 1:
-        bits = _ranged_bits(_U16[(length - 10) >> 1](area, 10))
+        bounds = _U16[(length - 10) >> 1](area, 10)
+        text = _ranged_text(sensitivity, bounds) or format_level_bits(
+            sensitivity, _ranged_bits(bounds)
+        )
     else:
         return None
-    return PlainLabel("cipso", doi, tag, format_level_bits(sensitivity, bits))
+    return PlainLabel("cipso", doi, tag, text)
 
 
 def _plain_calipso(area: bytes) -> PlainLabel | None:
@@ -339,6 +342,30 @@ def _plain_calipso(area: bytes) -> PlainLabel | None:
         return None
     bits = bits_from_bitmap(area[12 : 12 + 4 * words])
     return PlainLabel("calipso", doi, None, format_level_bits(sensitivity, bits))
+
+
+def _ranged_text(sensitivity: int, bounds: tuple[int, ...]) -> str:
+    """The level text of CIPSO tag 5 bounds in the shape the kernel sends (pairs of high and
+    low, highest first, no two touching): each range is then one run of the canonical text.
+    "" for any other shape."""
+    parts = []
+    above = 0x10001  # the low bound of the range above, or past every category
+    for index in range(0, len(bounds) - 1, 2):
+        high = bounds[index]
+        low = bounds[index + 1]
+        if low > high or high + 1 >= above:
+            return ""
+        if high == low:
+            parts.append(f"c{low}")
+        elif high == low + 1:
+            parts.append(f"c{low},c{high}")
+        else:
+            parts.append(f"c{low}.c{high}")
+        above = low
+    if not parts or len(bounds) & 1:
+        return ""
+    parts.reverse()
+    return f"s{sensitivity}:{','.join(parts)}"
 
 
 def _ranged_bits(bounds: tuple[int, ...]) -> int:

@@ -73,3 +73,18 @@ def test_plain_label_reads_the_usual_options() -> None:
         assert found is not None and found.label == "s3:c0.c5,c9,c200"
     found = plain_label(6, _CALIPSO.encode_header(level, next_header=17))
     assert found is not None and found.label == "s3:c0.c5,c9,c200" and found.doi == 2
+
+
+@given(st.lists(st.integers(0, 300), min_size=0, max_size=15), st.integers(0, 255))
+def test_plain_tag_5_of_any_bounds_is_what_the_analysis_shows(
+    bounds: list[int], sensitivity: int
+) -> None:
+    # Bounds touching, overlapping, out of order or odd in number take the general way.
+    body = b"".join(bound.to_bytes(2, "big") for bound in bounds)
+    tag = bytes((5, 4 + len(body), 0, sensitivity)) + body
+    option = bytes((134, 6 + len(tag))) + (9).to_bytes(4, "big") + tag
+    area = option + b"\x00" * (-len(option) % 4)
+    plain = plain_label(4, area)
+    assert plain is not None
+    analysed = _ANALYZER.ipv4(area)
+    assert analysed is not None and plain.label == str(analysed.wire_level)
