@@ -67,7 +67,11 @@ class Level:
         return _parse_level(text, 0, len(text), limits)
 
     def __str__(self) -> str:
-        return _level_text(self)
+        # format_level_bits written out: this is the hot path of every printer.
+        bits = self.categories._bits
+        if bits:
+            return f"s{self.sensitivity}:{format_category_bits(bits)}"
+        return f"s{self.sensitivity}"
 
     def __repr__(self) -> str:
         return f"Level.parse({str(self)!r})"
