@@ -316,10 +316,10 @@ class Renderer:
     def line_shown(self, version: int, area: bytes, truncated: bool) -> Shown:
         """The :class:`Shown` an output line needs, worked out on first sight: from
         :func:`plain_label` when it can be, else as :meth:`shown` works it out."""
-        key = (version, area, truncated)
-        found = self.lines.get(key)
-        if found is not None:
-            return found
+        found = self.lines.get((version, area, truncated))
+        return self._new_line_shown(version, area, truncated) if found is None else found
+
+    def _new_line_shown(self, version: int, area: bytes, truncated: bool) -> Shown:
         if len(self.lines) >= CACHE_LIMIT:
             self.lines.clear()
         plain = plain_label(version, area) if self.plain and not truncated else None
@@ -328,14 +328,15 @@ class Renderer:
         else:
             text = plain_tail(plain, self.settings.output) if self.settings.show_records else ""
             found = Shown(None, True, text, (plain.protocol, plain.doi, plain.label))
-        self.lines[key] = found
+        self.lines[version, area, truncated] = found
         return found
 
     def address(self, raw: bytes) -> Address:
         """The cached :class:`Address` of raw address bytes."""
         found = self.addresses.get(raw)
-        if found is not None:
-            return found
+        return self._new_address(raw) if found is None else found
+
+    def _new_address(self, raw: bytes) -> Address:
         if len(self.addresses) >= CACHE_LIMIT:
             self.addresses.clear()
         text = address_text(raw)
@@ -364,7 +365,7 @@ class Renderer:
         append = lines.append
         options = self.lines
         addresses = self.addresses
-        shown_for, address_for = self.line_shown, self.address
+        shown_for, address_for = self._new_line_shown, self._new_address
         show, counting = self.settings.show_records, self.settings.stats
         stats = {} if stats is None else stats
         count = stats.get
