@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import calipso
 import cipso
 from mls import Level
-from mls.categories import bits_from_bitmap
+from mls.categories import bits_from_bitmap, run_text
 from mls.label import format_level_bits
 
 if TYPE_CHECKING:
@@ -318,10 +318,9 @@ def _plain_cipso(area: bytes) -> PlainLabel | None:
     if tag == 1:
         text = format_level_bits(sensitivity, bits_from_bitmap(area[10:length]))
     elif tag == 5 and not length & 1:
-        bounds = _U16[(length - 10) >> 1](area, 10)
-        text = _ranged_text(sensitivity, bounds) or format_level_bits(
-            sensitivity, _ranged_bits(bounds)
-        )
+        text = _ranged_text(sensitivity, _U16[(length - 10) >> 1](area, 10))
+        if not text:  # ranges in another order, touching or overlapping: the protocol's way
+            text = str(cipso.decode(area[:length]).mls_level)
     else:
         return None
     return PlainLabel("cipso", doi, tag, text)
@@ -355,29 +354,12 @@ def _ranged_text(sensitivity: int, bounds: tuple[int, ...]) -> str:
         low = bounds[index + 1]
         if low > high or high + 1 >= above:
             return ""
-        if high == low:
-            parts.append(f"c{low}")
-        elif high == low + 1:
-            parts.append(f"c{low},c{high}")
-        else:
-            parts.append(f"c{low}.c{high}")
+        parts.append(run_text(low, high))
         above = low
     if not parts or len(bounds) & 1:
         return ""
     parts.reverse()
     return f"s{sensitivity}:{','.join(parts)}"
-
-
-def _ranged_bits(bounds: tuple[int, ...]) -> int:
-    """The categories of CIPSO tag 5 bounds (high, low, ...; a last low left out is 0; a pair
-    with low above high adds none), as :attr:`cipso.RangedTag.categories` counts them."""
-    bits = 0
-    for index in range(0, len(bounds), 2):
-        high = bounds[index]
-        low = bounds[index + 1] if index + 1 < len(bounds) else 0
-        if low <= high:
-            bits |= ((2 << (high - low)) - 1) << low
-    return bits
 
 
 def _u32(data: bytes, at: int) -> int | None:

@@ -289,6 +289,16 @@ def format_category_bits(bits: int) -> str:
 _FEW_RUNS = 8
 
 
+def run_text(low: int, high: int) -> str:
+    """The canonical text of the run of categories ``low`` .. ``high``: ``cN``, ``cA,cB`` or
+    ``cA.cZ``."""
+    if low == high:
+        return f"c{low}"
+    if high == low + 1:
+        return f"c{low},c{high}"
+    return f"c{low}.c{high}"
+
+
 def _format_by_text_search(bits: int) -> str:
     # Sparse or very large sets: the runs are found with str.find in the binary text (lowest
     # category first), so the cost is linear in its length plus a few steps per run.
@@ -301,12 +311,7 @@ def _format_by_text_search(bits: int) -> str:
         end = find("0", first)
         if end < 0:
             end = len(text)
-        if end - first == 1:
-            append(f"c{first}")
-        elif end - first == 2:
-            append(f"c{first},c{end - 1}")
-        else:
-            append(f"c{first}.c{end - 1}")
+        append(run_text(first, end - 1))
         first = find("1", end)
     return ",".join(parts)
 
@@ -359,14 +364,26 @@ def _format_by_units(bits: int) -> str:
     windows = bytearray(2 * size + 2)
     windows[0::2] = ((bits << 2) & _LOW_7_BITS).to_bytes(size + 1, "little")
     windows[1::2] = ((bits >> 2) & _LOW_7_BITS).to_bytes(size + 1, "little")
+    return _join_cached(_UNIT_TEXTS, windows, _unit_text_at)
+
+
+def _unit_text_at(unit: int, window: int) -> str:
+    return _unit_text(unit * _UNIT, window)
+
+
+def _join_cached(
+    tables: list[list[str]], windows: Iterable[int], text: Callable[[int, int], str]
+) -> str:
+    """The texts ``tables[i][windows[i]]`` joined, the first comma dropped; a text not cached
+    yet is ``text(i, window)``."""
     try:
-        return "".join(map(list.__getitem__, _UNIT_TEXTS, windows))[1:]
+        return "".join(map(list.__getitem__, tables, windows))[1:]
     except TypeError:  # a window seen for the first time: compute its text, then join again
-        for unit, window in enumerate(windows):
-            texts = _UNIT_TEXTS[unit]
+        for index, window in enumerate(windows):
+            texts = tables[index]
             if texts[window] is None:
-                texts[window] = _unit_text(unit * _UNIT, window)
-        return "".join(map(list.__getitem__, _UNIT_TEXTS, windows))[1:]
+                texts[window] = text(index, window)
+        return "".join(map(list.__getitem__, tables, windows))[1:]
 
 
 # Dense sets of the low categories (CIPSO tag 1 bitmaps, the usual CALIPSO ones, MCS levels)
@@ -408,14 +425,7 @@ def _format_by_bytes(bits: int) -> str:
         swapped = array.array("H", lanes)
         swapped.byteswap()
         windows = swapped
-    try:
-        return "".join(map(list.__getitem__, _BYTE_TEXTS, windows))[1:]
-    except TypeError:  # a window seen for the first time: compute its text, then join again
-        for byte, window in enumerate(windows):
-            texts = _BYTE_TEXTS[byte]
-            if texts[window] is None:
-                texts[window] = _byte_text(byte, window)
-        return "".join(map(list.__getitem__, _BYTE_TEXTS, windows))[1:]
+    return _join_cached(_BYTE_TEXTS, windows, _byte_text)
 
 
 def parse_category_bits(text: str, start: int, end: int, limits: Limits) -> int:
