@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from labelnet._analysis import Analyzer, LabelOption, Record
+from labelnet._analysis import Analyzer, LabelOption, PlainLabel, Record, plain_label
 from labelnet.capture import LabeledTuple
 
 #: Address column widths of the text format: an IPv4 address, the longest IPv6 address.
@@ -124,23 +124,46 @@ def label_texts(option: LabelOption) -> tuple[str | None, str | None]:
 def tail(option: LabelOption, output: Format, label: str | None, wire_text: str | None) -> str:
     """Everything in an output line that depends only on the option, given its
     :func:`label_texts`."""
+    verdict = (
+        option.describe_verdict() if output is Format.TEXT else _verdict_fields(option, output)
+    )
+    return _line_end(output, option.protocol, option.doi, option.tag, label, wire_text, verdict)
+
+
+def plain_tail(plain: PlainLabel, output: Format) -> str:
+    """:func:`tail` of a :func:`plain_label` without DOI configuration (no verdict, the label
+    as on the wire)."""
+    verdict = "no-doi-config" if output is Format.TEXT else _PLAIN_VERDICTS[output, "no-doi-config"]
+    return _line_end(
+        output, plain.protocol, plain.doi, plain.tag, plain.label, plain.label, verdict
+    )
+
+
+def _line_end(
+    output: Format,
+    protocol: str,
+    doi: int | None,
+    tag: int | None,
+    label: str | None,
+    wire_text: str | None,
+    verdict: str,
+) -> str:
+    """The end of an output line from the option's values; ``verdict`` is the verdict in words
+    (text) or the verdict's fields and the line's end (JSON, CSV)."""
     if output is Format.TEXT:
         shown = _text(label) if label is not None or wire_text is None else f"(wire {wire_text})"
-        return (
-            f"{option.protocol:<7} {_text(option.doi):>5} {_text(option.tag):>3} "
-            f"{shown:<20} {option.describe_verdict()}\n"
-        )
+        return f"{protocol:<7} {_text(doi):>5} {_text(tag):>3} {shown:<20} {verdict}\n"
     if output is Format.JSONL:
         return (
-            f'"protocol": "{option.protocol}", "doi": {_json_number(option.doi)}, '
-            f'"tag": {_json_number(option.tag)}, '
+            f'"protocol": "{protocol}", "doi": {_json_number(doi)}, '
+            f'"tag": {_json_number(tag)}, '
             f'"label": {"null" if label is None else f"{chr(34)}{label}{chr(34)}"}, '
             f'"wire_label": {"null" if wire_text is None else f"{chr(34)}{wire_text}{chr(34)}"}, '
-            f"{_verdict_fields(option, output)}"
+            f"{verdict}"
         )
     return (
-        f"{option.protocol},{_csv_number(option.doi)},{_csv_number(option.tag)},"
-        f"{_csv_label(label)},{_csv_label(wire_text)},{_verdict_fields(option, output)}"
+        f"{protocol},{_csv_number(doi)},{_csv_number(tag)},"
+        f"{_csv_label(label)},{_csv_label(wire_text)},{verdict}"
     )
 
 
@@ -199,8 +222,9 @@ def address_width(packets: Iterable[LabeledTuple]) -> int:
 
 
 class Shown(NamedTuple):
-    """What the output makes of one option area: the option, whether the filters keep it,
-    the end of its output line, and the (protocol, DOI, label) the statistics count."""
+    """What the output makes of one option area: the option (None when there is none, or
+    when the output line was made from :func:`plain_label`), whether the filters keep it, the
+    end of its output line, and the (protocol, DOI, label) the statistics count."""
 
     option: LabelOption | None
     kept: bool
@@ -260,6 +284,10 @@ class Renderer:
         self.keep = keep
         # (IP version, area, truncated) -> what the output makes of it.
         self.options: dict[tuple[int, bytes, bool], Shown] = {}
+        # The same for output lines only: plain labels are read without the analysis when
+        # there is no verdict to give and no filter that needs the option.
+        self.lines: dict[tuple[int, bytes, bool], Shown] = {}
+        self.plain = not analyzer.config.given and keep is None
         self.addresses: dict[bytes, Address] = {}
 
     def shown(self, version: int, area: bytes, truncated: bool) -> Shown:
@@ -285,11 +313,30 @@ class Renderer:
         self.options[key] = found
         return found
 
+    def line_shown(self, version: int, area: bytes, truncated: bool) -> Shown:
+        """The :class:`Shown` an output line needs, worked out on first sight: from
+        :func:`plain_label` when it can be, else as :meth:`shown` works it out."""
+        found = self.lines.get((version, area, truncated))
+        return self._new_line_shown(version, area, truncated) if found is None else found
+
+    def _new_line_shown(self, version: int, area: bytes, truncated: bool) -> Shown:
+        if len(self.lines) >= CACHE_LIMIT:
+            self.lines.clear()
+        plain = plain_label(version, area) if self.plain and not truncated else None
+        if plain is None:
+            found = self.shown(version, area, truncated)
+        else:
+            text = plain_tail(plain, self.settings.output) if self.settings.show_records else ""
+            found = Shown(None, True, text, (plain.protocol, plain.doi, plain.label))
+        self.lines[version, area, truncated] = found
+        return found
+
     def address(self, raw: bytes) -> Address:
         """The cached :class:`Address` of raw address bytes."""
         found = self.addresses.get(raw)
-        if found is not None:
-            return found
+        return self._new_address(raw) if found is None else found
+
+    def _new_address(self, raw: bytes) -> Address:
         if len(self.addresses) >= CACHE_LIMIT:
             self.addresses.clear()
         text = address_text(raw)
@@ -316,9 +363,9 @@ class Renderer:
         and the label counts (added to ``stats`` when given)."""
         lines: list[str] = []
         append = lines.append
-        options = self.options
+        options = self.lines
         addresses = self.addresses
-        shown_for, address_for = self.shown, self.address
+        shown_for, address_for = self._new_line_shown, self._new_address
         show, counting = self.settings.show_records, self.settings.stats
         stats = {} if stats is None else stats
         count = stats.get

@@ -11,7 +11,9 @@ byte turns that into little-endian bit order, so conversion is one ``bytes.trans
 
 from __future__ import annotations
 
+import array
 import operator
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from .errors import MlsError, MlsLimitError, MlsSyntaxError
@@ -72,7 +74,7 @@ class CategorySet:
     @classmethod
     def from_bitmap(cls, bitmap: bytes) -> CategorySet:
         """Decode a wire bitmap: category 0 is the most significant bit of byte 0."""
-        return _from_bits(int.from_bytes(bitmap.translate(_BIT_REVERSED), "little"))
+        return _from_bits(bits_from_bitmap(bitmap))
 
     @classmethod
     def parse(cls, text: str, *, limits: Limits = DEFAULT_LIMITS) -> CategorySet:
@@ -209,6 +211,11 @@ def _within(inner: object, outer: object, *, strictly: bool) -> bool:
     return inner._bits & ~outer._bits == 0
 
 
+def bits_from_bitmap(bitmap: bytes) -> int:
+    """The bit integer of a wire bitmap (category 0 is the most significant bit of byte 0)."""
+    return int.from_bytes(bitmap.translate(_BIT_REVERSED), "little")
+
+
 def _from_bits(bits: int) -> CategorySet:
     # Skips __init__'s iterable handling: the hot paths (parse, bitmap decode) already hold the int.
     cs = object.__new__(CategorySet)
@@ -240,8 +247,8 @@ def format_category_bits(bits: int) -> str:
     or more ``cA.cZ``, separated by commas (security/selinux/ss/mls.c, mls_sid_to_context).
 
     The cost is linear in the size of ``bits``. Sets with few runs are walked run by run; sets
-    with many runs (dense bitmaps) are printed four categories at a time from cached text, see
-    :func:`_format_by_units`.
+    with many runs (dense bitmaps) are printed a byte or four categories at a time from cached
+    text, see :func:`_format_by_bytes` and :func:`_format_by_units`.
     """
     # Few members means few runs, which one operation tells; otherwise the runs are counted:
     # each starts and ends with a change between neighbouring bits.
@@ -252,7 +259,10 @@ def format_category_bits(bits: int) -> str:
         if runs > _FEW_RUNS:
             length = bits.bit_length()
             if 40 * runs >= length and length <= _CACHED_CATEGORIES:
-                return _format_by_units(bits)  # dense: a run or more per five bytes
+                # Dense: a run or more per five bytes.
+                if length <= _BYTE_CATEGORIES:
+                    return _format_by_bytes(bits)
+                return _format_by_units(bits)
             return _format_by_text_search(bits)
     # Few runs: walked run by run, a few operations each (each shifts the integer, which is
     # why sets with many runs take the other ways).
@@ -279,6 +289,16 @@ def format_category_bits(bits: int) -> str:
 _FEW_RUNS = 8
 
 
+def run_text(low: int, high: int) -> str:
+    """The canonical text of the run of categories ``low`` .. ``high``: ``cN``, ``cA,cB`` or
+    ``cA.cZ``."""
+    if low == high:
+        return f"c{low}"
+    if high == low + 1:
+        return f"c{low},c{high}"
+    return f"c{low}.c{high}"
+
+
 def _format_by_text_search(bits: int) -> str:
     # Sparse or very large sets: the runs are found with str.find in the binary text (lowest
     # category first), so the cost is linear in its length plus a few steps per run.
@@ -291,12 +311,7 @@ def _format_by_text_search(bits: int) -> str:
         end = find("0", first)
         if end < 0:
             end = len(text)
-        if end - first == 1:
-            append(f"c{first}")
-        elif end - first == 2:
-            append(f"c{first},c{end - 1}")
-        else:
-            append(f"c{first}.c{end - 1}")
+        append(run_text(first, end - 1))
         first = find("1", end)
     return ",".join(parts)
 
@@ -349,14 +364,68 @@ def _format_by_units(bits: int) -> str:
     windows = bytearray(2 * size + 2)
     windows[0::2] = ((bits << 2) & _LOW_7_BITS).to_bytes(size + 1, "little")
     windows[1::2] = ((bits >> 2) & _LOW_7_BITS).to_bytes(size + 1, "little")
+    return _join_cached(_UNIT_TEXTS, windows, _unit_text_at)
+
+
+def _unit_text_at(unit: int, window: int) -> str:
+    return _unit_text(unit * _UNIT, window)
+
+
+def _join_cached(
+    tables: list[list[str]], windows: Iterable[int], text: Callable[[int, int], str]
+) -> str:
+    """The texts ``tables[i][windows[i]]`` joined, the first comma dropped; a text not cached
+    yet is ``text(i, window)``."""
     try:
-        return "".join(map(list.__getitem__, _UNIT_TEXTS, windows))[1:]
+        return "".join(map(list.__getitem__, tables, windows))[1:]
     except TypeError:  # a window seen for the first time: compute its text, then join again
-        for unit, window in enumerate(windows):
-            texts = _UNIT_TEXTS[unit]
+        for index, window in enumerate(windows):
+            texts = tables[index]
             if texts[window] is None:
-                texts[window] = _unit_text(unit * _UNIT, window)
-        return "".join(map(list.__getitem__, _UNIT_TEXTS, windows))[1:]
+                texts[window] = text(index, window)
+        return "".join(map(list.__getitem__, tables, windows))[1:]
+
+
+# Dense sets of the low categories (CIPSO tag 1 bitmaps, the usual CALIPSO ones, MCS levels)
+# go a byte at a time: the text of categories 8k .. 8k+7 depends on an eleven-bit window, the
+# two categories before them, their own eight and the one after, and is the text of its two
+# units (above) put together. Half as many pieces to join as units; the cache stays bounded
+# (2048 windows for each of 32 bytes, a few megabytes when full).
+
+#: Categories c0 .. this - 1 are printed a byte at a time.
+_BYTE_CATEGORIES = 256
+_BYTE_TEXTS: list[list[str]] = [
+    [None] * 2048  # type: ignore[list-item]
+    for _ in range(_BYTE_CATEGORIES // 8)
+]
+# A mask that keeps the low three bits of every byte.
+_LOW_3_BITS = int.from_bytes(b"\x07" * (_BYTE_CATEGORIES // 8), "little")
+_NATIVE_LITTLE = sys.byteorder == "little"
+
+
+def _byte_text(byte: int, window: int) -> str:
+    # ``window`` bit j is category 8 * byte - 2 + j: the texts of the two units of the byte.
+    low, high = _UNIT_TEXTS[2 * byte], _UNIT_TEXTS[2 * byte + 1]
+    if low[window & 0x7F] is None:
+        low[window & 0x7F] = _unit_text(8 * byte, window & 0x7F)
+    if high[window >> 4] is None:
+        high[window >> 4] = _unit_text(8 * byte + _UNIT, window >> 4)
+    return low[window & 0x7F] + high[window >> 4]
+
+
+def _format_by_bytes(bits: int) -> str:
+    size = (bits.bit_length() + 7) >> 3
+    # Window k as a 16-bit number: its low byte is byte k of (bits << 2) (categories 8k-2 ..
+    # 8k+5), its high byte the three lowest bits of byte k of (bits >> 6) (8k+6 .. 8k+8).
+    lanes = bytearray(2 * size)
+    lanes[0::2] = (bits << 2).to_bytes(size + 1, "little")[:size]
+    lanes[1::2] = (bits >> 6 & _LOW_3_BITS).to_bytes(size, "little")
+    windows: Iterable[int] = memoryview(lanes).cast("H")
+    if not _NATIVE_LITTLE:
+        swapped = array.array("H", lanes)
+        swapped.byteswap()
+        windows = swapped
+    return _join_cached(_BYTE_TEXTS, windows, _byte_text)
 
 
 def parse_category_bits(text: str, start: int, end: int, limits: Limits) -> int:

@@ -67,7 +67,11 @@ class Level:
         return _parse_level(text, 0, len(text), limits)
 
     def __str__(self) -> str:
-        return _level_text(self)
+        # format_level_bits written out: this is the hot path of every printer.
+        bits = self.categories._bits
+        if bits:
+            return f"s{self.sensitivity}:{format_category_bits(bits)}"
+        return f"s{self.sensitivity}"
 
     def __repr__(self) -> str:
         return f"Level.parse({str(self)!r})"
@@ -222,10 +226,15 @@ class Context:
 
 def _level_text(level: Level) -> str:
     # A plain function: ranges print their levels without going through format() and str().
-    bits = level.categories._bits
+    return format_level_bits(level.sensitivity, level.categories._bits)
+
+
+def format_level_bits(sensitivity: int, bits: int) -> str:
+    """The canonical text of the level with this sensitivity and category bit integer, without
+    building the :class:`Level` (``str(Level(s, CategorySet.from_int(bits)))``)."""
     if bits:
-        return f"s{level.sensitivity}:{format_category_bits(bits)}"
-    return f"s{level.sensitivity}"
+        return f"s{sensitivity}:{format_category_bits(bits)}"
+    return f"s{sensitivity}"
 
 
 def _identifier_problem(value: object) -> str | None:

@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from mls import DEFAULT_LIMITS, CategorySet, Context, Level, Limits, MlsSyntaxError, Range, Relation
 from mls.categories import (
+    _BYTE_CATEGORIES,
     _CACHED_CATEGORIES,
+    _format_by_bytes,
     _format_by_text_search,
     _format_by_units,
     format_category_bits,
@@ -139,6 +141,7 @@ def reference_format(bits: int) -> str:
 # unit and cache edges (c2047, c2048).
 category_bits = st.one_of(
     st.binary(max_size=260).map(lambda data: CategorySet.from_bitmap(data).bits),
+    st.binary(max_size=32).map(lambda data: CategorySet.from_bitmap(data).bits),
     st.integers(min_value=0, max_value=1 << 2100),
     st.lists(st.integers(min_value=0, max_value=70000), max_size=40).map(
         lambda numbers: CategorySet(numbers).bits
@@ -157,6 +160,8 @@ def test_every_way_of_printing_categories_equals_the_reference(bits: int) -> Non
         assert _format_by_text_search(bits) == expected
         if bits.bit_length() <= _CACHED_CATEGORIES:
             assert _format_by_units(bits) == expected
+        if bits.bit_length() <= _BYTE_CATEGORIES:
+            assert _format_by_bytes(bits) == expected
 
 
 def reference_parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Level | None:
