@@ -19,7 +19,7 @@ from mls import __version__ as __version__
 from mls.verdict import VerdictKind
 
 from ._checksum import crc16_x25
-from ._codec import decode, encode
+from ._codec import decode, encode, first_label_text
 from ._vectors import (
     CalipsoDecoded,
     CalipsoInsertion,
@@ -90,6 +90,7 @@ __all__ = [
     "decode",
     "encode",
     "find_option",
+    "first_label_text",
     "insert_option",
     "iter_options",
     "remove_option",

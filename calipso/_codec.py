@@ -11,6 +11,9 @@ from __future__ import annotations
 import struct
 from binascii import crc_hqx
 
+from mls.categories import bits_from_bitmap
+from mls.label import format_level_bits
+
 from ._checks import checksum_mismatch
 from ._checksum import BIT_REVERSED
 from .errors import CalipsoChecksumError, CalipsoDecodeError
@@ -133,3 +136,24 @@ def _decode_error(data: bytes) -> CalipsoDecodeError:
         f"{data_length - MIN_DATA_LENGTH} bytes left in the option data",
         6,
     )
+
+
+#: Option type, data length, DOI, compartment length (words), sensitivity level.
+_FIXED = struct.Struct(">BBIBB").unpack_from
+
+
+def first_label_text(header: bytes) -> tuple[int, str] | None:
+    """``(DOI, wire level text)`` of a hop-by-hop header whose first option is a CALIPSO
+    option right after its two bytes, whole inside the header's length, read without building
+    objects (for readers of many distinct labels); None for any other shape, which
+    :func:`decode` handles. The checksum does not change the label."""
+    size = len(header)
+    if size < 12 or header[2] != OPTION_TYPE:
+        return None
+    end = 4 + header[3]
+    if end > size or end > (header[1] + 1) * 8:
+        return None
+    _, _, doi, words, level = _FIXED(header, 2)
+    if end < 12 or 12 + 4 * words > end:
+        return None
+    return doi, format_level_bits(level, bits_from_bitmap(header[12 : 12 + 4 * words]))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from mls import __version__ as __version__
 from mls.verdict import VerdictKind
 
-from ._codec import decode, encode
+from ._codec import decode, encode, first_label_text
 from ._vectors import CipsoDecoded, CipsoVector, vectors
 from .doi import CipsoDoi
 from .errors import (
@@ -86,6 +86,7 @@ __all__ = [
     "decode",
     "encode",
     "find_option",
+    "first_label_text",
     "iter_options",
     "tag_class",
     "validate",

@@ -12,6 +12,9 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from mls.categories import bits_from_bitmap, run_text
+from mls.label import format_level_bits
+
 from .errors import CipsoDecodeError
 from .model import (
     HEADER_LENGTH,
@@ -26,6 +29,7 @@ from .model import (
     RangedTag,
     RestrictedBitmapTag,
     Tag,
+    TagType,
 )
 
 __all__ = ["decode", "encode"]
@@ -207,3 +211,51 @@ def encode(option: CipsoOption) -> bytes:
             ) + _U16[len(bounds)].pack(*bounds)
     body = b"".join([tag.to_bytes() for tag in tags])
     return _OPTION_HEADER.pack(OPTION_TYPE, HEADER_LENGTH + len(body), option.doi) + body
+
+
+# -- the label text of the first option, read straight from the bytes --------------------------
+
+
+def first_label_text(area: bytes) -> tuple[int, int, str] | None:
+    """``(DOI, tag type, wire level text)`` of an options area that starts with a CIPSO option
+    of the shape senders use (one tag 1 or tag 5 filling it), read without building objects
+    (for readers of many distinct labels); None for any other shape, which :func:`decode`
+    handles. The conditions are those of :func:`decode`'s straight path."""
+    size = len(area)
+    if size < _BASE or area[0] != OPTION_TYPE:
+        return None
+    length = area[1]
+    if length < _BASE or length > size or length > MAX_OPTION_LENGTH:
+        return None
+    _, _, doi, tag, tag_length, _, level = _unpack_base(area)
+    if tag_length != length - HEADER_LENGTH:
+        return None
+    if tag == TagType.RESTRICTED_BITMAP:
+        text = format_level_bits(level, bits_from_bitmap(area[_BASE:length]))
+    elif tag == TagType.RANGED and not length & 1:
+        text = _ranged_text(level, _U16[(length - _BASE) >> 1].unpack_from(area, _BASE))
+        if not text:  # ranges in another order, touching or overlapping: the full decoder's
+            found = decode(area[:length]).mls_level
+            text = str(found)
+    else:
+        return None
+    return doi, tag, text
+
+
+def _ranged_text(level: int, bounds: tuple[int, ...]) -> str:
+    """The level text of tag 5 bounds in the shape the kernel sends (pairs of high and low,
+    highest first, no two touching): each range is then one run of the canonical text; "" for
+    any other shape."""
+    parts = []
+    above = 0x10001  # the low bound of the range above, or past every category
+    for index in range(0, len(bounds) - 1, 2):
+        high = bounds[index]
+        low = bounds[index + 1]
+        if low > high or high + 1 >= above:
+            return ""
+        parts.append(run_text(low, high))
+        above = low
+    if not parts or len(bounds) & 1:
+        return ""
+    parts.reverse()
+    return f"s{level}:{','.join(parts)}"

@@ -8,7 +8,6 @@ with their own verdicts (:func:`cipso.verdict`, :func:`calipso.verdict`), shown 
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -16,8 +15,6 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import calipso
 import cipso
 from mls import Level
-from mls.categories import bits_from_bitmap, run_text
-from mls.label import format_level_bits
 
 if TYPE_CHECKING:
     from labelnet.dump import DumpSettings
@@ -284,82 +281,16 @@ class PlainLabel(NamedTuple):
     label: str  #: the wire level's text
 
 
-#: The longest CIPSO option: the whole IPv4 options area.
-_MAX_CIPSO_LENGTH = 40
-# CIPSO option type, length, DOI, tag type, tag length, alignment octet, level.
-_CIPSO_ONE_TAG = struct.Struct(">BBIBBBB").unpack_from
-# CALIPSO option type, length, DOI, compartment length (words), level.
-_CALIPSO_FIXED = struct.Struct(">BBIBB").unpack_from
-# _U16[n] reads n big-endian 16-bit numbers (the bounds of a CIPSO tag 5).
-_U16 = [struct.Struct(f">{n}H").unpack_from for n in range(16)]
-
-
 def plain_label(version: int, area: bytes) -> PlainLabel | None:
     """The label of an options area (4) or hop-by-hop header (6) whose first option is a label
-    option of the shape senders use (CIPSO with one tag 1 or tag 5 filling it; CALIPSO), read
-    from the bytes without building the protocols' objects; None for any other shape, which
-    :class:`Analyzer` works out in full. The conditions are those under which the tolerant walk
-    finds the option whole and the protocol's decoder takes it, so that the label is the one
-    :attr:`LabelOption.wire_level` would hold."""
-    return _plain_cipso(area) if version == 4 else _plain_calipso(area)
-
-
-def _plain_cipso(area: bytes) -> PlainLabel | None:
-    # A whole CIPSO option first, its one tag filling it (cipso.decode's straight path).
-    size = len(area)
-    if size < 10 or area[0] != cipso.OptionType.CIPSO:
-        return None
-    length = area[1]
-    if length < 10 or length > size or length > _MAX_CIPSO_LENGTH:
-        return None
-    _, _, doi, tag, tag_length, _, sensitivity = _CIPSO_ONE_TAG(area)
-    if tag_length != length - 6:
-        return None
-    if tag == 1:
-        text = format_level_bits(sensitivity, bits_from_bitmap(area[10:length]))
-    elif tag == 5 and not length & 1:
-        text = _ranged_text(sensitivity, _U16[(length - 10) >> 1](area, 10))
-        if not text:  # ranges in another order, touching or overlapping: the protocol's way
-            text = str(cipso.decode(area[:length]).mls_level)
-    else:
-        return None
-    return PlainLabel("cipso", doi, tag, text)
-
-
-def _plain_calipso(area: bytes) -> PlainLabel | None:
-    # The CALIPSO option right after the header's two bytes, whole inside the header's length
-    # (calipso.iter_options), its compartment bitmap inside it (calipso.decode); the checksum
-    # does not change the label.
-    size = len(area)
-    if size < 12 or area[2] != calipso.OPTION_TYPE:
-        return None
-    end = 4 + area[3]
-    if end > size or end > (area[1] + 1) * 8:
-        return None
-    _, _, doi, words, sensitivity = _CALIPSO_FIXED(area, 2)
-    if end < 12 or 12 + 4 * words > end:
-        return None
-    bits = bits_from_bitmap(area[12 : 12 + 4 * words])
-    return PlainLabel("calipso", doi, None, format_level_bits(sensitivity, bits))
-
-
-def _ranged_text(sensitivity: int, bounds: tuple[int, ...]) -> str:
-    """The level text of CIPSO tag 5 bounds in the shape the kernel sends (pairs of high and
-    low, highest first, no two touching): each range is then one run of the canonical text.
-    "" for any other shape."""
-    parts = []
-    above = 0x10001  # the low bound of the range above, or past every category
-    for index in range(0, len(bounds) - 1, 2):
-        high = bounds[index]
-        low = bounds[index + 1]
-        if low > high or high + 1 >= above:
-            return ""
-        parts.append(run_text(low, high))
-        above = low
-    if not parts or len(bounds) & 1:
-        return ""
-    parts.reverse()
-    return f"s{sensitivity}:{','.join(parts)}"
+    option of the shape senders use, read from the bytes by the protocol's
+    ``first_label_text`` without building its objects; None for any other shape, which
+    :class:`Analyzer` works out in full."""
+    if version == 4:
+        found = cipso.first_label_text(area)
+        return None if found is None else PlainLabel("cipso", found[0], found[1], found[2])
+    found6 = calipso.first_label_text(area)
+    return None if found6 is None else PlainLabel("calipso", found6[0], None, found6[1])
 
 
 def _u32(data: bytes, at: int) -> int | None:
