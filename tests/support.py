@@ -186,3 +186,18 @@ ACCEPTED_VERDICT_JSON = {
     "option_offset": None,
     "code": None,
 }
+
+
+ErrorT = TypeVar("ErrorT", bound=ValueError)
+
+
+def raises_at(
+    error: type[ErrorT], call: Callable[[], object], offset: int, words: str = ""
+) -> ErrorT:
+    """Assert that ``call()`` raises ``error`` at ``offset`` with ``words`` in its reason, and
+    return the error for any further checks."""
+    with pytest.raises(error) as caught:
+        call()
+    assert caught.value.offset == offset, str(caught.value)  # type: ignore[attr-defined]
+    assert words in caught.value.reason  # type: ignore[attr-defined]
+    return caught.value
