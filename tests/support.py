@@ -201,3 +201,9 @@ def raises_at(
     assert caught.value.offset == offset, str(caught.value)  # type: ignore[attr-defined]
     assert words in caught.value.reason  # type: ignore[attr-defined]
     return caught.value
+
+
+def refusal_table(rows: Sequence[tuple[str, int, str]]) -> pytest.MarkDecorator:
+    """Parametrize a test over ``(text, offset, words)``: an input refused, where, and words its
+    reason must contain (checked with ``raises_at``)."""
+    return pytest.mark.parametrize(("text", "offset", "words"), rows)
