@@ -234,24 +234,18 @@ def faults(doi: int, unknown: int) -> list[Fault]:
     extra = option(doi, extra=b"\xde\xad")
     bad_extra = bytearray(extra)
     bad_extra[-1] ^= 0xFF  # extra bytes are covered by the checksum
+
+    def after_valid(name: str, stray: bytes, kind: VerdictKind = VerdictKind.DROPPED) -> Fault:
+        # Repaired, the stray option's action bits (the top two of its type) say "skip it".
+        skipped = bytes((stray[0] & 0x3F,)) + stray[1:]
+        return Fault(name, header(good, stray), header(good, skipped), None, 2 + len(good), kind)
+
     return [
         Fault("checksum bit", header(bytes(flipped)), header(good), Check.CHECKSUM, 10),
         Fault("checksum swapped", header(swapped), header(good), Check.CHECKSUM, 10),
-        Fault(
-            "unknown doi",
-            header(option(unknown)),
-            header(option(doi)),
-            Check.UNKNOWN_DOI,
-            4,
-        ),
+        Fault("unknown doi", header(option(unknown)), header(option(doi)), Check.UNKNOWN_DOI, 4),
         Fault("doi 0", header(option(0)), header(option(doi)), Check.UNKNOWN_DOI, 4),
-        Fault(
-            "data length 7",
-            header(short7),
-            header(plain),
-            Check.DATA_LENGTH,
-            3,
-        ),
+        Fault("data length 7", header(short7), header(plain), Check.DATA_LENGTH, 3),
         Fault("data length 0", header(short0), header(short0[:0]), Check.DATA_LENGTH, 3),
         Fault("cmpt length 2 of 1", header(overrun), header(good), Check.COMPARTMENT_LENGTH, 8),
         Fault("cmpt length 255", header(overrun255), header(good), Check.COMPARTMENT_LENGTH, 8),
@@ -283,42 +277,19 @@ def faults(doi: int, unknown: int) -> list[Fault]:
             Check.UNKNOWN_DOI,
             2 + len(good) + 2,
         ),
-        Fault(
-            "stray 0x5e (action 01) after valid",
-            header(good, bytes((0x5E, 0))),
-            header(good, bytes((0x1E, 0))),
-            None,
-            2 + len(good),
+        after_valid("stray 0x5e (action 01) after valid", bytes((0x5E, 0))),
+        after_valid("stray 0x7e (action 01) after valid", bytes((0x7E, 2, 0xAA, 0xBB))),
+        after_valid(
+            "stray 0x9e (action 10) after valid", bytes((0x9E, 0)), VerdictKind.PARAMETER_PROBLEM
         ),
-        Fault(
-            "stray 0x7e (action 01) after valid",
-            header(good, bytes((0x7E, 2, 0xAA, 0xBB))),
-            header(good, bytes((0x3E, 2, 0xAA, 0xBB))),
-            None,
-            2 + len(good),
-        ),
-        Fault(
-            "stray 0x9e (action 10) after valid",
-            header(good, bytes((0x9E, 0))),
-            header(good, bytes((0x1E, 0))),
-            None,
-            2 + len(good),
-            VerdictKind.PARAMETER_PROBLEM,
-        ),
-        Fault(
+        after_valid(
             "stray 0xbe (action 10) after valid",
-            header(good, bytes((0xBE, 1, 0xAA))),
-            header(good, bytes((0x3E, 1, 0xAA))),
-            None,
-            2 + len(good),
+            bytes((0xBE, 1, 0xAA)),
             VerdictKind.PARAMETER_PROBLEM,
         ),
-        Fault(
+        after_valid(
             "stray 0xde (action 11, unicast) after valid",
-            header(good, bytes((0xDE, 0))),
-            header(good, bytes((0x1E, 0))),
-            None,
-            2 + len(good),
+            bytes((0xDE, 0)),
             VerdictKind.PARAMETER_PROBLEM,
         ),
         Fault(
