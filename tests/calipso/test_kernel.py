@@ -145,11 +145,14 @@ def test_kernel_encoded_labels_are_accepted(kernel: Kernel, level: str) -> None:
     assert kernel.model.decode_header(built) == Level.parse(level)
 
 
-@settings(
-    max_examples=40,
+# Examples run against the kernel fixture (one per module) and wait on it: no deadline.
+ON_THE_KERNEL = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@settings(ON_THE_KERNEL, max_examples=40)
 @given(level=labels())
 def test_random_labels_are_accepted(kernel: Kernel, level: Level) -> None:
     built = kernel.model.encode_header(level, next_header=ICMPV6)
@@ -162,11 +165,7 @@ def test_empty_bitmap_word_is_accepted(kernel: Kernel) -> None:
     assert kernel.compare(built).accepted
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(ON_THE_KERNEL, max_examples=40)
 @given(data=st.data())
 def test_headers_built_by_insertion_are_accepted(kernel: Kernel, data: st.DataObject) -> None:
     # Router Alerts and skippable unknown options before and after, CALIPSO inserted (and
@@ -377,22 +376,14 @@ def _tlvs(data: bytes) -> list[calipso.Tlv]:
 # --- random near-valid mutants ----------------------------------------------------------------
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(ON_THE_KERNEL, max_examples=300)
 @given(data=st.data())
 def test_near_valid_mutants_verdicts_equal_the_kernels(kernel: Kernel, data: st.DataObject) -> None:
     mutant = data.draw(mutants(option_bytes(doi=kernel.doi, bad_checksums=False)))
     kernel.compare(header(mutant))
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(ON_THE_KERNEL, max_examples=60)
 @given(data=st.data())
 def test_valid_option_then_mutant_equal_the_kernels(kernel: Kernel, data: st.DataObject) -> None:
     # Every CALIPSO option in the header is checked, wherever it stands.
