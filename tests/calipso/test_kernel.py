@@ -239,8 +239,14 @@ def faults(doi: int, unknown: int) -> list[Fault]:
         skipped = bytes((stray[0] & 0x3F,)) + stray[1:]
         return Fault(name, header(good, stray), header(good, skipped), None, 2 + len(good), kind)
 
+    # Two options in one header: the second starts after the hop-by-hop header's 2 bytes and
+    # the first option.
+    two_valid = header(good, good)
+    second = 2 + len(good)
+    bad = bytes(flipped)
+    valid_then_unknown = header(good, option(unknown))
     return [
-        Fault("checksum bit", header(bytes(flipped)), header(good), Check.CHECKSUM, 10),
+        Fault("checksum bit", header(bad), header(good), Check.CHECKSUM, 10),
         Fault("checksum swapped", header(swapped), header(good), Check.CHECKSUM, 10),
         Fault("unknown doi", header(option(unknown)), header(option(doi)), Check.UNKNOWN_DOI, 4),
         Fault("doi 0", header(option(0)), header(option(doi)), Check.UNKNOWN_DOI, 4),
@@ -255,26 +261,10 @@ def faults(doi: int, unknown: int) -> list[Fault]:
             Check.CHECKSUM,
             10,
         ),
+        Fault("valid then bad copy", header(good, bad), two_valid, Check.CHECKSUM, second + 8),
+        Fault("bad copy then valid", header(bad, good), two_valid, Check.CHECKSUM, 10),
         Fault(
-            "valid then bad copy",
-            header(good, bytes(flipped)),
-            header(good, good),
-            Check.CHECKSUM,
-            2 + len(good) + 8,
-        ),
-        Fault(
-            "bad copy then valid",
-            header(bytes(flipped), good),
-            header(good, good),
-            Check.CHECKSUM,
-            10,
-        ),
-        Fault(
-            "valid then unknown doi",
-            header(good, option(unknown)),
-            header(good, good),
-            Check.UNKNOWN_DOI,
-            2 + len(good) + 2,
+            "valid then unknown doi", valid_then_unknown, two_valid, Check.UNKNOWN_DOI, second + 2
         ),
         after_valid("stray 0x5e (action 01) after valid", bytes((0x5E, 0))),
         after_valid("stray 0x7e (action 01) after valid", bytes((0x7E, 2, 0xAA, 0xBB))),
