@@ -207,3 +207,17 @@ def refusal_table(rows: Sequence[tuple[str, int, str]]) -> pytest.MarkDecorator:
     """Parametrize a test over ``(text, offset, words)``: an input refused, where, and words its
     reason must contain (checked with ``raises_at``)."""
     return pytest.mark.parametrize(("text", "offset", "words"), rows)
+
+
+def usage_error_table(rows: Sequence[tuple[list[str], str]]) -> pytest.MarkDecorator:
+    """Parametrize a test over ``(argv, message)``: a command line refused, and words its one
+    line of error must contain (checked with ``assert_usage_error``)."""
+    return pytest.mark.parametrize(("argv", "message"), rows)
+
+
+def assert_usage_error(out: str, err: str, prog: str, message: str) -> None:
+    """Assert that a refused command printed nothing on stdout and one line, naming ``prog``
+    and containing ``message``, on stderr."""
+    assert out == ""
+    assert err.startswith(f"{prog}: error: ") and err.count("\n") == 1
+    assert message in err
