@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from _bench import OURS, Case
 
 from mls import Level
 from mls.mcs import McsAllocator, svirt_label
 from mls.translate import Translator
-
-# Fedora's targeted setrans.conf: three exact pairs.
-TARGETED = """\
-s0=SystemLow
-s0-s0:c0.c1023=SystemLow-SystemHigh
-s0:c0.c1023=SystemHigh
-"""
+from tests.mls.setrans_texts import TARGETED
 
 # Base classifications and modifier words, as in mcstrans' "pipes" example: names are computed.
-COMPUTED = """\
-Base=Sensitivity Levels
-s1=Unclassified
-s2:c200.c511=Restricted
-s3:c200.c511=Confidential
-ModifierGroup=Pipes
-Prefix=Handle Via
-Suffix=Pipes Only
-Whitespace=,
-Join=,
-Default=c200.c511
-c101=Plastic
-c102=Iron
-c103=Copper
-c104=Galvanized
-ModifierGroup=Releasable
-Prefix=REL TO
-Default=c200.c511
-Whitespace=/
-Join=/
-~c201=AUS
-~c202=CAN
-~c203=GBR
-~c204=NZL
-~c205=USA
-"""
+COMPUTED = (Path(__file__).resolve().parent / "computed-setrans.conf").read_text()
 
 # 1000 modifier words and a 2.9 KB name of 960 of them: the cost must follow the name's length,
 # not its length times the words configured.

@@ -186,3 +186,38 @@ ACCEPTED_VERDICT_JSON = {
     "option_offset": None,
     "code": None,
 }
+
+
+ErrorT = TypeVar("ErrorT", bound=ValueError)
+
+
+def raises_at(
+    error: type[ErrorT], call: Callable[[], object], offset: int, words: str = ""
+) -> ErrorT:
+    """Assert that ``call()`` raises ``error`` at ``offset`` with ``words`` in its reason, and
+    return the error for any further checks."""
+    with pytest.raises(error) as caught:
+        call()
+    assert caught.value.offset == offset, str(caught.value)  # type: ignore[attr-defined]
+    assert words in caught.value.reason  # type: ignore[attr-defined]
+    return caught.value
+
+
+def refusal_table(rows: Sequence[tuple[str, int, str]]) -> pytest.MarkDecorator:
+    """Parametrize a test over ``(text, offset, words)``: an input refused, where, and words its
+    reason must contain (checked with ``raises_at``)."""
+    return pytest.mark.parametrize(("text", "offset", "words"), rows)
+
+
+def usage_error_table(rows: Sequence[tuple[list[str], str]]) -> pytest.MarkDecorator:
+    """Parametrize a test over ``(argv, message)``: a command line refused, and words its one
+    line of error must contain (checked with ``assert_usage_error``)."""
+    return pytest.mark.parametrize(("argv", "message"), rows)
+
+
+def assert_usage_error(out: str, err: str, prog: str, message: str) -> None:
+    """Assert that a refused command printed nothing on stdout and one line, naming ``prog``
+    and containing ``message``, on stderr."""
+    assert out == ""
+    assert err.startswith(f"{prog}: error: ") and err.count("\n") == 1
+    assert message in err

@@ -14,7 +14,13 @@ import pytest
 import calipso
 from calipso.__main__ import main
 from mls import Level
-from tests.support import ACCEPTED_VERDICT_JSON, assert_stdin_decodes_as_argument, run_module_fresh
+from tests.support import (
+    ACCEPTED_VERDICT_JSON,
+    assert_stdin_decodes_as_argument,
+    assert_usage_error,
+    run_module_fresh,
+    usage_error_table,
+)
 
 GOOD = "070c000000020103980f84000000"  # calipso.md §2: DOI 2, s3:c0,c5
 HEADER = "3a01" + GOOD  # the kernel's hop-by-hop header for it (next header 58)
@@ -204,8 +210,7 @@ def test_as_forces_the_kind(capsys: pytest.CaptureFixture[str], kind: str, data:
     assert status == 0 and fields(out)["label"] == "s3:c0,c5"
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
+@usage_error_table(
     [
         (["decode", "zz"], "'z' is not a hex digit"),
         (["decode", "070"], "3 hex digits: an odd number cannot be whole bytes"),
@@ -224,10 +229,8 @@ def test_bad_input_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     status, out, err = run(capsys, *argv)
-    assert status == 2 and out == ""
-    assert err.startswith("python -m calipso: error: ")
-    assert message in err
-    assert err.count("\n") == 1
+    assert status == 2
+    assert_usage_error(out, err, "python -m calipso", message)
     assert "Traceback" not in err
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from labelnet.__main__ import main
 from labelnet.capture import write_pcap
+from tests.support import assert_usage_error, usage_error_table
 
 from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6
 
@@ -91,8 +92,7 @@ def test_progress_goes_to_stderr(labels: Path, capsys: pytest.CaptureFixture[str
     assert err.endswith("\r\x1b[K")
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
+@usage_error_table(
     [
         (["--doi", "cipso pass doi:3"], "tags"),
         (["--doi", "ipx pass doi:3"], "cipso or calipso"),
@@ -103,13 +103,11 @@ def test_progress_goes_to_stderr(labels: Path, capsys: pytest.CaptureFixture[str
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(
-    labels: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    labels: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    assert main(["dump", str(labels), *args]) == 2
+    assert main(["dump", str(labels), *argv]) == 2
     out, err = capsys.readouterr()
-    assert out == ""
-    assert err.startswith("labelnet dump: error: ") and err.count("\n") == 1
-    assert message in err
+    assert_usage_error(out, err, "labelnet dump", message)
 
 
 def test_broken_captures_exit_2_after_the_good_packets(

@@ -30,6 +30,7 @@ from mls.translate import (
     Translator,
     _format_level,
 )
+from tests.mls.setrans_texts import TARGETED
 from tests.support import need
 
 from .support import run_cli
@@ -38,14 +39,6 @@ EXAMPLES = Path("/usr/share/doc/mcstrans/examples")
 MCSTRANSD = Path("/sbin/mcstransd")
 # The shipped examples include their fragments from where the README says to install them.
 INSTALLED_FRAGMENTS = "/etc/selinux/mls/setrans.d"
-
-# Fedora's targeted (MCS) setrans.conf, in substance.
-TARGETED = """\
-# MCS categories are defined by the administrator
-s0=SystemLow
-s0-s0:c0.c1023=SystemLow-SystemHigh
-s0:c0.c1023=SystemHigh
-"""
 
 # A base classification, one modifier group with a prefix and suffixes, like the pipes example.
 PIPES = """\
