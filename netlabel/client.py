@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         "the NetLabel client needs pyroute2: pip install 'labelnet[netlink]'"
     ) from exc
 
-from netlabel import _genl
+from netlabel import _genl, model
 from netlabel.errors import (
     AlreadyExists,
     FamilyNotFound,
@@ -45,17 +45,6 @@ from netlabel.errors import (
     Unsupported,
     from_errno,
 )
-from netlabel.model import (
-    AddressSelector,
-    DoiSummary,
-    DomainMap,
-    Labeling,
-    Network,
-    Protocol,
-    StaticLabel,
-    network_from_mask,
-    parse_network,
-)
 
 __all__ = ["NetLabel"]
 
@@ -63,7 +52,7 @@ _U32_MAX = 0xFFFFFFFF
 _IFNAMSIZ = 16  # interface names are at most 15 characters plus NUL
 _FAMILIES = (socket.AF_UNSPEC, socket.AF_INET, socket.AF_INET6)
 
-NetworkLike: TypeAlias = Network | str
+NetworkLike: TypeAlias = model.Network | str
 
 # The kernel answers EINVAL for many different refusals; these say which ones are possible.
 _MAP_ADD_ERRORS: dict[int, tuple[type[NetLabelError], str]] = {
@@ -88,11 +77,11 @@ _CALIPSO_ADD_ERRORS: dict[int, tuple[type[NetLabelError], str]] = {
 }
 
 
-def _as_network(value: NetworkLike, operation: str) -> Network:
+def _as_network(value: NetworkLike, operation: str) -> model.Network:
     if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
         return value
     try:
-        return parse_network(value)
+        return model.parse_network(value)
     except ValueError as exc:
         raise InvalidArgument(operation, str(exc)) from None
 
@@ -155,7 +144,7 @@ def _nested(msg: Any, name: str) -> list[Any]:
     return [] if nest is None else list(nest.get("attrs", []))
 
 
-def _address_attrs(prefix: str, network: Network) -> list[tuple[str, bytes]]:
+def _address_attrs(prefix: str, network: model.Network) -> list[tuple[str, bytes]]:
     kind = "IPV4" if network.version == 4 else "IPV6"
     return [
         (f"{prefix}{kind}ADDR", network.network_address.packed),
@@ -163,13 +152,13 @@ def _address_attrs(prefix: str, network: Network) -> list[tuple[str, bytes]]:
     ]
 
 
-def _address_from(msg: Any, prefix: str, operation: str) -> Network:
+def _address_from(msg: Any, prefix: str, operation: str) -> model.Network:
     for kind in ("IPV4", "IPV6"):
         addr = msg.get_attr(f"{prefix}{kind}ADDR")
         if addr is not None:
             mask = _attr(msg, f"{prefix}{kind}MASK", operation)
             try:
-                return network_from_mask(bytes(addr), bytes(mask))
+                return model.network_from_mask(bytes(addr), bytes(mask))
             except ValueError as exc:
                 raise ProtocolError(operation, f"bad address in reply: {exc}") from None
     raise ProtocolError(operation, "the kernel's reply has no address attribute")
@@ -184,11 +173,11 @@ def _enum_or_int(enum_type: Any, value: int) -> Any:
 
 def _doi_summaries(
     replies: list[Any], prefix: str, map_types: Any, operation: str
-) -> tuple[DoiSummary, ...]:
+) -> tuple[model.DoiSummary, ...]:
     """The DOI and mapping type of each reply to a CIPSO or CALIPSO LISTALL dump; the
     attributes are ``{prefix}DOI`` and ``{prefix}MTYPE``."""
     return tuple(
-        DoiSummary(
+        model.DoiSummary(
             int(_attr(r, f"{prefix}DOI", operation)),
             _enum_or_int(map_types, int(_attr(r, f"{prefix}MTYPE", operation))),
         )
@@ -329,21 +318,21 @@ class NetLabel:
         reply = _one(self._mgmt(_genl.MgmtCmd.VERSION, operation=op), op)
         return int(_attr(reply, "NLBL_MGMT_A_VERSION", op))
 
-    def protocols(self) -> tuple[Protocol | int, ...]:
+    def protocols(self) -> tuple[model.Protocol | int, ...]:
         """The labeling protocols the kernel supports, in the kernel's order."""
         op = "mgmt protocols"
         replies = self._mgmt(_genl.MgmtCmd.PROTOCOLS, operation=op, dump=True)
         return tuple(
-            _enum_or_int(Protocol, int(_attr(r, "NLBL_MGMT_A_PROTOCOL", op))) for r in replies
+            _enum_or_int(model.Protocol, int(_attr(r, "NLBL_MGMT_A_PROTOCOL", op))) for r in replies
         )
 
-    def list_domain_maps(self) -> tuple[DomainMap, ...]:
+    def list_domain_maps(self) -> tuple[model.DomainMap, ...]:
         """Every domain mapping, in the kernel's order; the defaults are not included."""
         op = "map list"
         replies = self._mgmt(_genl.MgmtCmd.LISTALL, operation=op, dump=True)
         return tuple(self._decode_map(r, op) for r in replies)
 
-    def get_default_map(self, family: socket.AddressFamily) -> DomainMap | None:
+    def get_default_map(self, family: socket.AddressFamily) -> model.DomainMap | None:
         """The default mapping for AF_INET or AF_INET6, or None if there is none."""
         if family not in (socket.AF_INET, socket.AF_INET6):
             raise InvalidArgument(
@@ -358,7 +347,7 @@ class NetLabel:
             return None
         return self._decode_map(_one(replies, op), op)
 
-    def list_default_maps(self) -> tuple[DomainMap, ...]:
+    def list_default_maps(self) -> tuple[model.DomainMap, ...]:
         """The IPv4 then the IPv6 default mapping, leaving out a family without one."""
         maps = (self.get_default_map(socket.AF_INET), self.get_default_map(socket.AF_INET6))
         return tuple(m for m in maps if m is not None)
@@ -366,7 +355,7 @@ class NetLabel:
     def add_domain_map(
         self,
         domain: str,
-        labeling: Labeling,
+        labeling: model.Labeling,
         *,
         address: NetworkLike | None = None,
         family: socket.AddressFamily | None = None,
@@ -381,7 +370,7 @@ class NetLabel:
 
     def add_default_map(
         self,
-        labeling: Labeling,
+        labeling: model.Labeling,
         *,
         address: NetworkLike | None = None,
         family: socket.AddressFamily | None = None,
@@ -405,7 +394,7 @@ class NetLabel:
         """Remove the IPv4 and IPv6 default mappings."""
         self._mgmt(_genl.MgmtCmd.REMOVEDEF, operation="map del default")
 
-    def add_map(self, entry: DomainMap) -> None:
+    def add_map(self, entry: model.DomainMap) -> None:
         """Add a listed entry back as it was (one request per selector); used to restore."""
         if entry.labeling is not None:
             self._add_map(entry.domain, entry.labeling, None, entry.family)
@@ -416,7 +405,7 @@ class NetLabel:
     def _add_map(
         self,
         domain: str | None,
-        labeling: Labeling,
+        labeling: model.Labeling,
         address: NetworkLike | None,
         family: socket.AddressFamily | None,
     ) -> None:
@@ -426,9 +415,9 @@ class NetLabel:
         network = None if address is None else _as_network(address, base)
         op = base if network is None else f"{base} address:{network}"
         if family is None:
-            if labeling.protocol is Protocol.CIPSOV4:
+            if labeling.protocol is model.Protocol.CIPSOV4:
                 family = socket.AF_INET
-            elif labeling.protocol is Protocol.CALIPSO:
+            elif labeling.protocol is model.Protocol.CALIPSO:
                 family = socket.AF_INET6
             elif network is not None:
                 family = socket.AF_INET if network.version == 4 else socket.AF_INET6
@@ -443,9 +432,9 @@ class NetLabel:
             attrs.append(("NLBL_MGMT_A_DOMAIN", domain))
         attrs.append(("NLBL_MGMT_A_PROTOCOL", int(labeling.protocol)))
         attrs.append(("NLBL_MGMT_A_FAMILY", int(family)))
-        if labeling.protocol is Protocol.CIPSOV4:
+        if labeling.protocol is model.Protocol.CIPSOV4:
             attrs.append(("NLBL_MGMT_A_CV4DOI", labeling.doi))
-        elif labeling.protocol is Protocol.CALIPSO:
+        elif labeling.protocol is model.Protocol.CALIPSO:
             attrs.append(("NLBL_MGMT_A_CLPDOI", labeling.doi))
         if network is not None:
             attrs.extend(_address_attrs("NLBL_MGMT_A_", network))
@@ -453,18 +442,18 @@ class NetLabel:
         self._mgmt(cmd, attrs, operation=op, errors=_MAP_ADD_ERRORS)
 
     @staticmethod
-    def _decode_labeling(msg: Any, op: str) -> Labeling:
+    def _decode_labeling(msg: Any, op: str) -> model.Labeling:
         proto = int(_attr(msg, "NLBL_MGMT_A_PROTOCOL", op))
         try:
-            if proto == Protocol.CIPSOV4:
-                return Labeling.cipso(int(_attr(msg, "NLBL_MGMT_A_CV4DOI", op)))
-            if proto == Protocol.CALIPSO:
-                return Labeling.calipso(int(_attr(msg, "NLBL_MGMT_A_CLPDOI", op)))
-            return Labeling(Protocol(proto))
+            if proto == model.Protocol.CIPSOV4:
+                return model.Labeling.cipso(int(_attr(msg, "NLBL_MGMT_A_CV4DOI", op)))
+            if proto == model.Protocol.CALIPSO:
+                return model.Labeling.calipso(int(_attr(msg, "NLBL_MGMT_A_CLPDOI", op)))
+            return model.Labeling(model.Protocol(proto))
         except ValueError as exc:
             raise ProtocolError(op, f"unexpected protocol in reply: {exc}") from None
 
-    def _decode_map(self, msg: Any, op: str) -> DomainMap:
+    def _decode_map(self, msg: Any, op: str) -> model.DomainMap:
         domain = msg.get_attr("NLBL_MGMT_A_DOMAIN")
         try:
             family = socket.AddressFamily(int(msg.get_attr("NLBL_MGMT_A_FAMILY") or 0))
@@ -475,10 +464,10 @@ class NetLabel:
             if name != "NLBL_MGMT_A_ADDRSELECTOR":
                 continue
             network = _address_from(sel, "NLBL_MGMT_A_", op)
-            selectors.append(AddressSelector(network, self._decode_labeling(sel, op)))
+            selectors.append(model.AddressSelector(network, self._decode_labeling(sel, op)))
         if selectors:
-            return DomainMap(domain, family, None, tuple(selectors))
-        return DomainMap(domain, family, self._decode_labeling(msg, op))
+            return model.DomainMap(domain, family, None, tuple(selectors))
+        return model.DomainMap(domain, family, self._decode_labeling(msg, op))
 
     # -- NLBL_CIPSOv4 ----------------------------------------------------------------------
 
@@ -547,7 +536,7 @@ class NetLabel:
             pairs.append((int(local), int(remote)))
         return tuple(pairs)
 
-    def list_cipso_dois(self) -> tuple[DoiSummary, ...]:
+    def list_cipso_dois(self) -> tuple[model.DoiSummary, ...]:
         """Every CIPSO DOI with its mapping type (a ``cipso.MapType``), in the kernel's order."""
         op = "cipso list"
         replies = self._cipso(_genl.CipsoCmd.LISTALL, operation=op, dump=True)
@@ -577,7 +566,7 @@ class NetLabel:
         except ValueError as exc:
             raise ProtocolError(op, f"the kernel's DOI does not fit the model: {exc}") from None
 
-    def list_calipso_dois(self) -> tuple[DoiSummary, ...]:
+    def list_calipso_dois(self) -> tuple[model.DoiSummary, ...]:
         """Every CALIPSO DOI with its mapping type (a ``calipso.MapType``)."""
         op = "calipso list"
         replies = self._calipso(_genl.CalipsoCmd.LISTALL, operation=op, dump=True)
@@ -598,7 +587,7 @@ class NetLabel:
             _genl.UnlblCmd.ACCEPT, [("NLBL_UNLABEL_A_ACPTFLG", int(bool(accept)))], operation=op
         )
 
-    def list_static_labels(self) -> tuple[StaticLabel, ...]:
+    def list_static_labels(self) -> tuple[model.StaticLabel, ...]:
         """The static labels: per interface first, then the any-interface defaults.
 
         The kernel turns each stored label back into text through the LSM; with no LSM
@@ -611,7 +600,9 @@ class NetLabel:
                 raw = bytes(_attr(reply, "NLBL_UNLABEL_A_SECCTX", op))
                 label = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
                 network = _address_from(reply, "NLBL_UNLABEL_A_", op)
-                found.append(StaticLabel(reply.get_attr("NLBL_UNLABEL_A_IFACE"), network, label))
+                found.append(
+                    model.StaticLabel(reply.get_attr("NLBL_UNLABEL_A_IFACE"), network, label)
+                )
         return tuple(found)
 
     def add_static_label(self, interface: str | None, address: NetworkLike, label: str) -> None:
@@ -639,7 +630,9 @@ class NetLabel:
         self._unlbl(cmd, attrs, operation=op)
 
     @staticmethod
-    def _static_attrs(interface: str | None, network: Network, op: str) -> list[tuple[str, Any]]:
+    def _static_attrs(
+        interface: str | None, network: model.Network, op: str
+    ) -> list[tuple[str, Any]]:
         attrs: list[tuple[str, Any]] = []
         if interface is not None:
             if not interface or len(interface.encode()) >= _IFNAMSIZ or "\0" in interface:

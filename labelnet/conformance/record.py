@@ -34,15 +34,7 @@ from netlabel.harness import (
     netlabel_lock,
 )
 
-from . import _tshark
-from ._dois import (
-    Renumbering,
-    calipso_doi_number,
-    configure_calipso,
-    configure_cipso,
-    renumber_calipso_header,
-    renumber_cipso_area,
-)
+from . import _dois, _tshark
 from .fuzz import reply_rerouted
 
 __all__ = ["STRICTVALID", "Change", "RecordResult", "corpus_files", "record", "strictvalid"]
@@ -139,11 +131,11 @@ def _cipso_kernel(harness: KernelHarness, area: bytes, loopback: bool) -> dict[s
 def _record_cipso(
     harness: KernelHarness, corpus: dict[str, Any], result: RecordResult
 ) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
-    def configure(stack: ExitStack, texts: list[str]) -> Renumbering:
-        return configure_cipso(stack, [cipso.CipsoDoi.from_netlabelctl(t) for t in texts])
+    def configure(stack: ExitStack, texts: list[str]) -> _dois.Renumbering:
+        return _dois.configure_cipso(stack, [cipso.CipsoDoi.from_netlabelctl(t) for t in texts])
 
-    def judge(item: dict[str, Any], renumber: Renumbering) -> dict[str, Any] | None:
-        area = renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
+    def judge(item: dict[str, Any], renumber: _dois.Renumbering) -> dict[str, Any] | None:
+        area = _dois.renumber_cipso_area(bytes.fromhex(item["area"]), renumber)
         with strictvalid(item.get("strict_bitmap", True)):
             return _cipso_kernel(harness, area, item.get("loopback", False))
 
@@ -153,11 +145,11 @@ def _record_cipso(
 def _record_calipso(
     harness: KernelHarness, corpus: dict[str, Any], result: RecordResult
 ) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
-    def configure(stack: ExitStack, texts: list[str]) -> Renumbering:
-        return configure_calipso(stack, [calipso_doi_number(t) for t in texts])
+    def configure(stack: ExitStack, texts: list[str]) -> _dois.Renumbering:
+        return _dois.configure_calipso(stack, [_dois.calipso_doi_number(t) for t in texts])
 
-    def judge(item: dict[str, Any], renumber: Renumbering) -> dict[str, Any] | None:
-        header = renumber_calipso_header(bytes.fromhex(item["header"]), renumber)
+    def judge(item: dict[str, Any], renumber: _dois.Renumbering) -> dict[str, Any] | None:
+        header = _dois.renumber_calipso_header(bytes.fromhex(item["header"]), renumber)
         answer = harness.calipso_verdict(header)
         verdict = answer.verdict
         unseen = verdict is None or (
@@ -178,8 +170,8 @@ def _record_calipso(
 def _record_groups(
     corpus: dict[str, Any],
     result: RecordResult,
-    configure: Callable[[ExitStack, list[str]], Renumbering],
-    judge: Callable[[dict[str, Any], Renumbering], dict[str, Any] | None],
+    configure: Callable[[ExitStack, list[str]], _dois.Renumbering],
+    judge: Callable[[dict[str, Any], _dois.Renumbering], dict[str, Any] | None],
 ) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
     """Send every vector, its group's DOIs configured; a verdict ``judge`` cannot observe
     (None) keeps the file's with ``"recorded": false``."""
