@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 import calipso
 import cipso
@@ -46,7 +47,31 @@ def _u16(value: int) -> bytes:
     return value.to_bytes(2, "big")
 
 
-class CipsoGenerator:
+_Doi = TypeVar("_Doi")
+
+
+class _Generator(Generic[_Doi]):
+    """What both generators keep: the random source, the configured DOIs, a DOI configured
+    nowhere, the renumbered corpus, and their makers drawn by weight."""
+
+    def __init__(
+        self, rng: random.Random, dois: Sequence[_Doi], unknown: int, corpus: Sequence[bytes]
+    ) -> None:
+        self.rng = rng
+        self.dois = list(dois)
+        self.unknown = unknown
+        self.corpus = list(corpus)
+        self.makers = self._makers()
+        self.weights = [weight for weight, _ in self.makers]
+
+    def _makers(self) -> list[tuple[int, Callable[[], Sample]]]:
+        raise NotImplementedError
+
+    def _draw(self) -> Sample:
+        return self.rng.choices(self.makers, self.weights)[0][1]()
+
+
+class CipsoGenerator(_Generator[cipso.CipsoDoi]):
     """Options areas for DOIs ``dois`` (the kernel's, with their configured numbers);
     ``unknown`` is a DOI number configured nowhere; ``corpus`` holds options areas whose DOIs
     are already renumbered."""
@@ -58,23 +83,20 @@ class CipsoGenerator:
         unknown: int,
         corpus: Sequence[bytes],
     ) -> None:
-        self.rng = rng
-        self.dois = list(dois)
-        self.unknown = unknown
-        self.corpus = list(corpus)
-        self.labelled = [d for d in self.dois if d.map_type is not cipso.MapType.LOCAL]
-        self.makers: list[tuple[int, Callable[[], Sample]]] = [
+        self.labelled = [d for d in dois if d.map_type is not cipso.MapType.LOCAL]
+        super().__init__(rng, dois, unknown, corpus)
+
+    def _makers(self) -> list[tuple[int, Callable[[], Sample]]]:
+        return [
             (3, self.label),
             (3, self.option),
             (4, self.mutant),
             (2, self.area),
             (2, self.corpus_mutant),
         ]
-        self.weights = [weight for weight, _ in self.makers]
 
     def __call__(self) -> Sample:
-        maker = self.rng.choices(self.makers, self.weights)[0][1]
-        origin, data = maker()
+        origin, data = self._draw()
         return origin, _pad_area(self.rng, data)
 
     # -- DOI numbers and tags ------------------------------------------------------------------
@@ -275,28 +297,21 @@ def rewrap_header(body: bytes, first: int = 0) -> bytes:
     return bytes((first, (size + fill) // 8 - 1)) + body + hbh_pad(fill)
 
 
-class CalipsoGenerator:
+class CalipsoGenerator(_Generator[int]):
     """Hop-by-hop headers for the configured DOI numbers ``dois``; ``unknown`` is configured
     nowhere; ``corpus`` holds headers whose DOIs are already renumbered."""
 
-    def __init__(
-        self, rng: random.Random, dois: Sequence[int], unknown: int, corpus: Sequence[bytes]
-    ) -> None:
-        self.rng = rng
-        self.dois = list(dois)
-        self.unknown = unknown
-        self.corpus = list(corpus)
-        self.makers: list[tuple[int, Callable[[], Sample]]] = [
+    def _makers(self) -> list[tuple[int, Callable[[], Sample]]]:
+        return [
             (3, self.label),
             (3, self.option),
             (4, self.near_valid),
             (3, self.header),
             (2, self.corpus_mutant),
         ]
-        self.weights = [weight for weight, _ in self.makers]
 
     def __call__(self) -> Sample:
-        return self.rng.choices(self.makers, self.weights)[0][1]()
+        return self._draw()
 
     def doi_number(self) -> int:
         rng = self.rng
