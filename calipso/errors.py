@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import enum
 
+from mls.errors import ByteError
+
 #: Bytes of the fixed IPv6 header in front of the hop-by-hop header: an ICMPv6 Parameter
 #: Problem pointer counts from the start of that header.
 IPV6_HEADER_LENGTH = 40
@@ -26,13 +28,8 @@ IPV6_HEADER_LENGTH = 40
 FIRST_OPTION_OFFSET = IPV6_HEADER_LENGTH + 2
 
 
-class CalipsoError(ValueError):
+class CalipsoError(ByteError):
     """Base class of every calipso error."""
-
-    def __init__(self, reason: str, offset: int | None = None) -> None:
-        self.reason = reason
-        self.offset = offset
-        super().__init__(reason if offset is None else f"{reason} (byte {offset})")
 
 
 class CalipsoWireError(CalipsoError):

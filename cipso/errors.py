@@ -8,6 +8,8 @@ DOI can carry, an option too large for an IPv4 header). Every error is a ``Value
 
 from __future__ import annotations
 
+from mls.errors import ByteError
+
 #: ICMP type and code the kernel sends for a rejected option (Parameter Problem, bad parameter).
 ICMP_PARAMETER_PROBLEM = 12
 ICMP_BAD_PARAMETER = 0
@@ -15,17 +17,11 @@ ICMP_BAD_PARAMETER = 0
 FIRST_OPTION_OFFSET = 20
 
 
-class CipsoError(ValueError):
+class CipsoError(ByteError):
     """Base class of every cipso error. ``reason`` says what is wrong in words; ``offset`` is
     the byte offset of the problem inside the option, or None when no byte is to blame."""
 
-    reason: str
-    offset: int | None
-
-    def __init__(self, reason: str, offset: int | None = None) -> None:
-        self.reason = reason
-        self.offset = offset
-        super().__init__(reason if offset is None else f"{reason} (option byte {offset})")
+    unit = "option byte"
 
 
 class CipsoWireError(CipsoError):

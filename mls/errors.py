@@ -8,6 +8,23 @@ point at it.
 from __future__ import annotations
 
 
+class ByteError(ValueError):
+    """The base of the errors about bytes in the packages above mls (cipso, calipso,
+    labelnet.ipsec, netlabel's labeled sockets): ``reason`` says what is wrong in words,
+    ``offset`` is the byte at fault, or None when no byte is to blame; :attr:`unit` names the
+    offset in the message."""
+
+    #: How the message names the offset: "(byte 3)".
+    unit = "byte"
+    reason: str
+    offset: int | None
+
+    def __init__(self, reason: str, offset: int | None = None) -> None:
+        self.reason = reason
+        self.offset = offset
+        super().__init__(reason if offset is None else f"{reason} ({self.unit} {offset})")
+
+
 class MlsError(ValueError):
     """A label or label operation is invalid (for example a range whose high level does not
     dominate its low level)."""

@@ -33,6 +33,7 @@ from typing import Any
 import calipso
 import cipso
 from mls import Context, Level, Range
+from mls.errors import ByteError
 from netlabel.model import Protocol
 
 __all__ = [
@@ -103,17 +104,9 @@ CipsoDois = Mapping[int, cipso.CipsoDoi] | Iterable[cipso.CipsoDoi]
 # Errors
 
 
-class SocketLabelError(ValueError):
+class SocketLabelError(ByteError):
     """Base class of the labeled-socket errors. ``reason`` says what is wrong; ``offset`` is
     the byte at fault in the options area or hop-by-hop header, or None."""
-
-    reason: str
-    offset: int | None
-
-    def __init__(self, reason: str, offset: int | None = None) -> None:
-        self.reason = reason
-        self.offset = offset
-        super().__init__(reason if offset is None else f"{reason} (byte {offset})")
 
 
 class FamilyMismatch(SocketLabelError):

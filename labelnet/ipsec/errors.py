@@ -15,14 +15,11 @@ setkey command text.
 
 from __future__ import annotations
 
+from mls.errors import ByteError
 
-class IpsecError(ValueError):
+
+class IpsecError(ByteError):
     """Base class of every labelnet.ipsec error."""
-
-    def __init__(self, reason: str, offset: int | None = None) -> None:
-        self.reason = reason
-        self.offset = offset
-        super().__init__(reason if offset is None else f"{reason} (byte {offset})")
 
 
 class IpsecDecodeError(IpsecError):
