@@ -6,24 +6,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mls import Level, MlsError
-from mls._cli import (
-    UsageError,
-    add_command,
-    add_container_argument,
-    add_input_arguments,
-    bounded_int,
-    command_parser,
-    print_json,
-    read_bytes,
-    run,
-    verdict_fields,
-    verdict_line,
-)
+from mls import _cli as cli
 from mls.verdict import VerdictKind
 
 from ._checksum import checksum_bytes, option_checksum
@@ -129,12 +116,12 @@ def _guess_kind(data: bytes) -> str:
     if len(found) == 1:
         return found[0]
     if found:
-        raise UsageError(f"the bytes could be {' or '.join(found)}; use --as to say which")
+        raise cli.UsageError(f"the bytes could be {' or '.join(found)}; use --as to say which")
     if data[0] == OPTION_TYPE:
         return "option"  # a malformed option: say what is wrong with it
     if data[0] >> 4 == 6 and len(data) >= IPV6_HEADER_LENGTH:
         return "ipv6"
-    raise UsageError(
+    raise cli.UsageError(
         f"{len(data)} bytes starting {data[:2].hex()} are neither a CALIPSO option (07, then "
         "its length), a hop-by-hop header (a multiple of 8 bytes, its length byte saying so) "
         "nor an IPv6 packet (version 6, payload length matching); use --as to say which"
@@ -143,19 +130,19 @@ def _guess_kind(data: bytes) -> str:
 
 def _header_of_packet(data: bytes, out: list[str]) -> bytes:
     if len(data) < IPV6_HEADER_LENGTH:
-        raise UsageError(f"{len(data)} bytes is shorter than an IPv6 header (40)")
+        raise cli.UsageError(f"{len(data)} bytes is shorter than an IPv6 header (40)")
     if data[0] >> 4 != 6:
-        raise UsageError(f"IP version {data[0] >> 4}, not 6")
+        raise cli.UsageError(f"IP version {data[0] >> 4}, not 6")
     if data[6] != _HOP_BY_HOP:
-        raise UsageError(
+        raise cli.UsageError(
             f"the IPv6 header's next header is {data[6]}, not 0: no hop-by-hop header follows"
         )
     rest = data[IPV6_HEADER_LENGTH:]
     if len(rest) < 2:
-        raise UsageError("the packet ends before the hop-by-hop header's length byte")
+        raise cli.UsageError("the packet ends before the hop-by-hop header's length byte")
     size = (rest[1] + 1) * 8
     if size > len(rest):
-        raise UsageError(
+        raise cli.UsageError(
             f"the hop-by-hop header's length byte {rest[1]} means {size} bytes; "
             f"only {len(rest)} follow the IPv6 header"
         )
@@ -195,7 +182,7 @@ def _read(raw: bytes, start: int | None, *, strict: bool) -> _Found:
         found.option = decode(raw)
     except CalipsoDecodeError as exc:
         if strict:
-            raise UsageError(
+            raise cli.UsageError(
                 f"malformed CALIPSO option: {exc.reason} (option byte {exc.offset})"
             ) from None
         found.error = exc
@@ -211,7 +198,7 @@ def _decode_option(data: bytes, dois: list[CalipsoDoi]) -> _Decoded:
     except CalipsoValidationError as exc:
         if exc.check in _NOT_ONE_OPTION:
             # In a header, such bytes would be read as other options: say so.
-            raise UsageError(
+            raise cli.UsageError(
                 f"not one whole CALIPSO option: {exc.reason} (option byte {exc.offset}); "
                 "give the whole hop-by-hop header (--as hbh) for the kernel's verdict"
             ) from None
@@ -233,7 +220,7 @@ def _decode_header(data: bytes, kind: str, dois: list[CalipsoDoi]) -> _Decoded:
     decoded = _Decoded(kind)
     header = _header_of_packet(data, decoded.lines) if kind == "ipv6" else data
     if kind == "hbh" and not _is_header(header):
-        raise UsageError(
+        raise cli.UsageError(
             f"{len(header)} bytes is not a hop-by-hop header: it is a multiple of 8 bytes "
             "whose second byte is len/8 - 1"
         )
@@ -242,11 +229,11 @@ def _decode_header(data: bytes, kind: str, dois: list[CalipsoDoi]) -> _Decoded:
         decoded.tlvs = list(iter_options(header))
     except HopByHopError as exc:
         if not dois:
-            raise UsageError(f"malformed hop-by-hop header: {exc}") from None
+            raise cli.UsageError(f"malformed hop-by-hop header: {exc}") from None
         decoded.header_error = exc
     calipso = [t for t in decoded.tlvs or () if t.type == OPTION_TYPE]
     if decoded.tlvs is not None and not calipso and not dois:
-        raise UsageError("the hop-by-hop header carries no CALIPSO option")
+        raise cli.UsageError("the hop-by-hop header carries no CALIPSO option")
     decoded.found = [_read(header[t.offset : t.end], t.offset, strict=not dois) for t in calipso]
     if dois:
         decoded.judged = verdict(header, dois)
@@ -326,7 +313,7 @@ def _text(decoded: _Decoded) -> list[str]:
 
 def _verdict_text(judged: Verdict, *, alone: bool) -> str:
     # ``alone``: the option was given without its header; its offsets count from its type byte.
-    return verdict_line(
+    return cli.verdict_line(
         judged,
         icmp="ICMPv6",
         header_byte=None if alone else judged.offset,
@@ -357,7 +344,7 @@ def _json(decoded: _Decoded) -> dict[str, Any]:
             ],
         }
     judged = decoded.judged
-    shown.update(verdict_fields(judged))
+    shown.update(cli.verdict_fields(judged))
     shown["check"] = None if judged is None or judged.check is None else judged.check.value
     return shown
 
@@ -392,12 +379,12 @@ def _option_json(found: _Found) -> dict[str, Any]:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    data = read_bytes(args.hex)
+    data = cli.read_bytes(args.hex)
     dois: list[CalipsoDoi] = args.doi
     kind = args.kind or _guess_kind(data)
     decoded = _decode_option(data, dois) if kind == "option" else _decode_header(data, kind, dois)
     if args.format == "json":
-        print_json(_json(decoded))
+        cli.print_json(_json(decoded))
     else:
         print("\n".join(_text(decoded)))
     if decoded.judged is None:
@@ -408,7 +395,7 @@ def _decode(args: argparse.Namespace) -> int:
 def _encode(args: argparse.Namespace) -> int:
     doi: CalipsoDoi = args.doi
     if args.next_header is not None and args.kind != "hbh":
-        raise UsageError("--next-header is the hop-by-hop header's first byte: give --as hbh")
+        raise cli.UsageError("--next-header is the hop-by-hop header's first byte: give --as hbh")
     option = doi.label_option(Level.parse(args.level))
     if args.kind == "hbh":
         print(build_header(option, next_header=args.next_header or 0).hex())
@@ -419,9 +406,9 @@ def _encode(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m calipso`` argument parser."""
-    parser, commands = command_parser("python -m calipso", DESCRIPTION, EPILOG)
+    parser, commands = cli.command_parser("python -m calipso", DESCRIPTION, EPILOG)
 
-    dec = add_command(
+    dec = cli.add_command(
         commands,
         "decode",
         _decode,
@@ -431,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
         "calipso_validate): accepted, or dropped and why, at which byte.",
         epilog=EPILOG,
     )
-    add_input_arguments(dec)
+    cli.add_input_arguments(dec)
     dec.add_argument(
         "--as",
         dest="kind",
@@ -448,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a DOI configured in the kernel (repeatable)",
     )
 
-    enc = add_command(
+    enc = cli.add_command(
         commands,
         "encode",
         _encode,
@@ -459,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enc.add_argument("level", metavar="LEVEL", help="an MLS level, e.g. s3:c0,c5")
     enc.add_argument("--doi", required=True, type=_doi, metavar="N", help="the DOI number")
-    add_container_argument(
+    cli.add_container_argument(
         enc,
         "hbh",
         "--hbh",
@@ -468,16 +455,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enc.add_argument(
         "--next-header",
-        type=bounded_int("next header", 255),
+        type=cli.bounded_int("next header", 255),
         metavar="N",
         help="with --as hbh, the header's first byte (default 0: the kernel fills it in)",
     )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    return run(build_parser(), argv, (CalipsoError, MlsError))
+#: Run the command line; returns the exit status.
+main = cli.command_main(build_parser, (CalipsoError, MlsError))
 
 
 if __name__ == "__main__":

@@ -35,9 +35,6 @@ from .doi import CalipsoDoi
 from .hopbyhop import OptionType, insert_option, pad
 from .model import MAX_CATEGORY, MAX_DATA_LENGTH, MAX_DOI, MAX_WORDS, CalipsoOption
 
-if TYPE_CHECKING:
-    from scapy.packet import Packet
-
 __all__ = [
     "doi_labels",
     "doi_numbers",
@@ -49,6 +46,9 @@ __all__ = [
     "options",
     "packets",
 ]
+
+if TYPE_CHECKING:
+    from scapy.packet import Packet
 
 
 def dois() -> st.SearchStrategy[CalipsoDoi]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -16,10 +16,10 @@ from mls._cli import (
     add_container_argument,
     add_input_arguments,
     bounded_int,
+    command_main,
     command_parser,
     print_json,
     read_bytes,
-    run,
     verdict_fields,
     verdict_line,
 )
@@ -422,9 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    return run(build_parser(), argv, (CipsoError, MlsError))
+#: Run the command line; returns the exit status.
+main = command_main(build_parser, (CipsoError, MlsError))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from ._cli import OneLineParser, ascii_number, register_commands, run
+from ._cli import OneLineParser, ascii_number, command_main, register_commands
 from .categories import CategorySet
 from .errors import MlsError, MlsLimitError
 from .label import Context, Level, Range
@@ -204,8 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser(), argv, (MlsError, ValueError, OSError))
+#: Run the command line; returns the exit status.
+main = command_main(build_parser, (MlsError, ValueError, OSError))
 
 
 if __name__ == "__main__":

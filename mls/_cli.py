@@ -23,6 +23,7 @@ __all__ = [
     "add_input_arguments",
     "ascii_number",
     "bounded_int",
+    "command_main",
     "command_parser",
     "print_json",
     "read_bytes",
@@ -261,3 +262,22 @@ def run(
     except caught as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+
+
+class Main(Protocol):
+    """A command line's entry point: ``main(argv=None)`` returns the exit status."""
+
+    def __call__(self, argv: Sequence[str] | None = None) -> int: ...
+
+
+def command_main(
+    build_parser: Callable[[], argparse.ArgumentParser],
+    errors: tuple[type[BaseException], ...],
+) -> Main:
+    """The ``main`` of a command line whose parser ``build_parser`` builds: it parses ``argv``
+    and runs the command as :func:`run` does (``errors`` are one line on stderr, status 2)."""
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        return run(build_parser(), argv, errors)
+
+    return main
