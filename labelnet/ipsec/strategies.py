@@ -37,7 +37,7 @@ from .setkey import SetkeyCtx
 __all__ = [
     "address_range_selectors",
     "context_octets",
-    "mutated",
+    "mutants",
     "sadb_sec_ctx_bytes",
     "sadb_sec_ctxs",
     "sec_label_selectors",
@@ -178,10 +178,11 @@ def selector_bytes() -> st.SearchStrategy[bytes]:
 
 
 @st.composite
-def mutated(draw: st.DrawFn, valid: st.SearchStrategy[bytes]) -> bytes:
-    """Near-valid bytes for fuzzing decoders: a valid encoding with one byte changed, a
-    length field nudged, bytes cut off or appended."""
-    data = bytearray(draw(valid))
+def mutants(draw: st.DrawFn, valid: st.SearchStrategy[bytes] | None = None) -> bytes:
+    """Near-valid bytes for fuzzing decoders: a valid encoding drawn from ``valid`` (None:
+    :func:`xfrm_attr_bytes`) with one byte changed, a length field nudged, bytes cut off or
+    appended."""
+    data = bytearray(draw(valid if valid is not None else xfrm_attr_bytes()))
     action = draw(st.sampled_from(["byte", "length", "truncate", "append"]))
     if action == "byte" and data:
         data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))

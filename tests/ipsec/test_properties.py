@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from labelnet import ipsec
 from labelnet.ipsec import schema
 from labelnet.ipsec.strategies import (
-    mutated,
+    mutants,
     sadb_sec_ctx_bytes,
     sadb_sec_ctxs,
     selector_bytes,
@@ -97,18 +97,18 @@ def _same_verdict(fast: Callable[[bytes], Any], slow: Callable[[bytes], Any], da
     assert outcomes[0] == outcomes[1]
 
 
-@given(st.one_of(mutated(xfrm_attr_bytes()), st.binary(max_size=40)))
+@given(st.one_of(mutants(xfrm_attr_bytes()), st.binary(max_size=40)))
 def test_xfrm_attr_codec_and_schema_refuse_the_same_bytes(data: bytes) -> None:
     _same_verdict(ipsec.decode_xfrm_attr, schema.parse_xfrm_attr, data)
     _same_verdict(ipsec.decode_xfrm_sec_ctx, schema.parse_xfrm_sec_ctx, data)
 
 
-@given(st.one_of(mutated(sadb_sec_ctx_bytes()), st.binary(max_size=40)))
+@given(st.one_of(mutants(sadb_sec_ctx_bytes()), st.binary(max_size=40)))
 def test_sadb_codec_and_schema_refuse_the_same_bytes(data: bytes) -> None:
     _same_verdict(ipsec.decode_sadb_sec_ctx, schema.parse_sadb_sec_ctx, data)
 
 
-@given(st.one_of(mutated(ts_payload_bytes()), mutated(selector_bytes()), st.binary(max_size=60)))
+@given(st.one_of(mutants(ts_payload_bytes()), mutants(selector_bytes()), st.binary(max_size=60)))
 def test_ike_codec_and_schema_refuse_the_same_bytes(data: bytes) -> None:
     _same_verdict(ipsec.decode_ts_payload, schema.parse_ts_payload, data)
     _same_verdict(ipsec.decode_traffic_selector, schema.parse_traffic_selector, data)
