@@ -393,18 +393,20 @@ class CalipsoGenerator(_Generator[int]):
         """Another option: padding, router alert, jumbo, IOAM or an unknown type."""
         rng = self.rng
         roll = rng.random()
+        kinds = calipso.OptionType
         if roll < 0.2:
-            return b"\x00" * rng.randint(1, 3)
+            return bytes((kinds.PAD1,)) * rng.randint(1, 3)
         if roll < 0.35:
             size = rng.randint(0, 6)
             body = bytes(size) if rng.random() < 0.9 else rng.randbytes(size)
-            return bytes((1, size)) + body
+            return bytes((kinds.PADN, size)) + body
         if roll < 0.5:
-            return bytes((0x05, 2 if rng.random() < 0.9 else rng.randint(0, 4))) + bytes(2)
+            length = 2 if rng.random() < 0.9 else rng.randint(0, 4)
+            return bytes((kinds.ROUTER_ALERT, length)) + bytes(2)
         if roll < 0.55:
-            return bytes((0xC2, 4)) + rng.getrandbits(32).to_bytes(4, "big")
+            return bytes((kinds.JUMBO, 4)) + rng.getrandbits(32).to_bytes(4, "big")
         if roll < 0.6:
-            return bytes((0x31, 2)) + bytes(2)
+            return bytes((kinds.IOAM, 2)) + bytes(2)
         kind = rng.choice((0x1E, 0x3E, 0x5E, 0x7E, 0x9E, 0xBE, 0xDE, 0xFE, rng.randint(2, 255)))
         size = rng.randint(0, 8)
         return bytes((kind, size)) + rng.randbytes(size)
