@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import calipso
 import cipso
 from mls import Level
+from mls._tlv import TlvBase
 
 if TYPE_CHECKING:
     from labelnet.dump import DumpSettings
@@ -220,22 +221,6 @@ class Analyzer:
         return calipso.verdict(data, self.config.calipso)
 
 
-class _Tlv(Protocol):
-    """An option as both protocols' walkers yield it (:class:`cipso.Tlv`,
-    :class:`calipso.Tlv`)."""
-
-    @property
-    def offset(self) -> int: ...
-    @property
-    def type(self) -> int: ...
-    @property
-    def data(self) -> bytes: ...
-    @property
-    def fault(self) -> str: ...
-    @property
-    def fault_offset(self) -> int | None: ...
-
-
 class _Found(NamedTuple):
     """A label option as a tolerant walk found it."""
 
@@ -247,7 +232,7 @@ class _Found(NamedTuple):
 
 
 def _first_option(
-    walk: Iterable[_Tlv],
+    walk: Iterable[TlvBase],
     wanted: int,
     data: bytes,
     truncated: bool,

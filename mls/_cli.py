@@ -11,13 +11,13 @@ import json
 import string
 import sys
 from collections.abc import Callable, Sequence
-from enum import Enum
 from typing import Any, BinaryIO, NoReturn, Protocol
+
+from .verdict import VerdictBase
 
 __all__ = [
     "OneLineParser",
     "UsageError",
-    "VerdictShape",
     "add_command",
     "add_container_argument",
     "add_input_arguments",
@@ -180,25 +180,8 @@ def add_input_arguments(command: argparse.ArgumentParser) -> None:
     )
 
 
-class VerdictShape(Protocol):
-    """What ``cipso.Verdict`` and ``calipso.Verdict`` have in common (mls imports neither)."""
-
-    @property
-    def kind(self) -> Enum: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def offset(self) -> int | None: ...
-    @property
-    def pointer(self) -> int | None: ...
-    @property
-    def code(self) -> int | None: ...
-    @property
-    def option_offset(self) -> int | None: ...
-
-
 def verdict_line(
-    judged: VerdictShape, *, icmp: str, header_byte: int | None, option_byte: int | None
+    judged: VerdictBase, *, icmp: str, header_byte: int | None, option_byte: int | None
 ) -> str:
     """A verdict in the one line format of both commands: the kind, how the kernel answers
     (``icmp`` names its ICMP), where (``header_byte``, ``option_byte``, either may be
@@ -220,7 +203,7 @@ def verdict_line(
     return f"{kind}: {how}, at {', '.join(places)}: {judged.reason}"
 
 
-def verdict_fields(judged: VerdictShape | None) -> dict[str, Any]:
+def verdict_fields(judged: VerdictBase | None) -> dict[str, Any]:
     """A verdict's JSON fields (all null when there is none: no DOI was given)."""
     if judged is None:
         return dict.fromkeys(("verdict", "reason", "offset", "pointer", "option_offset", "code"))
