@@ -74,7 +74,8 @@ class CategorySet:
     @classmethod
     def from_bitmap(cls, bitmap: bytes) -> CategorySet:
         """Decode a wire bitmap: category 0 is the most significant bit of byte 0."""
-        return _from_bits(bits_from_bitmap(bitmap))
+        # bits_from_bitmap written out: this is the hot path of every label decoder.
+        return _from_bits(int.from_bytes(bitmap.translate(_BIT_REVERSED), "little"))
 
     @classmethod
     def parse(cls, text: str, *, limits: Limits = DEFAULT_LIMITS) -> CategorySet:
@@ -250,43 +251,49 @@ def format_category_bits(bits: int) -> str:
     with many runs (dense bitmaps) are printed a byte or four categories at a time from cached
     text, see :func:`_format_by_bytes` and :func:`_format_by_units`.
     """
-    # Few members means few runs, which one operation tells; otherwise the runs are counted:
-    # each starts and ends with a change between neighbouring bits.
-    if bits.bit_count() > _FEW_RUNS:
-        runs = (bits ^ (bits << 1)).bit_count() >> 1
-        if runs == 1:  # one run of more than _FEW_RUNS categories, such as c0.c1023
-            return f"c{(bits & -bits).bit_length() - 1}.c{bits.bit_length() - 1}"
-        if runs > _FEW_RUNS:
-            length = bits.bit_length()
-            if 40 * runs >= length and length <= _CACHED_CATEGORIES:
-                # Dense: a run or more per five bytes.
-                if length <= _BYTE_CATEGORIES:
-                    return _format_by_bytes(bits)
-                return _format_by_units(bits)
-            return _format_by_text_search(bits)
-    # Few runs: walked run by run, a few operations each (each shifts the integer, which is
-    # why sets with many runs take the other ways).
-    parts: list[str] = []
-    position = 0
-    while bits:
-        zeros = (bits & -bits).bit_length() - 1
-        bits >>= zeros
-        position += zeros
-        ones = (~bits & (bits + 1)).bit_length() - 1
-        if ones == 1:
-            parts.append(f"c{position}")
-        elif ones == 2:
-            parts.append(f"c{position},c{position + 1}")
-        else:
-            parts.append(f"c{position}.c{position + ones - 1}")
-        bits >>= ones
-        position += ones
-    return ",".join(parts)
+    # Bit i of ``edges`` is set where category i differs from category i - 1: each run starts
+    # and ends (one past its last category) at an edge, so the edges count the runs.
+    edges = bits ^ (bits << 1)
+    count = edges.bit_count()
+    length = bits.bit_length()
+    if count <= 2 * _FEW_RUNS:
+        if length < len(_POWERS):
+            return _format_few_runs(edges)
+        if count == 2:  # one run, such as c0.c100000 under raised limits
+            return run_text((bits & -bits).bit_length() - 1, length - 1)
+    elif 20 * count >= length and length <= _CACHED_CATEGORIES:
+        # Dense: a run or more per five bytes.
+        if length <= _BYTE_CATEGORIES:
+            return _format_by_bytes(bits)
+        return _format_by_units(bits)
+    return _format_by_text_search(bits)
 
 
-# Up to this many runs, walking the integer run by run is cheapest. The thresholds here come
-# from measuring the three ways on sets of 64 to 2000 categories.
+# Up to this many runs, walking the edges run by run is cheapest. The thresholds here come
+# from measuring the three ways on sets of 2 to 2000 categories.
 _FEW_RUNS = 8
+
+
+def _format_few_runs(edges: int) -> str:
+    # From the highest edge down: each step clears one edge, which shortens the integer, so a
+    # step costs a few operations on an ever smaller number; clearing by xor with a power of two
+    # from a table spares making that power each time.
+    parts: list[str] = []
+    append = parts.append
+    powers = _POWERS
+    while edges:
+        end = edges.bit_length() - 1  # one past the run's last category
+        edges ^= powers[end]
+        start = edges.bit_length() - 1
+        edges ^= powers[start]
+        if end - start == 1:
+            append(f"c{start}")
+        elif end - start == 2:
+            append(f"c{start},c{start + 1}")
+        else:
+            append(f"c{start}.c{end - 1}")
+    parts.reverse()
+    return ",".join(parts)
 
 
 def run_text(low: int, high: int) -> str:
@@ -328,6 +335,8 @@ def _format_by_text_search(bits: int) -> str:
 
 #: Categories c0 .. this - 1 are printed from cached unit text (tag 1 and CALIPSO bitmaps).
 _CACHED_CATEGORIES = 2048
+#: 2**i for every edge position of a set within the cached categories (one past the last).
+_POWERS = [1 << i for i in range(_CACHED_CATEGORIES + 2)]
 _UNIT = 4
 
 

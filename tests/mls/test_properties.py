@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -162,6 +163,23 @@ def test_every_way_of_printing_categories_equals_the_reference(bits: int) -> Non
             assert _format_by_units(bits) == expected
         if bits.bit_length() <= _BYTE_CATEGORIES:
             assert _format_by_bytes(bits) == expected
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [
+        [(2048, 2048)],  # the highest edge the table of powers holds
+        [(3, 5), (2049, 2049)],  # one past it: few runs, found in the binary text
+        [(0, 2049)],
+        [(0, 100_000)],  # one run far beyond every table
+        [(7, 7), (100_000, 100_001)],
+        [(low, low + 1) for low in range(0, 48, 3)],  # the most runs walked one by one
+        [(low, low + 1) for low in range(0, 51, 3)],  # one more: printed from cached text
+    ],
+)
+def test_printing_categories_at_the_edges_of_each_way(spans: list[tuple[int, int]]) -> None:
+    bits = CategorySet.from_ranges(spans).bits
+    assert format_category_bits(bits) == reference_format(bits)
 
 
 def reference_parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Level | None:
