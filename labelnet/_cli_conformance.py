@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from netlabel.harness import CommandError, HarnessError, KernelHarness, require, summarize
+# The harness and the fuzzer are imported when a conformance command runs, so that every other
+# labelnet command (dump above all) starts without them.
+if TYPE_CHECKING:
+    from netlabel.harness import KernelHarness
 
-from .conformance.fuzz import RunResult, run, summary
-from .conformance.record import record
+    from .conformance.fuzz import RunResult
 
 DESCRIPTION = """\
 Differential testing against the Linux kernel running this machine. Two network namespaces
@@ -161,6 +163,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _open_harness() -> KernelHarness | None:
+    from netlabel.harness import CommandError, HarnessError, KernelHarness, require
+
     try:
         require()
         return KernelHarness().open()
@@ -170,6 +174,8 @@ def _open_harness() -> KernelHarness | None:
 
 
 def _as_json(result: RunResult) -> dict[str, object]:
+    from netlabel.harness import summarize
+
     return {
         "protocol": result.protocol,
         "seed": result.seed,
@@ -199,6 +205,10 @@ def _as_json(result: RunResult) -> dict[str, object]:
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
+    from netlabel.harness import CommandError, HarnessError
+
+    from .conformance.fuzz import run, summary
+
     if args.count < 0 or (args.seconds is not None and args.seconds <= 0):
         raise ValueError("--count must be 0 or more and --seconds above 0")
     count = args.count or None
@@ -253,6 +263,10 @@ def run_fuzz(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    from netlabel.harness import CommandError, HarnessError
+
+    from .conformance.record import record
+
     protocols = ["cipso", "calipso"] if args.protocol == "both" else [args.protocol]
     changed = 0
     with _terminate_as_interrupt():
