@@ -80,6 +80,7 @@ _MAX_WORD_ROUNDS = 50
 _OPERATORS = "=!>"
 # Characters that libselinux refuses in a context, so a request holding them is never answered.
 _FORBIDDEN_IN_REQUEST = "\0\n\t\r"
+_FORBIDDEN_IN_REQUEST_RE = re.compile("[\0\n\t\r]")
 _BLANKS = " \t"
 # What C's isspace() skips before a number in sscanf("%u").
 _C_SPACE = " \t\n\v\f\r"
@@ -175,6 +176,11 @@ def _scan_prefixed(text: str, index: int, letter: str) -> tuple[int, int] | None
     return _scan_unsigned(text, index + 1)
 
 
+# A category list in the plain shape: items cN or cA.cB of at most four digits each (every
+# allowed category, MAX_CATEGORIES being 1024), separated by single commas.
+_PLAIN_CATEGORIES = re.compile(r"c[0-9]{1,4}(?:\.c[0-9]{1,4})?(?:,c[0-9]{1,4}(?:\.c[0-9]{1,4})?)*")
+
+
 @dataclass
 class _Parser:
     """Category and level parsing with mcstrans' rules; tracks the highest configured category."""
@@ -187,6 +193,14 @@ class _Parser:
     ) -> int | None:
         """Apply a category list such as ``c0,c5.c9`` (``~`` clears instead of setting, where
         allowed) to ``bits``. None when mcstrans would reject the list."""
+        if _PLAIN_CATEGORIES.fullmatch(text):
+            return self._plain_categories(text, bits, from_config)
+        return self._scanned_categories(text, bits, inverse_allowed, from_config)
+
+    def _scanned_categories(
+        self, text: str, bits: int, inverse_allowed: bool, from_config: bool
+    ) -> int | None:
+        # Any list, read character by character as mcstrans' sscanf calls read it.
         index = 0
         length = len(text)
         inverse = False
@@ -219,6 +233,24 @@ class _Parser:
                 inverse = False
             elif index < length:
                 return None
+        return bits
+
+    def _plain_categories(self, text: str, bits: int, from_config: bool) -> int | None:
+        # The list as a kernel or a person writes it (_PLAIN_CATEGORIES): no blanks, signs, '~'
+        # or numbers long enough to wrap, so int() reads each number as sscanf would, and the
+        # items can be split rather than scanned.
+        for item in text.split(","):
+            low_text, _, high_text = item.partition(".")
+            low = int(low_text[1:])
+            high = int(high_text[1:]) if high_text else low
+            if not self._category_allowed(low, from_config):
+                return None
+            if high != low and not self._category_allowed(high, from_config):
+                return None
+            if low <= high:  # a reversed span adds nothing, silently
+                bits |= ((1 << (high - low + 1)) - 1) << low
+                if from_config:
+                    self.max_bit = max(self.max_bit, high + 1)
         return bits
 
     def _category_allowed(self, number: int, from_config: bool) -> bool:
@@ -1116,9 +1148,12 @@ def _greedy_step(
 def _answerable(text: object) -> bool:
     if not isinstance(text, str):
         raise TypeError(f"expected a str, Level or Range, not {type(text).__name__}")
+    if _FORBIDDEN_IN_REQUEST_RE.search(text) is not None:
+        return False
+    # A character takes at most four bytes: short texts need no encoding to be measured.
     return (
-        not any(char in text for char in _FORBIDDEN_IN_REQUEST)
-        and len(text.encode("utf-8", "surrogatepass")) < _MAX_REQUEST_BYTES
+        len(text) < _MAX_REQUEST_BYTES // 4
+        or len(text.encode("utf-8", "surrogatepass")) < _MAX_REQUEST_BYTES
     )
 
 

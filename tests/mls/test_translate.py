@@ -446,6 +446,33 @@ def test_any_text_is_answered_with_text(text: str) -> None:
     assert isinstance(LAB_TRANSLATOR.translate_context("u:r:t:" + text), str)
 
 
+CATEGORY_NUMBERS = st.sampled_from(["0", "7", "01", "0007", "1023", "1024", "9999", "99999"])
+CATEGORY_ITEMS = st.one_of(
+    st.builds("c{}".format, CATEGORY_NUMBERS),
+    st.builds("c{}.c{}".format, CATEGORY_NUMBERS, CATEGORY_NUMBERS),
+)
+# Lists in the plain shape and near it, and any mix of the characters the scanner reads.
+CATEGORY_LIST_SOUP = st.one_of(
+    st.lists(CATEGORY_ITEMS, min_size=1, max_size=5).map(",".join),
+    st.lists(st.one_of(CATEGORY_ITEMS, st.sampled_from([",", ".", "~", " ", "+", "c"]))).map(
+        "".join
+    ),
+)
+
+
+@given(CATEGORY_LIST_SOUP, st.booleans(), st.integers(0, 1030))
+def test_plain_category_lists_read_as_the_character_scanner_reads_them(
+    text: str, from_config: bool, max_bit: int
+) -> None:
+    # Lists in the plain shape take a shortcut; every list must get the scanner's answer.
+    shortcut = translate._Parser(max_bit=max_bit)
+    scanner = translate._Parser(max_bit=max_bit)
+    answer = shortcut.categories(text, 0, inverse_allowed=False, from_config=from_config)
+    expected = scanner._scanned_categories(text, 0, False, from_config)
+    assert answer == expected
+    assert shortcut.max_bit == scanner.max_bit
+
+
 LAB_LEVELS = st.lists(
     st.builds(_format_level, st.integers(0, 5), st.integers(0, (1 << 20) - 1)), max_size=6
 )
