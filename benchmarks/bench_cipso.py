@@ -18,8 +18,10 @@ from mls import Level
 TAG1_LABEL = Level.parse("s3:c0,c5")
 TAG1_MCS_LABEL = Level.parse("s0:c12,c200")
 TAG5_LABEL = Level.parse("s3:c0.c3,c10.c12")
-#: One option per second per core that decode and encode must at least reach.
-TARGET = 1_000_000
+#: Options per second per core that decode (tag 1; tag 5 is held to it too) and encode must
+#: at least reach.
+DECODE_TARGET = 1_500_000
+ENCODE_TARGET = 1_000_000
 
 
 def _group(action: str, tag: int, label: Level) -> str:
@@ -38,11 +40,11 @@ def cases() -> list[Case]:
         option = cipso.decode(data)
         container = schema.to_container(option)
         found += [
-            Case(_group("decode", tag, label), OURS, partial(cipso.decode, data), TARGET),
+            Case(_group("decode", tag, label), OURS, partial(cipso.decode, data), DECODE_TARGET),
             Case(
                 _group("decode", tag, label), "construct", partial(schema.CIPSO_OPTION.parse, data)
             ),
-            Case(_group("encode", tag, label), OURS, partial(cipso.encode, option), TARGET),
+            Case(_group("encode", tag, label), OURS, partial(cipso.encode, option), ENCODE_TARGET),
             Case(
                 _group("encode", tag, label),
                 "construct",
