@@ -11,9 +11,7 @@ byte turns that into little-endian bit order, so conversion is one ``bytes.trans
 
 from __future__ import annotations
 
-import array
 import operator
-import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from .errors import MlsError, MlsLimitError, MlsSyntaxError
@@ -396,20 +394,21 @@ def _join_cached(
 
 
 # Dense sets of the low categories (CIPSO tag 1 bitmaps, the usual CALIPSO ones, MCS levels)
-# go a byte at a time: the text of categories 8k .. 8k+7 depends on an eleven-bit window, the
-# two categories before them, their own eight and the one after, and is the text of its two
-# units (above) put together. Half as many pieces to join as units; the cache stays bounded
-# (2048 windows for each of 32 bytes, a few megabytes when full).
+# go a byte at a time: the text of categories 8k .. 8k+7 depends on the two categories before
+# them, their own eight and the one after, and is the text of its two units (above) put
+# together. Half as many pieces to join as units. The window is read from two bytes, without
+# building it: byte k of (bits << 2) holds categories 8k-2 .. 8k+5, byte k+1 of it holds
+# 8k+6 .. 8k+8 in its three lowest bits; the text is _BYTE_TEXTS[k][that byte][those bits].
+# The inner tables are made on first use; the cache stays bounded (2048 windows for each of 32
+# bytes, a few megabytes when full).
 
 #: Categories c0 .. this - 1 are printed a byte at a time.
 _BYTE_CATEGORIES = 256
-_BYTE_TEXTS: list[list[str]] = [
-    [None] * 2048  # type: ignore[list-item]
-    for _ in range(_BYTE_CATEGORIES // 8)
+_BYTE_TEXTS: list[list[list[str | None] | None]] = [
+    [None] * 256 for _ in range(_BYTE_CATEGORIES // 8)
 ]
-# A mask that keeps the low three bits of every byte.
-_LOW_3_BITS = int.from_bytes(b"\x07" * (_BYTE_CATEGORIES // 8), "little")
-_NATIVE_LITTLE = sys.byteorder == "little"
+# Keeps the three lowest bits of every byte (bytes.translate table).
+_LOW_3_BITS = bytes(value & 7 for value in range(256))
 
 
 def _byte_text(byte: int, window: int) -> str:
@@ -424,17 +423,25 @@ def _byte_text(byte: int, window: int) -> str:
 
 def _format_by_bytes(bits: int) -> str:
     size = (bits.bit_length() + 7) >> 3
-    # Window k as a 16-bit number: its low byte is byte k of (bits << 2) (categories 8k-2 ..
-    # 8k+5), its high byte the three lowest bits of byte k of (bits >> 6) (8k+6 .. 8k+8).
-    lanes = bytearray(2 * size)
-    lanes[0::2] = (bits << 2).to_bytes(size + 1, "little")[:size]
-    lanes[1::2] = (bits >> 6 & _LOW_3_BITS).to_bytes(size, "little")
-    windows: Iterable[int] = memoryview(lanes).cast("H")
-    if not _NATIVE_LITTLE:
-        swapped = array.array("H", lanes)
-        swapped.byteswap()
-        windows = swapped
-    return _join_cached(_BYTE_TEXTS, windows, _byte_text)
+    lows = (bits << 2).to_bytes(size + 1, "little")  # one byte more: the last byte's next bits
+    highs = lows[1:].translate(_LOW_3_BITS)
+    try:
+        return _join_bytes(lows, highs)
+    except TypeError:  # a window seen for the first time: make its text, then join again
+        for byte, (low, high) in enumerate(zip(lows, highs, strict=False)):  # lows: one more
+            texts = _BYTE_TEXTS[byte][low]
+            if texts is None:
+                texts = _BYTE_TEXTS[byte][low] = [None] * 8
+            if texts[high] is None:
+                texts[high] = _byte_text(byte, low | high << 8)
+        return _join_bytes(lows, highs)
+
+
+def _join_bytes(lows: bytes, highs: bytes) -> str:
+    # A text not made yet is None (or its inner table is): the TypeError that raises, in C,
+    # is how the caller learns to make it. Mypy sees the Optional and refuses the map.
+    tables = map(list.__getitem__, _BYTE_TEXTS, lows)
+    return "".join(map(list.__getitem__, tables, highs))[1:]  # type: ignore[arg-type]
 
 
 def parse_category_bits(text: str, start: int, end: int, limits: Limits) -> int:
