@@ -741,6 +741,43 @@ def test_demo_with_a_trans_doi(net: Net) -> None:
     assert plain_out.splitlines() == [f"connect(127.0.0.1, {PEER}:s5:c2,c7)"]
 
 
+@pytest.mark.kernel
+@pytest.mark.parametrize(
+    ("family", "protocol", "host"),
+    [("--ipv4", "--cipso", "127.0.0.1"), ("--ipv6", "--calipso", "::1")],
+    ids=["ipv4-cipso", "ipv6-calipso"],
+)
+def test_demo_server_names_the_labels(
+    net: Net, tmp_path: Path, family: str, protocol: str, host: str
+) -> None:
+    """peer-server --setrans ends a labeled peer's line with its setrans.conf name (the level
+    itself when the file names nothing), and leaves an unlabeled peer's line as it is."""
+    setrans = tmp_path / "setrans.conf"
+    setrans.write_text(f"s0=SystemLow\n{LEVELS[0]}=Blue Team\n")
+    ns = net.harness.ns_b
+    doi = str(net.dois.cipso_doi.doi if protocol == "--cipso" else net.dois.calipso_doi.doi)
+    server, port = start_server(ns, family, "--udp", "--count", "3", "--setrans", str(setrans))
+    try:
+        sent = [
+            send(ns, "--level", level, "--doi", doi, protocol, "--udp", host, str(port))
+            for level in LEVELS
+        ]
+        sent.append(send(ns, "--udp", host, str(port)))
+        out, err = server.communicate(timeout=15)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    for result in sent:
+        assert result.returncode == 0, result.stderr
+    assert server.returncode == 0, err
+    assert out.splitlines() == [
+        f"connect({host}, {PEER}:{LEVELS[0]}) setrans Blue Team",
+        f"connect({host}, {PEER}:{LEVELS[1]}) setrans {LEVELS[1]}",
+        f"connect({host}, {NO_CONTEXT})",
+    ]
+
+
 def test_send_and_server_doi_usage_errors() -> None:
     assert ours("peer-server", "0", "--doi", "trans doi:x").status == 2
     bad = ours(
