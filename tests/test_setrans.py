@@ -324,28 +324,38 @@ def test_dump_filter_names_need_a_setrans(
 # -- python -m cipso / calipso decode ---------------------------------------------------------
 
 
-def test_cipso_decode_names_the_label(
-    setrans: Path, capsys: pytest.CaptureFixture[str], mcstransd: Callable[[str], str]
+@pytest.mark.parametrize(
+    ("main", "option"),
+    [(cipso.__main__.main, CIPSO_OPTION), (calipso.__main__.main, CALIPSO_OPTION)],
+    ids=["cipso", "calipso"],
+)
+def test_decode_names_the_label(
+    setrans: Path,
+    capsys: pytest.CaptureFixture[str],
+    mcstransd: Callable[[str], str],
+    main: Main,
+    option: str,
 ) -> None:
-    main = cipso.__main__.main
-    _, plain, _ = run(main, ["decode", CIPSO_OPTION], capsys)
-    status, named, _ = run(main, ["decode", CIPSO_OPTION, "--setrans", str(setrans)], capsys)
+    _, plain, _ = run(main, ["decode", option], capsys)
+    status, named, _ = run(main, ["decode", option, "--setrans", str(setrans)], capsys)
     assert status == 0
     assert named == plain + "setrans   Eyes Only\n"
+    _, out, _ = run(main, ["decode", option, "--format", "json", "--setrans", str(setrans)], capsys)
+    shown = json.loads(out)["options"][0]
+    assert list(shown)[list(shown).index("label") + 1] == "setrans"
+    assert_daemon_agrees({shown["label"]: shown["setrans"]}, mcstransd)
+    _, out, _ = run(main, ["decode", option, "--format", "json"], capsys)
+    assert "setrans" not in json.loads(out)["options"][0]
+
+
+def test_cipso_decode_names_the_host_label(
+    setrans: Path, capsys: pytest.CaptureFixture[str], mcstransd: Callable[[str], str]
+) -> None:
     # With a TRANS DOI the name is the host label's (wire c5 is host c1 here).
     trans = "trans doi:16 tags:1 levels:3=3 categories:0=0,1=5"
-    _, out, _ = run(
-        main, ["decode", CIPSO_OPTION, "--doi", trans, "--setrans", str(setrans)], capsys
-    )
+    argv = ["decode", CIPSO_OPTION, "--doi", trans, "--setrans", str(setrans)]
+    _, out, _ = run(cipso.__main__.main, argv, capsys)
     assert out.splitlines()[-2:] == ["host      s3:c0,c1", f"setrans   {mcstransd('s3:c0,c1')}"]
-    _, out, _ = run(
-        main, ["decode", CIPSO_OPTION, "--format", "json", "--setrans", str(setrans)], capsys
-    )
-    option = json.loads(out)["options"][0]
-    assert list(option)[list(option).index("label") + 1] == "setrans"
-    assert_daemon_agrees({option["label"]: option["setrans"]}, mcstransd)
-    _, out, _ = run(main, ["decode", CIPSO_OPTION, "--format", "json"], capsys)
-    assert "setrans" not in json.loads(out)["options"][0]
 
 
 def test_cipso_decode_names_no_secid(setrans: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -359,21 +369,13 @@ def test_cipso_decode_names_no_secid(setrans: Path, capsys: pytest.CaptureFixtur
     assert "setrans" not in out
 
 
-def test_calipso_decode_names_the_label(
-    setrans: Path, capsys: pytest.CaptureFixture[str], mcstransd: Callable[[str], str]
+def test_calipso_decode_names_each_option_of_a_header(
+    setrans: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    main = calipso.__main__.main
-    _, plain, _ = run(main, ["decode", CALIPSO_OPTION], capsys)
-    status, named, _ = run(main, ["decode", CALIPSO_OPTION, "--setrans", str(setrans)], capsys)
-    assert status == 0
-    assert named == plain + "setrans   Eyes Only\n"
-    header = "3a01" + CALIPSO_OPTION  # in a hop-by-hop header: indented with it
-    _, out, _ = run(main, ["decode", header, "--doi", "2", "--setrans", str(setrans)], capsys)
+    header = "3a01" + CALIPSO_OPTION  # in a hop-by-hop header: indented with the option
+    argv = ["decode", header, "--doi", "2", "--setrans", str(setrans)]
+    _, out, _ = run(calipso.__main__.main, argv, capsys)
     assert "  label     s3:c0,c5\n  setrans   Eyes Only\nkernel    accepted\n" in out
-    _, out, _ = run(main, ["decode", header, "--format", "json", "--setrans", str(setrans)], capsys)
-    option = json.loads(out)["options"][0]
-    assert list(option)[list(option).index("label") + 1] == "setrans"
-    assert_daemon_agrees({option["label"]: option["setrans"]}, mcstransd)
 
 
 # -- labelnet demo ------------------------------------------------------------------------------
