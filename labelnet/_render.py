@@ -114,7 +114,7 @@ class Names:
 
     def __call__(self, label: str | None) -> str | None:
         """The name of a label as the outputs show it; None for ``secid N``, ``-`` and None,
-        which are no levels."""
+        which are not levels."""
         if label is None:
             return None
         found = self.known.get(label)
@@ -523,7 +523,7 @@ def _stats_table(columns: list[str], table: list[list[str]], packets: int) -> st
     rows = [[_HEADINGS.get(c, c.upper()) for c in columns]]
     rows += [
         [
-            cell or "-" if c in ("doi", "setrans") else cell
+            (cell or "-") if c in ("doi", "setrans") else cell
             for c, cell in zip(columns, row, strict=True)
         ]
         for row in table

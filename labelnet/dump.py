@@ -30,6 +30,7 @@ from labelnet._analysis import Analyzer, LabelOption, Record, label_filter
 from labelnet._parallel import Pool, render_segment, workers_for
 from labelnet._render import (
     FIELDS,
+    FIELDS_WITH_SETRANS,
     MAX_ADDRESS_WIDTH,
     MIN_ADDRESS_WIDTH,
     Format,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELDS",
+    "FIELDS_WITH_SETRANS",
     "MAX_ADDRESS_WIDTH",
     "MIN_ADDRESS_WIDTH",
     "Analyzer",
@@ -156,13 +158,15 @@ class DumpSettings:
     accept_source_route: bool = False
     stats: bool = False
     show_records: bool = True
-    setrans: str | None = None
+    setrans: str | os.PathLike[str] | None = None
     #: Width of the address columns of the text format (:func:`dump` fits it to the addresses
     #: at the start of the capture).
     address_width: int = MIN_ADDRESS_WIDTH
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", Format(self.format))
+        if self.setrans is not None:
+            object.__setattr__(self, "setrans", os.fspath(self.setrans))
         # Parse everything once here, so that bad input fails before any output.
         DoiConfig.parse(self.dois)
         _networks(self.addresses)
@@ -186,7 +190,9 @@ class DumpSettings:
         return Translator.from_file(self.setrans)
 
 
-def _untranslated(option: str, text: str, translator: Translator, path: str | None) -> str:
+def _untranslated(
+    option: str, text: str, translator: Translator, path: str | os.PathLike[str] | None
+) -> str:
     """The level a filter names, as raw text: ``text`` itself when it is a level, else the
     level its setrans.conf name stands for."""
     raw = translator.untranslate(text)
