@@ -29,7 +29,13 @@ import cipso
 import cipso.__main__
 from labelnet.capture import ipv4_packet, ipv6_packet, write_pcap, write_pcapng
 from mls import Context, Level, Range
-from mls._cli import add_setrans_arguments, read_setrans, setrans_epilog, setrans_path
+from mls._cli import (
+    add_setrans_arguments,
+    load_setrans,
+    read_setrans,
+    setrans_epilog,
+    setrans_path,
+)
 
 # 127.0.0.1 -> 127.0.0.1, UDP 45363 -> 4242, payload "labelnet demo".
 CIPSO_PACKET = bytes.fromhex(
@@ -188,6 +194,7 @@ def _run(args: argparse.Namespace) -> int:
         count = write_sample(args.write)
         print(f"{args.write}: {count} packets; try: labelnet dump {args.write}")
         return 0
+    load_setrans(args)  # a file that cannot be used is one line, before any output
     setrans = setrans_path(args)
     return run_demo() if setrans is None else run_demo(setrans)
 
