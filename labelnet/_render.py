@@ -131,9 +131,12 @@ class Names:
         name = self(label)
         if output is Format.TEXT:
             return f"{_text(name):<{NAME_WIDTH}} "
+        # A label without a name is named by its level's text, which needs no escaping (the
+        # usual case when every label differs); a name from the file may need it.
+        plain = name is None or name == label
         if output is Format.JSONL:
-            return f'"setrans": {_json_text(name)}, '
-        return f"{_csv_text(name)},"
+            return f'"setrans": {_json_label(name) if plain else _json_text(name)}, '
+        return f"{_csv_label(name) if plain else _csv_text(name)},"
 
 
 def _text(value: object) -> str:
@@ -142,6 +145,11 @@ def _text(value: object) -> str:
 
 def _json_number(value: int | None) -> str:
     return "null" if value is None else str(value)
+
+
+def _json_label(text: str | None) -> str:
+    # A level's text holds no quote, backslash or control character.
+    return "null" if text is None else f'"{text}"'
 
 
 def _json_text(value: str | None) -> str:
