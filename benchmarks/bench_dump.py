@@ -13,6 +13,8 @@ Every implementation runs as a command, start-up included, with its output sent 
 
 * labelnet: ``python -m labelnet dump FILE`` in each output format (text, jsonl, csv)
 * labelnet --jobs N: the text dump spread over every core
+* labelnet text --setrans: the text dump with the names of a targeted policy's setrans.conf
+  (the other cases show no names, whatever the machine's own setrans.conf)
 * tshark: ``tshark -n -r FILE -T fields`` with the frame number, the addresses and the CIPSO
   and CALIPSO fields
 
@@ -44,6 +46,8 @@ import cipso
 from labelnet._tshark import fields_command
 from labelnet.capture import write_pcap
 from mls import CategorySet, Level
+from mls._cli import SELINUX_ROOT_VARIABLE
+from tests.mls.setrans_texts import TARGETED
 
 PACKETS = 200_000
 PAIRS = 300
@@ -151,9 +155,20 @@ def make_distinct_capture(directory: Path, count: int = PACKETS) -> Path:
     return path
 
 
+#: The commands run without the machine's setrans.conf (a root where no file can be).
+_ENVIRONMENT = {**os.environ, SELINUX_ROOT_VARIABLE: os.devnull}
+
+
 def _command(args: list[str]) -> None:
     with open(os.devnull, "wb") as devnull:
-        subprocess.run(args, stdout=devnull, stderr=subprocess.DEVNULL, check=True, cwd=ROOT)
+        subprocess.run(
+            args,
+            stdout=devnull,
+            stderr=subprocess.DEVNULL,
+            check=True,
+            cwd=ROOT,
+            env=_ENVIRONMENT,
+        )
 
 
 def _commands(path: Path) -> dict[str, list[str]]:
@@ -161,6 +176,9 @@ def _commands(path: Path) -> dict[str, list[str]]:
     cores = os.cpu_count() or 1
     commands = {f"{OURS} {output}": [*ours, "--format", output] for output in FORMATS}
     commands[f"{OURS} text --jobs {cores}"] = [*ours, "--jobs", str(cores)]
+    setrans = path.parent / "setrans.conf"
+    setrans.write_text(TARGETED)
+    commands[f"{OURS} text --setrans"] = [*ours, "--setrans", str(setrans)]
     tshark = shutil.which("tshark")
     if tshark is not None:
         commands["tshark"] = fields_command(tshark, path)
@@ -191,7 +209,7 @@ def cases() -> list[Case]:
         else:
             print("# bench_dump: tshark is not installed, no reference", file=sys.stderr)
         for impl, args in commands.items():
-            goal = None if impl == "tshark" or "--jobs" in impl else target
+            goal = None if impl == "tshark" or "--jobs" in impl or "--setrans" in impl else target
             command = functools.partial(_command, args)
             found.append(Case(_group(capture), impl, command, goal, PACKETS))
     return found

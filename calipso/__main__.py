@@ -161,6 +161,7 @@ class _Found:
     raw: bytes
     option: CalipsoOption | None = None
     error: CalipsoDecodeError | None = None
+    name: str | None = None  # what a setrans.conf names the label
 
 
 @dataclass
@@ -173,6 +174,7 @@ class _Decoded:
     header_error: HopByHopError | None = None
     found: list[_Found] = field(default_factory=list)
     judged: Verdict | None = None
+    named: bool = False  # a setrans.conf names the labels
 
 
 def _read(raw: bytes, start: int | None, *, strict: bool) -> _Found:
@@ -278,6 +280,8 @@ def _option_lines(found: _Found, indent: str) -> list[str]:
     if option.extra:
         out.append(f"{indent}extra     {option.extra.hex(' ')} (after the bitmap)")
     out.append(f"{indent}label     {option.mls_level}")
+    if found.name is not None:
+        out.append(f"{indent}setrans   {found.name}")
     return out
 
 
@@ -327,7 +331,7 @@ def _json(decoded: _Decoded) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "protocol": "calipso",
         "input": decoded.kind,
-        "options": [_option_json(found) for found in decoded.found],
+        "options": [_option_json(found, named=decoded.named) for found in decoded.found],
     }
     if header is not None:
         error = decoded.header_error
@@ -349,7 +353,7 @@ def _json(decoded: _Decoded) -> dict[str, Any]:
     return shown
 
 
-def _option_json(found: _Found) -> dict[str, Any]:
+def _option_json(found: _Found, *, named: bool) -> dict[str, Any]:
     option, error = found.option, found.error
     shown: dict[str, Any] = {
         "start": found.start,
@@ -359,12 +363,14 @@ def _option_json(found: _Found) -> dict[str, Any]:
     }
     if option is None:
         return shown
+    name = {"setrans": found.name} if named else {}
     label = str(option.mls_level)
     return shown | {
         "size": option.size,
         "doi": option.doi,
         "wire_label": label,
         "label": label,  # PASS, the only mapping: the host label is the wire label
+        **name,
         "level": option.level,
         "words": option.words,
         "bitmap": option.bitmap.hex(),
@@ -379,10 +385,16 @@ def _option_json(found: _Found) -> dict[str, Any]:
 
 
 def _decode(args: argparse.Namespace) -> int:
+    translator = cli.load_setrans(args)
     data = cli.read_bytes(args.hex)
     dois: list[CalipsoDoi] = args.doi
     kind = args.kind or _guess_kind(data)
     decoded = _decode_option(data, dois) if kind == "option" else _decode_header(data, kind, dois)
+    if translator is not None:
+        decoded.named = True
+        for found in decoded.found:
+            if found.option is not None:
+                found.name = translator.translate(found.option.mls_level)
     if args.format == "json":
         cli.print_json(_json(decoded))
     else:
@@ -416,7 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decode a CALIPSO option, the hop-by-hop header carrying it, or a whole\n"
         "IPv6 packet. With --doi, judge it as the kernel's receive path does (ip6_parse_tlv,\n"
         "calipso_validate): accepted, or dropped and why, at which byte.",
-        epilog=EPILOG,
+        epilog=EPILOG
+        + "\n"
+        + cli.setrans_epilog(
+            "python -m calipso decode 070c000000020103980f84000000 --setrans "
+            "/etc/selinux/mls/setrans.conf",
+            'the name of s3:c0,c5 in a "setrans" row (in JSON, "setrans" beside "label")',
+        ),
     )
     cli.add_input_arguments(dec)
     dec.add_argument(
@@ -434,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="a DOI configured in the kernel (repeatable)",
     )
+    cli.add_setrans_arguments(dec)
 
     enc = cli.add_command(
         commands,

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mls import Level, MlsError
 from mls._cli import (
@@ -15,11 +15,14 @@ from mls._cli import (
     add_command,
     add_container_argument,
     add_input_arguments,
+    add_setrans_arguments,
     bounded_int,
     command_main,
     command_parser,
+    load_setrans,
     print_json,
     read_bytes,
+    setrans_epilog,
     verdict_fields,
     verdict_line,
 )
@@ -30,6 +33,9 @@ from .errors import CipsoDecodeError, CipsoError
 from .model import OPTION_TYPE, CipsoOption, LocalTag, MapType, Tag, TagType
 from .options import OptionType, find_option
 from .validate import Verdict, verdict
+
+if TYPE_CHECKING:
+    from mls.translate import Translator
 
 DESCRIPTION = """\
 Decode and encode CIPSO, the IPv4 security option (type 134), byte for byte as Linux
@@ -117,7 +123,9 @@ class _Decoded:
     option: CipsoOption | None = None
     error: CipsoDecodeError | None = None
     judged: Verdict | None = None
-    host: str | None = None
+    host: Level | str | None = None  # the host label, or what stands for it (secid, error)
+    named: bool = False  # a setrans.conf names the label
+    name: str | None = None
 
 
 def _locate(data: bytes, kind: str) -> _Decoded:
@@ -158,6 +166,7 @@ def _refuse_unused(args: argparse.Namespace, kind: str) -> None:
 
 
 def _decode(args: argparse.Namespace) -> int:
+    translator = load_setrans(args)
     data = read_bytes(args.hex)
     dois = doi_table([_parse_doi(text) for text in args.doi])
     kind = args.kind or _guess_kind(data)
@@ -184,6 +193,8 @@ def _decode(args: argparse.Namespace) -> int:
         )
         if found.judged.accepted and found.option is not None:
             found.host = _host_label(found.option, dois)
+    if translator is not None:
+        _name_label(found, translator)
     if args.format == "json":
         print_json(_json(found))
     else:
@@ -218,7 +229,19 @@ def _text(found: _Decoded) -> list[str]:
         out.append(_line("kernel", _verdict_text(found.judged, alone=found.kind == "option")))
     if found.host is not None:
         out.append(_line("host", found.host))
+    if found.name is not None:
+        out.append(_line("setrans", found.name))
     return out
+
+
+def _name_label(found: _Decoded, translator: Translator) -> None:
+    """The setrans.conf name of the label the receiver sees: the host label when the verdict
+    gives one, else the label on the wire (none for a secid or a label that cannot be read)."""
+    found.named = True
+    level = found.option.mls_level if found.option is not None else None
+    if found.host is not None:
+        level = found.host if isinstance(found.host, Level) else None
+    found.name = None if level is None else translator.translate(level)
 
 
 def _verdict_text(judged: Verdict, *, alone: bool) -> str:
@@ -255,11 +278,14 @@ def _option_json(found: _Decoded) -> dict[str, Any]:
         return shown
     level = option.mls_level
     wire = None if level is None else str(level)
+    label = wire if found.host is None else str(found.host)
+    named = {"setrans": found.name} if found.named else {}
     return shown | {
         "size": option.size,
         "doi": option.doi,
         "wire_label": wire,
-        "label": wire if found.host is None else found.host,
+        "label": label,
+        **named,
         "tags": [_tag_json(tag) for tag in option.tags],
     }
 
@@ -279,14 +305,14 @@ def _tag_json(tag: Tag) -> dict[str, Any]:
     return values
 
 
-def _host_label(option: CipsoOption, dois: Mapping[int, CipsoDoi]) -> str | None:
+def _host_label(option: CipsoOption, dois: Mapping[int, CipsoDoi]) -> Level | str | None:
     doi = dois.get(option.doi)
     if doi is None or not option.tags:
         return None
     try:
         if isinstance(option.tags[0], LocalTag):
             return f"secid {doi.decode_secid(option)}"
-        return str(doi.decode_label(option, strict_bitmap=False))
+        return doi.decode_label(option, strict_bitmap=False)
     except CipsoError as exc:
         return f"(cannot be read: {exc.reason})"
 
@@ -355,7 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
         "carrying one. With "
         "--doi, judge it as the kernel's cipso_v4_validate does: accepted, or rejected with "
         "the offending byte (and the ICMP Parameter Problem pointer).",
-        epilog=EPILOG,
+        epilog=EPILOG
+        + "\n"
+        + setrans_epilog(
+            "python -m cipso decode 860b000000100105000384 --setrans /etc/selinux/mls/setrans.conf",
+            'the name of s3:c0,c5 in a "setrans" row (in JSON, "setrans" beside "label")',
+        ),
     )
     add_input_arguments(dec)
     dec.add_argument(
@@ -390,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="as with net.ipv4.conf.all and <dev>.accept_source_route at 1 (by default a "
         "packet with a loose or strict source route is dropped silently)",
     )
+    add_setrans_arguments(dec)
 
     enc = add_command(
         commands,

@@ -6,6 +6,9 @@ a UDP socket labeled through ``IP_OPTIONS`` with the CIPSO option that a PASS DO
 1, 2, 5) gives ``s3:c1,c2,c5,c7.c300`` (the kernel chose tag 5: the categories do not fit tag 1
 or tag 2), and a UDP socket labeled through ``IPV6_HOPOPTS`` with the hop-by-hop header that
 CALIPSO DOI 2 gives ``s0:c1.c300,c400.c500``. The receiving kernel accepted both.
+
+With a setrans.conf (``--setrans FILE``, or the system's) the labels are also shown by their
+names, and the peer context as ``ls -Z`` and ``ps -Z`` show it through mcstrans.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ import cipso
 import cipso.__main__
 from labelnet.capture import ipv4_packet, ipv6_packet, write_pcap, write_pcapng
 from mls import Context, Level, Range
+from mls._cli import (
+    add_setrans_arguments,
+    load_setrans,
+    read_setrans,
+    setrans_epilog,
+    setrans_path,
+)
 
 # 127.0.0.1 -> 127.0.0.1, UDP 45363 -> 4242, payload "labelnet demo".
 CIPSO_PACKET = bytes.fromhex(
@@ -83,8 +93,11 @@ EXAMPLES = (
 )
 
 
-def run_demo() -> int:
-    """Print both examples through the packages' own decode commands; 0 when both decode."""
+def run_demo(setrans: str | None = None) -> int:
+    """Print both examples through the packages' own decode commands; 0 when both decode.
+    ``setrans``: a setrans.conf that names the labels (the decode commands get it too)."""
+    translator = None if setrans is None else read_setrans(setrans)
+    names = ["--no-setrans"] if setrans is None else ["--setrans", setrans]
     status = 0
     for example in EXAMPLES:
         print(f"== {example.title}")
@@ -92,7 +105,7 @@ def run_demo() -> int:
         decoded = io.StringIO()
         with contextlib.redirect_stdout(decoded):
             status |= example.decode_command(
-                ["decode", example.packet.hex(), "--doi", example.doi_argument]
+                ["decode", example.packet.hex(), "--doi", example.doi_argument, *names]
             )
         text = decoded.getvalue()
         print(text, end="")
@@ -100,6 +113,9 @@ def run_demo() -> int:
         peer = Context("system_u", "object_r", "netlabel_peer_t", level)
         column = _value_column(text)
         print(f"{'peer':<{column}}{peer}    (what getpeercon() gives an SELinux receiver)")
+        if translator is not None:
+            shown = translator.translate_context(peer)
+            print(f"{'':<{column}}{shown}    (what ls -Z and ps -Z show, through setrans.conf)")
         print()
     return status
 
@@ -178,7 +194,9 @@ def _run(args: argparse.Namespace) -> int:
         count = write_sample(args.write)
         print(f"{args.write}: {count} packets; try: labelnet dump {args.write}")
         return 0
-    return run_demo()
+    load_setrans(args)  # a file that cannot be used is one line, before any output
+    setrans = setrans_path(args)
+    return run_demo() if setrans is None else run_demo(setrans)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -186,8 +204,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "demo",
         help="decode two real labeled packets (CIPSO and CALIPSO) and show their MLS labels",
         description=__doc__,
+        epilog=setrans_epilog(
+            "labelnet demo --setrans /etc/selinux/mls/setrans.conf",
+            "the labels' names in setrans rows, the peer context as ls -Z shows it",
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_setrans_arguments(demo)
     demo.add_argument(
         "--write",
         metavar="FILE",

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 from labelnet.errors import CommandError
+from mls._cli import add_setrans_arguments, load_setrans, setrans_epilog, setrans_path
 from netlabel.ctl import parse_doi
 
 #: The --format that writes a Parquet file (labelnet.columnar) rather than text.
@@ -42,7 +43,12 @@ examples (labelnet demo --write trace.pcapng writes a sample capture):
   labelnet dump trace.pcapng --address 10.1.0.0/16 --dominated-by s3:c0.c10 --stats
   labelnet dump trace.pcapng --jobs 0 --quiet --stats
   labelnet dump trace.pcapng --format parquet -o labels.parquet   (docs/columnar.md)
-"""
+
+""" + setrans_epilog(
+    "labelnet dump trace.pcapng --setrans /etc/selinux/mls/setrans.conf --dominated-by Secret",
+    'a SETRANS column after LABEL (also in CSV and --stats), "setrans" in JSON lines and in '
+    "Parquet;\n      --dominated-by, --dominates and --equals also take names",
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,10 +93,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="show only packets with this address (or network) at either end (repeatable)",
     )
     parser.add_argument(
-        "--dominated-by", metavar="LEVEL", help="show only labels LEVEL dominates (e.g. s3:c0.c10)"
+        "--dominated-by",
+        metavar="LEVEL",
+        help="show only labels LEVEL dominates (e.g. s3:c0.c10, or a setrans.conf name)",
     )
     parser.add_argument("--dominates", metavar="LEVEL", help="show only labels dominating LEVEL")
     parser.add_argument("--equals", metavar="LEVEL", help="show only labels equal to LEVEL")
+    add_setrans_arguments(parser)
     parser.add_argument(
         "--loopback",
         action="store_true",
@@ -139,6 +148,7 @@ def settings_from(args: argparse.Namespace) -> DumpSettings:
             definitions.append(value.strip())
     for path in args.doi_file:
         definitions.extend(read_doi_file(path))
+    load_setrans(args)  # a file that cannot be used is one line here, before any output
     return DumpSettings(
         # The Parquet writer takes the filters and DOIs only.
         format=Format.TEXT if args.format == PARQUET else Format(args.format),
@@ -152,6 +162,7 @@ def settings_from(args: argparse.Namespace) -> DumpSettings:
         accept_source_route=args.accept_source_route,
         stats=args.stats,
         show_records=not args.quiet,
+        setrans=setrans_path(args),
     )
 
 

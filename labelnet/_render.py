@@ -5,8 +5,14 @@ A capture often repeats a few option areas, so what depends only on the option b
 analysis, the filters' answer, the formatted end of the line, the label counted by the
 statistics) is worked out once per distinct area and kept in a small bounded cache; when every
 label differs, each is still decoded and formatted exactly once. The JSON and CSV texts are
-written with f-strings: the values that could need escaping (reasons, errors) go through
-:mod:`json` / :mod:`csv`, the rest (numbers, levels, fixed words) never need it.
+written with f-strings: the values that could need escaping (reasons, errors, setrans.conf
+names) go through :mod:`json` / :mod:`csv`, the rest (numbers, levels, fixed words) never need
+it.
+
+With a setrans.conf (:class:`Names`) every format also shows the label's name: a column after
+the label in the text and CSV outputs and in the statistics, a ``setrans`` key in JSON lines.
+The name is part of the cached end of the line, so it is asked for once per distinct label;
+without one the output is byte for byte what it is without this feature.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from labelnet._analysis import Analyzer, LabelOption, PlainLabel, Record, plain_label
 from labelnet.capture import LabeledTuple
+
+if TYPE_CHECKING:
+    from mls.translate import Translator
 
 #: Address column widths of the text format: an IPv4 address, the longest IPv6 address.
 MIN_ADDRESS_WIDTH = 15
@@ -63,6 +72,12 @@ FIELDS = (
     "error",
     "error_offset",
 )
+#: The same with a setrans.conf: the label's name after the wire label.
+FIELDS_WITH_SETRANS = (
+    *FIELDS[: FIELDS.index("verdict")],
+    "setrans",
+    *FIELDS[FIELDS.index("verdict") :],
+)
 
 #: (source, destination, protocol, DOI, label) -> packets.
 StatsKey = tuple[str, str, str, int | None, str]
@@ -70,17 +85,58 @@ StatsKey = tuple[str, str, str, int | None, str]
 PairCounts = dict[tuple[str, str, tuple[str, int | None, str]], int]
 
 
-def header(output: Format, address_width: int) -> str:
-    """The first line of the output."""
+def header(output: Format, address_width: int, *, named: bool = False) -> str:
+    """The first line of the output (``named``: with the setrans.conf names)."""
     if output is Format.TEXT:
+        name = f"{'SETRANS':<{NAME_WIDTH}} " if named else ""
         return (
             f"{'PACKET':>8} {'TIME':<20} {'SOURCE':<{address_width}} "
             f"{'DESTINATION':<{address_width}} {'OPTION':<7} {'DOI':>5} {'TAG':>3} "
-            f"{'LABEL':<20} VERDICT\n"
+            f"{'LABEL':<20} {name}VERDICT\n"
         )
     if output is Format.CSV:
-        return ",".join(FIELDS) + "\n"
+        return ",".join(FIELDS_WITH_SETRANS if named else FIELDS) + "\n"
     return ""
+
+
+#: Width of the text format's SETRANS column (a longer name pushes its line out).
+NAME_WIDTH = 20
+
+
+class Names:
+    """The names a setrans.conf gives the labels the outputs show, each label asked of the
+    :class:`~mls.translate.Translator` once (a label without a name is named by itself, as
+    mcstrans answers)."""
+
+    def __init__(self, translator: Translator) -> None:
+        self.translator = translator
+        self.known: dict[str, str] = {}
+
+    def __call__(self, label: str | None) -> str | None:
+        """The name of a label as the outputs show it; None for ``secid N``, ``-`` and None,
+        which are not levels."""
+        if label is None:
+            return None
+        found = self.known.get(label)
+        if found is None:
+            if label == "-" or label.startswith("secid "):
+                return None
+            if len(self.known) >= CACHE_LIMIT:
+                self.known.clear()
+            found = self.known[label] = self.translator.translate(label)
+        return found
+
+    def cell(self, output: Format, label: str | None) -> str:
+        """The name's cell in an output line, with what separates it from the verdict's."""
+        name = self(label)
+        if output is Format.TEXT:
+            return f"{_text(name):<{NAME_WIDTH}} "
+        # A label without a name is named by its level's text, which needs no escaping (the
+        # usual case when every label differs); a name from the file may need it.
+        plain = name is None or name == label
+        if output is Format.JSONL:
+            return f'"setrans": {_json_label(name) if plain else _json_text(name)}, '
+        return f"{_csv_label(name) if plain else _csv_text(name)},"
 
 
 def _text(value: object) -> str:
@@ -89,6 +145,11 @@ def _text(value: object) -> str:
 
 def _json_number(value: int | None) -> str:
     return "null" if value is None else str(value)
+
+
+def _json_label(text: str | None) -> str:
+    # A level's text holds no quote, backslash or control character.
+    return "null" if text is None else f'"{text}"'
 
 
 def _json_text(value: str | None) -> str:
@@ -121,19 +182,29 @@ def label_texts(option: LabelOption) -> tuple[str | None, str | None]:
     return label, wire_text
 
 
-def tail(option: LabelOption, output: Format, label: str | None, wire_text: str | None) -> str:
+def tail(
+    option: LabelOption,
+    output: Format,
+    label: str | None,
+    wire_text: str | None,
+    names: Names | None = None,
+) -> str:
     """Everything in an output line that depends only on the option, given its
-    :func:`label_texts`."""
+    :func:`label_texts` (and the label's name when ``names`` are given)."""
     verdict = (
         option.describe_verdict() if output is Format.TEXT else _verdict_fields(option, output)
     )
+    if names is not None:
+        verdict = names.cell(output, label) + verdict
     return _line_end(output, option.protocol, option.doi, option.tag, label, wire_text, verdict)
 
 
-def plain_tail(plain: PlainLabel, output: Format) -> str:
+def plain_tail(plain: PlainLabel, output: Format, names: Names | None = None) -> str:
     """:func:`tail` of a :func:`plain_label` without DOI configuration (no verdict, the label
     as on the wire)."""
     verdict = "no-doi-config" if output is Format.TEXT else _PLAIN_VERDICTS[output, "no-doi-config"]
+    if names is not None:
+        verdict = names.cell(output, plain.label) + verdict
     return _line_end(
         output, plain.protocol, plain.doi, plain.tag, plain.label, plain.label, verdict
     )
@@ -278,10 +349,13 @@ class Renderer:
         analyzer: Analyzer,
         settings: RenderSettings,
         keep: Callable[[LabelOption], bool] | None = None,
+        names: Names | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.settings = settings
         self.keep = keep
+        #: The setrans.conf names of the labels, in the output lines; None: no names.
+        self.names = names
         # (IP version, area, truncated) -> what the output makes of it.
         self.options: dict[tuple[int, bytes, bool], Shown] = {}
         # The same for output lines only: plain labels are read without the analysis when
@@ -307,7 +381,7 @@ class Renderer:
             label, wire = label_texts(option)
             text = ""
             if kept and self.settings.show_records:
-                text = tail(option, self.settings.output, label, wire)
+                text = tail(option, self.settings.output, label, wire, self.names)
             counted = (option.protocol, option.doi, "-" if label is None else label)
             found = Shown(option, kept, text, counted)
         self.options[key] = found
@@ -326,7 +400,8 @@ class Renderer:
         if plain is None:
             found = self.shown(version, area, truncated)
         else:
-            text = plain_tail(plain, self.settings.output) if self.settings.show_records else ""
+            show = self.settings.show_records
+            text = plain_tail(plain, self.settings.output, self.names) if show else ""
             found = Shown(None, True, text, (plain.protocol, plain.doi, plain.label))
         self.lines[version, area, truncated] = found
         return found
@@ -406,41 +481,67 @@ def _csv_line(number: int, time: str, source: Address, destination: Address, end
 _LINES = {Format.TEXT: _text_line, Format.JSONL: _json_line, Format.CSV: _csv_line}
 
 
-def format_stats(stats: Counter[StatsKey], output: Format = Format.TEXT) -> str:
-    """The label counts per address pair, most frequent first, in the output's format."""
+def format_stats(
+    stats: Counter[StatsKey], output: Format = Format.TEXT, names: Names | None = None
+) -> str:
+    """The label counts per address pair, most frequent first, in the output's format (with
+    each label's setrans.conf name after it when ``names`` are given)."""
     rows = sorted(stats.items(), key=lambda item: (-item[1], item[0][:3], str(item[0][3:])))
     if output is Format.JSONL:
-        return "".join(
-            json.dumps(
-                {
-                    "stats": {
-                        "source": s,
-                        "destination": d,
-                        "protocol": p,
-                        "doi": doi,
-                        "label": label,
-                        "packets": n,
-                    }
-                }
-            )
-            + "\n"
-            for (s, d, p, doi, label), n in rows
-        )
+        return "".join(_stats_json(key, n, names) + "\n" for key, n in rows)
+    columns = ["source", "destination", "protocol", "doi", "label", "packets"]
+    if names is not None:
+        columns.insert(5, "setrans")
+    table = [
+        [s, d, p, "" if doi is None else str(doi), label]
+        + ([] if names is None else [names(label) or ""])
+        + [str(n)]
+        for (s, d, p, doi, label), n in rows
+    ]
     if output is Format.CSV:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["source", "destination", "protocol", "doi", "label", "packets"])
-        for (s, d, p, doi, label), n in rows:
-            writer.writerow([s, d, p, "" if doi is None else doi, label, n])
+        writer.writerow(columns)
+        writer.writerows(table)
         return "\n" + buffer.getvalue()
-    table = [("SOURCE", "DESTINATION", "OPTION", "DOI", "LABEL", "PACKETS")]
-    table += [(s, d, p, _text(doi), label, str(n)) for (s, d, p, doi, label), n in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(6)]
-    lines = ["", f"labels per address pair ({sum(stats.values())} packets)"]
-    for row in table:
+    return _stats_table(columns, table, sum(stats.values()))
+
+
+def _stats_json(key: StatsKey, packets: int, names: Names | None) -> str:
+    source, destination, protocol, doi, label = key
+    fields: dict[str, object] = {
+        "source": source,
+        "destination": destination,
+        "protocol": protocol,
+        "doi": doi,
+        "label": label,
+    }
+    if names is not None:
+        fields["setrans"] = names(label)
+    fields["packets"] = packets
+    return json.dumps({"stats": fields})
+
+
+#: The text table's headings of the statistics' columns; the numbers are aligned right.
+_HEADINGS = {"source": "SOURCE", "destination": "DESTINATION", "protocol": "OPTION"}
+_RIGHT = frozenset(("doi", "packets"))
+
+
+def _stats_table(columns: list[str], table: list[list[str]], packets: int) -> str:
+    rows = [[_HEADINGS.get(c, c.upper()) for c in columns]]
+    rows += [
+        [
+            (cell or "-") if c in ("doi", "setrans") else cell
+            for c, cell in zip(columns, row, strict=True)
+        ]
+        for row in table
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    lines = ["", f"labels per address pair ({packets} packets)"]
+    for row in rows:
         cells = [
-            row[i].ljust(widths[i]) if i in (0, 1, 2, 4) else row[i].rjust(widths[i])
-            for i in range(6)
+            cell.rjust(width) if column in _RIGHT else cell.ljust(width)
+            for column, cell, width in zip(columns, row, widths, strict=True)
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"

@@ -221,7 +221,11 @@ def segment_table(
 ) -> pa.Table:
     """The rows of one segment of the capture ``file`` (a name for the ``file`` column; the
     bytes are the segment's), as a table of :data:`SCHEMA`. A ``renderer`` made for
-    ``settings`` may be given to keep its caches from one segment to the next."""
+    ``settings`` may be given to keep its caches from one segment to the next. The
+    ``setrans`` column holds the names ``translator`` gives (by default, the translator of
+    ``settings.setrans``)."""
+    if translator is None and settings is not None:
+        translator = settings.translator()
     rows = _Rows(file, translator)
     rows.add((renderer or _renderer(settings)).iter_records(iter_labeled(segment)))
     return pa.Table.from_batches([rows.batch()], SCHEMA)
@@ -238,7 +242,8 @@ def record_batches(
     """The labeled packets of a capture file (a path or a binary stream) as record batches of
     :data:`SCHEMA`, at most ``batch_rows`` rows each, in capture order, kept by the filters of
     ``settings`` and judged with its DOIs; the ``setrans`` column holds the names
-    ``translator`` gives. ``progress(bytes_done, packets_done)`` is called after each segment.
+    ``translator`` gives (by default, the translator of ``settings.setrans``).
+    ``progress(bytes_done, packets_done)`` is called after each segment.
 
     A broken capture raises :class:`labelnet.capture.CaptureError` after the batches before
     the break.
@@ -246,6 +251,8 @@ def record_batches(
     if batch_rows < 1:
         raise ValueError(f"batch_rows is {batch_rows}: a batch holds at least one row")
     renderer = _renderer(settings)
+    if translator is None and settings is not None:
+        translator = settings.translator()
     if isinstance(capture, (str, os.PathLike)):
         with open(capture, "rb") as stream:
             yield from _batches(stream, str(capture), renderer, translator, batch_rows, progress)

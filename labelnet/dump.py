@@ -21,7 +21,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 import calipso
 import cipso
@@ -30,9 +30,11 @@ from labelnet._analysis import Analyzer, LabelOption, Record, label_filter
 from labelnet._parallel import Pool, render_segment, workers_for
 from labelnet._render import (
     FIELDS,
+    FIELDS_WITH_SETRANS,
     MAX_ADDRESS_WIDTH,
     MIN_ADDRESS_WIDTH,
     Format,
+    Names,
     Network,
     PairCounts,
     Renderer,
@@ -44,11 +46,15 @@ from labelnet._render import (
     header,
 )
 from labelnet.capture import CaptureError, Segment, iter_labeled, read_segments
-from mls import Level
+from mls import Level, MlsError
 from netlabel.ctl import parse_definition
+
+if TYPE_CHECKING:
+    from mls.translate import Translator
 
 __all__ = [
     "FIELDS",
+    "FIELDS_WITH_SETRANS",
     "MAX_ADDRESS_WIDTH",
     "MIN_ADDRESS_WIDTH",
     "Analyzer",
@@ -133,6 +139,12 @@ class DumpSettings:
     keep packets whose label compares so with the given level; ``stats`` collects label counts
     per address pair; ``show_records`` False prints none of the per-packet lines;
     ``loopback`` and ``accept_source_route`` are the receiver's settings (:class:`Analyzer`).
+
+    ``setrans`` is a setrans.conf: every output shows each label's name beside it, and the
+    level filters also take names (``dominated_by="Secret"``), which are kept as the raw
+    levels they stand for. A file that cannot be loaded raises
+    :class:`mls.translate.SetransError`; a filter that is neither a level nor a name, an
+    :class:`mls.MlsError`.
     """
 
     format: Format = Format.TEXT
@@ -146,18 +158,51 @@ class DumpSettings:
     accept_source_route: bool = False
     stats: bool = False
     show_records: bool = True
+    setrans: str | os.PathLike[str] | None = None
     #: Width of the address columns of the text format (:func:`dump` fits it to the addresses
     #: at the start of the capture).
     address_width: int = MIN_ADDRESS_WIDTH
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", Format(self.format))
+        if self.setrans is not None:
+            object.__setattr__(self, "setrans", os.fspath(self.setrans))
         # Parse everything once here, so that bad input fails before any output.
         DoiConfig.parse(self.dois)
         _networks(self.addresses)
-        for text in (self.dominated_by, self.dominates, self.equals):
-            if text is not None:
+        translator = self.translator()
+        for name in ("dominated_by", "dominates", "equals"):
+            text = getattr(self, name)
+            if text is None:
+                continue
+            if translator is None:
                 Level.parse(text)
+            else:
+                # Workers get the raw level: they need no translator for the filters.
+                object.__setattr__(self, name, _untranslated(name, text, translator, self.setrans))
+
+    def translator(self) -> Translator | None:
+        """The translator of :attr:`setrans` (loaded anew at each call), or None."""
+        if self.setrans is None:
+            return None
+        from mls.translate import Translator  # only when names are asked for
+
+        return Translator.from_file(self.setrans)
+
+
+def _untranslated(
+    option: str, text: str, translator: Translator, path: str | os.PathLike[str] | None
+) -> str:
+    """The level a filter names, as raw text: ``text`` itself when it is a level, else the
+    level its setrans.conf name stands for."""
+    raw = translator.untranslate(text)
+    try:
+        return str(Level.parse(raw))
+    except MlsError:
+        flag = "--" + option.replace("_", "-")
+        if raw != text:
+            raise MlsError(f"{flag} {text!r} names {raw!r} in {path}, not a level") from None
+        raise MlsError(f"{flag} {text!r} is neither an MLS level nor a name in {path}") from None
 
 
 def _networks(texts: Iterable[str]) -> tuple[Network, ...]:
@@ -184,7 +229,11 @@ def make_renderer(settings: DumpSettings) -> Renderer:
         show_records=settings.show_records,
         stats=settings.stats,
     )
-    return Renderer(analyzer, rendering, label_filter(settings))
+    names = None
+    if settings.show_records or settings.stats:
+        translator = settings.translator()
+        names = None if translator is None else Names(translator)
+    return Renderer(analyzer, rendering, label_filter(settings), names)
 
 
 # -- the dump -----------------------------------------------------------------------------------
@@ -269,7 +318,8 @@ def dump(
                 # Columns wide enough for the addresses at the start of the capture (later
                 # longer ones push the line out).
                 settings = replace(settings, address_width=address_width(first_packets))
-            out.write(header(settings.format, settings.address_width))
+            named = settings.setrans is not None
+            out.write(header(settings.format, settings.address_width, named=named))
         renderer = make_renderer(settings)
         results: Iterable[SegmentResult] = ()
         if first is not None:
@@ -295,7 +345,7 @@ def dump(
         }
     )
     if settings.stats:
-        out.write(format_stats(stats, settings.format))
+        out.write(format_stats(stats, settings.format, renderer.names))
     return DumpSummary(written, stats)
 
 

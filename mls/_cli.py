@@ -1,6 +1,8 @@
 """Command-line plumbing shared by ``python -m mls``, ``python -m cipso`` and
 ``python -m calipso``: one-line errors, ASCII numbers, the bytes a command reads (hex words, or
-stdin) and the JSON it prints."""
+stdin) and the JSON it prints; and, for every command that shows labels (these and the
+``netlabel`` and ``labelnet`` commands above them), the ``--setrans`` / ``--no-setrans``
+options that name the labels as a setrans.conf does."""
 
 from __future__ import annotations
 
@@ -8,27 +10,41 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import string
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO, NoReturn, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, Protocol
 
+from ._policy import default_config_path
 from .verdict import VerdictBase
 
+if TYPE_CHECKING:
+    from .translate import Translator
+
 __all__ = [
+    "SELINUX_ROOT_VARIABLE",
     "OneLineParser",
+    "SetransUsageError",
     "UsageError",
     "add_command",
     "add_container_argument",
     "add_input_arguments",
+    "add_setrans_arguments",
     "ascii_number",
     "bounded_int",
     "command_main",
     "command_parser",
+    "load_setrans",
     "print_json",
     "read_bytes",
+    "read_setrans",
     "register_commands",
     "run",
+    "setrans_epilog",
+    "setrans_path",
+    "system_setrans_path",
     "verdict_fields",
     "verdict_line",
 ]
@@ -215,6 +231,92 @@ def verdict_fields(judged: VerdictBase | None) -> dict[str, Any]:
         "option_offset": judged.option_offset,
         "code": judged.code,
     }
+
+
+# -- label names (setrans.conf) ---------------------------------------------------------------
+
+#: The environment variable that stands for ``/etc/selinux`` where the commands look for the
+#: active policy's setrans.conf (``<root>/config`` names the policy type). A test suite, a
+#: chroot or a container image points it at a directory of its own.
+SELINUX_ROOT_VARIABLE = "LABELNET_SELINUX_ROOT"
+
+
+def setrans_epilog(example: str, shown: str) -> str:
+    """What the --help of a command with :func:`add_setrans_arguments` says about label names,
+    with an ``example`` command line and where it shows the names (``shown``)."""
+    return f"""\
+label names: with --setrans FILE the labels are also shown by the names that setrans.conf
+gives them, as mcstrans does for ls -Z and ps -Z (a label without a name shows as itself).
+Without --setrans the active policy's /etc/selinux/<SELINUXTYPE>/setrans.conf is read when it
+exists (${SELINUX_ROOT_VARIABLE} stands for /etc/selinux); --no-setrans shows no names.
+  {example}
+      {shown}
+"""
+
+
+class SetransUsageError(UsageError, ValueError):
+    """A setrans.conf a command cannot use: one line on stderr, status 2. Also a ValueError,
+    so that the command lines that report ValueErrors report it alike."""
+
+
+def add_setrans_arguments(command: argparse.ArgumentParser) -> None:
+    """``--setrans FILE`` and ``--no-setrans``: which setrans.conf names the labels
+    (:func:`setrans_path`, :func:`load_setrans`)."""
+    names = command.add_mutually_exclusive_group()
+    names.add_argument(
+        "--setrans",
+        metavar="FILE",
+        help="also show each label by the name this setrans.conf gives it, as mcstrans does "
+        "(default: the active policy's /etc/selinux/<SELINUXTYPE>/setrans.conf, when it exists)",
+    )
+    names.add_argument(
+        "--no-setrans",
+        action="store_true",
+        help="show no names, not even those of the system's setrans.conf",
+    )
+
+
+def system_setrans_path() -> Path:
+    """The active policy's setrans.conf (:func:`mls.translate.default_config_path`), under
+    ``$LABELNET_SELINUX_ROOT`` instead of ``/etc/selinux`` when that is set."""
+    return default_config_path(os.environ.get(SELINUX_ROOT_VARIABLE) or "/etc/selinux")
+
+
+def setrans_path(args: argparse.Namespace) -> str | None:
+    """The setrans.conf that :func:`add_setrans_arguments`' options choose: the file
+    ``--setrans`` names, none with ``--no-setrans``, else the system's when it exists."""
+    if args.no_setrans:
+        return None
+    if args.setrans is not None:
+        return str(args.setrans)
+    system = system_setrans_path()
+    return str(system) if system.is_file() else None
+
+
+def load_setrans(args: argparse.Namespace) -> Translator | None:
+    """The translator of :func:`setrans_path`'s file (None when there is none); a file that
+    cannot be used raises :class:`SetransUsageError`."""
+    path = setrans_path(args)
+    if path is None:
+        return None
+    return read_setrans(path, system=args.setrans is None)
+
+
+def read_setrans(path: str, *, system: bool = False) -> Translator:
+    """The translator of the setrans.conf at ``path`` (``system``: found by default, not
+    named by the user); raises :class:`SetransUsageError` with the file, line and column at
+    fault."""
+    # Imported here: a command that shows no names does not load the translator.
+    from .translate import SetransError, Translator
+
+    hint = " (the system's setrans.conf; --no-setrans shows no names)" if system else ""
+    if os.path.isdir(path):
+        # mcstransd reads a directory as an empty file: here it is a mistaken path.
+        raise SetransUsageError(f"{path} is a directory: name the setrans.conf file in it")
+    try:
+        return Translator.from_file(path)
+    except SetransError as exc:
+        raise SetransUsageError(f"{exc}{hint}") from None
 
 
 def register_commands(commands: Any, modules: Sequence[str]) -> None:

@@ -14,7 +14,8 @@ import argparse
 import sys
 from collections.abc import Callable, Iterable
 
-from .translate import SetransError, Translator, default_config_path
+from ._cli import SELINUX_ROOT_VARIABLE, system_setrans_path
+from .translate import SetransError, Translator
 
 EXAMPLES = """\
 examples:
@@ -57,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.add_argument(
             "--config",
             metavar="PATH",
-            help="setrans.conf to read (default: /etc/selinux/<SELINUXTYPE>/setrans.conf)",
+            help="setrans.conf to read (default: /etc/selinux/<SELINUXTYPE>/setrans.conf; "
+            f"${SELINUX_ROOT_VARIABLE} stands for /etc/selinux)",
         )
         parser.add_argument(
             "--context",
@@ -102,7 +104,7 @@ def _load(args: argparse.Namespace) -> Translator:
 
     path = args.config
     if path is None:
-        default = default_config_path()
+        default = system_setrans_path()
         if not default.is_file():
             raise SetransError(
                 str(default), 0, 0, "no setrans.conf there; name one with --config PATH"

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ._policy import default_config_path
 from .categories import format_category_bits
 from .label import Context, Level, Range
 
@@ -798,6 +799,8 @@ class Translator:
 
     def _compute_name(self, text: str, domain: _Domain) -> str | None:
         """A name built from a base classification and modifier words (compute_trans_from_raw)."""
+        if not domain.bases:
+            return None  # nothing to build from: the usual case of a targeted policy's file
         level = self._parser.level(text, from_config=False)
         if level is None:
             return None
@@ -1155,18 +1158,3 @@ def _answerable(text: object) -> bool:
         len(text) < _MAX_REQUEST_BYTES // 4
         or len(text.encode("utf-8", "surrogatepass")) < _MAX_REQUEST_BYTES
     )
-
-
-def default_config_path(selinux_root: str | os.PathLike[str] = "/etc/selinux") -> Path:
-    """``/etc/selinux/<SELINUXTYPE>/setrans.conf`` for the policy type named in
-    ``/etc/selinux/config`` (``targeted`` when that file or the setting is missing)."""
-    root = Path(selinux_root)
-    policy_type = "targeted"
-    try:
-        for line in (root / "config").read_text(encoding="utf-8").splitlines():
-            key, _, value = line.strip().partition("=")
-            if key.strip() == "SELINUXTYPE" and value.strip():
-                policy_type = value.strip()
-    except (OSError, UnicodeDecodeError):
-        pass
-    return root / policy_type / "setrans.conf"

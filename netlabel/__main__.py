@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mls._cli import UsageError
 from netlabel import _cli_peer, _cli_rules
 
 if TYPE_CHECKING:
@@ -389,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _where(args: argparse.Namespace) -> str:
+    """The command that failed, as error lines name it: ``cipso add``, ``peer-server``."""
+    return " ".join(x for x in (args.module, getattr(args, "command", None)) if x)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit status (0 success, 1 failure, 2 usage error)."""
     from netlabel.errors import NetLabelError
@@ -403,10 +409,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # NetLabelError is an OSError and a few subclasses are ValueErrors: catch it first.
         print(f"{NAME}: error, {exc}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        # Bad input an argument names (a setrans.conf that cannot be used), as argparse's.
+        print(f"{NAME}: error, {_where(args)}: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         # Malformed key:value arguments, or a DOI definition the model refuses.
-        where = " ".join(x for x in (args.module, getattr(args, "command", None)) if x)
-        print(f"{NAME}: error, {where}: {exc}", file=sys.stderr)
+        print(f"{NAME}: error, {_where(args)}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"{NAME}: error, {exc}", file=sys.stderr)

@@ -13,7 +13,13 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from mls._cli import add_setrans_arguments, load_setrans, setrans_epilog
+
+if TYPE_CHECKING:
+    from mls.translate import Translator
+    from netlabel.sockets import PeerLabel
 
 __all__ = [
     "SEND_DESCRIPTION",
@@ -70,7 +76,13 @@ examples:
   {PROG} peer-server 5000 --address 0.0.0.0 --count 1
 then, from another terminal:
   {PROG} send --level s0:c1,c2,c5,c7.c300 --doi 2 127.0.0.1 5000
-"""
+
+{
+    setrans_epilog(
+        f"{PROG} peer-server 5000 --setrans /etc/selinux/mls/setrans.conf",
+        "connect(127.0.0.1, system_u:object_r:netlabel_peer_t:s3:c0,c5) setrans Secret",
+    )
+}"""
 
 SEND_HELP = "send a message from a socket labeled with CIPSO or CALIPSO (demo client)"
 SEND_DESCRIPTION = f"""\
@@ -214,6 +226,7 @@ def configure_server(parser: argparse.ArgumentParser) -> None:
         "'trans doi:7 tags:1 levels:3=5 categories:1=2': without one a CIPSO label is read "
         "as a PASS DOI sends it",
     )
+    add_setrans_arguments(parser)
     parser.set_defaults(handler=_server_handler(parser))
 
 
@@ -233,8 +246,9 @@ def _server_handler(parser: argparse.ArgumentParser) -> Handler:
                 asked = 4 if family == socket.AF_INET else 6
                 parser.error(f"--address {args.address} is IPv{parsed.version}, not IPv{asked}")
             family, address = wanted, str(parsed)
+        names = load_setrans(args)
         try:
-            return _serve(family, args.transport, address, args.port, args.count, args.dois)
+            return _serve(family, args.transport, address, args.port, args.count, args.dois, names)
         except KeyboardInterrupt:
             return _INTERRUPTED
 
@@ -242,7 +256,13 @@ def _server_handler(parser: argparse.ArgumentParser) -> Handler:
 
 
 def _serve(
-    family: int, kind: int, address: str, port: int, count: int | None, dois: list[Any]
+    family: int,
+    kind: int,
+    address: str,
+    port: int,
+    count: int | None,
+    dois: list[Any],
+    names: Translator | None,
 ) -> int:
     from netlabel import sockets
 
@@ -283,7 +303,7 @@ def _serve(
                         # The peer went away between accept and the question (a reset).
                         _unreadable(peer, exc)
                     else:
-                        _print_peer(peer, label)
+                        _print_peer(peer, label, names)
                     _drain(conn)
             else:
                 try:
@@ -291,16 +311,18 @@ def _serve(
                 except sockets.UnreadableLabel as exc:
                     _unreadable(exc.address, exc)
                 else:
-                    _print_peer(peer, label)
+                    _print_peer(peer, label, names)
             seen += 1
     return 0
 
 
-def _print_peer(peer: object, label: object) -> None:
+def _print_peer(peer: object, label: PeerLabel | None, names: Translator | None) -> None:
     from netlabel.sockets import NO_CONTEXT
 
-    text = NO_CONTEXT if label is None else str(label)
-    print(f"connect({_host(peer)}, {text})", flush=True)
+    line = f"connect({_host(peer)}, {NO_CONTEXT if label is None else label})"
+    if names is not None and label is not None:
+        line += f" setrans {names.translate(label.level)}"
+    print(line, flush=True)
 
 
 def _unreadable(peer: object, error: Exception) -> None:

@@ -23,7 +23,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -676,25 +676,22 @@ def send(ns: str, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@pytest.mark.kernel
-@pytest.mark.parametrize("kind", ["--tcp", "--udp"])
-@pytest.mark.parametrize(
+#: The demo both ways: CIPSO over IPv4 loopback, CALIPSO over IPv6 loopback.
+DEMO_FAMILIES = pytest.mark.parametrize(
     ("family", "protocol", "host"),
     [("--ipv4", "--cipso", "127.0.0.1"), ("--ipv6", "--calipso", "::1")],
     ids=["ipv4-cipso", "ipv6-calipso"],
 )
-def test_demo_prints_the_peer_contexts(
-    net: Net, family: str, protocol: str, host: str, kind: str
-) -> None:
-    ns = net.harness.ns_b
-    doi = str(net.dois.cipso_doi.doi if protocol == "--cipso" else net.dois.calipso_doi.doi)
-    server, port = start_server(ns, family, kind, "--count", "3")
+
+
+def served(
+    server: subprocess.Popen[str], sends: Callable[[], list[subprocess.CompletedProcess[str]]]
+) -> tuple[list[subprocess.CompletedProcess[str]], str]:
+    """Run ``sends`` against a started ``server`` and wait for it to finish (it is killed if
+    anything goes wrong); every send and the server must succeed. Returns the sends' results
+    and what the server printed."""
     try:
-        sent = [
-            send(ns, "--level", LEVELS[0], "--doi", doi, protocol, kind, host, str(port)),
-            send(ns, "--level", LEVELS[1], "--doi", doi, protocol, kind, host, str(port), "hi"),
-            send(ns, kind, host, str(port)),
-        ]
+        sent = sends()
         out, err = server.communicate(timeout=15)
     finally:
         if server.poll() is None:
@@ -702,10 +699,35 @@ def test_demo_prints_the_peer_contexts(
             server.wait()
     for result in sent:
         assert result.returncode == 0, result.stderr
+    assert server.returncode == 0, err
+    return sent, out
+
+
+def demo_doi(net: Net, protocol: str) -> str:
+    """The DOI the demo sends under with ``protocol`` (--cipso, --calipso)."""
+    return str(net.dois.cipso_doi.doi if protocol == "--cipso" else net.dois.calipso_doi.doi)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("kind", ["--tcp", "--udp"])
+@DEMO_FAMILIES
+def test_demo_prints_the_peer_contexts(
+    net: Net, family: str, protocol: str, host: str, kind: str
+) -> None:
+    ns = net.harness.ns_b
+    doi = demo_doi(net, protocol)
+    server, port = start_server(ns, family, kind, "--count", "3")
+    sent, out = served(
+        server,
+        lambda: [
+            send(ns, "--level", LEVELS[0], "--doi", doi, protocol, kind, host, str(port)),
+            send(ns, "--level", LEVELS[1], "--doi", doi, protocol, kind, host, str(port), "hi"),
+            send(ns, kind, host, str(port)),
+        ],
+    )
     transport = kind[2:].upper()
     assert sent[0].stdout.startswith(f"sent 5 bytes to {host} port {port} over {transport}, ")
     assert f"labeled {LEVELS[0]} " in sent[0].stdout
-    assert server.returncode == 0, err
     assert out.splitlines() == [
         f"connect({host}, {PEER}:{LEVELS[0]})",
         f"connect({host}, {PEER}:{LEVELS[1]})",
@@ -739,6 +761,29 @@ def test_demo_with_a_trans_doi(net: Net) -> None:
         assert f"(CIPSO DOI {net.dois.cipso_trans.doi}, tag 1)" in result.stdout
     assert out.splitlines() == [f"connect(127.0.0.1, {PEER}:s3:c1,c2)"], err
     assert plain_out.splitlines() == [f"connect(127.0.0.1, {PEER}:s5:c2,c7)"]
+
+
+@pytest.mark.kernel
+@DEMO_FAMILIES
+def test_demo_server_names_the_labels(
+    net: Net, tmp_path: Path, family: str, protocol: str, host: str
+) -> None:
+    """peer-server --setrans ends a labeled peer's line with its setrans.conf name (the level
+    itself when the file names nothing), and leaves an unlabeled peer's line as it is."""
+    setrans = tmp_path / "setrans.conf"
+    setrans.write_text(f"s0=SystemLow\n{LEVELS[0]}=Blue Team\n")
+    ns = net.harness.ns_b
+    doi = demo_doi(net, protocol)
+    server, port = start_server(ns, family, "--udp", "--count", "3", "--setrans", str(setrans))
+    labeled = [["--level", level, "--doi", doi, protocol] for level in LEVELS]
+    _, out = served(
+        server, lambda: [send(ns, *args, "--udp", host, str(port)) for args in [*labeled, []]]
+    )
+    assert out.splitlines() == [
+        f"connect({host}, {PEER}:{LEVELS[0]}) setrans Blue Team",
+        f"connect({host}, {PEER}:{LEVELS[1]}) setrans {LEVELS[1]}",
+        f"connect({host}, {NO_CONTEXT})",
+    ]
 
 
 def test_send_and_server_doi_usage_errors() -> None:
