@@ -288,6 +288,12 @@ def dump(
                     total[key] = total.get(key, 0) + packets
             if progress is not None:
                 progress(result.end, result.last_packet)
+    return finish(out, settings, total, written)
+
+
+def finish(out: TextIO, settings: DumpSettings, total: PairCounts, written: int) -> DumpSummary:
+    """End a dump (of a file or a live capture): the table of label counts when
+    ``settings.stats`` asks for it, and the summary."""
     stats: Counter[StatsKey] = Counter(
         {
             (source, destination, *label): packets

@@ -1,0 +1,259 @@
+"""Live capture: ``labelnet dump -i IFACE``, the labeled packets crossing network interfaces.
+
+Packets are read from AF_PACKET sockets (Linux, root or CAP_NET_RAW) in *cooked* mode
+(``SOCK_DGRAM``): the kernel hands over each packet from its network header on, with the
+interface, EtherType and packet type beside it. Each packet is given a Linux cooked capture v2
+header (SLL2, link type 276, what ``tcpdump -i any`` writes) built from those, so that every
+interface, ``any`` included, looks the same: the frame then goes through the very walk a capture
+file's records go through (:func:`labelnet.capture.labeled_frame`), the same analysis and the
+same :class:`labelnet._render.Renderer`, and ``-w FILE`` writes those frames to pcapng.
+
+A classic BPF program (:data:`FILTER`, attached with ``SO_ATTACH_FILTER`` before the socket is
+bound, so nothing unfiltered is ever queued) keeps in the kernel only the packets that can
+carry a label: IPv4 with options (IHL > 5) and IPv6 whose first next header is hop-by-hop (0)
+or destination options (60). VLAN: the kernel takes the outer 802.1Q/802.1ad tag off before
+packet sockets see a frame (hardware offload or ``skb_vlan_untag``), so a singly tagged frame
+looks untagged; of a doubly tagged frame the inner tag is left in front of the payload with the
+tag's EtherType as the protocol, and the filter looks behind that one tag too. A third tag is
+not looked behind (the packet is dropped by the filter).
+
+A packet's number is its number among the labeled packets (the packets a ``-w`` file holds),
+so a live dump and the dump of its ``-w`` file print the same lines; its time is the kernel's
+receive timestamp in microseconds, as the pcapng file keeps it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+from labelnet._render import PairCounts, header
+from labelnet.capture import LinkType, PcapngWriter, labeled_frame
+from labelnet.dump import DumpSettings, DumpSummary, finish, make_renderer
+
+__all__ = ["ANY", "FILTER", "LiveCapture", "capture", "filter_program"]
+
+#: The interface name that captures on every interface.
+ANY = "any"
+
+# Kernel ABI constants (linux/if_ether.h, linux/filter.h, asm-generic/socket.h).
+ETH_P_ALL = 0x0003
+SO_ATTACH_FILTER = 26
+SO_TIMESTAMP = 29  # SO_TIMESTAMP_OLD: struct timeval, also the control message type
+_TIMEVAL = struct.Struct("@qq")
+#: The 20-byte SLL2 header: protocol, reserved, interface index, ARPHRD type, packet type,
+#: address length, 8 address bytes.
+_SLL2 = struct.Struct("!HHIHBB8s")
+#: The largest packet read (and the snapshot length the filter returns): loopback's MTU is
+#: 65536, and GSO packets seen on the way out can be larger.
+SNAPLEN = 262_144
+
+# Classic BPF opcodes (linux/bpf_common.h).
+_LD_H_ABS = 0x28  # A = 16-bit word at [k]
+_LD_B_ABS = 0x30  # A = byte at [k]
+_AND_K = 0x54  # A &= k
+_JEQ_K = 0x15  # if A == k goto jt else goto jf
+_JGT_K = 0x25  # if A > k goto jt else goto jf
+_RET_K = 0x06  # accept k bytes of the packet (0: drop it)
+#: SKF_AD_OFF + SKF_AD_PROTOCOL: loads skb->protocol, the EtherType of the packet.
+_PROTOCOL = 0xFFFFF000
+
+_Step = tuple[str, int, int, str, str, str]  # label, opcode, k, jt, jf, what it tests
+
+# The filter, run on each packet from its network header on (SOCK_DGRAM). Jump targets are
+# labels; "" is the next instruction. The last column says what each instruction tests.
+_PROGRAM: tuple[_Step, ...] = (
+    ("", _LD_H_ABS, _PROTOCOL, "", "", "A = the packet's EtherType (skb->protocol)"),
+    ("", _JEQ_K, 0x0800, "ipv4", "", "IPv4: its header starts at byte 0"),
+    ("", _JEQ_K, 0x86DD, "ipv6", "", "IPv6: its header starts at byte 0"),
+    ("", _JEQ_K, 0x8100, "tag", "", "802.1Q tag left in front (of a doubly tagged frame)"),
+    ("", _JEQ_K, 0x88A8, "tag", "", "802.1ad tag left in front"),
+    ("", _JEQ_K, 0x9100, "tag", "drop", "pre-standard QinQ tag left in front; else: drop"),
+    ("tag", _LD_H_ABS, 2, "", "", "A = the EtherType after the tag's 2-byte TCI"),
+    ("", _JEQ_K, 0x0800, "ipv4-tagged", "", "IPv4 header at byte 4"),
+    ("", _JEQ_K, 0x86DD, "ipv6-tagged", "drop", "IPv6 header at byte 4; else: drop"),
+    ("ipv4", _LD_B_ABS, 0, "", "", "A = version and IHL"),
+    ("", _AND_K, 0x0F, "", "", "A = IHL, in 32-bit words"),
+    ("", _JGT_K, 5, "accept", "drop", "IHL > 5: the header has options"),
+    ("ipv6", _LD_B_ABS, 6, "", "", "A = the first next header"),
+    ("", _JEQ_K, 0, "accept", "", "hop-by-hop options"),
+    ("", _JEQ_K, 60, "accept", "drop", "destination options"),
+    ("ipv4-tagged", _LD_B_ABS, 4, "", "", "A = version and IHL, behind the tag"),
+    ("", _AND_K, 0x0F, "", "", "A = IHL"),
+    ("", _JGT_K, 5, "accept", "drop", "IHL > 5"),
+    ("ipv6-tagged", _LD_B_ABS, 10, "", "", "A = the first next header, behind the tag"),
+    ("", _JEQ_K, 0, "accept", "", "hop-by-hop options"),
+    ("", _JEQ_K, 60, "accept", "drop", "destination options"),
+    ("accept", _RET_K, SNAPLEN, "", "", "keep the packet, whole"),
+    ("drop", _RET_K, 0, "", "", "drop it"),
+)
+
+
+def _assemble(program: Sequence[_Step]) -> tuple[tuple[int, int, int, int], ...]:
+    """(opcode, jt, jf, k) per instruction: each label resolved to a forward jump count."""
+    where = {label: index for index, (label, *_rest) in enumerate(program) if label}
+    assembled = []
+    for index, (_label, code, k, jt, jf, _what) in enumerate(program):
+
+        def skip(target: str, index: int = index) -> int:
+            if not target:
+                return 0
+            distance = where[target] - index - 1
+            if not 0 <= distance <= 255:
+                raise ValueError(f"BPF jump from {index} to {target!r} is out of range")
+            return distance
+
+        assembled.append((code, skip(jt), skip(jf), k))
+    return tuple(assembled)
+
+
+#: The assembled filter: (opcode, jt, jf, k) per instruction (struct sock_filter).
+FILTER = _assemble(_PROGRAM)
+
+
+def filter_program() -> bytes:
+    """:data:`FILTER` as the kernel's ``struct sock_filter`` array."""
+    return b"".join(struct.pack("HBBI", code, jt, jf, k) for code, jt, jf, k in FILTER)
+
+
+def attach_filter(sock: socket.socket) -> None:
+    """Attach :data:`FILTER` to ``sock`` (``SO_ATTACH_FILTER``, a ``struct sock_fprog``)."""
+    code = filter_program()
+    # struct sock_fprog holds a pointer to the instructions; the kernel copies them during
+    # the call, so the buffer has to live only as long as this function.
+    buffer = ctypes.create_string_buffer(code, len(code))
+    fprog = struct.pack("HL", len(FILTER), ctypes.addressof(buffer))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+def open_socket(interface: str) -> socket.socket:
+    """A cooked AF_PACKET socket on ``interface`` (``any``: every interface) with
+    :data:`FILTER` attached before it starts receiving, and kernel timestamps on."""
+    # Protocol 0: the socket receives nothing until bind names ETH_P_ALL, after the filter.
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
+    try:
+        attach_filter(sock)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+        sock.bind(("" if interface == ANY else interface, ETH_P_ALL))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCapture:
+    """What a live capture reads and when it stops: ``interfaces`` (``any`` for all),
+    ``count`` written packets, ``duration`` seconds, or whichever comes first (None: no
+    limit); ``write`` names a pcapng file for the labeled packets."""
+
+    interfaces: tuple[str, ...]
+    count: int | None = None
+    duration: float | None = None
+    write: str | os.PathLike[str] | None = None
+
+
+class _Reader:
+    """Reads packets from the sockets and frames them as SLL2."""
+
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        self.sockets = sockets
+        self.indexes: dict[str, int] = {}
+
+    def frames(self, timeout: float | None) -> Iterator[tuple[int, int, bytes]]:
+        """(seconds, microseconds, SLL2 frame) of the packets waiting, after waiting up to
+        ``timeout`` seconds for the first (None: as long as it takes)."""
+        ready, _, _ = select.select(self.sockets, [], [], timeout)
+        for sock in ready:
+            while True:
+                try:
+                    data, ancillary, _flags, address = sock.recvmsg(
+                        SNAPLEN, socket.CMSG_SPACE(_TIMEVAL.size)
+                    )
+                except BlockingIOError:
+                    break
+                seconds, micros = _timestamp(ancillary)
+                yield seconds, micros, self._sll2(address, data)
+
+    def _sll2(self, address: tuple[str, int, int, int, bytes], data: bytes) -> bytes:
+        name, protocol, packet_type, hatype, hardware = address
+        index = self.indexes.get(name)
+        if index is None:
+            index = self.indexes[name] = socket.if_nametoindex(name)
+        hardware = hardware[:8]
+        return _SLL2.pack(protocol, 0, index, hatype, packet_type, len(hardware), hardware) + data
+
+
+def _timestamp(ancillary: list[tuple[int, int, bytes]]) -> tuple[int, int]:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMP and len(data) >= _TIMEVAL.size:
+            seconds, micros = _TIMEVAL.unpack_from(data)
+            return seconds, micros
+    now = time.time_ns() // 1000
+    return now // 1_000_000, now % 1_000_000
+
+
+def capture(
+    live: LiveCapture,
+    out: TextIO,
+    settings: DumpSettings | None = None,
+    *,
+    ready: Callable[[], None] | None = None,
+) -> DumpSummary:
+    """Dump the labeled packets crossing ``live.interfaces`` to ``out`` as ``settings`` say,
+    until ``live.count`` packets are written, ``live.duration`` has passed, or Ctrl-C
+    (KeyboardInterrupt ends the capture, not the program); then the statistics, when asked
+    for. ``ready`` is called once the sockets receive."""
+    settings = settings or DumpSettings()
+    interfaces = (ANY,) if ANY in live.interfaces else tuple(dict.fromkeys(live.interfaces))
+    total: PairCounts = {}
+    written = 0
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(open_socket(name)) for name in interfaces]
+        writer = None
+        if live.write is not None:
+            stream: BinaryIO = stack.enter_context(open(live.write, "wb"))
+            writer = PcapngWriter(stream, (LinkType.LINUX_SLL2,))
+        if settings.show_records:
+            out.write(header(settings.format, settings.address_width))
+            out.flush()
+        renderer = make_renderer(settings)
+        if ready is not None:
+            ready()
+        reader = _Reader(sockets)
+        deadline = None if live.duration is None else time.monotonic() + live.duration
+        labeled = 0
+        try:
+            while live.count is None or written < live.count:
+                timeout = None if deadline is None else deadline - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    break
+                for seconds, micros, frame in reader.frames(timeout):
+                    found = labeled_frame(
+                        labeled + 1, f"{seconds}.{micros:06d}", frame, LinkType.LINUX_SLL2
+                    )
+                    if found is None:
+                        continue
+                    labeled += 1
+                    if writer is not None:
+                        writer.write(0, (seconds, micros), frame)
+                        stream.flush()
+                    text, count, _ = renderer.render([found], total)
+                    if text:
+                        out.write(text)
+                        out.flush()
+                    written += count
+                    if live.count is not None and written >= live.count:
+                        break
+        except KeyboardInterrupt:
+            pass  # Ctrl-C ends the capture; what was seen is summed up below
+    return finish(out, settings, total, written)
