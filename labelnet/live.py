@@ -39,7 +39,7 @@ from labelnet._render import PairCounts, header
 from labelnet.capture import LinkType, PcapngWriter, labeled_frame
 from labelnet.dump import DumpSettings, DumpSummary, finish, make_renderer
 
-__all__ = ["ANY", "FILTER", "LiveCapture", "capture", "filter_program"]
+__all__ = ["ANY", "FILTER", "LiveCapture", "attach_filter", "capture", "open_socket"]
 
 #: The interface name that captures on every interface.
 ANY = "any"
@@ -119,31 +119,52 @@ def _assemble(program: Sequence[_Step]) -> tuple[tuple[int, int, int, int], ...]
 FILTER = _assemble(_PROGRAM)
 
 
-def filter_program() -> bytes:
-    """:data:`FILTER` as the kernel's ``struct sock_filter`` array."""
-    return b"".join(struct.pack("HBBI", code, jt, jf, k) for code, jt, jf, k in FILTER)
+def _drain(sock: socket.socket) -> None:
+    while True:
+        try:
+            sock.recv(1)
+        except BlockingIOError:
+            return
 
 
-def attach_filter(sock: socket.socket) -> None:
-    """Attach :data:`FILTER` to ``sock`` (``SO_ATTACH_FILTER``, a ``struct sock_fprog``)."""
-    code = filter_program()
+#: A filter that drops everything: (opcode, jt, jf, k).
+_DROP_ALL = ((_RET_K, 0, 0, 0),)
+
+
+def attach_filter(
+    sock: socket.socket, program: Sequence[tuple[int, int, int, int]] = FILTER
+) -> None:
+    """Attach ``program`` (:data:`FILTER`) to ``sock`` (``SO_ATTACH_FILTER``, a
+    ``struct sock_fprog``)."""
+    code = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
     # struct sock_fprog holds a pointer to the instructions; the kernel copies them during
     # the call, so the buffer has to live only as long as this function.
     buffer = ctypes.create_string_buffer(code, len(code))
-    fprog = struct.pack("HL", len(FILTER), ctypes.addressof(buffer))
+    fprog = struct.pack("HL", len(program), ctypes.addressof(buffer))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
 def open_socket(interface: str) -> socket.socket:
     """A cooked AF_PACKET socket on ``interface`` (``any``: every interface) with
     :data:`FILTER` attached before it starts receiving, and kernel timestamps on."""
-    # Protocol 0: the socket receives nothing until bind names ETH_P_ALL, after the filter.
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
+    if interface == ANY:
+        # Every interface: a socket opened for ETH_P_ALL and never bound (Python binds only to
+        # a named interface). It receives at once, so it drops everything until the packets
+        # queued before any filter are read away, then gets the real filter.
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+    else:
+        # Protocol 0: the socket receives nothing until bind names ETH_P_ALL, after the filter.
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
     try:
-        attach_filter(sock)
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
-        sock.bind(("" if interface == ANY else interface, ETH_P_ALL))
         sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+        if interface == ANY:
+            attach_filter(sock, _DROP_ALL)
+            _drain(sock)
+            attach_filter(sock)
+        else:
+            attach_filter(sock)
+            sock.bind((interface, ETH_P_ALL))
     except BaseException:
         sock.close()
         raise
@@ -190,7 +211,26 @@ class _Reader:
         if index is None:
             index = self.indexes[name] = socket.if_nametoindex(name)
         hardware = hardware[:8]
+        protocol = _protocol(protocol, data)
         return _SLL2.pack(protocol, 0, index, hatype, packet_type, len(hardware), hardware) + data
+
+
+#: The IP version an EtherType announces.
+_VERSIONS = {0x0800: 4, 0x86DD: 6}
+
+
+def _protocol(protocol: int, data: bytes) -> int:
+    """The SLL2 protocol of a cooked packet. Linux (6.18) reports the inner protocol for a
+    doubly tagged frame whose inner tag it left in front of the payload (the filter, reading
+    skb->protocol, still sees the tag's type): such a packet is written with an 802.1Q tag
+    type, so that the walk steps over the tag as it does for files. A tag whose first nibble
+    happens to be the IP version is not told apart (the packet is then read as IP)."""
+    version = _VERSIONS.get(protocol)
+    if version is None or not data or data[0] >> 4 == version:
+        return protocol
+    if data[2:4] in (b"\x08\x00", b"\x86\xdd"):
+        return 0x8100
+    return protocol
 
 
 def _timestamp(ancillary: list[tuple[int, int, bytes]]) -> tuple[int, int]:
