@@ -143,8 +143,9 @@ class AreaKind(enum.IntEnum):
     HOP_BY_HOP = 6  #: the IPv6 hop-by-hop header
     #: the IPv6 destination options header right after the IPv6 header
     DESTINATION_OPTIONS = 60
-    #: a hop-by-hop header without CALIPSO, then the destination options header after it
-    #: (both, the area starting where the IPv6 header ends)
+    #: a hop-by-hop header and the destination options header after it (both, the area
+    #: starting where the IPv6 header ends); a CALIPSO option in the hop-by-hop header counts
+    #: first
     HOP_BY_HOP_AND_DESTINATION_OPTIONS = 61
 
 
@@ -723,12 +724,14 @@ def _label_area(  # noqa: PLR0911
         header_end = ip + 48 + data[ip + 41] * 8
         truncated = header_end > stop
         area = data[ip + 40 : min(header_end, stop)]
-        if _CALIPSO not in area[2:]:
-            if truncated or area[0] != _DESTINATION_OPTIONS:
-                return None
-            return _destination_options(
+        if area[0] == _DESTINATION_OPTIONS and not truncated:
+            both = _destination_options(
                 data, ip, header_end, stop, AreaKind.HOP_BY_HOP_AND_DESTINATION_OPTIONS
             )
+            if both is not None:
+                return both
+        if _CALIPSO not in area[2:]:
+            return None
         return 6, data[ip + 8 : ip + 24], data[ip + 24 : ip + 40], area, truncated
     return None
 
