@@ -8,14 +8,15 @@ interface, ``any`` included, looks the same: the frame then goes through the ver
 file's records go through (:func:`labelnet.capture.labeled_frame`), the same analysis and the
 same :class:`labelnet._render.Renderer`, and ``-w FILE`` writes those frames to pcapng.
 
-A classic BPF program (:data:`FILTER`, attached with ``SO_ATTACH_FILTER`` before the socket is
-bound, so nothing unfiltered is ever queued) keeps in the kernel only the packets that can
-carry a label: IPv4 with options (IHL > 5) and IPv6 whose first next header is hop-by-hop (0)
-or destination options (60). VLAN: the kernel takes the outer 802.1Q/802.1ad tag off before
-packet sockets see a frame (hardware offload or ``skb_vlan_untag``), so a singly tagged frame
-looks untagged; of a doubly tagged frame the inner tag is left in front of the payload with the
-tag's EtherType as the protocol, and the filter looks behind that one tag too. A third tag is
-not looked behind (the packet is dropped by the filter).
+A classic BPF program (:data:`FILTER`, attached with ``SO_ATTACH_FILTER`` before the socket
+receives anything it would pass unfiltered) keeps in the kernel only the packets that can carry
+a label: IPv4 with options (IHL > 5) and IPv6 whose first next header is hop-by-hop (0) or
+destination options (60). VLAN: the kernel takes the outer 802.1Q/802.1ad tag off before packet
+sockets see a frame (hardware offload or ``skb_vlan_untag``), so a singly tagged frame looks
+untagged. Of a doubly tagged frame the inner tag is left in front of the payload and
+skb->protocol is that tag's type: the filter looks behind this one tag too. (The address the
+socket reports names the protocol behind the tag, so the SLL2 header is given the tag's type
+again: :func:`_protocol`.) A third tag is not looked behind: the filter drops such packets.
 
 A packet's number is its number among the labeled packets (the packets a ``-w`` file holds),
 so a live dump and the dump of its ``-w`` file print the same lines; its time is the kernel's
@@ -25,13 +26,14 @@ receive timestamp in microseconds, as the pcapng file keeps it.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import select
 import socket
 import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
@@ -120,11 +122,9 @@ FILTER = _assemble(_PROGRAM)
 
 
 def _drain(sock: socket.socket) -> None:
-    while True:
-        try:
+    with suppress(BlockingIOError):
+        while True:
             sock.recv(1)
-        except BlockingIOError:
-            return
 
 
 #: A filter that drops everything: (opcode, jt, jf, k).
@@ -147,14 +147,17 @@ def attach_filter(
 def open_socket(interface: str) -> socket.socket:
     """A cooked AF_PACKET socket on ``interface`` (``any``: every interface) with
     :data:`FILTER` attached before it starts receiving, and kernel timestamps on."""
-    if interface == ANY:
-        # Every interface: a socket opened for ETH_P_ALL and never bound (Python binds only to
-        # a named interface). It receives at once, so it drops everything until the packets
-        # queued before any filter are read away, then gets the real filter.
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
-    else:
-        # Protocol 0: the socket receives nothing until bind names ETH_P_ALL, after the filter.
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
+    try:
+        if interface == ANY:
+            # Every interface: a socket opened for ETH_P_ALL and never bound (Python binds only
+            # to a named interface). It receives at once, so it drops everything until what
+            # was queued before any filter is read away, then gets the real filter.
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        else:
+            # Protocol 0: it receives nothing until bind names ETH_P_ALL, after the filter.
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
+    except PermissionError as exc:
+        raise PermissionError(exc.errno, "a live capture needs root or CAP_NET_RAW") from None
     try:
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
@@ -165,8 +168,10 @@ def open_socket(interface: str) -> socket.socket:
         else:
             attach_filter(sock)
             sock.bind((interface, ETH_P_ALL))
-    except BaseException:
+    except BaseException as exc:
         sock.close()
+        if isinstance(exc, OSError) and exc.errno == errno.ENODEV:
+            raise OSError(exc.errno, f"no network interface named {interface!r}") from None
         raise
     return sock
 

@@ -25,20 +25,11 @@ from labelnet.capture import ipv4_packet
 from labelnet.live import open_socket
 from mls import Level
 from netlabel import _netns
-from netlabel.harness import (
-    A_IPV4,
-    A_IPV6,
-    B_IPV4,
-    B_IPV6,
-    KernelHarness,
-    calipso_doi,
-    cipso_doi,
-)
+from netlabel.harness import A_IPV4, A_IPV6, B_IPV4, B_IPV6, KernelHarness, calipso_doi, cipso_doi
 from netlabel.sockets import label_socket
 from tests.support import need_kernel_harness, need_program
 
 pytestmark = pytest.mark.kernel
-
 ROOT = Path(__file__).resolve().parents[2]
 CIPSO_LEVEL = Level.parse("s3:c1,c5")
 CALIPSO_LEVEL = Level.parse("s2:c7,c100")
@@ -389,3 +380,13 @@ def test_packets_the_filter_passes_are_shown_or_omitted_as_from_a_file(net: Net)
     # The one in a destination options header says what the kernel does with it there.
     reasons = [r["reason"] for r in records(out) if r["reason"]]
     assert len(reasons) == 1 and "destination options header" in str(reasons[0])
+
+
+def test_an_unknown_interface_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    need_kernel_harness()
+    from labelnet.__main__ import main
+
+    assert main(["dump", "-i", "nosuchif0"]) == 2
+    assert capsys.readouterr().err == (
+        "labelnet dump: error: [Errno 19] no network interface named 'nosuchif0'\n"
+    )
