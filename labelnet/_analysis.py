@@ -205,17 +205,11 @@ class Analyzer:
         self, area: bytes, truncated: bool = False, *, after_hop_by_hop: bool = False
     ) -> LabelOption | None:
         """The first CALIPSO option in an IPv6 destination options header, or None. ``area``
-        is the header, or with ``after_hop_by_hop`` a hop-by-hop header and the destination
-        options header after it: a CALIPSO option in the hop-by-hop header is then the one
-        (:meth:`ipv6`). The verdict is the hop-by-hop header's when that one drops the
-        packet, else the destination options header's, judged as the kernel judges it there
-        (:func:`calipso.verdict` with ``destination_options``)."""
-        skip = 0
-        if after_hop_by_hop:
-            skip = (area[1] + 1) * 8
-            first = self.ipv6(area[:skip])
-            if first is not None:
-                return first
+        is the header, or with ``after_hop_by_hop`` a hop-by-hop header (without CALIPSO) and
+        the destination options header after it. The verdict is the hop-by-hop header's when
+        that one drops the packet, else the destination options header's, judged as the
+        kernel judges it there (:func:`calipso.verdict` with ``destination_options``)."""
+        skip = (area[1] + 1) * 8 if after_hop_by_hop else 0
         header = area[skip:]
         found = _first_calipso(header, truncated)
         if found is None:

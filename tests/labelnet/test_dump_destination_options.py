@@ -66,8 +66,7 @@ def test_the_walk_finds_both_places(tmp_path: Path) -> None:
     assert [(p.version, p.kind) for p in found] == [
         (6, AreaKind.DESTINATION_OPTIONS),
         (6, AreaKind.HOP_BY_HOP_AND_DESTINATION_OPTIONS),
-        # Both headers: the analysis takes the hop-by-hop header's CALIPSO first.
-        (6, AreaKind.HOP_BY_HOP_AND_DESTINATION_OPTIONS),
+        (6, AreaKind.HOP_BY_HOP),  # CALIPSO in the hop-by-hop header: that one counts
     ]
     assert found[0].area == OPTIONS and found[1].area == PADDING + OPTIONS
 
@@ -95,7 +94,7 @@ def test_json_and_csv_carry_the_note_as_the_reason(tmp_path: Path) -> None:
 
 
 def test_a_hop_by_hop_header_that_drops_the_packet_decides(tmp_path: Path) -> None:
-    broken = bytes((60, 0, 1, 4, 0, 0, 7, 0))  # PadN with a non-zero byte, at header byte 6
+    broken = bytes((60, 0, 1, 4, 0, 0, 5, 0))  # PadN with a non-zero byte, at header byte 6
     (record,) = records(capture(tmp_path, packet(0, broken, OPTIONS)), ["calipso pass doi:5"])
     verdict = record.option.verdict
     assert verdict is not None and verdict.kind is calipso.VerdictKind.DROPPED
@@ -114,6 +113,15 @@ def test_calipso_in_the_hop_by_hop_header_comes_first(tmp_path: Path) -> None:
         lines(path, format="jsonl")[0].split('"protocol"')[1]
         == lines(alone, format="jsonl")[0].split('"protocol"')[1]
     )
+
+
+def test_a_calipso_type_byte_in_the_hop_by_hop_header_hides_the_next_header(
+    tmp_path: Path,
+) -> None:
+    # The documented price of the fast byte test: a hop-by-hop header holding 0x07 outside any
+    # CALIPSO option is taken for the carrier, found empty, and the packet is not shown.
+    hiding = bytes((60, 0, 1, 4, 0, 0, 7, 0))
+    assert list(records(capture(tmp_path, packet(0, hiding, OPTIONS)))) == []
 
 
 def test_offsets_count_from_the_end_of_the_ipv6_header(tmp_path: Path) -> None:
