@@ -314,8 +314,12 @@ def _run_live(args: argparse.Namespace, settings: DumpSettings) -> int:
     def ready() -> None:
         print(f"labelnet dump: capturing on {names} (Linux cooked v2)", file=sys.stderr, flush=True)
 
+    def dropped(packets: int) -> None:
+        if packets:
+            print(f"labelnet dump: {packets} packets dropped by the kernel", file=sys.stderr)
+
     try:
-        capture(live, out, settings, ready=ready)
+        capture(live, out, settings, ready=ready, dropped=dropped)
         out.flush()
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)

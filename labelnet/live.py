@@ -50,6 +50,12 @@ ANY = "any"
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
 SO_TIMESTAMP = 29  # SO_TIMESTAMP_OLD: struct timeval, also the control message type
+SO_RCVBUFFORCE = 33  # SO_RCVBUF beyond net.core.rmem_max (needs CAP_NET_ADMIN)
+_SOL_PACKET = 263
+_PACKET_STATISTICS = 6  # struct tpacket_stats: packets, drops (read and reset)
+#: The receive buffer asked for: a burst of small packets waits there while Python catches up
+#: (the default, about 200 KiB, holds a few hundred packets).
+RECEIVE_BUFFER = 8 << 20
 _TIMEVAL = struct.Struct("@qq")
 #: The 20-byte SLL2 header: protocol, reserved, interface index, ARPHRD type, packet type,
 #: address length, 8 address bytes.
@@ -161,6 +167,10 @@ def open_socket(interface: str) -> socket.socket:
     try:
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER)
+        except PermissionError:  # CAP_NET_RAW without CAP_NET_ADMIN: up to rmem_max
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         if interface == ANY:
             attach_filter(sock, _DROP_ALL)
             _drain(sock)
@@ -188,6 +198,10 @@ class LiveCapture:
     write: str | os.PathLike[str] | None = None
 
 
+#: Packets read from one socket per wait at most.
+_BATCH = 512
+
+
 class _Reader:
     """Reads packets from the sockets and frames them as SLL2."""
 
@@ -200,7 +214,8 @@ class _Reader:
         ``timeout`` seconds for the first (None: as long as it takes)."""
         ready, _, _ = select.select(self.sockets, [], [], timeout)
         for sock in ready:
-            while True:
+            # A bounded batch: under a steady stream the output still comes out regularly.
+            for _ in range(_BATCH):
                 try:
                     data, ancillary, _flags, address = sock.recvmsg(
                         SNAPLEN, socket.CMSG_SPACE(_TIMEVAL.size)
@@ -247,21 +262,68 @@ def _timestamp(ancillary: list[tuple[int, int, bytes]]) -> tuple[int, int]:
     return now // 1_000_000, now % 1_000_000
 
 
+class _Session:
+    """One capture's state: numbering, the ``-w`` writer, the output, the counts."""
+
+    def __init__(
+        self,
+        live: LiveCapture,
+        out: TextIO,
+        settings: DumpSettings,
+        writer: PcapngWriter | None,
+    ) -> None:
+        self.live = live
+        self.out = out
+        self.writer = writer
+        self.renderer = make_renderer(settings)
+        self.total: PairCounts = {}
+        self.labeled = 0
+        self.written = 0
+
+    @property
+    def done(self) -> bool:
+        return self.live.count is not None and self.written >= self.live.count
+
+    def batch(self, frames: Iterator[tuple[int, int, bytes]]) -> None:
+        """Dump the labeled ones among ``frames`` (the packets one wait brought), writing the
+        output once for all of them."""
+        texts = []
+        for seconds, micros, frame in frames:
+            number = self.labeled + 1
+            found = labeled_frame(number, f"{seconds}.{micros:06d}", frame, LinkType.LINUX_SLL2)
+            if found is None:
+                continue
+            self.labeled = number
+            if self.writer is not None:
+                self.writer.write(0, (seconds, micros), frame)
+            text, count, _ = self.renderer.render([found], self.total)
+            texts.append(text)
+            self.written += count
+            if self.done:
+                break
+        if self.writer is not None:
+            self.writer.out.flush()
+        if texts:
+            self.out.write("".join(texts))
+            self.out.flush()
+
+
 def capture(
     live: LiveCapture,
     out: TextIO,
     settings: DumpSettings | None = None,
     *,
     ready: Callable[[], None] | None = None,
+    dropped: Callable[[int], None] | None = None,
 ) -> DumpSummary:
     """Dump the labeled packets crossing ``live.interfaces`` to ``out`` as ``settings`` say,
     until ``live.count`` packets are written, ``live.duration`` has passed, or Ctrl-C
     (KeyboardInterrupt ends the capture, not the program); then the statistics, when asked
-    for. ``ready`` is called once the sockets receive."""
+    for. ``ready`` is called once the sockets receive; ``dropped`` at the end with the
+    number of packets the kernel had to drop because the sockets' buffers were full (0:
+    none), which tcpdump also reports."""
     settings = settings or DumpSettings()
     interfaces = (ANY,) if ANY in live.interfaces else tuple(dict.fromkeys(live.interfaces))
-    total: PairCounts = {}
-    written = 0
     with ExitStack() as stack:
         sockets = [stack.enter_context(open_socket(name)) for name in interfaces]
         writer = None
@@ -271,34 +333,25 @@ def capture(
         if settings.show_records:
             out.write(header(settings.format, settings.address_width))
             out.flush()
-        renderer = make_renderer(settings)
+        session = _Session(live, out, settings, writer)
         if ready is not None:
             ready()
         reader = _Reader(sockets)
         deadline = None if live.duration is None else time.monotonic() + live.duration
-        labeled = 0
         try:
-            while live.count is None or written < live.count:
+            while not session.done:
                 timeout = None if deadline is None else deadline - time.monotonic()
                 if timeout is not None and timeout <= 0:
                     break
-                for seconds, micros, frame in reader.frames(timeout):
-                    found = labeled_frame(
-                        labeled + 1, f"{seconds}.{micros:06d}", frame, LinkType.LINUX_SLL2
-                    )
-                    if found is None:
-                        continue
-                    labeled += 1
-                    if writer is not None:
-                        writer.write(0, (seconds, micros), frame)
-                        stream.flush()
-                    text, count, _ = renderer.render([found], total)
-                    if text:
-                        out.write(text)
-                        out.flush()
-                    written += count
-                    if live.count is not None and written >= live.count:
-                        break
+                session.batch(reader.frames(timeout))
         except KeyboardInterrupt:
             pass  # Ctrl-C ends the capture; what was seen is summed up below
-    return finish(out, settings, total, written)
+        if dropped is not None:
+            dropped(sum(_kernel_drops(sock) for sock in sockets))
+    return finish(out, settings, session.total, session.written)
+
+
+def _kernel_drops(sock: socket.socket) -> int:
+    """Packets the filter passed but the socket's full buffer lost (PACKET_STATISTICS)."""
+    _packets, drops = struct.unpack("II", sock.getsockopt(_SOL_PACKET, _PACKET_STATISTICS, 8))
+    return int(drops)

@@ -390,3 +390,22 @@ def test_an_unknown_interface_is_one_line(capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().err == (
         "labelnet dump: error: [Errno 19] no network interface named 'nosuchif0'\n"
     )
+
+
+def test_a_burst_is_counted_exactly_captured_or_reported_dropped(net: Net) -> None:
+    args = ["-i", net.harness.veth_b, "--duration", "1.5", "--quiet", "--stats", "--format", "csv"]
+    with live_dump(net.harness.ns_b, args) as proc:
+        with endpoints(net) as ends:
+            sock, address = ends["cipso"]
+            for _ in range(3000):
+                sock.sendto(b"burst", address)
+        out, err = finished(proc)
+    captured = int(out.splitlines()[-1].rsplit(",", 1)[1])
+    dropped = 0
+    if err:  # only the kernel's drop count may be said
+        line = err.splitlines()[-1]
+        assert line.startswith("labelnet dump: ") and line.endswith(
+            " packets dropped by the kernel"
+        )
+        dropped = int(line.split()[2])
+    assert captured + dropped == 3000
