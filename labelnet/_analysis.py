@@ -9,11 +9,12 @@ with their own verdicts (:func:`cipso.verdict`, :func:`calipso.verdict`), shown 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import calipso
 import cipso
+from labelnet.capture import AreaKind
 from mls import Level
 from mls._tlv import TlvBase
 
@@ -23,8 +24,16 @@ if TYPE_CHECKING:
 #: What the kernel did: the protocol's own verdict, or None when no DOI configuration was given.
 AnyVerdict = cipso.Verdict | calipso.Verdict
 
-#: Where the options area (IPv4) or the hop-by-hop header (IPv6) starts in the IP header.
+#: Where the options area (IPv4) or the IPv6 extension headers start in the IP header.
 _AREA_START = {"cipso": 20, "calipso": 40}
+
+#: What a CALIPSO option in a destination options header means to the kernel: ip6_parse_tlv
+#: hands only hop-by-hop options to calipso (ipv6_hop_calipso); in a destination options
+#: header type 0x07 is an unknown option whose action bits (00) say skip it.
+DESTINATION_OPTIONS_NOTE = (
+    "CALIPSO in a destination options header: the kernel skips option type 0x07 unread "
+    "(action bits 00), the packet has no label"
+)
 
 
 class Dois(Protocol):
@@ -64,11 +73,18 @@ class LabelOption:
     verdict: AnyVerdict | None = None
     error: str = ""
     error_offset: int | None = None
+    #: The option is in an IPv6 destination options header (the kernel reads CALIPSO only in
+    #: the hop-by-hop header); ``start`` then counts from the end of the IPv6 header.
+    in_destination_options: bool = False
 
     @property
     def reason(self) -> str:
-        """Why the packet is not accepted ("" when it is, or without a verdict)."""
-        return "" if self.verdict is None else self.verdict.reason
+        """Why the packet is not accepted ("" when it is, or without a verdict); for an option
+        in a destination options header, also :data:`DESTINATION_OPTIONS_NOTE`."""
+        reason = "" if self.verdict is None else self.verdict.reason
+        if self.in_destination_options:
+            return f"{reason}; {DESTINATION_OPTIONS_NOTE}" if reason else DESTINATION_OPTIONS_NOTE
+        return reason
 
     @property
     def offset(self) -> int | None:
@@ -136,6 +152,16 @@ class Analyzer:
         self.loopback = loopback
         self.accept_source_route = accept_source_route
 
+    def analyse(self, kind: int, area: bytes, truncated: bool = False) -> LabelOption | None:
+        """The label option of an area of kind ``kind`` (:class:`labelnet.capture.AreaKind`,
+        as :func:`labelnet.capture.iter_labeled` yields it)."""
+        if kind == AreaKind.IPV4_OPTIONS:
+            return self.ipv4(area, truncated)
+        if kind == AreaKind.HOP_BY_HOP:
+            return self.ipv6(area, truncated)
+        after = kind == AreaKind.HOP_BY_HOP_AND_DESTINATION_OPTIONS
+        return self.destination_options(area, truncated, after_hop_by_hop=after)
+
     def ipv4(self, area: bytes, truncated: bool = False) -> LabelOption | None:
         """The first CIPSO option in an IPv4 options area, or None when there is none."""
         walk = cipso.iter_options(area, strict=False)
@@ -169,22 +195,45 @@ class Analyzer:
 
     def ipv6(self, header: bytes, truncated: bool = False) -> LabelOption | None:
         """The first CALIPSO option in an IPv6 hop-by-hop header, or None when there is none."""
-        walk = calipso.iter_options(header, strict=False)
-        found = _first_option(walk, calipso.OptionType.CALIPSO, header, truncated, calipso.decode)
+        found = _first_calipso(header, truncated)
         if found is None:
             return None
-        option = found.option if isinstance(found.option, calipso.CalipsoOption) else None
-        wire = None if option is None else option.mls_level
-        return LabelOption(
-            protocol="calipso",
-            start=found.start,
-            doi=option.doi if option is not None else _u32(found.raw, 2),
-            wire_level=wire,
-            level=wire,
-            verdict=self._verdict(6, header, found.start, truncated),
-            error=found.error,
-            error_offset=found.error_offset,
-        )
+        verdict = self._verdict(6, header, found.start, truncated)
+        return _calipso_label(found, 0, verdict, destination=False)
+
+    def destination_options(
+        self, area: bytes, truncated: bool = False, *, after_hop_by_hop: bool = False
+    ) -> LabelOption | None:
+        """The first CALIPSO option in an IPv6 destination options header, or None. ``area``
+        is the header, or with ``after_hop_by_hop`` a hop-by-hop header (without CALIPSO) and
+        the destination options header after it. The verdict is the hop-by-hop header's when
+        that one drops the packet, else the destination options header's, judged as the
+        kernel judges it there (:func:`calipso.verdict` with ``destination_options``)."""
+        skip = (area[1] + 1) * 8 if after_hop_by_hop else 0
+        header = area[skip:]
+        found = _first_calipso(header, truncated)
+        if found is None:
+            return None
+        verdict = self._destination_verdict(area, skip, skip + found.start, truncated)
+        return _calipso_label(found, skip, verdict, destination=True)
+
+    def _destination_verdict(
+        self, area: bytes, skip: int, start: int, truncated: bool
+    ) -> calipso.Verdict | None:
+        if not self.config.given:
+            return None
+        if truncated:
+            return calipso.Verdict(
+                calipso.VerdictKind.TRUNCATED,
+                "the capture holds only part of the header",
+                option_start=start,
+            )
+        if skip:
+            before = calipso.verdict(area[:skip], self.config.calipso)
+            if not before.accepted:
+                return before
+        judged = calipso.verdict(area[skip:], self.config.calipso, destination_options=True)
+        return _shifted(judged, skip)
 
     def _host_level(self, doi: int, wire: Level | None) -> Level | None:
         definition = self.config.cipso.get(doi)
@@ -257,6 +306,47 @@ def _first_option(
         return _Found(start, raw, None, exc.reason, exc.offset)
 
 
+def _first_calipso(header: bytes, truncated: bool) -> _Found | None:
+    walk = calipso.iter_options(header, strict=False)
+    return _first_option(walk, calipso.OptionType.CALIPSO, header, truncated, calipso.decode)
+
+
+def _calipso_label(
+    found: _Found, skip: int, verdict: AnyVerdict | None, *, destination: bool
+) -> LabelOption:
+    """The :class:`LabelOption` of a CALIPSO option found in a header ``skip`` bytes into
+    the IPv6 extension headers: the hop-by-hop header, or a ``destination`` options header."""
+    option = found.option if isinstance(found.option, calipso.CalipsoOption) else None
+    wire = None if option is None else option.mls_level
+    return LabelOption(
+        protocol="calipso",
+        start=skip + found.start,
+        doi=option.doi if option is not None else _u32(found.raw, 2),
+        wire_level=wire,
+        level=wire,
+        verdict=verdict,
+        error=found.error,
+        error_offset=found.error_offset,
+        in_destination_options=destination,
+    )
+
+
+def _shifted(verdict: calipso.Verdict, skip: int) -> calipso.Verdict:
+    """``verdict`` on a header that starts ``skip`` bytes further into the packet."""
+    if not skip:
+        return verdict
+
+    def moved(at: int | None) -> int | None:
+        return None if at is None else at + skip
+
+    return replace(
+        verdict,
+        offset=moved(verdict.offset),
+        pointer=moved(verdict.pointer),
+        option_start=moved(verdict.option_start),
+    )
+
+
 class PlainLabel(NamedTuple):
     """What the outputs show of a well-formed label option read straight from its bytes."""
 
@@ -274,6 +364,8 @@ def plain_label(version: int, area: bytes) -> PlainLabel | None:
     if version == 4:
         found = cipso.first_label_text(area)
         return None if found is None else PlainLabel("cipso", found[0], found[1], found[2])
+    if version != AreaKind.HOP_BY_HOP:  # a destination options header: worked out in full
+        return None
     found6 = calipso.first_label_text(area)
     return None if found6 is None else PlainLabel("calipso", found6[0], None, found6[1])
 

@@ -1,8 +1,10 @@
-"""``labelnet dump CAPTURE``: the labels in a capture file, one line per labeled packet."""
+"""``labelnet dump CAPTURE`` / ``labelnet dump -i IFACE``: the labels in a capture file or on
+live interfaces, one line per labeled packet."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -10,7 +12,13 @@ from typing import TextIO
 
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 from labelnet.errors import CommandError
-from mls._cli import add_setrans_arguments, load_setrans, setrans_epilog, setrans_path
+from mls._cli import (
+    add_setrans_arguments,
+    bounded_int,
+    load_setrans,
+    setrans_epilog,
+    setrans_path,
+)
 from netlabel.ctl import parse_doi
 
 #: The --format that writes a Parquet file (labelnet.columnar) rather than text.
@@ -22,7 +30,14 @@ option (IPv6 hop-by-hop header): packet number, time, addresses, DOI, CIPSO tag 
 as a canonical MLS level, and what the Linux kernel would do with the packet for the DOI
 configuration given (accepted, or parameter-problem/dropped with the reason and the byte offset
 inside the option). Link types: Ethernet (with 802.1Q/802.1ad VLAN tags), raw IP (101, 228,
-229), Linux cooked captures SLL and SLL2, BSD loopback.
+229), Linux cooked captures SLL and SLL2, BSD loopback. A CALIPSO option in a destination
+options header is shown too, with the note that the kernel skips it there.
+
+With -i IFACE (repeatable; "any" for every interface) the packets are read live instead, as
+Linux cooked captures (SLL2), through a kernel filter that passes only IPv4 packets with
+options and IPv6 packets whose first extension header is hop-by-hop or destination options
+(needs root or CAP_NET_RAW). The capture ends after --count packets, --duration seconds or at
+Ctrl-C (status 0, then --stats); -w FILE keeps the labeled packets in a pcapng file.
 """
 
 EPILOG = """\
@@ -43,6 +58,8 @@ examples (labelnet demo --write trace.pcapng writes a sample capture):
   labelnet dump trace.pcapng --address 10.1.0.0/16 --dominated-by s3:c0.c10 --stats
   labelnet dump trace.pcapng --jobs 0 --quiet --stats
   labelnet dump trace.pcapng --format parquet -o labels.parquet   (docs/columnar.md)
+  labelnet dump -i eth0 --count 10 -w labeled.pcapng
+  labelnet dump -i any --duration 60 --quiet --stats
 
 """ + setrans_epilog(
     "labelnet dump trace.pcapng --setrans /etc/selinux/mls/setrans.conf --dominated-by Secret",
@@ -59,7 +76,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file, - for stdin")
+    parser.add_argument(
+        "capture", metavar="CAPTURE", nargs="?", help="pcap or pcapng file, - for stdin"
+    )
+    live = parser.add_argument_group("live capture (instead of CAPTURE)")
+    live.add_argument(
+        "-i",
+        "--interface",
+        action="append",
+        default=[],
+        metavar="IFACE",
+        help="capture on this interface (repeatable; 'any': every interface)",
+    )
+    live.add_argument(
+        "-c",
+        "--count",
+        type=bounded_int("--count", 2**63 - 1),
+        metavar="N",
+        help="stop after N labeled packets are written",
+    )
+    live.add_argument(
+        "--duration", type=_seconds, metavar="SECONDS", help="stop after SECONDS seconds"
+    )
+    live.add_argument(
+        "-w", "--write", metavar="FILE", help="write the labeled packets to FILE (pcapng)"
+    )
     parser.add_argument(
         "--format",
         choices=[*(f.value for f in Format), PARQUET],
@@ -134,6 +175,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--duration {text[:24]!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"--duration {text[:24]!r} is not a positive number")
+    return value
+
+
 def settings_from(args: argparse.Namespace) -> DumpSettings:
     definitions: list[str] = []
     doi_filter: set[int] = set()
@@ -198,6 +249,13 @@ class ProgressBar:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    if args.interface:
+        return _run_live(args, settings)
+    if args.capture is None:
+        raise CommandError("name a CAPTURE file, or an interface with -i IFACE")
+    for given, flag in ((args.count, "--count"), (args.duration, "--duration"), (args.write, "-w")):
+        if given is not None:
+            raise CommandError(f"{flag} is for a live capture (-i IFACE)")
     if args.jobs < 0:
         raise CommandError(f"--jobs {args.jobs}: give a number of processes, or 0 for one per core")
     jobs = args.jobs or os.cpu_count() or 1
@@ -248,4 +306,41 @@ def _run_parquet(args: argparse.Namespace, settings: DumpSettings, bar: Progress
     finally:
         if bar is not None:
             bar.close()
+    return 0
+
+
+def _run_live(args: argparse.Namespace, settings: DumpSettings) -> int:
+    """``-i IFACE``: a live capture (:mod:`labelnet.live`)."""
+    if args.capture is not None:
+        raise CommandError(f"give a CAPTURE file ({args.capture}) or -i IFACE, not both")
+    if args.format == PARQUET:
+        raise CommandError(
+            "--format parquet reads capture files; capture with -w FILE, then convert FILE"
+        )
+    if args.jobs != 1:
+        raise CommandError("--jobs: a live capture runs in one process")
+    if args.progress:
+        raise CommandError("--progress shows how far through a file the dump is; not live")
+    from labelnet.live import LiveCapture, capture
+
+    live = LiveCapture(tuple(args.interface), args.count, args.duration, args.write)
+    out = sys.stdout if args.output is None else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    names = ", ".join(live.interfaces)
+
+    def ready() -> None:
+        print(f"labelnet dump: capturing on {names} (Linux cooked v2)", file=sys.stderr, flush=True)
+
+    def dropped(packets: int) -> None:
+        if packets:
+            print(f"labelnet dump: {packets} packets dropped by the kernel", file=sys.stderr)
+
+    try:
+        capture(live, out, settings, ready=ready, dropped=dropped)
+        out.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        if out is not sys.stdout:
+            out.close()
     return 0

@@ -242,7 +242,7 @@ def _verdict_fields(option: LabelOption, output: Format) -> str:
     """The verdict's fields (verdict to error_offset) and the line's end, in JSON or CSV."""
     verdict = option.verdict
     words = "no-doi-config" if verdict is None else verdict.kind.value
-    if not option.error and (verdict is None or verdict.accepted):
+    if not option.error and (verdict is None or verdict.accepted) and not option.reason:
         return _PLAIN_VERDICTS[output, words]  # nothing to say but the word: the usual case
     if output is Format.JSONL:
         return (
@@ -372,8 +372,7 @@ class Renderer:
             return found
         if len(self.options) >= CACHE_LIMIT:
             self.options.clear()
-        analyse = self.analyzer.ipv4 if version == 4 else self.analyzer.ipv6
-        option = analyse(area, truncated)
+        option = self.analyzer.analyse(version, area, truncated)
         if option is None:
             found = _UNLABELED
         else:

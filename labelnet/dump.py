@@ -338,6 +338,19 @@ def dump(
                     total[key] = total.get(key, 0) + packets
             if progress is not None:
                 progress(result.end, result.last_packet)
+    return finish(out, settings, total, written, renderer.names)
+
+
+def finish(
+    out: TextIO,
+    settings: DumpSettings,
+    total: PairCounts,
+    written: int,
+    names: Names | None = None,
+) -> DumpSummary:
+    """End a dump (of a file or a live capture): the table of label counts when
+    ``settings.stats`` asks for it (with the labels' setrans.conf ``names`` when given), and
+    the summary."""
     stats: Counter[StatsKey] = Counter(
         {
             (source, destination, *label): packets
@@ -345,7 +358,7 @@ def dump(
         }
     )
     if settings.stats:
-        out.write(format_stats(stats, settings.format, renderer.names))
+        out.write(format_stats(stats, settings.format, names))
     return DumpSummary(written, stats)
 
 
