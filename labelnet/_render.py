@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from labelnet._analysis import Analyzer, LabelOption, PlainLabel, Record, plain_label
-from labelnet.capture import LabeledTuple
+from labelnet.capture import AreaKind, LabeledTuple
 
 if TYPE_CHECKING:
     from mls.translate import Translator
@@ -305,7 +305,7 @@ class Shown(NamedTuple):
 
 class Address(NamedTuple):
     """One address as the output shows it: its text, whether it passes the address filter,
-    and its text padded to the text format's column."""
+    and its cell in an output line (the text padded to the column in the text format)."""
 
     text: str
     kept: bool
@@ -363,6 +363,16 @@ class Renderer:
         self.lines: dict[tuple[int, bytes, bool], Shown] = {}
         self.plain = not analyzer.config.given and keep is None
         self.addresses: dict[bytes, Address] = {}
+        # The lines alone, when that is all the output asks for (no DOI configuration, no
+        # filter, no statistics): render's short loop keeps just the end of each area's line
+        # ("" for an area without a label option), per area kind, and each address's cell.
+        # Where labels seldom repeat, the objects of the general loop cost more than the
+        # labels themselves.
+        self.lines_only = (
+            self.plain and settings.show_records and not settings.stats and not settings.networks
+        )
+        self.tails: dict[int, dict[bytes, str]] = {int(kind): {} for kind in AreaKind}
+        self.cells: dict[bytes, str] = {}
 
     def shown(self, version: int, area: bytes, truncated: bool) -> Shown:
         """The cached :class:`Shown` of an options area, worked out on first sight."""
@@ -416,9 +426,31 @@ class Renderer:
         text = address_text(raw)
         networks = self.settings.networks
         kept = not networks or any(ipaddress.ip_address(raw) in net for net in networks)
-        width = self.settings.address_width if self.settings.output is Format.TEXT else 0
-        found = self.addresses[raw] = Address(text, kept, f"{text:<{width}}")
+        found = self.addresses[raw] = Address(text, kept, self._cell(text))
         return found
+
+    def _cell(self, text: str) -> str:
+        # An address as the output's lines show it: padded to the column in the text format.
+        width = self.settings.address_width if self.settings.output is Format.TEXT else 0
+        return f"{text:<{width}}"
+
+    def _new_cell(self, raw: bytes) -> str:
+        if len(self.cells) >= CACHE_LIMIT:
+            self.cells.clear()
+        cell = self.cells[raw] = self._cell(address_text(raw))
+        return cell
+
+    def _new_tail(self, kind: int, area: bytes) -> str:
+        tails = self.tails[kind]
+        if len(tails) >= CACHE_LIMIT:
+            tails.clear()
+        plain = plain_label(kind, area)
+        if plain is None:
+            tail = self.shown(kind, area, False).tail
+        else:
+            tail = plain_tail(plain, self.settings.output, self.names)
+        tails[area] = tail
+        return tail
 
     def iter_records(self, packets: Iterable[LabeledTuple]) -> Iterator[Record]:
         """The kept records among ``packets``."""
@@ -435,6 +467,9 @@ class Renderer:
     ) -> tuple[str, int, PairCounts]:
         """The output lines of ``packets`` (the hot loop of the dump), how many were written,
         and the label counts (added to ``stats`` when given)."""
+        if self.lines_only:
+            text, written = self._render_lines(packets)
+            return text, written, {} if stats is None else stats
         lines: list[str] = []
         append = lines.append
         options = self.lines
@@ -455,26 +490,51 @@ class Renderer:
                 continue
             written += 1
             if show:
-                append(line(number, time, source, destination, shown.tail))
+                append(line(number, time, source.padded, destination.padded, shown.tail))
             if counting:
                 key = (source.text, destination.text, shown.key)
                 stats[key] = count(key, 0) + 1
         return "".join(lines), written, stats
 
+    def _render_lines(self, packets: Iterable[LabeledTuple]) -> tuple[str, int]:
+        """:meth:`render` when only the lines are asked for (:attr:`lines_only`)."""
+        lines: list[str] = []
+        append = lines.append
+        tails, cells = self.tails, self.cells
+        new_tail, new_cell = self._new_tail, self._new_cell
+        line = _LINES[self.settings.output]
+        tail: str | None
+        for number, time, kind, src, dst, area, truncated in packets:
+            if truncated:  # rare: worked out whole, with what the capture cut
+                tail = self.line_shown(kind, area, truncated).tail
+            else:
+                tail = tails[kind].get(area)
+                if tail is None:
+                    tail = new_tail(kind, area)
+            if tail:
+                source = cells.get(src) or new_cell(src)
+                destination = cells.get(dst) or new_cell(dst)
+                append(line(number, time, source, destination, tail))
+        return "".join(lines), len(lines)
 
-def _text_line(number: int, time: str, source: Address, destination: Address, end: str) -> str:
-    return f"{number:>8} {time:<20} {source.padded} {destination.padded} {end}"
+
+# An output line from its parts; the addresses are given as their cells (Address.padded:
+# padded to the column in the text format, the bare text in the others).
 
 
-def _json_line(number: int, time: str, source: Address, destination: Address, end: str) -> str:
+def _text_line(number: int, time: str, source: str, destination: str, end: str) -> str:
+    return f"{number:>8} {time:<20} {source} {destination} {end}"
+
+
+def _json_line(number: int, time: str, source: str, destination: str, end: str) -> str:
     return (
-        f'{{"packet": {number}, "time": {time or "null"}, "source": "{source.text}", '
-        f'"destination": "{destination.text}", {end}'
+        f'{{"packet": {number}, "time": {time or "null"}, "source": "{source}", '
+        f'"destination": "{destination}", {end}'
     )
 
 
-def _csv_line(number: int, time: str, source: Address, destination: Address, end: str) -> str:
-    return f"{number},{time},{source.text},{destination.text},{end}"
+def _csv_line(number: int, time: str, source: str, destination: str, end: str) -> str:
+    return f"{number},{time},{source},{destination},{end}"
 
 
 _LINES = {Format.TEXT: _text_line, Format.JSONL: _json_line, Format.CSV: _csv_line}

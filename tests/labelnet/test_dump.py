@@ -31,6 +31,7 @@ from labelnet.dump import (
 from mls import Level
 
 from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6
+from .test_dump_destination_options import AFTER_HOP_BY_HOP, FIRST
 
 PASS3 = "cipso pass doi:3 tags:1"
 TRANS3 = "cipso trans doi:3 tags:1 levels:3=5,0=0 categories:0=1,1=0,7=7"
@@ -608,3 +609,53 @@ def test_more_jobs_than_work_start_no_workers(
     with path.open("rb") as stream:  # a stream: its size is unknown, its segments are not
         assert dump(stream, io.StringIO(), DumpSettings(), jobs=1000).written == 7
     assert parallel_module.workers_for(1000, 3 * parallel_module.PARALLEL_CHUNK) <= 3
+
+
+def varied_capture(tmp_path: Path) -> Path:
+    """Every kind of area the lines-only loop meets: labels that repeat and that do not,
+    unlabeled and malformed options, tag 128, destination options, and (with a snapshot
+    length of 60) labels the capture cut."""
+    rng = random.Random(11)
+    packets = []
+    for i in range(400):
+        src, dst = f"10.0.{rng.randrange(4)}.1", f"10.1.{i % 50}.2"
+        choice = rng.randrange(8)
+        if choice == 0:
+            packet = ipv4(src, dst)
+        elif choice == 1:
+            packet = ipv4(src, dst, bytes.fromhex("860a00000003011000000000"))  # malformed
+        elif choice == 2:
+            packet = ipv4(src, dst, cipso_option(3, f"s2:c0.c{rng.randrange(1, 230)}"))
+        elif choice == 3:
+            packet = ipv4(src, dst, bytes.fromhex("8608000000038004000000050000"))  # tag 128
+        elif choice == 4:
+            level = f"s3:c{rng.randrange(200)},c{rng.randrange(200, 250)}"
+            packet = ipv6(f"2001:db8::{i}", "2001:db8::ff", calipso_header(2, level))
+        elif choice == 5:
+            packet = rng.choice([FIRST, AFTER_HOP_BY_HOP])  # CALIPSO in destination options
+        else:
+            packet = ipv4(src, dst, cipso_option(3, f"s{i % 4}:c{i % 5}", 5))
+        packets.append(((1700000000 + i, i), ethernet(packet)))
+    path = tmp_path / "varied.pcap"
+    write_pcap(path, packets, snaplen=60)
+    return path
+
+
+@pytest.mark.parametrize("output", ["text", "jsonl", "csv"])
+@pytest.mark.parametrize("cache_limit", [4096, 3])
+def test_the_lines_only_loop_writes_what_the_general_loop_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str, cache_limit: int
+) -> None:
+    monkeypatch.setattr(render_module, "CACHE_LIMIT", cache_limit)
+    path = varied_capture(tmp_path)
+    fast = run(path, format=output)
+    made = render_module.Renderer.__init__
+
+    def general(self: render_module.Renderer, *args: object, **kwargs: object) -> None:
+        made(self, *args, **kwargs)  # type: ignore[arg-type]
+        assert self.lines_only
+        self.lines_only = False
+
+    monkeypatch.setattr(render_module.Renderer, "__init__", general)
+    assert run(path, format=output) == fast
+    assert len(fast.splitlines()) > 250
