@@ -45,7 +45,7 @@ from labelnet._render import (
     format_stats,
     header,
 )
-from labelnet.capture import CaptureError, Segment, iter_labeled, read_segments
+from labelnet.capture import CaptureError, LabeledTuple, Segment, iter_labeled, read_segments
 from mls import Level, MlsError
 from netlabel.ctl import parse_definition
 
@@ -323,12 +323,8 @@ def dump(
         renderer = make_renderer(settings)
         results: Iterable[SegmentResult] = ()
         if first is not None:
-            text, count, _ = renderer.render(first_packets, total)
-            last = first_packets[-1][0] if first_packets else first.first_packet - 1
-            results = itertools.chain(
-                [SegmentResult(text, count, total, first.end, last)],
-                _rest(segments, renderer, settings, workers, path, total),
-            )
+            pool = Pool(make_renderer, settings, workers) if workers > 1 else None
+            results = _results(first, first_packets, segments, renderer, pool, path, total)
         for result in results:
             if result.text:
                 out.write(result.text)
@@ -362,26 +358,31 @@ def finish(
     return DumpSummary(written, stats)
 
 
-def _rest(
+def _results(
+    first: Segment,
+    first_packets: list[LabeledTuple],
     segments: Iterator[Segment],
     renderer: Renderer,
-    settings: DumpSettings,
-    workers: int,
+    pool: Pool[DumpSettings] | None,
     path: str | None,
     total: PairCounts,
 ) -> Iterator[SegmentResult]:
-    """The results of the segments after the first: in this process, or by workers when
-    there are at least two segments left to share."""
-    if workers > 1:
+    """The results of every segment, in order: by the ``pool``'s workers when there are at
+    least three segments to share (the first one too, so that no worker waits while this
+    process works on it), else in this process."""
+    serial: Iterable[Segment] = segments
+    if pool is not None:
         second = next(segments, None)
         third = next(segments, None)
         if third is not None:
             assert second is not None
-            pool = Pool(make_renderer, settings, workers)
-            yield from pool.results(itertools.chain([second, third], segments), path)
+            yield from pool.results(itertools.chain([first, second, third], segments), path)
             return
-        segments = iter([s for s in (second,) if s is not None])
-    for segment in segments:
+        serial = [s for s in (second,) if s is not None]
+    text, count, _ = renderer.render(first_packets, total)
+    last = first_packets[-1][0] if first_packets else first.first_packet - 1
+    yield SegmentResult(text, count, total, first.end, last)
+    for segment in serial:
         yield render_segment(renderer, segment, total)
 
 

@@ -18,7 +18,7 @@ import calipso
 import cipso
 from labelnet import _parallel as parallel_module
 from labelnet import _render as render_module
-from labelnet.capture import CaptureError, LinkType, write_pcap, write_pcapng
+from labelnet.capture import CaptureError, LinkType, Segment, write_pcap, write_pcapng
 from labelnet.dump import (
     FIELDS,
     Analyzer,
@@ -659,3 +659,27 @@ def test_the_lines_only_loop_writes_what_the_general_loop_writes(
     monkeypatch.setattr(render_module.Renderer, "__init__", general)
     assert run(path, format=output) == fast
     assert len(fast.splitlines()) > 250
+
+
+def test_the_workers_take_the_first_segment_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This process only frames the capture when workers share it: no worker waits for it.
+    monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)
+    firsts: list[int] = []
+    results = parallel_module.Pool.results
+
+    def recorded(
+        self: parallel_module.Pool[object], segments: Iterator[Segment], *args: object
+    ) -> Iterator[object]:
+        handed = list(segments)
+        firsts.append(handed[0].first_packet)
+        yield from results(self, iter(handed), *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel_module.Pool, "results", recorded)
+    path = big_capture(tmp_path)
+    expected = run(path, format="csv")
+    out = io.StringIO()
+    dump(path, out, DumpSettings(format="csv"), jobs=2)
+    assert out.getvalue() == expected
+    assert firsts == [1]
