@@ -89,6 +89,10 @@ def _option_row(option: LabelOption, translator: Translator | None) -> tuple[obj
     label, wire = label_texts(option)
     level = option.level
     verdict = option.verdict
+    name = None
+    if translator is not None and level is not None:
+        # The label column holds the level's text already (unless it is tag 128's secid).
+        name = translator.translate(label if option.secid is None and label else level)
     return (
         _FAMILY[option.protocol],
         option.protocol,
@@ -98,7 +102,7 @@ def _option_row(option: LabelOption, translator: Translator | None) -> tuple[obj
         None if level is None else _category_list(level.categories.bits),
         label,
         wire,
-        None if translator is None or level is None else translator.translate(level),
+        name,
         "no-doi-config" if verdict is None else verdict.kind.value,
         option.offset,
         option.pointer,
