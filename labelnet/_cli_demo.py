@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import ipaddress
 import os
 import re
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import calipso
-import calipso.__main__
 import cipso
-import cipso.__main__
 from labelnet.capture import ipv4_packet, ipv6_packet, write_pcap, write_pcapng
 from mls import Context, Level, Range
 from mls._cli import (
@@ -57,7 +56,9 @@ class Example:
     title: str
     packet: bytes
     doi_argument: str  #: the DOI configuration, as the package's --doi option takes it
-    decode_command: Callable[[Sequence[str] | None], int]
+    #: The module of the package's command line, whose ``main`` decodes (imported when the
+    #: demo runs: the other labelnet commands start without it).
+    decode_module: str
     read_level: Callable[[bytes], Level]
 
 
@@ -80,14 +81,14 @@ EXAMPLES = (
         "CIPSO: an IPv4 UDP packet from a socket labeled s3:c1,c2,c5,c7.c300 (DOI 16, PASS)",
         CIPSO_PACKET,
         "pass doi:16 tags:1,2,5",
-        cipso.__main__.main,
+        "cipso.__main__",
         _cipso_level,
     ),
     Example(
         "CALIPSO: an IPv6 UDP packet from a socket labeled s0:c1.c300,c400.c500 (DOI 2)",
         CALIPSO_PACKET,
         "2",
-        calipso.__main__.main,
+        "calipso.__main__",
         _calipso_level,
     ),
 )
@@ -104,7 +105,8 @@ def run_demo(setrans: str | None = None) -> int:
         print(f"packet {example.packet.hex()}")
         decoded = io.StringIO()
         with contextlib.redirect_stdout(decoded):
-            status |= example.decode_command(
+            decode_command = importlib.import_module(example.decode_module).main
+            status |= decode_command(
                 ["decode", example.packet.hex(), "--doi", example.doi_argument, *names]
             )
         text = decoded.getvalue()
