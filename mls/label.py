@@ -244,7 +244,9 @@ def _identifier_problem(value: object) -> str | None:
         return "is empty"
     if ":" in value:
         return "must not contain ':'"
-    if not value.isprintable() or any(ch.isspace() for ch in value):
+    # Of the white space characters only the ASCII space is printable, so one test of each
+    # kind covers them all (a test checks this over every code point).
+    if not value.isprintable() or " " in value:
         return "must not contain white space or control characters"
     return None
 

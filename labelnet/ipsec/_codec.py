@@ -154,6 +154,22 @@ def decode_xfrm_attr(
     return _decode_xfrm_attr(_as_bytes(data), _order(byteorder), 0, whole=True)
 
 
+# A plain int: the usual attribute is checked with one comparison, not an enum's.
+_SEC_CTX_TYPE = int(XfrmAttrType.SEC_CTX)
+
+
+def _attribute_type_error(nla_type: int, base: int) -> IpsecDecodeError:
+    if nla_type & _NLA_TYPE_MASK != _SEC_CTX_TYPE:
+        return IpsecDecodeError(f"attribute type {nla_type} is not XFRMA_SEC_CTX (8)", base + 2)
+    # The kernel masks NLA_F_NESTED / NLA_F_NET_BYTEORDER off, but the value keeps no place
+    # for them: accepting them in a whole attribute would re-encode to different bytes.
+    return IpsecDecodeError(
+        f"attribute type {nla_type:#06x} sets the flag bits {nla_type & ~_NLA_TYPE_MASK:#06x}"
+        " (NLA_F_NESTED, NLA_F_NET_BYTEORDER); an XFRMA_SEC_CTX has none",
+        base + 2,
+    )
+
+
 def _decode_xfrm_attr(data: bytes, byteorder: str, base: int, *, whole: bool) -> XfrmSecCtx:
     size = len(data)
     if size < NLA_HEADER_SIZE:
@@ -161,16 +177,8 @@ def _decode_xfrm_attr(data: bytes, byteorder: str, base: int, *, whole: bool) ->
             f"a netlink attribute header is 4 bytes; only {size} given", base + size
         )
     nla_len, nla_type = _NLA[byteorder].unpack_from(data)
-    if nla_type & _NLA_TYPE_MASK != XfrmAttrType.SEC_CTX:
-        raise IpsecDecodeError(f"attribute type {nla_type} is not XFRMA_SEC_CTX (8)", base + 2)
-    if whole and nla_type != XfrmAttrType.SEC_CTX:
-        # The kernel masks NLA_F_NESTED / NLA_F_NET_BYTEORDER off, but the value keeps no
-        # place for them: accepting them would re-encode to different bytes.
-        raise IpsecDecodeError(
-            f"attribute type {nla_type:#06x} sets the flag bits {nla_type & ~_NLA_TYPE_MASK:#06x}"
-            " (NLA_F_NESTED, NLA_F_NET_BYTEORDER); an XFRMA_SEC_CTX has none",
-            base + 2,
-        )
+    if nla_type != _SEC_CTX_TYPE and (whole or nla_type & _NLA_TYPE_MASK != _SEC_CTX_TYPE):
+        raise _attribute_type_error(nla_type, base)
     if nla_len < NLA_HEADER_SIZE:
         raise IpsecDecodeError(f"nla_len {nla_len} is shorter than its own header", base)
     if nla_len > size:

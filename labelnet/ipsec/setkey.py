@@ -71,11 +71,12 @@ class SetkeyCtx:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
                 raise IpsecEncodeError(f"{name} is 0..255 (an 8-bit field), not {value!r}")
             object.__setattr__(self, name, int(value))
-        if '"' in str(self.context):
+        context = self.context
+        if '"' in context.user or '"' in context.role or '"' in context.type:  # never in a range
             # setkey's quoted string has no escapes: the clause would end at this quote.
+            text = str(context)
             raise IpsecEncodeError(
-                f"setkey cannot quote a context containing '\"': {str(self.context)!r}",
-                str(self.context).index('"'),
+                f"setkey cannot quote a context containing '\"': {text!r}", text.index('"')
             )
 
     def __str__(self) -> str:

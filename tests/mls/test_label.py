@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+import sys
 
 import pytest
 
@@ -250,3 +251,21 @@ def test_absurdly_long_numbers_are_a_typed_error() -> None:
     for text in ("s0:c1." + "c" + "1" * 5000, "s0-s" + "1" * 5000, "s0:c1,c" + "0" * 5000):
         with pytest.raises(MlsSyntaxError):
             Range.parse(text)
+
+
+def test_the_only_printable_white_space_is_the_ascii_space() -> None:
+    # Context identifiers are checked with isprintable() and a search for " " alone.
+    printable_spaces = [
+        code
+        for code in range(sys.maxunicode + 1)
+        if chr(code).isspace() and chr(code).isprintable()
+    ]
+    assert printable_spaces == [0x20]
+
+
+@pytest.mark.parametrize(
+    "space", [" ", "\t", "\n", "\x0b", "\x1c", "\x85", "\xa0", "\u2028", "\u3000"]
+)
+def test_white_space_anywhere_in_an_identifier_is_refused(space: str) -> None:
+    with pytest.raises(MlsError, match="white space"):
+        Context(f"user{space}u", "object_r", "t_t")
