@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mls import CategorySet, Level
+from mls.categories import bits_from_spans
 
 from .errors import CipsoDecodeError, CipsoDoiError, CipsoLabelError
 from .model import (
@@ -264,10 +265,9 @@ class CipsoDoi:
             number = table.get(category)
             if number is None:
                 return None
-            mapped.append(number)
-        # One bitmap built once: OR-ing bit by bit would copy the whole (possibly large) set
-        # for every category.
-        return CategorySet.from_int(_bits_of(mapped))
+            mapped.append((number, number))
+        # bits_from_spans stays linear in the size of the set, however many categories map.
+        return CategorySet.from_int(bits_from_spans(mapped))
 
     # -- the kernel's tag choice (cipso_v4_genopt) ------------------------------------------
 
@@ -414,17 +414,6 @@ class CipsoDoi:
 
 
 _MAP_WORDS = {MapType.TRANS: "trans", MapType.PASS: "pass", MapType.LOCAL: "local"}
-
-
-def _bits_of(numbers: Iterable[int]) -> int:
-    """The integer with bit ``n`` set for each of ``numbers``, in time linear in its size."""
-    ordered = sorted(set(numbers))
-    if not ordered:
-        return 0
-    bitmap = bytearray((ordered[-1] >> 3) + 1)
-    for number in ordered:
-        bitmap[number >> 3] |= 1 << (number & 7)
-    return int.from_bytes(bitmap, "little")
 
 
 # A tag for a label, or (errno name, reason) when the tag cannot carry it.

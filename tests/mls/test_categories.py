@@ -82,6 +82,21 @@ def test_runs_of_raw_integers() -> None:
     assert list(iter_runs((1 << 1024) - 1)) == [(0, 1023)]
 
 
+@pytest.mark.parametrize(
+    "spans",
+    [
+        [(low, low) for low in range(0, 16, 2)],  # the most runs found from their edges
+        [(low, low) for low in range(0, 18, 2)],  # one more: found in the binary text
+        [(3, 5), (2047, 2048)],  # the last edge the table of powers holds
+        [(3, 5), (2048, 2049)],  # one past it
+        [(0, 100_000)],
+    ],
+)
+def test_runs_either_way(spans: list[tuple[int, int]]) -> None:
+    bits = CategorySet.from_ranges(spans).bits
+    assert list(iter_runs(bits)) == spans
+
+
 def test_printing_a_set_of_many_runs() -> None:
     # 64 KiB of 0xaa: 262144 runs of one category (printing was quadratic in the runs).
     text = str(CategorySet.from_bitmap(b"\xaa" * 65536))
