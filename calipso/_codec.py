@@ -28,7 +28,8 @@ from .model import (
     _set_level,
 )
 
-_unpack_fixed = struct.Struct(">2xIBB").unpack_from  # DOI, compartment length, level
+# Type, data length, DOI, compartment length (words), sensitivity level.
+_unpack_head = struct.Struct(">BBIBB").unpack_from
 _pack_fixed = struct.Struct(">BBIBB").pack  # type, data length, DOI, compartment length, level
 _ZERO_CHECKSUM = b"\0\0"
 _new = object.__new__
@@ -46,25 +47,27 @@ def decode(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Cal
     if type(data) is not bytes:
         data = _as_bytes(data)
     size = len(data)
-    if size < 10 or data[0] != OPTION_TYPE or data[1] + 2 != size or data[6] * 4 + 10 > size:
+    if size < 10:
+        raise _decode_error(data)
+    kind, length, doi, words, level = _unpack_head(data)
+    end = 10 + 4 * words
+    if kind != OPTION_TYPE or length + 2 != size or end > size:
         raise _decode_error(data)
     # Bit-reversed bytes turn the reflected X-25 CRC into crc_hqx's non-reflected one; the
     # result comes out bit-reversed and not yet inverted, so compare it with the received
     # bytes reversed the same way (calipso/_checksum.py).
-    computed = crc_hqx((data[:8] + _ZERO_CHECKSUM + data[10:]).translate(BIT_REVERSED), 0xFFFF)
-    received = BIT_REVERSED[data[8]] << 8 | BIT_REVERSED[data[9]]
-    doi, words, level = _unpack_fixed(data)
+    reversed_bytes = data.translate(BIT_REVERSED)
+    computed = crc_hqx(reversed_bytes[:8] + _ZERO_CHECKSUM + reversed_bytes[10:], 0xFFFF)
     option: CalipsoOption = _new(CalipsoOption)
     _set_doi(option, doi)
     _set_level(option, level)
-    end = 10 + 4 * words
     if end == size:
         _set_bitmap(option, data[10:])
         _set_extra(option, b"")
     else:
         _set_bitmap(option, data[10:end])
         _set_extra(option, data[end:])
-    if computed ^ 0xFFFF == received:
+    if computed ^ 0xFFFF == reversed_bytes[8] << 8 | reversed_bytes[9]:
         _set_bad_checksum(option, None)
     else:
         bad = data[8] | data[9] << 8
@@ -138,10 +141,6 @@ def _decode_error(data: bytes) -> CalipsoDecodeError:
     )
 
 
-#: Option type, data length, DOI, compartment length (words), sensitivity level.
-_FIXED = struct.Struct(">BBIBB").unpack_from
-
-
 def first_label_text(header: bytes) -> tuple[int, str] | None:
     """``(DOI, wire level text)`` of a hop-by-hop header whose first option is a CALIPSO
     option right after its two bytes, whole inside the header's length, read without building
@@ -153,7 +152,7 @@ def first_label_text(header: bytes) -> tuple[int, str] | None:
     end = 4 + header[3]
     if end > size or end > (header[1] + 1) * 8:
         return None
-    _, _, doi, words, level = _FIXED(header, 2)
+    _, _, doi, words, level = _unpack_head(header, 2)
     if end < 12 or 12 + 4 * words > end:
         return None
     return doi, format_level_bits(level, bits_from_bitmap(header[12 : 12 + 4 * words]))
