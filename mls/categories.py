@@ -287,7 +287,7 @@ def format_category_bits(bits: int) -> str:
     elif 20 * count >= length and length <= _CACHED_CATEGORIES:
         # Dense: a run or more per five bytes.
         if length <= _BYTE_CATEGORIES:
-            return _format_by_bytes(bits)
+            return _format_by_bytes(bits, length)
         return _format_by_units(bits)
     return _format_by_text_search(bits)
 
@@ -446,27 +446,30 @@ def _byte_text(byte: int, window: int) -> str:
     return low[window & 0x7F] + high[window >> 4]
 
 
-def _format_by_bytes(bits: int) -> str:
-    size = (bits.bit_length() + 7) >> 3
+def _format_by_bytes(bits: int, length: int) -> str:
+    # ``length``: bits.bit_length(), which the caller knows.
+    size = (length + 7) >> 3
     lows = (bits << 2).to_bytes(size + 1, "little")  # one byte more: the last byte's next bits
     highs = lows[1:].translate(_LOW_3_BITS)
     try:
-        return _join_bytes(lows, highs)
-    except TypeError:  # a window seen for the first time: make its text, then join again
-        for byte, (low, high) in enumerate(zip(lows, highs, strict=False)):  # lows: one more
-            texts = _BYTE_TEXTS[byte][low]
-            if texts is None:
-                texts = _BYTE_TEXTS[byte][low] = [None] * 8
-            if texts[high] is None:
-                texts[high] = _byte_text(byte, low | high << 8)
-        return _join_bytes(lows, highs)
+        # A text not made yet is None (or its inner table is): the TypeError that raises, in
+        # C, is the signal to make it. Mypy sees the Optional and refuses the map.
+        tables = map(list.__getitem__, _BYTE_TEXTS, lows)
+        return "".join(map(list.__getitem__, tables, highs))[1:]  # type: ignore[arg-type]
+    except TypeError:
+        _make_byte_texts(lows, highs)
+        tables = map(list.__getitem__, _BYTE_TEXTS, lows)
+        return "".join(map(list.__getitem__, tables, highs))[1:]  # type: ignore[arg-type]
 
 
-def _join_bytes(lows: bytes, highs: bytes) -> str:
-    # A text not made yet is None (or its inner table is): the TypeError that raises, in C,
-    # is how the caller learns to make it. Mypy sees the Optional and refuses the map.
-    tables = map(list.__getitem__, _BYTE_TEXTS, lows)
-    return "".join(map(list.__getitem__, tables, highs))[1:]  # type: ignore[arg-type]
+def _make_byte_texts(lows: bytes, highs: bytes) -> None:
+    # The texts of the windows seen for the first time.
+    for byte, (low, high) in enumerate(zip(lows, highs, strict=False)):  # lows: one more
+        texts = _BYTE_TEXTS[byte][low]
+        if texts is None:
+            texts = _BYTE_TEXTS[byte][low] = [None] * 8
+        if texts[high] is None:
+            texts[high] = _byte_text(byte, low | high << 8)
 
 
 def parse_category_bits(text: str, start: int, end: int, limits: Limits) -> int:

@@ -162,7 +162,7 @@ def test_every_way_of_printing_categories_equals_the_reference(bits: int) -> Non
         if bits.bit_length() <= _CACHED_CATEGORIES:
             assert _format_by_units(bits) == expected
         if bits.bit_length() <= _BYTE_CATEGORIES:
-            assert _format_by_bytes(bits) == expected
+            assert _format_by_bytes(bits, bits.bit_length()) == expected
 
 
 @pytest.mark.parametrize(
