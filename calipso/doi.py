@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mls import Level
+from mls.errors import quoted
 
 from ._checks import check_option, check_single_option
 from ._codec import decode, encode
@@ -174,13 +175,7 @@ class CalipsoDoiSyntaxError(CalipsoDoiError):
     problem starts and ``problem`` what is wrong."""
 
     def __init__(self, problem: str, argument: str, position: int = 0) -> None:
-        # Hostile input may be thousands of characters: quote only its start.
-        shown = (
-            repr(argument)
-            if len(argument) <= 60
-            else f"{argument[:40]!r}... ({len(argument)} characters)"
-        )
-        super().__init__(f"{problem} in {shown} at character {position}")
+        super().__init__(f"{problem} in {quoted(argument)} at character {position}")
         self.problem = problem
         self.argument = argument
         self.position = position

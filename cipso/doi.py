@@ -15,6 +15,7 @@ from typing import Literal
 
 from mls import CategorySet, Level
 from mls.categories import bits_from_spans
+from mls.errors import quoted
 
 from .errors import CipsoDecodeError, CipsoDoiError, CipsoLabelError
 from .model import (
@@ -559,18 +560,13 @@ _KEYS = ("doi", "tags", "levels", "categories")
 _MAX_NUMBER = 0xFFFFFFFF
 
 
-def _shown(word: str) -> str:
-    # Hostile input may be thousands of characters: quote only its start.
-    return repr(word) if len(word) <= 60 else f"{word[:40]!r}... ({len(word)} characters)"
-
-
 class CipsoDoiSyntaxError(CipsoDoiError):
     """A DOI definition in netlabelctl syntax is malformed. ``argument`` is the word at fault
     (the whole definition when a word is missing), ``position`` the character in it where the
     problem starts and ``problem`` what is wrong."""
 
     def __init__(self, problem: str, argument: str, position: int = 0) -> None:
-        super().__init__(f"{problem} in {_shown(argument)} at character {position}")
+        super().__init__(f"{problem} in {quoted(argument)} at character {position}")
         self.problem = problem
         self.argument = argument
         self.position = position

@@ -600,17 +600,7 @@ MLS_TAG_CLASSES: tuple[type[MlsTag], ...] = (
 )
 
 # The classes of a type of their own (GenericTag's type is a field).
-_OWN_CLASSES: tuple[
-    type[
-        RestrictedBitmapTag
-        | EnumeratedTag
-        | RangedTag
-        | PermissiveBitmapTag
-        | FreeFormTag
-        | LocalTag
-    ],
-    ...,
-] = (
+_OWN_CLASSES: tuple[type[MlsTag | FreeFormTag | LocalTag], ...] = (
     RestrictedBitmapTag,
     EnumeratedTag,
     RangedTag,

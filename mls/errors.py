@@ -41,7 +41,7 @@ class MlsSyntaxError(MlsError):
         self.text = text
         self.offset = offset
         self.reason = reason
-        super().__init__(f"{reason} at offset {offset} in {_shorten(text)!r}")
+        super().__init__(f"{reason} at offset {offset} in {shortened(text)!r}")
 
 
 class MlsLimitError(MlsSyntaxError):
@@ -52,5 +52,16 @@ class MlsLimitError(MlsSyntaxError):
     """
 
 
-def _shorten(text: str, keep: int = 120) -> str:
+# Hostile input may be thousands of characters: the messages of every package quote only its
+# start, in one of two ways.
+
+
+def shortened(text: str, keep: int = 120) -> str:
+    """``text`` cut after ``keep`` characters, with "..." when it was cut."""
     return text if len(text) <= keep else text[:keep] + "..."
+
+
+def quoted(word: str) -> str:
+    """``word`` quoted for a message: whole up to 60 characters, else its first 40 and its
+    length."""
+    return repr(word) if len(word) <= 60 else f"{word[:40]!r}... ({len(word)} characters)"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import calipso
 import cipso
+from mls.errors import quoted
 from netlabel.model import (
     DoiSummary,
     DomainMap,
@@ -65,9 +66,7 @@ class CtlSyntaxError(ValueError):
     """
 
     def __init__(self, token: str, offset: int, reason: str) -> None:
-        # Hostile input may be thousands of characters: quote only its start.
-        shown = repr(token) if len(token) <= 60 else f"{token[:40]!r}... ({len(token)} characters)"
-        super().__init__(f"{reason} in argument {shown} at character {offset}")
+        super().__init__(f"{reason} in argument {quoted(token)} at character {offset}")
         self.token = token
         self.offset = offset
         self.reason = reason

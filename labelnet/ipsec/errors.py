@@ -15,7 +15,7 @@ setkey command text.
 
 from __future__ import annotations
 
-from mls.errors import ByteError
+from mls.errors import ByteError, shortened
 
 
 class IpsecError(ByteError):
@@ -47,8 +47,4 @@ class SetkeySyntaxError(IpsecError):
     def __init__(self, text: str, offset: int, reason: str) -> None:
         self.text = text
         IpsecError.__init__(self, reason, offset)
-        ValueError.__init__(self, f"{reason} at offset {offset} in {_shorten(text)!r}")
-
-
-def _shorten(text: str, keep: int = 120) -> str:
-    return text if len(text) <= keep else text[:keep] + "..."
+        ValueError.__init__(self, f"{reason} at offset {offset} in {shortened(text)!r}")

@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mls import DEFAULT_LIMITS, Context, Limits, MlsError, MlsSyntaxError
+from mls.errors import shortened
 
-from .errors import IpsecEncodeError, SetkeySyntaxError, _shorten
+from .errors import IpsecEncodeError, SetkeySyntaxError
 from .label import parse_label
 from .model import Algorithm, Doi, SadbSecCtx, XfrmSecCtx
 
@@ -188,7 +189,7 @@ def _clause(
             raise SetkeySyntaxError(
                 text,
                 token.start,
-                f"{what} {_shorten(token.text, 12)} does not fit setkey's 8-bit field (0..255)",
+                f"{what} {shortened(token.text, 12)} does not fit setkey's 8-bit field (0..255)",
             )
         value = int(token.text)
         values.append(value)
