@@ -330,20 +330,9 @@ def run_text(low: int, high: int) -> str:
 
 
 def _format_by_text_search(bits: int) -> str:
-    # Sparse or very large sets: the runs are found with str.find in the binary text (lowest
-    # category first), so the cost is linear in its length plus a few steps per run.
-    text = f"{bits:b}"[::-1]
-    find = text.find
-    parts: list[str] = []
-    append = parts.append
-    first = find("1")
-    while first >= 0:
-        end = find("0", first)
-        if end < 0:
-            end = len(text)
-        append(run_text(first, end - 1))
-        first = find("1", end)
-    return ",".join(parts)
+    # Sparse or very large sets: the runs found in the binary text, so the cost is linear in
+    # its length plus a few steps per run.
+    return ",".join([run_text(first, last) for first, last in _runs_in_text(bits)])
 
 
 # Dense sets are printed by units of four categories. The text a unit contributes depends only
