@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from labelnet.errors import CommandError
-from mls._cli import register_commands
+from mls._cli import error_text, register_commands
 
 DESCRIPTION = """\
 labelnet works with labeled IP traffic: the CIPSO IPv4 option, the CALIPSO IPv6 option and the
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("labelnet: interrupted", file=sys.stderr)
         return 130
     except (CommandError, ValueError, OSError) as exc:
-        print(f"labelnet {args.command}: error: {exc}", file=sys.stderr)
+        print(f"labelnet {args.command}: error: {error_text(exc)}", file=sys.stderr)
         return 2
     return status
 

@@ -36,6 +36,7 @@ __all__ = [
     "bounded_int",
     "command_main",
     "command_parser",
+    "error_text",
     "load_setrans",
     "print_json",
     "read_bytes",
@@ -332,6 +333,14 @@ def print_json(value: object) -> None:
     print(json.dumps(value))
 
 
+def error_text(exc: BaseException) -> str:
+    """An error as a command's one line says it: an operating system error as ``file: what``
+    (without Python's ``[Errno N]``), any other as its message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror if exc.filename is None else f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
 def run(
     parser: argparse.ArgumentParser,
     argv: Sequence[str] | None,
@@ -345,7 +354,7 @@ def run(
     try:
         return command(args)
     except caught as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {error_text(exc)}", file=sys.stderr)
         return 2
 
 

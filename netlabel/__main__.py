@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mls._cli import UsageError
+from mls._cli import UsageError, error_text
 from netlabel import _cli_peer, _cli_rules
 
 if TYPE_CHECKING:
@@ -418,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{NAME}: error, {_where(args)}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"{NAME}: error, {exc}", file=sys.stderr)
+        print(f"{NAME}: error, {error_text(exc)}", file=sys.stderr)
         return 1
 
 

@@ -406,7 +406,7 @@ def test_an_unknown_interface_is_one_line(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["dump", "-i", "nosuchif0"]) == 2
     assert capsys.readouterr().err == (
-        "labelnet dump: error: [Errno 19] no network interface named 'nosuchif0'\n"
+        "labelnet dump: error: no network interface named 'nosuchif0'\n"
     )
 
 
