@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 #: What atheris instruments for coverage: our packages, nothing else.
@@ -107,6 +108,20 @@ def _all(targets: dict[str, Callable[[bytes], None]]) -> Callable[[bytes], None]
     return run_one
 
 
+def load_atheris() -> Any:
+    """atheris, imported before any of :data:`PACKAGES`: a package imported before
+    ``instrument_imports`` runs uninstrumented, and the fuzzer is blind in it."""
+    try:
+        import atheris
+    except ModuleNotFoundError:
+        # Only now mls: its error names the extra to install.
+        from mls._extras import needs_extra
+
+        with needs_extra("fuzz", by="fuzz.run"):
+            import atheris
+    return atheris
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -125,11 +140,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "--replay":
         print(f"{replay(argv[1:])} corpus inputs, no failure")
         return 0
-    from mls._extras import needs_extra
-
-    with needs_extra("fuzz", by="fuzz.run"):
-        import atheris
-
+    atheris = load_atheris()
     name, flags = argv[0], argv[1:]
     with atheris.instrument_imports(include=PACKAGES):
         import scapy.all  # noqa: F401 - loaded before instrumenting stops, not instrumented

@@ -39,6 +39,25 @@ def test_every_known_failure_names_its_regression_test() -> None:
 
 
 @pytest.mark.slow
+def test_our_packages_are_imported_after_atheris_can_instrument_them() -> None:
+    pytest.importorskip("atheris", reason="atheris is in the fuzz extra")
+    # In a fresh process, as fuzz.run starts: nothing of ours is loaded uninstrumented.
+    script = (
+        "import sys, fuzz.run; fuzz.run.load_atheris(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(fuzz.run.PACKAGES)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_short_coverage_guided_run(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is in the fuzz extra")
     # All targets in one process (the first byte picks one), a bounded number of inputs.
