@@ -29,6 +29,36 @@ def option_checksum(option: bytes) -> int:
     return crc16_x25(option[:8] + _ZERO_CHECKSUM + option[10:])
 
 
+# Checking a received checksum without zeroing its two bytes. For messages of one length the
+# CRC is affine: crc(a ^ b) == crc(a) ^ crc(b) ^ crc(zeros). An option as received is the
+# option with its checksum bytes zeroed, xor a message that holds only those two bytes; so its
+# CRC differs from the zeroed one's by a linear function of the two bytes, which depends only on
+# how many bytes follow them. The checksum holds exactly when the CRC of the whole received
+# option (bytes bit-reversed, as above) equals ``high[r8] ^ low[r9]``, where r8 and r9 are its
+# reversed checksum bytes and ``high, low = received_checksum_terms(len(option))``. This spares
+# the decoder three copies of the option.
+TERMS_BY_SIZE: list[tuple[list[int], list[int]] | None] = [None] * 258  # options are 10..257 bytes
+
+
+def received_checksum_terms(size: int) -> tuple[list[int], list[int]]:
+    """The two tables that check the checksum of a received option of ``size`` bytes against
+    the CRC of the whole option (see the comment above); made on first use."""
+    terms = TERMS_BY_SIZE[size]
+    if terms is None:
+        zeros = bytes(size)
+        crc_of_zeros = crc_hqx(zeros, 0xFFFF)
+
+        def difference(byte: int, at: int) -> int:  # crc(P) ^ crc(zeros), P: one byte set
+            return crc_hqx(zeros[:at] + bytes((byte,)) + zeros[at + 1 :], 0xFFFF) ^ crc_of_zeros
+
+        # Valid: crc(zeroed) ^ 0xFFFF == r8 << 8 | r9, and crc(received) == crc(zeroed) ^
+        # difference(r8, 8) ^ difference(r9, 9).
+        high = [byte << 8 ^ 0xFFFF ^ difference(byte, 8) for byte in range(256)]
+        low = [byte ^ difference(byte, 9) for byte in range(256)]
+        terms = TERMS_BY_SIZE[size] = (high, low)
+    return terms
+
+
 def checksum_bytes(checksum: int) -> bytes:
     """The two wire bytes of a checksum: low byte first (``opt[8] = crc & 0xff``)."""
     return bytes((checksum & 0xFF, checksum >> 8))

@@ -15,7 +15,7 @@ from mls.categories import bits_from_bitmap
 from mls.label import format_level_bits
 
 from ._checks import checksum_mismatch
-from ._checksum import BIT_REVERSED
+from ._checksum import BIT_REVERSED, TERMS_BY_SIZE, option_checksum, received_checksum_terms
 from .errors import CalipsoChecksumError, CalipsoDecodeError
 from .model import (
     MIN_DATA_LENGTH,
@@ -54,10 +54,10 @@ def decode(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Cal
     if kind != OPTION_TYPE or length + 2 != size or end > size:
         raise _decode_error(data)
     # Bit-reversed bytes turn the reflected X-25 CRC into crc_hqx's non-reflected one; the
-    # result comes out bit-reversed and not yet inverted, so compare it with the received
-    # bytes reversed the same way (calipso/_checksum.py).
+    # CRC of the whole option as received is checked against its own checksum bytes through
+    # two tables for its length (calipso/_checksum.py).
     reversed_bytes = data.translate(BIT_REVERSED)
-    computed = crc_hqx(reversed_bytes[:8] + _ZERO_CHECKSUM + reversed_bytes[10:], 0xFFFF)
+    high, low = TERMS_BY_SIZE[size] or received_checksum_terms(size)
     option: CalipsoOption = _new(CalipsoOption)
     _set_doi(option, doi)
     _set_level(option, level)
@@ -67,13 +67,12 @@ def decode(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Cal
     else:
         _set_bitmap(option, data[10:end])
         _set_extra(option, data[end:])
-    if computed ^ 0xFFFF == reversed_bytes[8] << 8 | reversed_bytes[9]:
+    if crc_hqx(reversed_bytes, 0xFFFF) == high[reversed_bytes[8]] ^ low[reversed_bytes[9]]:
         _set_bad_checksum(option, None)
     else:
         bad = data[8] | data[9] << 8
         if strict:
-            reversed_crc = computed ^ 0xFFFF
-            expected = BIT_REVERSED[reversed_crc >> 8] | BIT_REVERSED[reversed_crc & 0xFF] << 8
+            expected = option_checksum(data)
             raise CalipsoChecksumError(
                 checksum_mismatch(bad, expected), received=bad, expected=expected
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 import calipso
@@ -132,6 +134,26 @@ def test_strict_decode_raises_on_bad_checksum() -> None:
         assert caught.value.expected == 0x0F98
         assert caught.value.received == data[8] | data[9] << 8
     assert decode(SPEC_S3, strict=True).checksum_ok
+
+
+def test_checksum_is_checked_right_at_every_option_size() -> None:
+    # The decoder checks the received checksum through tables per option size (the CRC of the
+    # option as received against its two checksum bytes): every size, against the bitwise
+    # reference, with the right checksum and with each of its 16 bits flipped.
+    rng = random.Random(5570)
+    for size in range(10, 258):
+        words = rng.randrange((size - 10) // 4 + 1)
+        head = bytes((7, size - 2)) + rng.randbytes(4) + bytes((words, rng.randrange(256)))
+        rest = rng.randbytes(size - 10)
+        right = reference_crc16_x25(head + b"\0\0" + rest)
+        assert decode(head + right.to_bytes(2, "little") + rest).checksum_ok, size
+        for bit in range(16):
+            wrong = right ^ 1 << bit
+            option = decode(head + wrong.to_bytes(2, "little") + rest)
+            assert option.bad_checksum == wrong, (size, bit)
+            with pytest.raises(CalipsoChecksumError) as caught:
+                decode(head + wrong.to_bytes(2, "little") + rest, strict=True)
+            assert caught.value.expected == right
 
 
 def test_swapped_checksum_bytes_are_wrong() -> None:
