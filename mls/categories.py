@@ -39,12 +39,17 @@ class CategorySet:
     _bits: int
 
     def __init__(self, categories: Iterable[int] = ()) -> None:
-        spans = []
-        for cat in categories:
+        items = categories if type(categories) is tuple else tuple(categories)
+        for cat in items:
             if not isinstance(cat, int) or isinstance(cat, bool) or cat < 0:
                 raise MlsError(f"a category must be a non-negative int, not {cat!r}")
-            spans.append((cat, cat))
-        object.__setattr__(self, "_bits", bits_from_spans(spans))
+        if len(items) <= _FEW_ITEMS:  # the usual few (an MCS pair): or-ed in one at a time
+            bits = 0
+            for cat in items:
+                bits |= 1 << cat
+        else:  # or-ing each into a growing integer would make many quadratic
+            bits = bits_from_spans([(cat, cat) for cat in items])
+        _set_bits(self, bits)
 
     # -- construction ---------------------------------------------------------------------
 

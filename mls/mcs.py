@@ -257,6 +257,7 @@ class McsAllocator:
         # 1 when a draw of two equal numbers is kept as a single category (older libvirt): the
         # pair (a, a) then stands for the label cA.
         self._diagonal = 1 if single_categories else 0
+        self._capacity = pair_count(size) + self._diagonal * size
         self._rng: random.Random = rng if rng is not None else secrets.SystemRandom()
         self._lock = threading.Lock()
         self._in_use: set[Range] = set()
@@ -308,7 +309,7 @@ class McsAllocator:
     def capacity(self) -> int:
         """How many distinct labels the range holds: 523776 pairs for c0..c1023, plus 1024
         single categories with ``single_categories``."""
-        return pair_count(self._size) + self._diagonal * self._size
+        return self._capacity
 
     @property
     def available(self) -> int:
@@ -342,9 +343,9 @@ class McsAllocator:
         Raises :class:`McsExhaustedError` when every pair is taken.
         """
         with self._lock:
-            if len(self._pairs) >= self.capacity:
+            if len(self._pairs) >= self._capacity:
                 raise McsExhaustedError(
-                    f"all {self.capacity} labels of c{self._first}.c{self._last} are in use"
+                    f"all {self._capacity} labels of c{self._first}.c{self._last} are in use"
                 )
             randrange = self._rng.randrange
             for _ in range(_DRAWS_BEFORE_SCAN):
@@ -356,7 +357,7 @@ class McsAllocator:
                     a, b = b, a
                 if (a, b) not in self._pairs:
                     return self._take(a, b)
-            return self._take(*self._free_pair(randrange(self.capacity - len(self._pairs))))
+            return self._take(*self._free_pair(randrange(self._capacity - len(self._pairs))))
 
     def _free_pair(self, index: int) -> tuple[int, int]:
         # The index-th free pair in (a, b) order.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from mls import CategorySet, MlsError, MlsSyntaxError
@@ -25,6 +27,17 @@ def test_construction_and_set_protocol() -> None:
     assert CategorySet.from_int(0b10001110) == cats
     assert str(cats) == "c1.c3,c7"
     assert hash(cats) == hash(CategorySet.of(1, 2, 3, 7))
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 32, 33, 5000])
+def test_construction_from_categories_any_count(count: int) -> None:
+    # Up to 32 categories are or-ed in one by one, more go through bits_from_spans (linear):
+    # both give the same set, from any iterable, in any order, with repeats.
+    rng = random.Random(count)
+    chosen = [rng.randrange(3 * count + 1) for _ in range(count)]
+    expected = CategorySet.from_ranges((c, c) for c in chosen)
+    assert CategorySet(chosen) == CategorySet(iter(chosen)) == CategorySet.of(*chosen) == expected
+    assert len(CategorySet(chosen + chosen[::-1])) == len(set(chosen))
 
 
 def test_category_set_is_immutable() -> None:
