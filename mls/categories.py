@@ -284,11 +284,11 @@ def format_category_bits(bits: int) -> str:
     edges = bits ^ (bits << 1)
     count = edges.bit_count()
     length = bits.bit_length()
+    if count == 2:  # one run (c0.c1023, or c0.c100000 under raised limits): as long as the set
+        return run_text(length - bits.bit_count(), length - 1)
     if count <= 2 * _FEW_RUNS:
         if length < len(_POWERS):
             return _format_few_runs(edges)
-        if count == 2:  # one run, such as c0.c100000 under raised limits
-            return run_text((bits & -bits).bit_length() - 1, length - 1)
     elif 20 * count >= length and length <= _CACHED_CATEGORIES:
         # Dense: a run or more per five bytes.
         if length <= _BYTE_CATEGORIES:

@@ -149,9 +149,14 @@ class Range:
     def __str__(self) -> str:
         low = self.low
         high = self.high
-        if low.sensitivity == high.sensitivity and low.categories._bits == high.categories._bits:
-            return _level_text(low)
-        return f"{_level_text(low)}-{_level_text(high)}"
+        low_bits = low.categories._bits
+        high_bits = high.categories._bits
+        if low.sensitivity == high.sensitivity and low_bits == high_bits:
+            return format_level_bits(low.sensitivity, low_bits)
+        return (
+            f"{format_level_bits(low.sensitivity, low_bits)}-"
+            f"{format_level_bits(high.sensitivity, high_bits)}"
+        )
 
     def __repr__(self) -> str:
         return f"Range.parse({str(self)!r})"
@@ -222,11 +227,6 @@ class Context:
 
     def __repr__(self) -> str:
         return f"Context.parse({str(self)!r})"
-
-
-def _level_text(level: Level) -> str:
-    # A plain function: ranges print their levels without going through format() and str().
-    return format_level_bits(level.sensitivity, level.categories._bits)
 
 
 def format_level_bits(sensitivity: int, bits: int) -> str:
