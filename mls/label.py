@@ -19,6 +19,7 @@ from functools import reduce
 from operator import or_
 
 from .categories import (
+    _POWERS,
     EMPTY,
     CategorySet,
     _from_bits,
@@ -276,7 +277,7 @@ _set_categories = Level.__dict__["categories"].__set__
 # Token tables for the common case: a level's parts are looked up as whole tokens, which checks
 # their spelling (ASCII digits, no leading zero, no sign or space) and converts them in one
 # step. A token not in a table (a larger number, or a mistake) goes to the general parsers.
-_TABLE_CATEGORIES = 1024  # refpolicy's c0..c1023
+_TABLE_CATEGORIES = 1024  # refpolicy's c0..c1023 (within _POWERS, which ranges use)
 _SENSITIVITY_OF = {f"s{number}": number for number in range(256)}
 _CATEGORY_OF = {f"c{number}": number for number in range(_TABLE_CATEGORIES)}
 _CATEGORY_BIT_OF = {f"c{number}": 1 << number for number in range(_TABLE_CATEGORIES)}
@@ -297,13 +298,14 @@ def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
             else:
                 bits = 0
                 for item in category_text.split(","):
-                    low_text, dot, high_text = item.partition(".")
-                    if dot:
+                    if "." in item:
+                        low_text, _, high_text = item.partition(".")
                         low = _CATEGORY_OF[low_text]
                         high = _CATEGORY_OF[high_text]
                         if high <= low:
                             return _parse_level_carefully(text, start, end, limits)
-                        bits |= ((2 << (high - low)) - 1) << low
+                        # Categories low .. high: one subtraction of two powers from a table.
+                        bits |= _POWERS[high + 1] - _POWERS[low]
                     else:
                         bits |= _CATEGORY_BIT_OF[item]
         except KeyError:
