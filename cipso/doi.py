@@ -17,6 +17,7 @@ from mls import CategorySet, Level
 from mls.categories import bits_from_spans
 from mls.errors import quoted
 
+from ._codec import decode, encode
 from .errors import CipsoDecodeError, CipsoDoiError, CipsoLabelError
 from .model import (
     HEADER_LENGTH,
@@ -336,8 +337,6 @@ class CipsoDoi:
         """The bytes of :meth:`label_option`: the bare option, or with ``pad=True`` the whole
         IPv4 options area the kernel writes (the option followed by EOL zero bytes up to a
         multiple of 4), ready for ``setsockopt(IP_OPTIONS)``."""
-        from ._codec import encode
-
         data = encode(
             self.label_option(
                 level,
@@ -361,7 +360,6 @@ class CipsoDoi:
         Raises :class:`cipso.CipsoValidationError` for an option the kernel rejects and
         :class:`cipso.CipsoDecodeError` when the kernel accepts it but cannot map it.
         """
-        from ._codec import decode, encode
         from .validate import validate
 
         if isinstance(option, CipsoOption):
@@ -401,7 +399,6 @@ class CipsoDoi:
     ) -> int:
         """The LSM secid in a tag-128 option (accepted on loopback only). The secid is in the
         sender's host byte order, the local one unless ``byteorder`` says otherwise."""
-        from ._codec import encode
         from .validate import validate
 
         data = encode(option) if isinstance(option, CipsoOption) else bytes(option)
@@ -498,7 +495,7 @@ def _ranged_categories(
     if size > MAX_OPTION_LENGTH - HEADER_LENGTH - TAG_BASE_LENGTH:
         return ("ENOSPC", f"{len(runs)} category ranges take {size} bytes, a tag 5 holds 30")
     _check_16_bits(categories, TagType.RANGED)
-    return RangedTag.from_categories(wire_level, categories)
+    return RangedTag.from_runs(wire_level, runs)
 
 
 # For each tag that carries a level: the tag without a category map, and how the categories

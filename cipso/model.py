@@ -437,8 +437,14 @@ class RangedTag(_U16Tag):
         the lowest run's low left out when it is category 0."""
         if not isinstance(categories, CategorySet):
             categories = CategorySet(categories)
+        return cls.from_runs(level, list(categories.runs()))
+
+    @classmethod
+    def from_runs(cls, level: int, runs: list[tuple[int, int]]) -> Self:
+        """:meth:`from_categories` given the categories' runs, ``(low, high)`` ascending, as
+        :meth:`mls.CategorySet.runs` gives them."""
         bounds: list[int] = []
-        for low, high in reversed(list(categories.runs())):
+        for low, high in reversed(runs):
             bounds.append(high)
             if low:
                 bounds.append(low)
