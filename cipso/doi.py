@@ -17,6 +17,7 @@ from mls import CategorySet, Level
 from mls.categories import bits_from_spans
 from mls.errors import quoted
 
+from . import validate as _validation  # a module: cipso.validate imports this one's names
 from ._codec import decode, encode
 from .errors import CipsoDecodeError, CipsoDoiError, CipsoLabelError
 from .model import (
@@ -360,14 +361,12 @@ class CipsoDoi:
         Raises :class:`cipso.CipsoValidationError` for an option the kernel rejects and
         :class:`cipso.CipsoDecodeError` when the kernel accepts it but cannot map it.
         """
-        from .validate import validate
-
         if isinstance(option, CipsoOption):
             data = encode(option)
         else:
             data = bytes(option)
             option = decode(data)
-        validate(data, (self,), strict_bitmap=strict_bitmap, loopback=True)
+        _validation.validate(data, (self,), strict_bitmap=strict_bitmap, loopback=True)
         tag = option.tags[0]
         if isinstance(tag, LocalTag):
             raise CipsoDecodeError(
@@ -399,10 +398,8 @@ class CipsoDoi:
     ) -> int:
         """The LSM secid in a tag-128 option (accepted on loopback only). The secid is in the
         sender's host byte order, the local one unless ``byteorder`` says otherwise."""
-        from .validate import validate
-
         data = encode(option) if isinstance(option, CipsoOption) else bytes(option)
-        validate(data, (self,), loopback=True)
+        _validation.validate(data, (self,), loopback=True)
         if data[HEADER_LENGTH] != TagType.LOCAL:
             raise CipsoDecodeError(
                 reason="the first tag is not tag 128 (local)", offset=HEADER_LENGTH
