@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from mls import EMPTY, CategorySet, Level
 
+from . import _codec  # a module: the codec imports this one's names
 from ._checksum import option_checksum
 from .errors import CalipsoEncodeError
 
@@ -194,16 +195,12 @@ class CalipsoOption(_CategoryCache):
 
     def to_bytes(self) -> bytes:
         """The option's wire bytes (same as :func:`calipso.encode`)."""
-        from ._codec import encode
-
-        return encode(self)
+        return _codec.encode(self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CalipsoOption:
         """Decode one option (same as :func:`calipso.decode`)."""
-        from ._codec import decode
-
-        return decode(data)
+        return _codec.decode(data)
 
 
 def _is_int(value: object) -> bool:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from mls import CategorySet, Level
 
+from . import _codec  # a module: the codec imports this one's names
 from .errors import CipsoDecodeError, CipsoEncodeError
 
 if TYPE_CHECKING:
@@ -680,13 +681,9 @@ class CipsoOption:
 
     def to_bytes(self) -> bytes:
         """The option's wire bytes (same as :func:`cipso.encode`)."""
-        from ._codec import encode
-
-        return encode(self)
+        return _codec.encode(self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CipsoOption:
         """Decode one option (same as :func:`cipso.decode`)."""
-        from ._codec import decode
-
-        return decode(data)
+        return _codec.decode(data)
