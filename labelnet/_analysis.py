@@ -361,13 +361,20 @@ def plain_label(version: int, area: bytes) -> PlainLabel | None:
     option of the shape senders use, read from the bytes by the protocol's
     ``first_label_text`` without building its objects; None for any other shape, which
     :class:`Analyzer` works out in full."""
+    # Built by tuple.__new__, in C: a NamedTuple's own __new__ is Python, and this runs for
+    # every packet whose label is new.
     if version == 4:
         found = cipso.first_label_text(area)
-        return None if found is None else PlainLabel("cipso", found[0], found[1], found[2])
+        return None if found is None else _new_plain(PlainLabel, ("cipso", *found))
     if version != AreaKind.HOP_BY_HOP:  # a destination options header: worked out in full
         return None
     found6 = calipso.first_label_text(area)
-    return None if found6 is None else PlainLabel("calipso", found6[0], None, found6[1])
+    return (
+        None if found6 is None else _new_plain(PlainLabel, ("calipso", found6[0], None, found6[1]))
+    )
+
+
+_new_plain = tuple.__new__
 
 
 def _u32(data: bytes, at: int) -> int | None:

@@ -221,19 +221,25 @@ def _line_end(
 ) -> str:
     """The end of an output line from the option's values; ``verdict`` is the verdict in words
     (text) or the verdict's fields and the line's end (JSON, CSV)."""
+    # None is written out inline, not through _text and _json_number: this runs for every
+    # packet whose label is new, which is every packet when labels do not repeat.
     if output is Format.TEXT:
-        shown = _text(label) if label is not None or wire_text is None else f"(wire {wire_text})"
-        return f"{protocol:<7} {_text(doi):>5} {_text(tag):>3} {shown:<20} {verdict}\n"
+        if label is None:
+            label = "-" if wire_text is None else f"(wire {wire_text})"
+        return (
+            f"{protocol:<7} {'-' if doi is None else doi:>5} {'-' if tag is None else tag:>3} "
+            f"{label:<20} {verdict}\n"
+        )
     if output is Format.JSONL:
         return (
-            f'"protocol": "{protocol}", "doi": {_json_number(doi)}, '
-            f'"tag": {_json_number(tag)}, '
+            f'"protocol": "{protocol}", "doi": {"null" if doi is None else doi}, '
+            f'"tag": {"null" if tag is None else tag}, '
             f'"label": {"null" if label is None else f"{chr(34)}{label}{chr(34)}"}, '
             f'"wire_label": {"null" if wire_text is None else f"{chr(34)}{wire_text}{chr(34)}"}, '
             f"{verdict}"
         )
     return (
-        f"{protocol},{_csv_number(doi)},{_csv_number(tag)},"
+        f"{protocol},{'' if doi is None else doi},{'' if tag is None else tag},"
         f"{_csv_label(label)},{_csv_label(wire_text)},{verdict}"
     )
 
@@ -372,6 +378,8 @@ class Renderer:
             self.plain and settings.show_records and not settings.stats and not settings.networks
         )
         self.tails: dict[int, dict[bytes, str]] = {int(kind): {} for kind in AreaKind}
+        # An address as the output's lines show it: padded to the column in the text format.
+        self.cell_width = settings.address_width if settings.output is Format.TEXT else 0
         self.cells: dict[bytes, str] = {}
 
     def shown(self, version: int, area: bytes, truncated: bool) -> Shown:
@@ -430,14 +438,12 @@ class Renderer:
         return found
 
     def _cell(self, text: str) -> str:
-        # An address as the output's lines show it: padded to the column in the text format.
-        width = self.settings.address_width if self.settings.output is Format.TEXT else 0
-        return f"{text:<{width}}"
+        return text.ljust(self.cell_width)
 
     def _new_cell(self, raw: bytes) -> str:
         if len(self.cells) >= CACHE_LIMIT:
             self.cells.clear()
-        cell = self.cells[raw] = self._cell(address_text(raw))
+        cell = self.cells[raw] = address_text(raw).ljust(self.cell_width)
         return cell
 
     def _new_tail(self, kind: int, area: bytes) -> str:
