@@ -182,12 +182,30 @@ class DumpSettings:
                 object.__setattr__(self, name, _untranslated(name, text, translator, self.setrans))
 
     def translator(self) -> Translator | None:
-        """The translator of :attr:`setrans` (loaded anew at each call), or None."""
+        """The translator of :attr:`setrans`, or None; read once per version of the file in
+        a process (settings are checked on creation and again on each ``replace``, and the
+        renderer needs the names too)."""
         if self.setrans is None:
             return None
-        from mls.translate import Translator  # only when names are asked for
+        return _translator_of(self.setrans)
 
-        return Translator.from_file(self.setrans)
+
+# The last setrans.conf read, under its path and what stat says of it: a file changed on disk
+# is read again. One entry: a dump uses one file.
+_TRANSLATORS: dict[tuple[str, int, int, int], Translator] = {}
+
+
+def _translator_of(path: str | os.PathLike[str]) -> Translator:
+    from mls.translate import Translator  # only when names are asked for
+
+    status = os.stat(path)
+    key = (os.fspath(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    found = _TRANSLATORS.get(key)
+    if found is None:
+        found = Translator.from_file(path)
+        _TRANSLATORS.clear()
+        _TRANSLATORS[key] = found
+    return found
 
 
 def _untranslated(

@@ -144,6 +144,34 @@ def test_dump_text_has_a_setrans_column_and_the_other_columns_unchanged(
     assert_daemon_agrees(pairs, mcstransd)
 
 
+def test_dump_reads_its_setrans_conf_once_per_version_of_the_file(
+    capture: Path,
+    setrans: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The settings (checked on creation and on each replace) and the renderer share one read;
+    # the command line reads it once more to refuse a bad file before any output.
+    reads: list[str] = []
+    original = Translator.from_file.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Translator], path: str) -> Translator:
+        reads.append(str(path))
+        return original(cls, path)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Translator, "from_file", classmethod(counted))
+    argv = (str(capture), "--setrans", str(setrans), "--dominates", "SystemLow")
+    status, first, _ = dump(capsys, *argv)
+    assert status == 0
+    assert "Sandbox" in first
+    assert reads == [str(setrans)] * 2
+    setrans.write_text(NAMES.replace("Sandbox", "Playpen"))  # a new version is read again
+    _, second, _ = dump(capsys, *argv)
+    assert "Playpen" in second
+    assert "Sandbox" not in second
+    assert len(reads) == 4
+
+
 def test_dump_jsonl_and_csv_add_setrans_beside_the_label(
     capture: Path,
     setrans: Path,
