@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from labelnet import _parallel
 from labelnet.capture import Segment, read_segments
-from labelnet.dump import DumpSettings, make_renderer
+from labelnet.dump import DumpSettings, make_renderer, translator_of
 from mls._extras import needs_extra
 
 with needs_extra("dask", by=__name__):
@@ -91,11 +91,15 @@ def read_captures(
     partition per file segment, rows in capture order, files in the order given.
 
     ``settings`` brings the DOIs and the filters, as for ``labelnet dump``; ``setrans`` is a
-    setrans.conf that names the labels in the ``setrans`` column (each worker reads it once).
-    The files are framed here; their bytes are read by the partition tasks.
+    setrans.conf that names the labels in the ``setrans`` column (by default
+    ``settings.setrans``; each worker reads it once). The files are framed here; their bytes
+    are read by the partition tasks.
     """
     pieces = capture_pieces(paths, chunk_size)
-    read = _ReadPiece(settings or DumpSettings(), None if setrans is None else os.fspath(setrans))
+    settings = settings or DumpSettings()
+    if setrans is None:
+        setrans = settings.setrans
+    read = _ReadPiece(settings, None if setrans is None else os.fspath(setrans))
     meta = _frame(SCHEMA.empty_table())
     frame: dd.DataFrame = dd.from_map(  # type: ignore[no-untyped-call]
         read, pieces, meta=meta, label="read-captures"
@@ -140,10 +144,5 @@ def _renderer(settings: DumpSettings, thread: int) -> Renderer:
     return make_renderer(replace(settings, show_records=False, stats=False))
 
 
-@functools.lru_cache(maxsize=8)
 def _translator(path: str | None) -> Translator | None:
-    if path is None:
-        return None
-    from mls.translate import Translator
-
-    return Translator.from_file(path)
+    return None if path is None else translator_of(path)

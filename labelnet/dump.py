@@ -187,7 +187,7 @@ class DumpSettings:
         renderer needs the names too)."""
         if self.setrans is None:
             return None
-        return _translator_of(self.setrans)
+        return translator_of(self.setrans)
 
 
 # The last setrans.conf read, under its path and what stat says of it: a file changed on disk
@@ -195,7 +195,9 @@ class DumpSettings:
 _TRANSLATORS: dict[tuple[str, int, int, int], Translator] = {}
 
 
-def _translator_of(path: str | os.PathLike[str]) -> Translator:
+def translator_of(path: str | os.PathLike[str]) -> Translator:
+    """The translator of the setrans.conf at ``path``, read again only when the file changes
+    (for the dump's settings and renderers, and the Dask partitions)."""
     from mls.translate import Translator  # only when names are asked for
 
     status = os.stat(path)

@@ -98,6 +98,19 @@ def test_filters_and_setrans_reach_the_partitions(tmp_path: Path) -> None:
     assert table.equals(expected)
 
 
+def test_the_settings_setrans_names_the_labels_unless_one_is_given(tmp_path: Path) -> None:
+    # As in labelnet dump and labelnet.columnar: DumpSettings(setrans=...) is enough.
+    first, second = tmp_path / "first.conf", tmp_path / "second.conf"
+    first.write_text("s3:c0,c5=Secret\n")
+    second.write_text("s3:c0,c5=Eyes Only\n")
+    (path,) = many_captures(tmp_path, files=1, copies=1)
+    settings = DumpSettings(setrans=first)
+    for given, expected in ((None, "Secret"), (second, "Eyes Only")):
+        frame = read_captures(path, settings, setrans=given).compute()
+        names = dict(zip(frame["label"], frame["setrans"], strict=True))
+        assert names["s3:c0,c5"] == expected
+
+
 def test_a_broken_file_is_found_when_the_frame_is_built(tmp_path: Path) -> None:
     (path,) = many_captures(tmp_path, files=1, copies=1)
     path.write_bytes(path.read_bytes()[:-3])
