@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mls import Level
-from mls.errors import quoted
+from mls.errors import DoiSyntaxError
 
 from ._checks import check_option, check_single_option
 from ._codec import decode, encode
@@ -169,19 +169,10 @@ class CalipsoDoi:
 # atoi() (so "doi:5x" is 5 and "doi:x" is 0); here the DOI is ASCII digits or an error.
 
 
-class CalipsoDoiSyntaxError(CalipsoDoiError):
+class CalipsoDoiSyntaxError(DoiSyntaxError, CalipsoDoiError):
     """A DOI definition in netlabelctl syntax is malformed. ``argument`` is the word at fault
     (the whole definition when a word is missing), ``position`` the character in it where the
     problem starts and ``problem`` what is wrong."""
-
-    def __init__(self, problem: str, argument: str, position: int = 0) -> None:
-        super().__init__(f"{problem} in {quoted(argument)} at character {position}")
-        self.problem = problem
-        self.argument = argument
-        self.position = position
-
-    def __reduce__(self) -> tuple[type[CalipsoDoiSyntaxError], tuple[str, str, int]]:
-        return (type(self), (self.problem, self.argument, self.position))
 
 
 def _parse_netlabelctl(text: str | Sequence[str]) -> CalipsoDoi:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from mls import CategorySet, Level
 from mls.categories import bits_from_spans
-from mls.errors import quoted
+from mls.errors import DoiSyntaxError
 
 from . import validate as _validation  # a module: cipso.validate imports this one's names
 from ._codec import decode, encode
@@ -554,19 +554,10 @@ _KEYS = ("doi", "tags", "levels", "categories")
 _MAX_NUMBER = 0xFFFFFFFF
 
 
-class CipsoDoiSyntaxError(CipsoDoiError):
+class CipsoDoiSyntaxError(DoiSyntaxError, CipsoDoiError):
     """A DOI definition in netlabelctl syntax is malformed. ``argument`` is the word at fault
     (the whole definition when a word is missing), ``position`` the character in it where the
     problem starts and ``problem`` what is wrong."""
-
-    def __init__(self, problem: str, argument: str, position: int = 0) -> None:
-        super().__init__(f"{problem} in {quoted(argument)} at character {position}")
-        self.problem = problem
-        self.argument = argument
-        self.position = position
-
-    def __reduce__(self) -> tuple[type[CipsoDoiSyntaxError], tuple[str, str, int]]:
-        return (type(self), (self.problem, self.argument, self.position))
 
 
 def _syntax(word: str, position: int, problem: str) -> CipsoDoiSyntaxError:

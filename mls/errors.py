@@ -25,6 +25,22 @@ class ByteError(ValueError):
         super().__init__(reason if offset is None else f"{reason} ({self.unit} {offset})")
 
 
+class DoiSyntaxError(ByteError):
+    """The base of cipso's and calipso's DOI syntax errors: a DOI definition in netlabelctl
+    syntax is malformed. ``argument`` is the word at fault (the whole definition when a word is
+    missing), ``position`` the character in it where the problem starts and ``problem`` what is
+    wrong. Each package's error derives from this and from its own DOI error."""
+
+    def __init__(self, problem: str, argument: str, position: int = 0) -> None:
+        super().__init__(f"{problem} in {quoted(argument)} at character {position}")
+        self.problem = problem
+        self.argument = argument
+        self.position = position
+
+    def __reduce__(self) -> tuple[type[DoiSyntaxError], tuple[str, str, int]]:
+        return (type(self), (self.problem, self.argument, self.position))
+
+
 class MlsError(ValueError):
     """A label or label operation is invalid (for example a range whose high level does not
     dominate its low level)."""
