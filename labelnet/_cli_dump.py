@@ -91,9 +91,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     live.add_argument(
         "-c",
         "--count",
-        type=bounded_int("--count", 2**63 - 1),
+        type=bounded_int("--count", 2**63 - 1, minimum=1),
         metavar="N",
-        help="stop after N labeled packets are written",
+        help="stop after N labeled packets are written (1 or more; without it, no limit)",
     )
     live.add_argument(
         "--duration", type=_seconds, metavar="SECONDS", help="stop after SECONDS seconds"

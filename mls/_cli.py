@@ -122,8 +122,8 @@ def add_container_argument(
     )
 
 
-def bounded_int(what: str, maximum: int) -> Callable[[str], int]:
-    """An argument type: a number (decimal, or 0x hex) from 0 to ``maximum``."""
+def bounded_int(what: str, maximum: int, minimum: int = 0) -> Callable[[str], int]:
+    """An argument type: a number (decimal, or 0x hex) from ``minimum`` to ``maximum``."""
 
     def parse(text: str) -> int:
         # ASCII only (int() also reads other scripts' digits) and short (int() is slow on
@@ -134,8 +134,8 @@ def bounded_int(what: str, maximum: int) -> Callable[[str], int]:
             value = int(text, 0)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} {text[:24]!r} is not a number") from None
-        if not 0 <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"{what} {value} is not 0..{maximum}")
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{what} {value} is not {minimum}..{maximum}")
         return value
 
     return parse

@@ -156,6 +156,15 @@ def test_usage_errors_are_one_line(
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "x"])
+def test_count_must_be_a_positive_number(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # As tcpdump -c: --count 0 would end before the first packet; no --count is no limit.
+    with pytest.raises(SystemExit) as stopped:
+        main(["dump", "-i", "lo", "--count", value])
+    assert stopped.value.code == 2
+    assert "--count" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
 def test_duration_must_be_a_positive_number(value: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stopped:
