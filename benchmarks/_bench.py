@@ -22,6 +22,9 @@ class Case:
     func: Callable[[], object]  #: one operation
     target: float | None = None  #: required ops/s for our implementation, if any
     batch: int = 1  #: how many operations one call of ``func`` performs
+    #: The target as a multiple of another implementation's rate measured in the same run:
+    #: ``(3.0, "tshark")`` is three times tshark's ops/s in this group.
+    target_times: tuple[float, str] | None = None
 
 
 def ops_per_second(case: Case, seconds: float) -> float:
