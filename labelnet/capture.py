@@ -526,7 +526,8 @@ def _pcapng_time(raw: int, interface: Interface) -> str:
         return f"{seconds + interface.offset}.{(rest * 10**9) >> digits:09d}"
     if digits == 6:
         seconds, rest = divmod(raw, 1_000_000)
-        return f"{seconds + interface.offset}.{rest:06d}"
+        # %-formatting: a third cheaper than an f-string with a format spec.
+        return "%d.%06d" % (seconds + interface.offset, rest)  # noqa: UP031
     if digits == 0:
         return str(raw + interface.offset)
     seconds, rest = divmod(raw, 10**digits)
@@ -587,7 +588,8 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             continue
         found = _label_area(data, ip, pos)
         if found is not None:
-            time = f"{seconds}.{fraction:09d}" if nanoseconds else f"{seconds}.{fraction:06d}"
+            # %-formatting: a third cheaper than an f-string with a format spec.
+            time = ("%d.%09d" if nanoseconds else "%d.%06d") % (seconds, fraction)
             yield (number, time, *found)
 
 
