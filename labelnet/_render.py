@@ -231,17 +231,20 @@ def _line_end(
             f"{protocol.ljust(7)} {'-'.rjust(5) if doi is None else str(doi).rjust(5)} "
             f"{'-'.rjust(3) if tag is None else str(tag).rjust(3)} {label.ljust(20)} {verdict}\n"
         )
+    # The wire label is usually the label itself (the same string): its field is made once.
     if output is Format.JSONL:
+        label_field = _json_label(label)
+        wire_field = label_field if wire_text is label else _json_label(wire_text)
         return (
             f'"protocol": "{protocol}", "doi": {"null" if doi is None else doi}, '
-            f'"tag": {"null" if tag is None else tag}, '
-            f'"label": {"null" if label is None else f"{chr(34)}{label}{chr(34)}"}, '
-            f'"wire_label": {"null" if wire_text is None else f"{chr(34)}{wire_text}{chr(34)}"}, '
-            f"{verdict}"
+            f'"tag": {"null" if tag is None else tag}, "label": {label_field}, '
+            f'"wire_label": {wire_field}, {verdict}'
         )
+    label_field = _csv_label(label)
+    wire_field = label_field if wire_text is label else _csv_label(wire_text)
     return (
         f"{protocol},{'' if doi is None else doi},{'' if tag is None else tag},"
-        f"{_csv_label(label)},{_csv_label(wire_text)},{verdict}"
+        f"{label_field},{wire_field},{verdict}"
     )
 
 
