@@ -138,6 +138,11 @@ class LabelOption:
 _CUT = " (the capture's snapshot length cut it)"
 
 
+# Area kinds as plain ints: an enum member looked up on its class costs about 60 ns in CPython
+# 3.11, and these tests run for every new options area.
+_IPV4_OPTIONS, _HOP_BY_HOP = int(AreaKind.IPV4_OPTIONS), int(AreaKind.HOP_BY_HOP)
+
+
 class Analyzer:
     """Works out the :class:`LabelOption` of an IPv4 options area or an IPv6 hop-by-hop
     header, as the kernel would with ``config``. ``loopback`` says the packets arrived on a
@@ -155,9 +160,9 @@ class Analyzer:
     def analyse(self, kind: int, area: bytes, truncated: bool = False) -> LabelOption | None:
         """The label option of an area of kind ``kind`` (:class:`labelnet.capture.AreaKind`,
         as :func:`labelnet.capture.iter_labeled` yields it)."""
-        if kind == AreaKind.IPV4_OPTIONS:
+        if kind == _IPV4_OPTIONS:
             return self.ipv4(area, truncated)
-        if kind == AreaKind.HOP_BY_HOP:
+        if kind == _HOP_BY_HOP:
             return self.ipv6(area, truncated)
         after = kind == AreaKind.HOP_BY_HOP_AND_DESTINATION_OPTIONS
         return self.destination_options(area, truncated, after_hop_by_hop=after)
@@ -366,7 +371,7 @@ def plain_label(version: int, area: bytes) -> PlainLabel | None:
     if version == 4:
         found = cipso.first_label_text(area)
         return None if found is None else _new_plain(PlainLabel, ("cipso", *found))
-    if version != AreaKind.HOP_BY_HOP:  # a destination options header: worked out in full
+    if version != _HOP_BY_HOP:  # a destination options header: worked out in full
         return None
     found6 = calipso.first_label_text(area)
     return (
