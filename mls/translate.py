@@ -81,7 +81,7 @@ _MAX_WORD_ROUNDS = 50
 _OPERATORS = "=!>"
 # Characters that libselinux refuses in a context, so a request holding them is never answered.
 _FORBIDDEN_IN_REQUEST = "\0\n\t\r"
-_FORBIDDEN_IN_REQUEST_RE = re.compile("[\0\n\t\r]")
+_FORBIDDEN_IN_REQUEST_RE = re.compile(f"[{re.escape(_FORBIDDEN_IN_REQUEST)}]")
 _BLANKS = " \t"
 # What C's isspace() skips before a number in sscanf("%u").
 _C_SPACE = " \t\n\v\f\r"
