@@ -441,11 +441,8 @@ class Renderer:
         text = address_text(raw)
         networks = self.settings.networks
         kept = not networks or any(ipaddress.ip_address(raw) in net for net in networks)
-        found = self.addresses[raw] = Address(text, kept, self._cell(text))
+        found = self.addresses[raw] = Address(text, kept, text.ljust(self.cell_width))
         return found
-
-    def _cell(self, text: str) -> str:
-        return text.ljust(self.cell_width)
 
     def _new_cell(self, raw: bytes) -> str:
         if len(self.cells) >= CACHE_LIMIT:
