@@ -8,6 +8,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
@@ -267,22 +269,30 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(sys.stderr, total)
     if args.format == PARQUET:
         return _run_parquet(args, settings, bar)
-    # A file named by -o is closed below; standard output is not.
-    out = sys.stdout if args.output is None else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        dump(args.capture, out, settings, jobs=jobs, progress=bar)
-        out.flush()
-    except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, as other Unix tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        with _output(args.output) as out:
+            dump(args.capture, out, settings, jobs=jobs, progress=bar)
     finally:
-        if out is not sys.stdout:
-            out.close()
         if bar is not None:
             bar.close()
     return 0
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """Where the lines go: standard output, or the file ``-o`` names (closed after; standard
+    output is not). A reader that goes away (``| head``) ends the dump quietly, as other Unix
+    tools do."""
+    out = sys.stdout if path is None else open(path, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        yield out
+        out.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        if out is not sys.stdout:
+            out.close()
 
 
 def _run_parquet(args: argparse.Namespace, settings: DumpSettings, bar: ProgressBar | None) -> int:
@@ -324,7 +334,6 @@ def _run_live(args: argparse.Namespace, settings: DumpSettings) -> int:
     from labelnet.live import LiveCapture, capture
 
     live = LiveCapture(tuple(args.interface), args.count, args.duration, args.write)
-    out = sys.stdout if args.output is None else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     names = ", ".join(live.interfaces)
 
     def ready() -> None:
@@ -334,13 +343,6 @@ def _run_live(args: argparse.Namespace, settings: DumpSettings) -> int:
         if packets:
             print(f"labelnet dump: {packets} packets dropped by the kernel", file=sys.stderr)
 
-    try:
+    with _output(args.output) as out:
         capture(live, out, settings, ready=ready, dropped=dropped)
-        out.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    finally:
-        if out is not sys.stdout:
-            out.close()
     return 0
