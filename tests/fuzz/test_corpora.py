@@ -38,6 +38,19 @@ def test_every_known_failure_names_its_regression_test() -> None:
         assert f"def {test}(" in (ROOT / path).read_text()
 
 
+def run_python(*args: str, timeout: int, check: bool) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` from the checkout, as ``python -m fuzz.run`` is started."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
+
+
 @pytest.mark.slow
 def test_our_packages_are_imported_after_atheris_can_instrument_them() -> None:
     pytest.importorskip("atheris", reason="atheris is in the fuzz extra")
@@ -46,29 +59,15 @@ def test_our_packages_are_imported_after_atheris_can_instrument_them() -> None:
         "import sys, fuzz.run; fuzz.run.load_atheris(); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & set(fuzz.run.PACKAGES)))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_python("-c", script, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
 
 
 def test_short_coverage_guided_run(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is in the fuzz extra")
     # All targets in one process (the first byte picks one), a bounded number of inputs.
-    result = subprocess.run(
-        [sys.executable, "-m", "fuzz.run", "all", "-runs=8000", "-seed=1", str(tmp_path)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    result = run_python(
+        "-m", "fuzz.run", "all", "-runs=8000", "-seed=1", str(tmp_path), timeout=600, check=False
     )
     assert result.returncode == 0, result.stderr[-4000:]
     done = re.search(r"Done (\d+) runs", result.stderr)
