@@ -37,6 +37,8 @@ SPAN = 0.004
 
 
 def _our_cases(tree: Path, pattern: str) -> list[Any]:
+    # run.load_cases of ``tree`` would do, but it builds every module's cases, the whole
+    # programs' too (captures written, tshark timed, a Dask cluster): not under valgrind.
     sys.path[:0] = [str(tree / "benchmarks"), str(tree)]
     from _bench import OURS
 
