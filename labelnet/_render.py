@@ -231,8 +231,8 @@ def _line_end(
         if label is None:
             label = "-" if wire_text is None else f"(wire {wire_text})"
         return (
-            f"{protocol.ljust(7)} {'-'.rjust(5) if doi is None else str(doi).rjust(5)} "
-            f"{'-'.rjust(3) if tag is None else str(tag).rjust(3)} {label.ljust(20)} {verdict}\n"
+            f"{protocol.ljust(7)} {('-' if doi is None else str(doi)).rjust(5)} "
+            f"{('-' if tag is None else str(tag)).rjust(3)} {label.ljust(20)} {verdict}\n"
         )
     # The wire label is usually the label itself (the same string): its field is made once.
     if output is _JSONL:
