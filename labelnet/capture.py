@@ -49,7 +49,7 @@ import ipaddress
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 import calipso
@@ -214,6 +214,36 @@ def read_segments(stream: BinaryIO, chunk_size: int = 1 << 20) -> Iterator[Segme
         yield from _pcapng_segments(stream, head, chunk_size)
     else:
         yield from _pcap_segments(stream, head, chunk_size)
+
+
+def join_segments(segments: Iterable[Segment], size: int) -> Iterator[Segment]:
+    """Consecutive segments of one capture joined into segments of ``size`` bytes or more (the
+    last may be smaller): fewer, bigger pieces of work. A :class:`CaptureError` from
+    ``segments`` is raised after the segments before it have been yielded."""
+    group: list[Segment] = []
+    length = 0
+    try:
+        for segment in segments:
+            group.append(segment)
+            length += len(segment.data)
+            if length >= size:
+                yield _joined(group)
+                group, length = [], 0
+    except CaptureError:
+        if group:
+            yield _joined(group)
+        raise
+    if group:
+        yield _joined(group)
+
+
+def _joined(group: list[Segment]) -> Segment:
+    # The first segment's start state (byte order, interfaces) is the joined one's: the packet
+    # walk follows the section and interface blocks inside, as it does within one segment.
+    first = group[0]
+    if len(group) == 1:
+        return first
+    return replace(first, data=b"".join(s.data for s in group), end=group[-1].end)
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:

@@ -45,7 +45,14 @@ from labelnet._render import (
     format_stats,
     header,
 )
-from labelnet.capture import CaptureError, LabeledTuple, Segment, iter_labeled, read_segments
+from labelnet.capture import (
+    CaptureError,
+    LabeledTuple,
+    Segment,
+    iter_labeled,
+    join_segments,
+    read_segments,
+)
 from mls import Level, MlsError
 from netlabel.ctl import parse_definition
 
@@ -330,7 +337,9 @@ def dump(
     total: PairCounts = {}
     written = 0
     with _open(capture) as stream:
-        segments = read_segments(stream, _parallel.PARALLEL_CHUNK if workers > 1 else SERIAL_CHUNK)
+        # Framed in the same pieces whatever the number of workers: the first one sets the
+        # text format's column widths, so one process and many print the same lines.
+        segments = read_segments(stream, SERIAL_CHUNK)
         first = next(segments, None)
         first_packets = [] if first is None else list(iter_labeled(first))
         if settings.show_records:
@@ -392,11 +401,13 @@ def _results(
     process works on it), else in this process."""
     serial: Iterable[Segment] = segments
     if pool is not None:
-        second = next(segments, None)
-        third = next(segments, None)
+        # The workers' pieces are bigger: sending one costs little next to its work.
+        joined = join_segments(segments, _parallel.PARALLEL_CHUNK)
+        second = next(joined, None)
+        third = next(joined, None)
         if third is not None:
             assert second is not None
-            yield from pool.results(itertools.chain([first, second, third], segments), path)
+            yield from pool.results(itertools.chain([first, second, third], joined), path)
             return
         serial = [s for s in (second,) if s is not None]
     text, count, _ = renderer.render(first_packets, total)

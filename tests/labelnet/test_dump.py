@@ -18,6 +18,7 @@ import calipso
 import cipso
 from labelnet import _parallel as parallel_module
 from labelnet import _render as render_module
+from labelnet import dump as dump_module
 from labelnet.capture import CaptureError, LinkType, Segment, write_pcap, write_pcapng
 from labelnet.dump import (
     FIELDS,
@@ -427,10 +428,16 @@ def big_capture(tmp_path: Path, count: int = 3000) -> Path:
     return path
 
 
+def many_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small segments, so that the captures of these tests are shared by workers."""
+    monkeypatch.setattr(dump_module, "SERIAL_CHUNK", 4 << 10)
+    monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)
+
+
 def test_jobs_give_the_same_output_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)  # many segments
+    many_segments(monkeypatch)
     pools: list[int] = []
     results = parallel_module.Pool.results
 
@@ -455,10 +462,30 @@ def test_jobs_give_the_same_output_in_order(
     assert pools == [2, 2]  # the work was shared by two workers, from a path and a stream
 
 
+def test_jobs_print_the_same_column_widths(tmp_path: Path) -> None:
+    # Regression: the text format's address column is as wide as the longest address of the
+    # first segment, and the workers' segments were bigger: an IPv6 address after the first
+    # 256 KiB widened the columns with --jobs 2 only.
+    option = cipso_option(3, "s1:c2")
+    early = [((1700000000, i), ethernet(ipv4("10.0.0.1", "10.0.0.2", option))) for i in range(8000)]
+    late = ethernet(ipv6("2001:db8::1234:5678", "2001:db8::ff", calipso_header(2, "s2")))
+    path = tmp_path / "widths.pcap"
+    write_pcap(path, [*early, ((1700000001, 0), late), *early * 3])
+    data = path.read_bytes()
+    ipv6_at = data.find(bytes.fromhex("20010db8"))
+    assert dump_module.SERIAL_CHUNK < ipv6_at < parallel_module.PARALLEL_CHUNK
+    assert len(data) > 2 * parallel_module.PARALLEL_CHUNK  # so two workers start
+    serial, parallel = io.StringIO(), io.StringIO()
+    dump(path, serial, DumpSettings())
+    dump(path, parallel, DumpSettings(), jobs=2)
+    assert serial.getvalue() == parallel.getvalue()
+    assert serial.getvalue().splitlines()[1].split("10.0.0.1")[1].startswith(" " * 8 + "10.0.0.2")
+
+
 def test_truncated_capture_with_jobs_writes_everything_before_the_break(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)
+    many_segments(monkeypatch)
     data = big_capture(tmp_path).read_bytes()
     cut = tmp_path / "cut.pcapng"
     cut.write_bytes(data[: len(data) * 2 // 3 + 5])
@@ -665,7 +692,7 @@ def test_the_workers_take_the_first_segment_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # This process only frames the capture when workers share it: no worker waits for it.
-    monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)
+    many_segments(monkeypatch)
     firsts: list[int] = []
     results = parallel_module.Pool.results
 
