@@ -27,7 +27,7 @@ import calipso
 import cipso
 from labelnet import _parallel
 from labelnet._analysis import Analyzer, LabelOption, Record, label_filter
-from labelnet._parallel import Pool, render_segment, workers_for
+from labelnet._parallel import Pool, Sink, render_segment, workers_for
 from labelnet._render import (
     FIELDS,
     FIELDS_WITH_SETRANS,
@@ -325,8 +325,10 @@ def dump(
 ) -> DumpSummary:
     """Write the labeled packets of ``capture`` to ``out`` as ``settings`` say; with
     ``jobs`` > 1 the segments are worked on by up to that many processes (no more than there
-    are cores, nor than there are segments), output in capture order.
-    ``progress(bytes_done, packets_done)`` is called after each segment.
+    are cores, nor than there are segments), output in capture order. When ``out`` is a text
+    file over a file descriptor (standard output, a file, a pipe), the workers write their
+    lines to that descriptor themselves, encoded as ``out`` encodes, each line ending in
+    ``\\n``. ``progress(bytes_done, packets_done)`` is called after each segment.
 
     A broken capture raises :class:`labelnet.capture.CaptureError` after everything before the
     break has been written.
@@ -352,7 +354,9 @@ def dump(
         renderer = make_renderer(settings)
         results: Iterable[SegmentResult] = ()
         if first is not None:
-            pool = Pool(make_renderer, settings, workers) if workers > 1 else None
+            pool = None
+            if workers > 1:
+                pool = Pool(make_renderer, settings, workers, Sink.of(out))
             results = _results(first, first_packets, segments, renderer, pool, path, total)
         for result in results:
             if result.text:

@@ -19,7 +19,15 @@ import cipso
 from labelnet import _parallel as parallel_module
 from labelnet import _render as render_module
 from labelnet import dump as dump_module
-from labelnet.capture import CaptureError, LinkType, Segment, write_pcap, write_pcapng
+from labelnet._render import Renderer
+from labelnet.capture import (
+    CaptureError,
+    LinkType,
+    Segment,
+    iter_labeled,
+    write_pcap,
+    write_pcapng,
+)
 from labelnet.dump import (
     FIELDS,
     Analyzer,
@@ -480,6 +488,58 @@ def test_jobs_print_the_same_column_widths(tmp_path: Path) -> None:
     dump(path, parallel, DumpSettings(), jobs=2)
     assert serial.getvalue() == parallel.getvalue()
     assert serial.getvalue().splitlines()[1].split("10.0.0.1")[1].startswith(" " * 8 + "10.0.0.2")
+
+
+class CountingText(io.TextIOWrapper):
+    """A text file that counts the characters written through it (not the workers')."""
+
+    written = 0
+
+    def write(self, text: str) -> int:
+        self.written += len(text)
+        return super().write(text)
+
+
+def test_workers_write_to_a_file_themselves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_segments(monkeypatch)
+    path = big_capture(tmp_path)
+    settings = DumpSettings(stats=True)
+    expected = run(path, stats=True)
+    target = tmp_path / "out.txt"
+    with CountingText(target.open("wb"), encoding="utf-8") as out:
+        summary = dump(path, out, settings, jobs=2)
+        through_this_process = out.written
+    assert target.read_text() == expected
+    assert summary.written > 2000
+    # The header and the table of labels only: the lines went from the workers to the file.
+    assert through_this_process < len(expected) // 4
+
+
+def test_a_failing_worker_stops_the_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The segments after a failed one are not written, and no worker waits for its turn for
+    # ever (the failed one's turn passes).
+    many_segments(monkeypatch)
+    path = big_capture(tmp_path)
+    expected = run(path, format="csv")
+    render = parallel_module.render_segment
+
+    def failing(renderer: Renderer, segment: Segment, stats: object = None) -> object:
+        numbers = [packet[0] for packet in iter_labeled(segment)]
+        if numbers and numbers[0] <= 1200 <= numbers[-1]:  # one segment in the middle
+            raise RuntimeError("a worker failed")
+        return render(renderer, segment)
+
+    monkeypatch.setattr(parallel_module, "render_segment", failing)
+    target = tmp_path / "out.csv"
+    with target.open("w", encoding="utf-8") as out, pytest.raises(RuntimeError):
+        dump(path, out, DumpSettings(format="csv"), jobs=2)
+    written = target.read_text()
+    assert expected.startswith(written) and written.endswith("\n")
+    assert 0 < len(written.splitlines()) < 1200
 
 
 def test_truncated_capture_with_jobs_writes_everything_before_the_break(
