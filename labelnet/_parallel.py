@@ -69,6 +69,10 @@ class Sink:
         return cls(fd, out.encoding, out.errors or "strict")
 
 
+#: Characters encoded and written at once by a worker.
+_WRITE_PIECE = 1 << 17
+
+
 @dataclass(frozen=True)
 class _Writer:
     """The workers' writes to the sink, one at a time in capture order: the index of the
@@ -101,15 +105,22 @@ class _Writer:
                 if text is None:
                     self.stopped.value = 1
                 elif not self.stopped.value:
-                    data = memoryview(text.encode(self.sink.encoding, self.sink.errors))
-                    while data:
-                        data = data[os.write(self.sink.fd, data) :]
+                    self._write_text(text)
             except BaseException:
                 self.stopped.value = 1
                 raise
             finally:
                 self.next.value = index + 1
                 self.condition.notify_all()
+
+    def _write_text(self, text: str) -> None:
+        # A piece at a time: a few megabytes encoded at once would be memory fresh from the
+        # system each time (page faults), pieces reuse the same.
+        encoding, errors, fd = self.sink.encoding, self.sink.errors, self.sink.fd
+        for start in range(0, len(text), _WRITE_PIECE):
+            data = memoryview(text[start : start + _WRITE_PIECE].encode(encoding, errors))
+            while data:
+                data = data[os.write(fd, data) :]
 
     def stop(self) -> None:
         with self.condition:
