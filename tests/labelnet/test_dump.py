@@ -504,6 +504,7 @@ def test_workers_write_to_a_file_themselves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     many_segments(monkeypatch)
+    monkeypatch.setattr(parallel_module, "_WRITE_PIECE", 1000)  # a segment's text in pieces
     path = big_capture(tmp_path)
     settings = DumpSettings(stats=True)
     expected = run(path, stats=True)
