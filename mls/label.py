@@ -277,11 +277,13 @@ _set_categories = Level.__dict__["categories"].__set__
 # Token tables for the common case: a level's parts are looked up as whole tokens, which checks
 # their spelling (ASCII digits, no leading zero, no sign or space) and converts them in one
 # step. A token not in a table (a larger number, or a mistake) goes to the general parsers.
-_TABLE_CATEGORIES = 1024  # refpolicy's c0..c1023 (within _POWERS, which ranges use)
+# The powers of two are the printer's (_POWERS), shared rather than made again.
+_TABLE_CATEGORIES = 1024  # refpolicy's c0..c1023
 _SENSITIVITY_OF = {f"s{number}": number for number in range(256)}
-_CATEGORY_OF = {f"c{number}": number for number in range(_TABLE_CATEGORIES)}
-_CATEGORY_BIT_OF = {f"c{number}": 1 << number for number in range(_TABLE_CATEGORIES)}
+_CATEGORY_BIT_OF = {f"c{number}": _POWERS[number] for number in range(_TABLE_CATEGORIES)}
 _category_bit_of = _CATEGORY_BIT_OF.__getitem__
+#: 2**(N + 1) for cN: where a run that ends at cN stops.
+_END_BIT_OF = {f"c{number}": _POWERS[number + 1] for number in range(_TABLE_CATEGORIES)}
 
 
 def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
@@ -300,12 +302,13 @@ def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
                 for item in category_text.split(","):
                     if "." in item:
                         low_text, _, high_text = item.partition(".")
-                        low = _CATEGORY_OF[low_text]
-                        high = _CATEGORY_OF[high_text]
-                        if high <= low:
+                        low = _CATEGORY_BIT_OF[low_text]
+                        # Categories low .. high: 2**(high + 1) - 2**low, which is at most
+                        # 2**low when high <= low.
+                        run = _END_BIT_OF[high_text] - low
+                        if run <= low:
                             return _parse_level_carefully(text, start, end, limits)
-                        # Categories low .. high: one subtraction of two powers from a table.
-                        bits |= _POWERS[high + 1] - _POWERS[low]
+                        bits |= run
                     else:
                         bits |= _CATEGORY_BIT_OF[item]
         except KeyError:
