@@ -284,12 +284,16 @@ _CATEGORY_BIT_OF = {f"c{number}": _POWERS[number] for number in range(_TABLE_CAT
 _category_bit_of = _CATEGORY_BIT_OF.__getitem__
 #: 2**(N + 1) for cN: where a run that ends at cN stops.
 _END_BIT_OF = {f"c{number}": _POWERS[number + 1] for number in range(_TABLE_CATEGORIES)}
+assert DEFAULT_LIMITS.max_sensitivity >= len(_SENSITIVITY_OF) - 1
+assert DEFAULT_LIMITS.max_category >= _TABLE_CATEGORIES - 1
 
 
 def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
     colon = text.find(":", start, end)
     sensitivity = _SENSITIVITY_OF.get(text[start:end] if colon < 0 else text[start:colon])
-    if sensitivity is None or sensitivity > limits.max_sensitivity:
+    # Every token in the tables is within the default limits: only others are checked.
+    checked = limits is not DEFAULT_LIMITS
+    if sensitivity is None or (checked and sensitivity > limits.max_sensitivity):
         return _parse_level_by_shape(text, start, end, limits)
     categories = EMPTY
     if colon >= 0:
@@ -313,7 +317,7 @@ def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
                         bits |= _CATEGORY_BIT_OF[item]
         except KeyError:
             return _parse_level_by_shape(text, start, end, limits)
-        if bits.bit_length() > limits.max_category + 1:
+        if checked and bits.bit_length() > limits.max_category + 1:
             return _parse_level_carefully(text, start, end, limits)
         categories = _from_bits(bits)
     level: Level = _new(Level)

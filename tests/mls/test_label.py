@@ -124,6 +124,14 @@ def test_limits_are_explicit_and_can_be_raised() -> None:
         Level.parse("s0:c1024", limits=strict)
     with pytest.raises(MlsLimitError):
         Range.parse("s0-s16", limits=strict)
+    # Numbers the fast path knows as tokens (s0..s255, c0..c1023) are checked against lower
+    # limits too.
+    lower = Limits(max_sensitivity=3, max_category=999)
+    with pytest.raises(MlsLimitError):
+        Level.parse("s0:c2.c1000", limits=lower)
+    with pytest.raises(MlsLimitError):
+        Level.parse("s4:c2", limits=lower)
+    assert str(Level.parse("s3:c2.c999", limits=lower)) == "s3:c2.c999"
 
 
 def test_dominance_relations() -> None:
