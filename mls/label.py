@@ -272,6 +272,7 @@ _match_level_shape = _LEVEL_SHAPE.fullmatch
 _new = object.__new__
 _set_sensitivity = Level.__dict__["sensitivity"].__set__
 _set_categories = Level.__dict__["categories"].__set__
+_set_bits = CategorySet.__dict__["_bits"].__set__
 
 
 # Token tables for the common case: a level's parts are looked up as whole tokens, which checks
@@ -319,7 +320,8 @@ def _parse_level(text: str, start: int, end: int, limits: Limits) -> Level:
             return _parse_level_by_shape(text, start, end, limits)
         if checked and bits.bit_length() > limits.max_category + 1:
             return _parse_level_carefully(text, start, end, limits)
-        categories = _from_bits(bits)
+        categories = _new(CategorySet)  # _from_bits written out
+        _set_bits(categories, bits)
     level: Level = _new(Level)
     _set_sensitivity(level, sensitivity)
     _set_categories(level, categories)
