@@ -442,18 +442,27 @@ def many_segments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel_module, "PARALLEL_CHUNK", 16 << 10)
 
 
+def pools_started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(workers, number of the first packet handed to them) for each pool a dump starts."""
+    pools: list[tuple[int, int]] = []
+    results = parallel_module.Pool.results
+
+    def recorded(
+        self: parallel_module.Pool[object], segments: Iterator[Segment], *args: object
+    ) -> Iterator[object]:
+        handed = list(segments)
+        pools.append((self.jobs, handed[0].first_packet))
+        yield from results(self, iter(handed), *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel_module.Pool, "results", recorded)
+    return pools
+
+
 def test_jobs_give_the_same_output_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     many_segments(monkeypatch)
-    pools: list[int] = []
-    results = parallel_module.Pool.results
-
-    def counted(self: parallel_module.Pool[object], *args: object) -> Iterator[object]:
-        pools.append(self.jobs)
-        yield from results(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(parallel_module.Pool, "results", counted)
+    pools = pools_started(monkeypatch)
     path = big_capture(tmp_path)
     settings = DumpSettings(format="jsonl", dois=(PASS3,), stats=True)
     serial, parallel = io.StringIO(), io.StringIO()
@@ -467,7 +476,9 @@ def test_jobs_give_the_same_output_in_order(
     with path.open("rb") as stream:
         dump(stream, streamed, settings, jobs=2)
     assert streamed.getvalue() == serial.getvalue()
-    assert pools == [2, 2]  # the work was shared by two workers, from a path and a stream
+    # Two workers shared it, from a path and from a stream, the first segment too (this
+    # process only frames the capture then: no worker waits for it).
+    assert pools == [(2, 1), (2, 1)]
 
 
 def test_jobs_print_the_same_column_widths(tmp_path: Path) -> None:
@@ -747,27 +758,3 @@ def test_the_lines_only_loop_writes_what_the_general_loop_writes(
     monkeypatch.setattr(render_module.Renderer, "__init__", general)
     assert run(path, format=output) == fast
     assert len(fast.splitlines()) > 250
-
-
-def test_the_workers_take_the_first_segment_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # This process only frames the capture when workers share it: no worker waits for it.
-    many_segments(monkeypatch)
-    firsts: list[int] = []
-    results = parallel_module.Pool.results
-
-    def recorded(
-        self: parallel_module.Pool[object], segments: Iterator[Segment], *args: object
-    ) -> Iterator[object]:
-        handed = list(segments)
-        firsts.append(handed[0].first_packet)
-        yield from results(self, iter(handed), *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(parallel_module.Pool, "results", recorded)
-    path = big_capture(tmp_path)
-    expected = run(path, format="csv")
-    out = io.StringIO()
-    dump(path, out, DumpSettings(format="csv"), jobs=2)
-    assert out.getvalue() == expected
-    assert firsts == [1]
