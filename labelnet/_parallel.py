@@ -65,8 +65,13 @@ class Sink:
             fd = out.fileno()
         except (OSError, ValueError):  # io.UnsupportedOperation is both
             return None
+        encoding, errors = out.encoding, out.errors or "strict"
+        # Pieces encoded apart must join into the whole's bytes: not so where an encoding
+        # starts with a byte-order mark (UTF-16, utf-8-sig).
+        if "a".encode(encoding, errors) * 2 != "aa".encode(encoding, errors):
+            return None
         out.flush()
-        return cls(fd, out.encoding, out.errors or "strict")
+        return cls(fd, encoding, errors)
 
 
 #: Characters encoded and written at once by a worker.

@@ -529,6 +529,19 @@ def test_workers_write_to_a_file_themselves(
     assert through_this_process < len(expected) // 4
 
 
+def test_workers_leave_an_encoding_with_a_byte_order_mark_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Encoded a piece at a time, UTF-16 would start every piece with its mark.
+    many_segments(monkeypatch)
+    path = big_capture(tmp_path)
+    target = tmp_path / "out.txt"
+    with target.open("w", encoding="utf-16") as out:
+        dump(path, out, DumpSettings(), jobs=2)
+    assert target.read_text(encoding="utf-16") == run(path)
+    assert target.read_bytes().count("\ufeff".encode("utf-16-le")) == 1
+
+
 def test_a_failing_worker_stops_the_writing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
