@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 #: The implementation every other is compared with.
@@ -25,10 +26,18 @@ class Case:
     #: The target as a multiple of another implementation's rate measured in the same run:
     #: ``(3.0, "tshark")`` is three times tshark's ops/s in this group.
     target_times: tuple[float, str] | None = None
+    #: What runs only while this case is measured (a cluster of processes): started before
+    #: its first call, stopped after its last, so that it takes nothing from other cases.
+    running: Callable[[], AbstractContextManager[object]] = nullcontext
 
 
 def ops_per_second(case: Case, seconds: float) -> float:
     """Best of five timed rounds, each about ``seconds / 5`` long."""
+    with case.running():
+        return _best_rate(case, seconds)
+
+
+def _best_rate(case: Case, seconds: float) -> float:
     func = case.func
     func()  # warm caches and lazily built tables outside the timing
     calls = 1
