@@ -15,17 +15,13 @@ receive, map MLS levels through a PASS DOI and build the hop-by-hop header aroun
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mls import __version__ as __version__
 from mls.verdict import VerdictKind
 
 from ._checksum import crc16_x25
 from ._codec import decode, encode, first_label_text
-from ._vectors import (
-    CalipsoDecoded,
-    CalipsoInsertion,
-    CalipsoVector,
-    vectors,
-)
 from .doi import CalipsoDoi
 from .errors import (
     CalipsoChecksumError,
@@ -98,3 +94,17 @@ __all__ = [
     "vectors",
     "verdict",
 ]
+
+if TYPE_CHECKING:
+    from ._vectors import CalipsoDecoded, CalipsoInsertion, CalipsoVector, vectors
+
+#: Loaded on first use: most programs never read the vector corpus.
+_FROM_VECTORS = frozenset({"CalipsoDecoded", "CalipsoInsertion", "CalipsoVector", "vectors"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_VECTORS:
+        from . import _vectors
+
+        return getattr(_vectors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,11 +12,12 @@ a label, read a label back, and judge an option exactly as ``cipso_v4_validate``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mls import __version__ as __version__
 from mls.verdict import VerdictKind
 
 from ._codec import decode, encode, first_label_text
-from ._vectors import CipsoDecoded, CipsoVector, vectors
 from .doi import CipsoDoi
 from .errors import (
     CipsoDecodeError,
@@ -93,3 +94,17 @@ __all__ = [
     "vectors",
     "verdict",
 ]
+
+if TYPE_CHECKING:
+    from ._vectors import CipsoDecoded, CipsoVector, vectors
+
+#: Loaded on first use: most programs never read the vector corpus.
+_FROM_VECTORS = frozenset({"CipsoDecoded", "CipsoVector", "vectors"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_VECTORS:
+        from . import _vectors
+
+        return getattr(_vectors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,6 @@ from mls import CategorySet, Level
 from mls.categories import bits_from_spans
 from mls.errors import DoiSyntaxError
 
-from . import validate as _validation  # a module: cipso.validate imports this one's names
 from ._codec import decode, encode
 from .errors import CipsoDecodeError, CipsoDoiError, CipsoLabelError
 from .model import (
@@ -713,3 +712,8 @@ def doi_table(dois: Mapping[int, CipsoDoi] | Iterable[CipsoDoi]) -> Mapping[int,
             raise CipsoDoiError(f"DOI {definition.doi} is defined twice (EEXIST)")
         table[definition.doi] = definition
     return table
+
+
+# Last: cipso.validate imports this module's names, so whichever of the two is imported first,
+# this one is whole by the time the other reads it.
+from . import validate as _validation  # noqa: E402
