@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import secrets
+import os
 import signal
 import sys
 import time
@@ -188,7 +187,7 @@ def _as_json(result: RunResult) -> dict[str, object]:
         "kernel_seconds": result.kernel_seconds,
         "origins": result.origins,
         "interrupted": result.interrupted,
-        "kernel": f"Linux {platform.release()}",
+        "kernel": f"Linux {os.uname().release}",
         "disagreements": [
             {
                 "origin": found.origin,
@@ -214,7 +213,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
     count = args.count or None
     if count is None and args.seconds is None:
         raise ValueError("--count 0 runs without a limit: give --seconds")
-    seed = args.seed if args.seed is not None else secrets.randbits(32)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
     bar = None
     if args.progress or sys.stderr.isatty():
         bar = ProgressBar(sys.stderr, args.protocol, args.seconds)
@@ -279,7 +278,7 @@ def run_record(args: argparse.Namespace) -> int:
                     harness,
                     protocol,
                     write=not args.check,
-                    kernel=f"Linux {platform.release()}",
+                    kernel=f"Linux {os.uname().release}",
                 )
                 print(
                     f"{protocol}: {result.sent} vectors sent ({result.loopback} over loopback), "

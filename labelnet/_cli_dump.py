@@ -21,7 +21,6 @@ from mls._cli import (
     setrans_epilog,
     setrans_path,
 )
-from netlabel.ctl import parse_doi
 
 #: The --format that writes a Parquet file (labelnet.columnar) rather than text.
 PARQUET = "parquet"
@@ -193,7 +192,10 @@ def settings_from(args: argparse.Namespace) -> DumpSettings:
     for value in args.doi:
         words = value.split()
         if len(words) == 1 and ":" not in words[0]:
-            # A bare number filters; netlabel.ctl reads it with the DOI grammar.
+            # A bare number filters; netlabel.ctl reads it with the DOI grammar (imported
+            # here, as DumpSettings does: only --doi needs it).
+            from netlabel.ctl import parse_doi
+
             number = parse_doi([f"doi:{words[0]}"], required=True)
             assert number is not None
             doi_filter.add(number)

@@ -54,7 +54,6 @@ from labelnet.capture import (
     read_segments,
 )
 from mls import Level, MlsError
-from netlabel.ctl import parse_definition
 
 if TYPE_CHECKING:
     from mls.translate import Translator
@@ -110,6 +109,9 @@ class DoiConfig:
         calipso_dois: dict[int, calipso.CalipsoDoi] = {}
         given = False
         for definition in definitions:
+            # Imported here: netlabel.ctl (and its netlink model) is for dumps given DOIs.
+            from netlabel.ctl import parse_definition
+
             doi = parse_definition(definition)
             given = True
             if isinstance(doi, cipso.CipsoDoi):

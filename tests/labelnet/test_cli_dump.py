@@ -154,6 +154,27 @@ def test_the_command_runs_as_a_program(labels: Path) -> None:
         assert b"Traceback" not in proc.stderr and proc.stderr.count(b"\n") == 1
 
 
+def test_a_dump_loads_only_what_it_uses(tmp_path: Path) -> None:
+    # Start-up is part of every dump: the vector corpora, netlabel's DOI grammar (without
+    # --doi), multiprocessing (one process) and the conformance command's modules stay out.
+    path = tmp_path / "one.pcap"
+    write_pcap(path, [(0, ethernet(ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s3"))))])
+    program = (
+        "import os, sys\n"
+        "from labelnet.__main__ import main\n"
+        "sys.stdout = open(os.devnull, 'w')\n"
+        f"assert main(['dump', {str(path)!r}]) == 0\n"
+        "sys.stderr.write(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    loaded = set(done.stderr.split())
+    assert "labelnet.dump" in loaded
+    unused = {"cipso._vectors", "calipso._vectors", "netlabel.ctl", "multiprocessing", "secrets"}
+    assert not loaded & unused
+
+
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     path = tmp_path / "many.pcap"
     packet = ethernet(ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s3")))
