@@ -128,9 +128,18 @@ class _Writer:
                 data = data[os.write(fd, data) :]
 
     def stop(self) -> None:
-        with self.condition:
-            self.stopped.value = 1
-            self.condition.notify_all()
+        self.stopped.value = 1
+        # A worker that died while writing (killed) holds the lock for good, and the pool ends
+        # the others: stopping must not wait for it.
+        if self.condition.acquire(timeout=_STOP_WAIT):
+            try:
+                self.condition.notify_all()
+            finally:
+                self.condition.release()
+
+
+#: Seconds the parent waits for the writers' lock when it stops them.
+_STOP_WAIT = 2.0
 
 
 @dataclass

@@ -8,6 +8,8 @@ import csv
 import io
 import json
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -565,6 +567,28 @@ def test_a_failing_worker_stops_the_writing(
     written = target.read_text()
     assert expected.startswith(written) and written.endswith("\n")
     assert 0 < len(written.splitlines()) < 1200
+
+
+def test_a_worker_killed_while_writing_does_not_hang_the_dump(tmp_path: Path) -> None:
+    # It dies holding the writers' lock: the pool ends the other worker, and the main process
+    # must not wait for that lock for ever when it stops the writing.
+    path = big_capture(tmp_path)
+    program = f"""
+import os
+import labelnet.dump
+from labelnet import _parallel
+labelnet.dump.SERIAL_CHUNK, _parallel.PARALLEL_CHUNK = 4 << 10, 16 << 10
+_parallel._Writer._write_text = lambda self, text: os._exit(3)
+with open(os.devnull, "w") as out:
+    try:
+        labelnet.dump.dump({str(path)!r}, out, labelnet.dump.DumpSettings(), jobs=2)
+    except Exception as exc:
+        print(type(exc).__name__)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "BrokenProcessPool"
 
 
 def test_truncated_capture_with_jobs_writes_everything_before_the_break(
