@@ -603,7 +603,8 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
     interface = segment.interfaces[0]
     linktype = interface.linktype
     unpack = struct.Struct(("<" if segment.little else ">") + "IIII").unpack_from
-    nanoseconds = interface.digits == 9
+    # %-formatting: a third cheaper than an f-string with a format spec.
+    time_format = "%d.%09d" if interface.digits == 9 else "%d.%06d"
     locate = _LOCATORS[linktype]
     number = segment.first_packet - 1
     pos = 0
@@ -618,9 +619,9 @@ def _pcap_labeled(segment: Segment) -> Iterator[LabeledTuple]:
             continue
         found = _label_area(data, ip, pos)
         if found is not None:
-            # %-formatting: a third cheaper than an f-string with a format spec.
-            time = ("%d.%09d" if nanoseconds else "%d.%06d") % (seconds, fraction)
-            yield (number, time, *found)
+            version, source, destination, area, truncated = found  # cheaper than *found
+            time = time_format % (seconds, fraction)
+            yield (number, time, version, source, destination, area, truncated)
 
 
 def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
@@ -645,7 +646,9 @@ def _pcapng_labeled(segment: Segment) -> Iterator[LabeledTuple]:
                 continue
             found = _label_area(data, ip, stop)
             if found is not None:
-                yield (number, _pcapng_time(high << 32 | low, interfaces[index]), *found)
+                version, source, destination, area, truncated = found  # cheaper than *found
+                time = _pcapng_time(high << 32 | low, interfaces[index])
+                yield (number, time, version, source, destination, area, truncated)
             continue
         if data[block : block + 4] == _SHB_BYTES:
             little = int.from_bytes(data[block + 8 : block + 12], "little") == _PCAPNG_BYTE_ORDER
@@ -740,7 +743,7 @@ def _label_area(  # noqa: PLR0911
             return None
         area_end = ip + header_length
         truncated = area_end > stop
-        area = data[ip + 20 : min(area_end, stop)]
+        area = data[ip + 20 : stop if truncated else area_end]
         if _CIPSO not in area:  # a fast no; the exact walk is the analyser's job
             return None
         return 4, data[ip + 12 : ip + 16], data[ip + 16 : ip + 20], area, truncated
@@ -753,7 +756,7 @@ def _label_area(  # noqa: PLR0911
             return _destination_options(data, ip, ip + 40, stop, AreaKind.DESTINATION_OPTIONS)
         header_end = ip + 48 + data[ip + 41] * 8
         truncated = header_end > stop
-        area = data[ip + 40 : min(header_end, stop)]
+        area = data[ip + 40 : stop if truncated else header_end]
         if _CALIPSO not in area[2:]:
             if area[0] != 60 or truncated:
                 return None
@@ -783,8 +786,11 @@ def _destination_options(
 
 
 def _ethernet(data: bytes, start: int, stop: int) -> int:
-    if start + 14 <= stop and data[start + 12 : start + 14] == b"\x08\x00":
-        return start + 14  # untagged IPv4: nearly every frame
+    # Untagged IPv4 and IPv6, nearly every frame, by their bytes: a slice costs more.
+    if start + 14 <= stop:
+        kind = data[start + 12]
+        if (kind == 0x08 and not data[start + 13]) or (kind == 0x86 and data[start + 13] == 0xDD):
+            return start + 14
     return _after_vlan_tags(data, start + 12, stop)
 
 
