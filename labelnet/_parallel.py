@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from labelnet._render import PairCounts, Renderer, SegmentResult
-from labelnet.capture import CaptureError, Segment, iter_labeled
+from labelnet.capture import CaptureError, Segment, iter_labeled, joined_segment
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -207,11 +207,12 @@ class Pool(Generic[Settings]):
     sink: Sink | None = None
 
     def results(
-        self, segments: Iterable[Segment], path: str | None = None
+        self, groups: Iterable[list[Segment]], path: str | None = None
     ) -> Iterator[SegmentResult]:
-        """The segments' results in capture order; segments are read by the workers from the
-        file at ``path`` when given. A :class:`CaptureError` from framing is raised after every
-        result before it (and so after their text is written)."""
+        """The results of groups of consecutive segments (one piece of work each), in capture
+        order; a group is read by a worker from the file at ``path`` when given, else sent
+        joined. A :class:`CaptureError` from framing is raised after every result before it
+        (and so after their text is written)."""
         # Imported here: a one-process dump need not pay for loading multiprocessing.
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -222,24 +223,26 @@ class Pool(Generic[Settings]):
         initargs = (self.make_renderer, self.settings, writer)
         with ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=initargs) as pool:
             try:
-                yield from _in_order(pool, segments, path, 2 * self.jobs)
+                yield from _in_order(pool, groups, path, 2 * self.jobs)
             finally:
                 if writer is not None:
                     writer.stop()  # the results are not read further: nothing more is written
 
 
 def _in_order(
-    pool: Executor, segments: Iterable[Segment], path: str | None, in_flight: int
+    pool: Executor, groups: Iterable[list[Segment]], path: str | None, in_flight: int
 ) -> Iterator[SegmentResult]:
     pending: deque[Future[SegmentResult]] = deque()
     failure: CaptureError | None = None
     try:
-        for index, segment in enumerate(segments):
+        for index, group in enumerate(groups):
             if path is None:
-                pending.append(pool.submit(_work, index, segment, None, 0))
+                pending.append(pool.submit(_work, index, joined_segment(group), None, 0))
             else:
-                start = segment.end - len(segment.data)
-                bare = replace(segment, data=b"")
+                # Only the group's place in the file: its bytes are neither joined nor sent.
+                first = group[0]
+                start = first.end - len(first.data)
+                bare = replace(first, data=b"", end=group[-1].end)
                 pending.append(pool.submit(_work, index, bare, path, start))
             if len(pending) >= in_flight:
                 yield pending.popleft().result()

@@ -216,10 +216,10 @@ def read_segments(stream: BinaryIO, chunk_size: int = 1 << 20) -> Iterator[Segme
         yield from _pcap_segments(stream, head, chunk_size)
 
 
-def join_segments(segments: Iterable[Segment], size: int) -> Iterator[Segment]:
-    """Consecutive segments of one capture joined into segments of ``size`` bytes or more (the
-    last may be smaller): fewer, bigger pieces of work. A :class:`CaptureError` from
-    ``segments`` is raised after the segments before it have been yielded."""
+def grouped_segments(segments: Iterable[Segment], size: int) -> Iterator[list[Segment]]:
+    """Consecutive segments of one capture in groups of ``size`` bytes or more (the last may
+    be smaller): fewer, bigger pieces of work. A :class:`CaptureError` from ``segments`` is
+    raised after the groups before it have been yielded."""
     group: list[Segment] = []
     length = 0
     try:
@@ -227,17 +227,18 @@ def join_segments(segments: Iterable[Segment], size: int) -> Iterator[Segment]:
             group.append(segment)
             length += len(segment.data)
             if length >= size:
-                yield _joined(group)
+                yield group
                 group, length = [], 0
     except CaptureError:
         if group:
-            yield _joined(group)
+            yield group
         raise
     if group:
-        yield _joined(group)
+        yield group
 
 
-def _joined(group: list[Segment]) -> Segment:
+def joined_segment(group: list[Segment]) -> Segment:
+    """One segment holding the records of a group of consecutive ones."""
     # The first segment's start state (byte order, interfaces) is the joined one's: the packet
     # walk follows the section and interface blocks inside, as it does within one segment.
     first = group[0]

@@ -49,8 +49,8 @@ from labelnet.capture import (
     CaptureError,
     LabeledTuple,
     Segment,
+    grouped_segments,
     iter_labeled,
-    join_segments,
     read_segments,
 )
 from mls import Level, MlsError
@@ -408,14 +408,14 @@ def _results(
     serial: Iterable[Segment] = segments
     if pool is not None:
         # The workers' pieces are bigger: sending one costs little next to its work.
-        joined = join_segments(segments, _parallel.PARALLEL_CHUNK)
-        second = next(joined, None)
-        third = next(joined, None)
+        groups = grouped_segments(segments, _parallel.PARALLEL_CHUNK)
+        second = next(groups, None)
+        third = next(groups, None)
         if third is not None:
             assert second is not None
-            yield from pool.results(itertools.chain([first, second, third], joined), path)
+            yield from pool.results(itertools.chain([[first], second, third], groups), path)
             return
-        serial = [s for s in (second,) if s is not None]
+        serial = second or []
     text, count, _ = renderer.render(first_packets, total)
     last = first_packets[-1][0] if first_packets else first.first_packet - 1
     yield SegmentResult(text, count, total, first.end, last)

@@ -450,10 +450,10 @@ def pools_started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     results = parallel_module.Pool.results
 
     def recorded(
-        self: parallel_module.Pool[object], segments: Iterator[Segment], *args: object
+        self: parallel_module.Pool[object], groups: Iterator[list[Segment]], *args: object
     ) -> Iterator[object]:
-        handed = list(segments)
-        pools.append((self.jobs, handed[0].first_packet))
+        handed = list(groups)
+        pools.append((self.jobs, handed[0][0].first_packet))
         yield from results(self, iter(handed), *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parallel_module.Pool, "results", recorded)
