@@ -418,9 +418,10 @@ def _join_cached(
 # together. Half as many pieces to join as units. The window is read from two bytes, without
 # building it: byte k of (bits << 2) holds categories 8k-2 .. 8k+5, byte k+1 of it holds
 # 8k+6 .. 8k+8 in its three lowest bits; the text is _BYTE_TEXTS[k][that byte][those bits].
-# A byte position's 2048 texts are made together the first time one of them is needed (0.4 ms,
-# 13 ms for all 32 positions): one by one, in the middle of printing, they cost three to four
-# times as much in all, and a process that prints dense labels ends up needing most of them.
+# Once a process has printed a few dense sets, a byte position's 2048 texts are made together
+# the first time one of them is needed (0.4 ms, 13 ms for all 32 positions): one by one, in the
+# middle of printing, they cost three to four times as much in all, and a process that prints
+# many dense labels ends up needing most of them.
 # The cache stays bounded (2048 windows for each of 32 bytes, a few megabytes when full).
 
 #: Categories c0 .. this - 1 are printed a byte at a time.
@@ -459,13 +460,27 @@ def _format_by_bytes(bits: int, length: int) -> str:
 
 
 def _make_byte_texts(lows: bytes, highs: bytes) -> None:
-    # The texts of the windows seen for the first time.
+    # The texts of the windows seen for the first time: one by one for the first few sets (a
+    # program that prints one dense set does not pay for whole positions), then a position's
+    # whole table at once.
+    global _sets_with_new_texts
+    _sets_with_new_texts += 1
+    whole = _sets_with_new_texts > _ONE_BY_ONE
     for byte, (low, high) in enumerate(zip(lows, highs, strict=False)):  # lows: one more
         texts = _BYTE_TEXTS[byte][low]
-        if texts is None:
+        if texts is not None and texts[high] is not None:
+            continue
+        if whole:
             _fill_byte(byte)
-        elif texts[high] is None:
-            texts[high] = _byte_text(byte, low | high << 8)
+            continue
+        if texts is None:
+            texts = _BYTE_TEXTS[byte][low] = [None] * 8
+        texts[high] = _byte_text(byte, low | high << 8)
+
+
+# How many sets make their new texts one by one before whole positions are made at once.
+_ONE_BY_ONE = 32
+_sets_with_new_texts = 0
 
 
 def _fill_byte(byte: int) -> None:
@@ -473,10 +488,9 @@ def _fill_byte(byte: int) -> None:
     lows = [_unit_text(low_unit, window) for window in range(128)]
     highs = [_unit_text(high_unit, window) for window in range(128)]
     row = _BYTE_TEXTS[byte]
-    for low in range(256):
-        if row[low] is None:
-            first = lows[low & 0x7F]
-            row[low] = [first + highs[(low >> 4) | high << 4] for high in range(8)]
+    for low in range(256):  # the tables made one by one are completed too
+        first = lows[low & 0x7F]
+        row[low] = [first + highs[(low >> 4) | high << 4] for high in range(8)]
 
 
 def parse_category_bits(text: str, start: int, end: int, limits: Limits) -> int:

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from mls import CategorySet, MlsError, MlsSyntaxError
+from mls import CategorySet, MlsError, MlsSyntaxError, categories
 from mls.categories import iter_runs
 
 
@@ -121,3 +121,28 @@ def test_printing_a_set_of_many_runs() -> None:
     )
     edge = CategorySet.from_ranges([(2040, 2050), (2052, 2053)])
     assert str(edge) == "c2040.c2050,c2052,c2053"
+
+
+@pytest.mark.parametrize("one_by_one", [0, 10, 10**9])
+def test_dense_sets_print_the_same_however_their_texts_are_made(
+    one_by_one: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cached texts of a byte position are made one window at a time for the first few
+    # sets, then the whole position at once (completing what was made one by one).
+    monkeypatch.setattr(categories, "_BYTE_TEXTS", [[None] * 256 for _ in range(32)])
+    monkeypatch.setattr(categories, "_sets_with_new_texts", 0)
+    monkeypatch.setattr(categories, "_ONE_BY_ONE", one_by_one)
+    rng = random.Random(one_by_one)
+    for _ in range(300):
+        bits = rng.getrandbits(rng.choice((40, 200, 256)))
+        assert categories.format_category_bits(bits) == categories._format_by_text_search(bits)
+
+
+def test_one_dense_set_makes_only_its_own_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A program that prints one dense set does not pay for whole byte positions (13 ms).
+    monkeypatch.setattr(categories, "_BYTE_TEXTS", [[None] * 256 for _ in range(32)])
+    monkeypatch.setattr(categories, "_sets_with_new_texts", 0)
+    text = str(CategorySet.from_bitmap(bytes([0x55] * 30)))
+    assert text.startswith("c1,c3,c5,c7,c9")
+    made = [texts for row in categories._BYTE_TEXTS for texts in row if texts is not None]
+    assert len(made) == 30  # one window per byte of the set
