@@ -330,7 +330,8 @@ def dump(
     are cores, nor than there are segments), output in capture order. When ``out`` is a text
     file over a file descriptor (standard output, a file, a pipe), the workers write their
     lines to that descriptor themselves, encoded as ``out`` encodes, each line ending in
-    ``\\n``. ``progress(bytes_done, packets_done)`` is called after each segment.
+    ``\\n`` (an encoding that starts with a byte-order mark, such as UTF-16, leaves them to
+    this process). ``progress(bytes_done, packets_done)`` is called after each segment.
 
     A broken capture raises :class:`labelnet.capture.CaptureError` after everything before the
     break has been written.
