@@ -23,6 +23,7 @@ from .categories import (
     EMPTY,
     CategorySet,
     _from_bits,
+    _set_bits,
     format_category_bits,
     parse_category_bits,
 )
@@ -272,7 +273,6 @@ _match_level_shape = _LEVEL_SHAPE.fullmatch
 _new = object.__new__
 _set_sensitivity = Level.__dict__["sensitivity"].__set__
 _set_categories = Level.__dict__["categories"].__set__
-_set_bits = CategorySet.__dict__["_bits"].__set__
 
 
 # Token tables for the common case: a level's parts are looked up as whole tokens, which checks
