@@ -168,7 +168,8 @@ class Segment:
     ``data`` holds pcap records (16-byte header, packet) or pcapng blocks; ``little`` is the
     byte order; ``interfaces`` the interfaces known when the segment starts (one for pcap;
     pcapng blocks inside the segment may add more); ``first_packet`` the number of the first
-    packet in it; ``end`` the file offset just past it (for progress).
+    packet in it; ``end`` the file offset just past it and ``packets`` how many packets it
+    holds (for progress).
     """
 
     pcapng: bool
@@ -177,6 +178,12 @@ class Segment:
     first_packet: int
     data: bytes
     end: int
+    packets: int
+
+    @property
+    def last_packet(self) -> int:
+        """The number of the segment's last packet (``first_packet - 1`` when it has none)."""
+        return self.first_packet + self.packets - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +251,8 @@ def joined_segment(group: list[Segment]) -> Segment:
     first = group[0]
     if len(group) == 1:
         return first
-    return replace(first, data=b"".join(s.data for s in group), end=group[-1].end)
+    data = b"".join(s.data for s in group)
+    return replace(first, data=data, end=group[-1].end, packets=sum(s.packets for s in group))
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
@@ -326,7 +334,7 @@ def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[S
             pos -= 16 + caplen
             count -= 1
         if count:
-            yield Segment(False, little, interfaces, number, buf[:pos], position + pos)
+            yield Segment(False, little, interfaces, number, buf[:pos], position + pos, count)
             number += count
         position += pos
         buf = buf[pos:]
@@ -374,7 +382,9 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
         stalled = stop == base
         if stop > base:
             data = buf[base:stop]
-            yield Segment(True, start_little, start_interfaces, number, data, position + stop)
+            yield Segment(
+                True, start_little, start_interfaces, number, data, position + stop, count
+            )
             number += count
             base = stop
         elif at_eof:

@@ -418,8 +418,7 @@ def _results(
             return
         serial = second or []
     text, count, _ = renderer.render(first_packets, total)
-    last = first_packets[-1][0] if first_packets else first.first_packet - 1
-    yield SegmentResult(text, count, total, first.end, last)
+    yield SegmentResult(text, count, total, first.end, first.last_packet)
     for segment in serial:
         yield render_segment(renderer, segment, total)
 
