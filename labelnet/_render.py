@@ -22,6 +22,7 @@ import enum
 import io
 import ipaddress
 import json
+import operator
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -555,25 +556,70 @@ def format_stats(
 ) -> str:
     """The label counts per address pair, most frequent first, in the output's format (with
     each label's setrans.conf name after it when ``names`` are given)."""
-    rows = sorted(stats.items(), key=lambda item: (-item[1], item[0][:3], str(item[0][3:])))
+    return "".join(stats_pieces(stats, output, names))
+
+
+#: Lines of the statistics made and written at a time.
+_STATS_PIECE = 4096
+
+
+def stats_pieces(
+    stats: Counter[StatsKey], output: Format = Format.TEXT, names: Names | None = None
+) -> Iterator[str]:
+    """:func:`format_stats`'s text in pieces of a few thousand lines: a table of many
+    address pairs is written without being held whole (its text format pads every line to
+    the longest label)."""
+    rows = _most_frequent_first(stats)
     if output is Format.JSONL:
-        return "".join(_stats_json(key, n, names) + "\n" for key, n in rows)
+        for start in range(0, len(rows), _STATS_PIECE):
+            piece = rows[start : start + _STATS_PIECE]
+            yield "".join([_stats_json(key, n, names) + "\n" for key, n in piece])
+        return
     columns = ["source", "destination", "protocol", "doi", "label", "packets"]
     if names is not None:
         columns.insert(5, "setrans")
+    missing = "" if output is Format.CSV else "-"  # no DOI, no name
+    # Rows are tuples of strings: the collector stops tracking those, where a list of rows
+    # per address pair stays tracked and made every full collection longer (on 200k pairs,
+    # half a second of the dump).
     table = [
-        [s, d, p, "" if doi is None else str(doi), label]
-        + ([] if names is None else [names(label) or ""])
-        + [str(n)]
+        (s, d, p, missing if doi is None else str(doi), label)
+        + (() if names is None else (names(label) or missing,))
+        + (str(n),)
         for (s, d, p, doi, label), n in rows
     ]
+    del rows
     if output is Format.CSV:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(table)
-        return "\n" + buffer.getvalue()
-    return _stats_table(columns, table, sum(stats.values()))
+        yield "\n"
+        yield from _csv_pieces([tuple(columns)], table)
+    else:
+        yield from _table_pieces(columns, table, sum(stats.values()))
+
+
+def _csv_pieces(*tables: list[tuple[str, ...]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for table in tables:
+        for start in range(0, len(table), _STATS_PIECE):
+            writer.writerows(table[start : start + _STATS_PIECE])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+
+def _most_frequent_first(stats: Counter[StatsKey]) -> list[tuple[StatsKey, int]]:
+    """The counts by packets, most first; equal counts in the order of their (source,
+    destination, protocol) and then of the text of their (DOI, label)."""
+    items = list(stats.items())
+    # Each tie-break as one string: fields joined by NUL, which no address or protocol name
+    # holds, compare as the tuple of them would; strings compare far faster than tuples.
+    ties = [f"{s}\0{d}\0{p}\0{(doi, label)}" for (s, d, p, doi, label), _ in items]
+    rows = [item for _, item in sorted(zip(ties, items, strict=True))]
+    rows.sort(key=_packets, reverse=True)  # stable: ties keep the order above
+    return rows
+
+
+_packets = operator.itemgetter(1)
 
 
 def _stats_json(key: StatsKey, packets: int, names: Names | None) -> str:
@@ -596,21 +642,15 @@ _HEADINGS = {"source": "SOURCE", "destination": "DESTINATION", "protocol": "OPTI
 _RIGHT = frozenset(("doi", "packets"))
 
 
-def _stats_table(columns: list[str], table: list[list[str]], packets: int) -> str:
-    rows = [[_HEADINGS.get(c, c.upper()) for c in columns]]
-    rows += [
-        [
-            (cell or "-") if c in ("doi", "setrans") else cell
-            for c, cell in zip(columns, row, strict=True)
-        ]
-        for row in table
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
-    lines = ["", f"labels per address pair ({packets} packets)"]
-    for row in rows:
-        cells = [
-            cell.rjust(width) if column in _RIGHT else cell.ljust(width)
-            for column, cell, width in zip(columns, row, widths, strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+def _table_pieces(columns: list[str], table: list[tuple[str, ...]], packets: int) -> Iterator[str]:
+    headings = tuple(_HEADINGS.get(c, c.upper()) for c in columns)
+    widths = [max(map(len, cells)) for cells in zip(headings, *table, strict=True)]
+    # One %-template for every line. No line ends in padding: the last column, the packets,
+    # is aligned right.
+    line = "  ".join(
+        f"%{width}s" if column in _RIGHT else f"%-{width}s"
+        for column, width in zip(columns, widths, strict=True)
+    )
+    yield f"\nlabels per address pair ({packets} packets)\n{line % headings}\n"
+    for start in range(0, len(table), _STATS_PIECE):
+        yield "".join([line % row + "\n" for row in table[start : start + _STATS_PIECE]])

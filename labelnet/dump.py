@@ -44,6 +44,7 @@ from labelnet._render import (
     address_width,
     format_stats,
     header,
+    stats_pieces,
 )
 from labelnet.capture import (
     CaptureError,
@@ -390,7 +391,7 @@ def finish(
         }
     )
     if settings.stats:
-        out.write(format_stats(stats, settings.format, names))
+        out.writelines(stats_pieces(stats, settings.format, names))
     return DumpSummary(written, stats)
 
 
