@@ -398,19 +398,22 @@ class Renderer:
             return found
         if len(self.options) >= CACHE_LIMIT:
             self.options.clear()
+        found = self.options[key] = self._analysed(version, area, truncated, keep_option=True)
+        return found
+
+    def _analysed(self, version: int, area: bytes, truncated: bool, *, keep_option: bool) -> Shown:
+        # The output lines' caches do not keep the option: its objects would outlive the
+        # label's first line only to lengthen the garbage collector's passes.
         option = self.analyzer.analyse(version, area, truncated)
         if option is None:
-            found = _UNLABELED
-        else:
-            kept = self.keep is None or self.keep(option)
-            label, wire = label_texts(option)
-            text = ""
-            if kept and self.settings.show_records:
-                text = tail(option, self.settings.output, label, wire, self.names)
-            counted = (option.protocol, option.doi, "-" if label is None else label)
-            found = Shown(option, kept, text, counted)
-        self.options[key] = found
-        return found
+            return _UNLABELED
+        kept = self.keep is None or self.keep(option)
+        label, wire = label_texts(option)
+        text = ""
+        if kept and self.settings.show_records:
+            text = tail(option, self.settings.output, label, wire, self.names)
+        counted = (option.protocol, option.doi, "-" if label is None else label)
+        return Shown(option if keep_option else None, kept, text, counted)
 
     def line_shown(self, version: int, area: bytes, truncated: bool) -> Shown:
         """The :class:`Shown` an output line needs, worked out on first sight: from
@@ -423,7 +426,7 @@ class Renderer:
             self.lines.clear()
         plain = plain_label(version, area) if self.plain and not truncated else None
         if plain is None:
-            found = self.shown(version, area, truncated)
+            found = self._analysed(version, area, truncated, keep_option=False)
         else:
             show = self.settings.show_records
             text = plain_tail(plain, self.settings.output, self.names) if show else ""
@@ -457,7 +460,7 @@ class Renderer:
             tails.clear()
         plain = plain_label(kind, area)
         if plain is None:
-            tail = self.shown(kind, area, False).tail
+            tail = self._analysed(kind, area, False, keep_option=False).tail
         else:
             tail = plain_tail(plain, self.settings.output, self.names)
         tails[area] = tail
