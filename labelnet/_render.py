@@ -408,6 +408,10 @@ class Renderer:
         if option is None:
             return _UNLABELED
         kept = self.keep is None or self.keep(option)
+        if not (self.settings.show_records or self.settings.stats):
+            # Records and columns (labelnet.dump.records, labelnet.columnar) format the
+            # label themselves, where they need it: no line end, nothing counted.
+            return Shown(option if keep_option else None, kept, "", _UNLABELED.key)
         label, wire = label_texts(option)
         text = ""
         if kept and self.settings.show_records:

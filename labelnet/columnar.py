@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from labelnet._analysis import LabelOption, Record
 from labelnet._render import label_texts
@@ -99,7 +99,7 @@ def _option_row(option: LabelOption, translator: Translator | None) -> tuple[obj
         option.doi,
         option.tag,
         None if level is None else level.sensitivity,
-        None if level is None else _category_list(level.categories.bits),
+        None if level is None else level.categories.bits,  # made a list column in batch()
         label,
         wire,
         name,
@@ -114,6 +114,45 @@ def _option_row(option: LabelOption, translator: Translator | None) -> tuple[obj
 
 #: The bits set in each byte value, lowest first.
 _BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+
+_CATEGORIES = SCHEMA.field("categories").type
+#: Category sets up to this many bits (c0..c4095: every wire bitmap, every MCS level) are
+#: listed by Arrow from their bitmaps, a batch at a time.
+_BITMAP_BITS = 4096
+
+
+def _categories_array(sets: list[int | None]) -> pa.Array:
+    """The ``categories`` column of category sets given as bit integers (None: null).
+
+    Arrow lists the set bits of all of them at once: their bitmaps joined (an integer's
+    little-endian bytes hold category i at bit i % 8 of byte i // 8, as an Arrow boolean
+    array does), the positions of the set bits found in C, each made relative to its own
+    set's first bit. A batch with a larger set (raised limits) is listed a set at a time.
+    """
+    if any(bits is not None and bits.bit_length() > _BITMAP_BITS for bits in sets):
+        return pa.array([None if b is None else _category_list(b) for b in sets], _CATEGORIES)
+    bitmaps: list[bytes] = []
+    starts: list[int] = []  # each set's first bit in the joined bitmap
+    offsets = [0]  # each set's first category in the values
+    nulls: list[bool] = []
+    bit = count = 0
+    for bits in sets:
+        starts.append(bit)
+        nulls.append(bits is None)
+        if bits is not None:
+            bitmap = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+            bitmaps.append(bitmap)
+            bit += 8 * len(bitmap)
+            count += bits.bit_count()
+        offsets.append(count)
+    joined = pa.BooleanArray.from_buffers(pa.bool_(), bit, [None, pa.py_buffer(b"".join(bitmaps))])
+    positions = pc.indices_nonzero(joined).cast(pa.int64())
+    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), positions)
+    firsts = pc.take(pa.array(starts, pa.int64()), pc.list_parent_indices(lists))
+    values = pc.subtract(positions, firsts).cast(pa.int32())
+    return pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), values, _CATEGORIES, mask=pa.array(nulls, pa.bool_())
+    )
 
 
 def _category_list(bits: int) -> list[int]:
@@ -192,12 +231,17 @@ class _Rows:
         rows = [_option_row(option, self.translator) for option in self.distinct]
         options = pa.table(
             [
-                pa.array([row[i] for row in rows], SCHEMA.field(name).type)
+                _categories_array(cast("list[int | None]", [row[i] for row in rows]))
+                if name == "categories"
+                else pa.array([row[i] for row in rows], SCHEMA.field(name).type)
                 for i, name in enumerate(_OPTION_COLUMNS)
             ],
             names=_OPTION_COLUMNS,
-        ).take(pa.array(self.which, pa.int32()))
+        )
         count = len(self.packets)
+        if len(rows) < count or self.which != list(range(count)):
+            # Spread over the packets; not needed where every packet has its own option.
+            options = options.take(pa.array(self.which, pa.int32()))
         columns = [
             pa.repeat(pa.scalar(self.file, pa.string()), count),
             pa.array(self.packets, pa.int64()),

@@ -301,6 +301,25 @@ def test_category_lists_agree_with_the_sets() -> None:
     assert columnar._category_list(1 << 1023) == [1023]
 
 
+@pytest.mark.parametrize("largest", [2047, 4096, 70000])
+def test_the_categories_column_lists_each_set(largest: int) -> None:
+    # Listed by Arrow from the joined bitmaps, or a set at a time when one is larger than
+    # the bitmaps are made for: the same lists either way, nulls and empty sets kept.
+    import random
+
+    from mls import CategorySet
+
+    rng = random.Random(largest)
+    sets: list[int | None] = [None, 0, 1, 1 << 7, 1 << 8, 1 << largest]
+    sets += [rng.getrandbits(rng.choice((3, 8, 9, 240, 2016))) for _ in range(300)]
+    sets += [None, 0]
+    column = columnar._categories_array(sets)
+    assert column.type == columnar.SCHEMA.field("categories").type
+    assert column.to_pylist() == [
+        None if bits is None else list(CategorySet.from_int(bits)) for bits in sets
+    ]
+
+
 def test_the_command_names_the_missing_extra(tmp_path: Path) -> None:
     capture = write_captures(tmp_path)[0]
     out = tmp_path / "x.parquet"
