@@ -11,7 +11,8 @@ labeled packets on Ethernet, IPv4 and IPv6 mixed:
 
 Every implementation runs as a command, start-up included, with its output sent to /dev/null:
 
-* labelnet: ``python -m labelnet dump FILE`` in each output format (text, jsonl, csv)
+* labelnet: ``python -m labelnet dump FILE`` in each output format (text, jsonl, csv, and
+  parquet into a file when pyarrow is installed)
 * labelnet --jobs N: the text dump spread over every core
 * labelnet text --setrans: the text dump with the names of a targeted policy's setrans.conf
   (the other cases show no names, whatever the machine's own setrans.conf)
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import importlib.util
 import os
 import random
 import shutil
@@ -178,6 +180,9 @@ def _command(args: list[str]) -> None:
 def _commands(path: Path) -> dict[str, list[str]]:
     ours = [sys.executable, "-m", "labelnet", "dump", str(path)]
     commands = {f"{OURS} {output}": [*ours, "--format", output] for output in FORMATS}
+    if importlib.util.find_spec("pyarrow") is not None:
+        parquet = path.with_suffix(".parquet")
+        commands[f"{OURS} parquet"] = [*ours, "--format", "parquet", "-o", str(parquet)]
     commands[f"{OURS} text --jobs {CORES}"] = [*ours, "--jobs", str(CORES)]
     setrans = path.parent / "setrans.conf"
     setrans.write_text(TARGETED)
