@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, cast
@@ -124,35 +125,44 @@ _BITMAP_BITS = 4096
 def _categories_array(sets: list[int | None]) -> pa.Array:
     """The ``categories`` column of category sets given as bit integers (None: null).
 
-    Arrow lists the set bits of all of them at once: their bitmaps joined (an integer's
-    little-endian bytes hold category i at bit i % 8 of byte i // 8, as an Arrow boolean
-    array does), the positions of the set bits found in C, each made relative to its own
-    set's first bit. A batch with a larger set (raised limits) is listed a set at a time.
+    Arrow lists the categories of many sets at once: each set's bitmap padded to the same
+    width (an integer's little-endian bytes hold category i at bit i % 8 of byte i // 8, as
+    an Arrow boolean array does), all of them joined into one mask, which filters the
+    numbers 0 .. width - 1 repeated once per set. A batch with a larger set (raised limits)
+    is listed a set at a time.
     """
-    if any(bits is not None and bits.bit_length() > _BITMAP_BITS for bits in sets):
+    longest = max((bits.bit_length() for bits in sets if bits is not None), default=0)
+    if longest > _BITMAP_BITS:
         return pa.array([None if b is None else _category_list(b) for b in sets], _CATEGORIES)
-    bitmaps: list[bytes] = []
-    starts: list[int] = []  # each set's first bit in the joined bitmap
+    width = 1 << max(longest - 1, 7).bit_length()  # a power of two, a byte or more
+    size = width >> 3
     offsets = [0]  # each set's first category in the values
-    nulls: list[bool] = []
-    bit = count = 0
+    count = 0
     for bits in sets:
-        starts.append(bit)
-        nulls.append(bits is None)
         if bits is not None:
-            bitmap = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
-            bitmaps.append(bitmap)
-            bit += 8 * len(bitmap)
             count += bits.bit_count()
         offsets.append(count)
-    joined = pa.BooleanArray.from_buffers(pa.bool_(), bit, [None, pa.py_buffer(b"".join(bitmaps))])
-    positions = pc.indices_nonzero(joined).cast(pa.int64())
-    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), positions)
-    firsts = pc.take(pa.array(starts, pa.int64()), pc.list_parent_indices(lists))
-    values = pc.subtract(positions, firsts).cast(pa.int32())
+    # Sets a piece at a time, so that the repeated numbers stay a few megabytes.
+    step = max(_FILTERED_BITS // width, 1)
+    numbers = struct.pack(f"<{width}i", *range(width)) * step
+    repeated = pa.Array.from_buffers(pa.int32(), step * width, [None, pa.py_buffer(numbers)])
+    values = []
+    for start in range(0, len(sets), step):
+        piece = sets[start : start + step]
+        joined = b"".join([(bits or 0).to_bytes(size, "little") for bits in piece])
+        flags = pa.py_buffer(joined)
+        mask = pa.BooleanArray.from_buffers(pa.bool_(), len(piece) * width, [None, flags])
+        values.append(pc.filter(repeated.slice(0, len(piece) * width), mask))
     return pa.ListArray.from_arrays(
-        pa.array(offsets, pa.int32()), values, _CATEGORIES, mask=pa.array(nulls, pa.bool_())
+        pa.array(offsets, pa.int32()),
+        pa.concat_arrays(values) if values else pa.array([], pa.int32()),
+        _CATEGORIES,
+        mask=pa.array([bits is None for bits in sets], pa.bool_()),
     )
+
+
+#: Bits of category bitmaps filtered at a time (the numbers they filter: 4 MiB).
+_FILTERED_BITS = 1 << 20
 
 
 def _category_list(bits: int) -> list[int]:
@@ -168,23 +178,22 @@ def _category_list(bits: int) -> list[int]:
 
 
 def _nanoseconds(texts: list[str]) -> pa.Array:
-    """Decimal time texts (exact, as the reader gives them) as a timestamp array."""
-    try:
-        scaled = pc.multiply(
-            pc.cast(pa.array(texts, pa.string()), pa.decimal128(20, 9)),
-            pa.scalar(10**9, pa.decimal128(10, 0)),
-        )
-        return pc.cast(pc.cast(scaled, pa.int64()), _TIME)
-    except pa.ArrowInvalid:
-        # More than nine decimals (a pcapng interface with a finer resolution), or no time.
-        return pa.array([_cut_to_ns(text) for text in texts], pa.int64()).cast(_TIME)
+    """Decimal time texts (exact, as the reader gives them; "" for none) as a timestamp
+    array; digits past the ninth are cut."""
+    # In Python: six times faster than Arrow's cast of the texts to decimals.
+    return pa.array([_cut_to_ns(text) for text in texts], pa.int64()).cast(_TIME)
 
 
 def _cut_to_ns(text: str) -> int | None:
+    # The text read as one signed decimal number, as the dump and tshark print it (a
+    # pcapng interface's negative offset can give "-1.500000": minus one and a half).
     if not text:
         return None
     seconds, _, fraction = text.partition(".")
-    return int(seconds) * 10**9 + int(fraction[:9].ljust(9, "0"))
+    nanoseconds = int(fraction[:9].ljust(9, "0"))
+    if seconds[:1] == "-":
+        return -(int(seconds[1:]) * 1_000_000_000 + nanoseconds)
+    return int(seconds) * 1_000_000_000 + nanoseconds
 
 
 class _Rows:

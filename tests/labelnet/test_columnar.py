@@ -232,8 +232,23 @@ def test_a_stream_is_read_and_named(tmp_path: Path) -> None:
 
 
 def test_times_finer_than_nanoseconds_are_cut() -> None:
-    stamps = columnar._nanoseconds(["1.1234567891", "2.5", ""])
-    assert stamps.cast(pa.int64()).to_pylist() == [1_123_456_789, 2_500_000_000, None]
+    stamps = columnar._nanoseconds(["1.1234567891", "2.5", "", "7", "1700000000.000001"])
+    assert stamps.cast(pa.int64()).to_pylist() == [
+        1_123_456_789,
+        2_500_000_000,
+        None,
+        7_000_000_000,
+        1_700_000_000_000_001_000,
+    ]
+
+
+def test_a_time_before_the_epoch_is_read_as_printed() -> None:
+    # A pcapng interface's negative if_tsoffset: the dump prints "-1.500000" as tshark's
+    # frame.time_epoch does, and the column holds that number (also past nine digits).
+    stamps = columnar._nanoseconds(["-1.500000", "-0.25", "-2.1234567891"])
+    assert stamps.cast(pa.int64()).to_pylist() == [-1_500_000_000, -250_000_000, -2_123_456_789]
+    arrow = pa.array(["-1.500000", "-0.25"]).cast(pa.decimal128(20, 9))
+    assert [int(d * 10**9) for d in arrow.to_pylist()] == [-1_500_000_000, -250_000_000]
 
 
 def test_the_command_writes_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -301,10 +316,11 @@ def test_category_lists_agree_with_the_sets() -> None:
     assert columnar._category_list(1 << 1023) == [1023]
 
 
-@pytest.mark.parametrize("largest", [2047, 4096, 70000])
+@pytest.mark.parametrize("largest", [2047, 4095, 4096, 70000])
 def test_the_categories_column_lists_each_set(largest: int) -> None:
-    # Listed by Arrow from the joined bitmaps, or a set at a time when one is larger than
-    # the bitmaps are made for: the same lists either way, nulls and empty sets kept.
+    # Listed by Arrow from the joined bitmaps (c4095: in two pieces), or a set at a time
+    # when one is larger than the bitmaps are made for: the same lists either way, nulls and
+    # empty sets kept.
     import random
 
     from mls import CategorySet
