@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import subprocess
 import sys
 from decimal import Decimal
@@ -240,6 +241,48 @@ def test_times_finer_than_nanoseconds_are_cut() -> None:
         7_000_000_000,
         1_700_000_000_000_001_000,
     ]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["1700000000.123456", "1700000001.000000", "-1.500000"],  # one resolution: Arrow
+        ["1700000000.123456789", "0.000000001"],
+        ["1700000000.123456", "1700000000.5"],  # two resolutions: a time at a time
+        ["1700000000.123456", ""],
+        ["12", "13"],
+    ],
+)
+def test_times_of_one_or_many_resolutions_agree(texts: list[str]) -> None:
+    expected = [columnar._cut_to_ns(text) for text in texts]
+    assert columnar._nanoseconds(texts).cast(pa.int64()).to_pylist() == expected
+    assert expected[0] == int(Decimal(texts[0]) * 10**9)
+
+
+def test_a_time_that_nanoseconds_cannot_hold_is_null(tmp_path: Path) -> None:
+    # Regression: a pcapng interface whose if_tsoffset is 2**62 seconds gave an OverflowError
+    # from pyarrow in the middle of the Parquet file; tshark prints such times too.
+    assert columnar._nanoseconds(["4611686020127387904.500000", "1.500000"]).cast(
+        pa.int64()
+    ).to_pylist() == [None, 1_500_000_000]
+    assert columnar._nanoseconds(["9223372036.854775808", "-9223372036.854775808"]).cast(
+        pa.int64()
+    ).to_pylist() == [None, -(2**63)]
+    packet = ethernet(ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s3:c0,c5")))
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    offset = struct.pack("<HHq", 14, 8, 2**62) + bytes(4)  # if_tsoffset, end of options
+    idb = _block(1, struct.pack("<HHI", 1, 0, 0) + offset)
+    epb = _block(6, struct.pack("<IIIII", 0, 0, 5, len(packet), len(packet)) + packet)
+    capture = tmp_path / "far.pcapng"
+    capture.write_bytes(shb + idb + epb)
+    columnar.write_parquet(capture, tmp_path / "far.parquet")
+    (row,) = pq.read_table(tmp_path / "far.parquet").to_pylist()
+    assert row["time"] is None and row["label"] == "s3:c0,c5"
+
+
+def _block(kind: int, body: bytes) -> bytes:
+    body += bytes(-len(body) % 4)
+    return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
 
 
 def test_a_time_before_the_epoch_is_read_as_printed() -> None:
