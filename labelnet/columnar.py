@@ -193,6 +193,8 @@ def _same_digits_nanoseconds(array: pa.Array) -> pa.Array:
     # Where every time has the same number of decimals (all a capture's, or one interface's)
     # Arrow reads them without Python: the digits as one integer, scaled. Raises ValueError
     # for any other shape, ArrowInvalid where a number does not fit.
+    if not len(array):
+        return pa.array([], pa.int64())
     points = pc.find_substring(array, ".")
     decimals = pc.min_max(pc.subtract(pc.utf8_length(array), points))
     low, high = decimals["min"].as_py(), decimals["max"].as_py()
