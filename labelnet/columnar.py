@@ -13,10 +13,9 @@ most ``batch_rows`` rows. Needs pyarrow: ``pip install 'labelnet[parquet]'``.
 
 from __future__ import annotations
 
-import itertools
 import os
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from mls.translate import Translator
 
 __all__ = [
+    "BATCH_CATEGORIES",
     "COLUMNS",
     "ROW_GROUP_ROWS",
     "SCHEMA",
@@ -46,6 +46,10 @@ __all__ = [
 
 #: Rows per record batch, and so per Parquet row group.
 ROW_GROUP_ROWS = 65_536
+#: Categories per record batch, at most (a batch ends early when its rows' category lists
+#: hold this many numbers): one CIPSO tag 5 range lists up to 65,536 of them, so rows alone
+#: would not bound a batch's memory.
+BATCH_CATEGORIES = 1 << 22
 
 #: The columns: (name, Arrow type, what it holds). Columns named as in the JSON-lines output
 #: hold the same values (null where the JSON line has null).
@@ -117,9 +121,9 @@ def _option_row(option: LabelOption, translator: Translator | None) -> tuple[obj
 _BYTE_BITS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
 
 _CATEGORIES = SCHEMA.field("categories").type
-#: Category sets up to this many bits (c0..c4095: every wire bitmap, every MCS level) are
-#: listed by Arrow from their bitmaps, a batch at a time.
-_BITMAP_BITS = 4096
+#: Category sets up to this many bits (c0..c1048575: every label on the wire, and every host
+#: label a TRANS DOI can map it to) are listed by Arrow from their bitmaps, a batch at a time.
+_BITMAP_BITS = 1 << 20
 
 
 def _categories_array(sets: list[int | None]) -> pa.Array:
@@ -143,7 +147,7 @@ def _categories_array(sets: list[int | None]) -> pa.Array:
             count += bits.bit_count()
         offsets.append(count)
     # Sets a piece at a time, so that the repeated numbers stay a few megabytes.
-    step = max(_FILTERED_BITS // width, 1)
+    step = max(min(_FILTERED_BITS // width, len(sets)), 1)
     numbers = struct.pack(f"<{width}i", *range(width)) * step
     repeated = pa.Array.from_buffers(pa.int32(), step * width, [None, pa.py_buffer(numbers)])
     values = []
@@ -239,24 +243,34 @@ class _Rows:
         # id(option) -> its index; ``distinct`` keeps the options alive, so ids stay unique.
         self.index: dict[int, int] = {}
         self.distinct: list[LabelOption] = []
+        self.sizes: list[int] = []  # how many categories each distinct option's label has
+        self.categories = 0  # in the rows gathered
 
     def __len__(self) -> int:
         return len(self.packets)
 
-    def add(self, records: Iterable[Record]) -> None:
-        index, distinct = self.index, self.distinct
+    def add(self, records: Iterator[Record], rows: int) -> bool:
+        """Gather records until there are ``rows`` rows, or categories enough for a batch
+        (True: take the batch, then add the rest), or ``records`` end (False)."""
+        index, distinct, sizes = self.index, self.distinct, self.sizes
         for record in records:
             option = record.option
             at = index.get(id(option))
             if at is None:
                 at = index[id(option)] = len(distinct)
                 distinct.append(option)
+                level = option.level
+                sizes.append(0 if level is None else level.categories.bits.bit_count())
             self.packets.append(record.packet)
             self.times.append(record.time)
             self.sources.append(record.source)
             self.destinations.append(record.destination)
             self.which.append(at)
             self.last_packet = record.packet
+            self.categories += sizes[at]
+            if len(self.packets) >= rows or self.categories >= BATCH_CATEGORIES:
+                return True
+        return False
 
     def batch(self) -> pa.RecordBatch:
         """The gathered rows as one record batch of :data:`SCHEMA`; starts over."""
@@ -307,8 +321,12 @@ def segment_table(
     if translator is None and settings is not None:
         translator = settings.translator()
     rows = _Rows(file, translator)
-    rows.add((renderer or _renderer(settings)).iter_records(iter_labeled(segment)))
-    return pa.Table.from_batches([rows.batch()], SCHEMA)
+    records = (renderer or _renderer(settings)).iter_records(iter_labeled(segment))
+    batches = []
+    while rows.add(records, ROW_GROUP_ROWS):
+        batches.append(rows.batch())
+    batches.append(rows.batch())
+    return pa.Table.from_batches(batches, SCHEMA)
 
 
 def record_batches(
@@ -353,11 +371,8 @@ def _batches(
     try:
         for segment in read_segments(stream, SERIAL_CHUNK):
             records = renderer.iter_records(iter_labeled(segment))
-            while True:
-                # A segment can hold more rows than a batch: take what fits, then the rest.
-                rows.add(itertools.islice(records, batch_rows - len(rows)))
-                if len(rows) < batch_rows:
-                    break
+            # A segment can hold more rows than a batch: take what fits, then the rest.
+            while rows.add(records, batch_rows):
                 yield rows.batch()
             if progress is not None:
                 progress(segment.end, rows.last_packet)

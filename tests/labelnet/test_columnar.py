@@ -18,7 +18,14 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from labelnet import columnar  # noqa: E402
 from labelnet.__main__ import main  # noqa: E402
-from labelnet.capture import CaptureError, LinkType, write_pcap, write_pcapng  # noqa: E402
+from labelnet.capture import (  # noqa: E402
+    CaptureError,
+    LinkType,
+    Segment,
+    read_segments,
+    write_pcap,
+    write_pcapng,
+)
 from labelnet.dump import DumpSettings, Format, dump  # noqa: E402
 from mls import Level  # noqa: E402
 from mls.translate import Translator  # noqa: E402
@@ -189,6 +196,36 @@ def test_row_groups_are_bounded(tmp_path: Path) -> None:
     assert sizes == [20, 20, 10]
     with pytest.raises(ValueError, match="at least one row"):
         next(columnar.record_batches(capture, batch_rows=0))
+
+
+def test_batches_are_bounded_by_their_categories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: a CIPSO tag 5 range c0.c65535 takes 4 bytes and lists 65,536 categories, so
+    # rows alone did not bound a batch: 20,000 such packets (1 MB of capture) took 11.4 GB of
+    # memory. A batch now ends once its rows list BATCH_CATEGORIES categories.
+    monkeypatch.setattr(columnar, "BATCH_CATEGORIES", 200_000)
+    option = cipso_option(3, "s1:c0.c65535", 5)
+    small = cipso_option(3, "s1:c7", 5)
+    packets = [ethernet(ipv4("10.0.0.1", "10.0.1.1", option)) for _ in range(10)]
+    packets[5:5] = [ethernet(ipv4("10.0.0.1", "10.0.1.1", small))] * 3
+    capture = tmp_path / "wide.pcap"
+    write_pcap(capture, [((i, 0), p) for i, p in enumerate(packets)])
+    batches = list(columnar.record_batches(capture))
+    # 65,536 categories a wide row: the fourth reaches 200,000, then one wide row, the three
+    # small ones and three wide rows, then the last two.
+    assert [b.num_rows for b in batches] == [4, 7, 2]
+    table = pa.Table.from_batches(batches)
+    lists = table["categories"].to_pylist()
+    assert [len(c) for c in lists] == [65_536] * 5 + [1] * 3 + [65_536] * 5
+    assert lists[0] == list(range(65_536)) and lists[5] == [7]
+    assert columnar.segment_table(str(capture), _one_segment(capture)).equals(table)
+
+
+def _one_segment(capture: Path) -> Segment:
+    with capture.open("rb") as stream:
+        (segment,) = read_segments(stream, 1 << 24)
+    return segment
 
 
 def test_setrans_names_the_labels(tmp_path: Path) -> None:
