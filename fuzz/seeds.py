@@ -73,6 +73,21 @@ def _pcap(packets: Iterable[bytes], *, pcapng: bool = False) -> bytes:
         return path.read_bytes()
 
 
+def _far_time_capture(packet: bytes) -> bytes:
+    """A pcapng file of one raw IP packet on an interface whose if_tsoffset is 2**62 s: a
+    time past 2262, which stopped ``--format parquet`` with pyarrow's OverflowError."""
+
+    def block(kind: int, body: bytes) -> bytes:
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+    section = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    offset = struct.pack("<HHq", 14, 8, 2**62) + bytes(4)  # if_tsoffset, end of options
+    interface = block(1, struct.pack("<HHI", 101, 0, 0) + offset)  # LINKTYPE_RAW
+    enhanced = struct.pack("<IIIII", 0, 0, 5, len(packet), len(packet)) + packet
+    return section + interface + block(6, enhanced)
+
+
 def _ipv4(area: bytes) -> bytes:
     area = area[:40] + bytes(-len(area[:40]) % 4)
     size = 20 + len(area)
@@ -130,6 +145,8 @@ def _from_vectors(found: dict[str, set[bytes]]) -> None:
     found["capture"].add(_pcap(_ipv6(v.header) for v in calipso_vectors))
     found["capture"].add(_pcap((_ipv4(v.area) for v in cipso_vectors[:8]), pcapng=True))
     found["capture"].add(_pcap((_ipv6(v.header) for v in calipso_vectors[:8]), pcapng=True))
+    found["columnar"].update(found["capture"])
+    found["columnar"].add(_far_time_capture(_ipv4(cipso_vectors[0].area)))
 
 
 def _from_docs(found: dict[str, set[bytes]]) -> None:

@@ -395,6 +395,24 @@ def capture(data: bytes) -> None:
         dump.dump(io.BytesIO(data), io.StringIO(), settings)
 
 
+def columnar(data: bytes) -> None:
+    """labelnet.columnar.record_batches on a capture file in memory, without and with DOIs, in
+    batches of seven rows: every batch has the schema, every list of categories ascends."""
+    from labelnet import columnar as columnar_module
+    from labelnet.capture import CaptureError
+    from labelnet.dump import DumpSettings
+
+    dois = ("cipso add pass doi:16 tags:1", "calipso add pass doi:2")
+    settings = DumpSettings(dois=dois) if len(data) & 1 else None
+    with contextlib.suppress(CaptureError):
+        for batch in columnar_module.record_batches(io.BytesIO(data), settings, batch_rows=7):
+            if batch.schema != columnar_module.SCHEMA:
+                raise TargetFailure(f"a batch of another schema: {batch.schema}")
+            for categories in batch.column("categories").to_pylist():
+                if categories is not None and categories != sorted(set(categories)):
+                    raise TargetFailure(f"categories out of order: {categories}")
+
+
 # -- the scapy layers -----------------------------------------------------------------------
 
 
@@ -489,6 +507,7 @@ TARGETS: dict[str, Target] = {
         ),
         Target("ipsec_setkey", ipsec_setkey, 400, ("labelnet.ipsec.setkey",)),
         Target("capture", capture, 2048, ("labelnet.capture", "labelnet.dump")),
+        Target("columnar", columnar, 2048, ("labelnet.columnar",)),
         Target("scapy_cipso", scapy_cipso, 80, ("cipso.scapy",)),
         Target("scapy_calipso", scapy_calipso, 300, ("calipso.scapy",)),
     )

@@ -55,6 +55,7 @@ ALLOWANCES = {
     "ipsec_wire": Allowance(4_000, 100, 256_000, 2_000),
     "ipsec_setkey": Allowance(6_000, 200, 256_000, 2_000),
     "capture": Allowance(40_000, 400, 4_000_000, 4_000),
+    "columnar": Allowance(40_000, 400, 4_000_000, 4_000),
     "scapy_cipso": Allowance(80_000, 2_000, 2_000_000, 10_000),
     "scapy_calipso": Allowance(80_000, 2_000, 2_000_000, 10_000),
 }
@@ -93,9 +94,10 @@ def measure(run: Callable[[bytes], None], data: bytes) -> Cost:
     return cost
 
 
-def warm_up(run: Callable[[bytes], None]) -> None:
-    """Run once unmeasured: first calls import modules (scapy's layers) and fill caches."""
-    for data in (b"", b"\x86\x0a\0\0\0\x10\x01\x04\0\x03"):
+def warm_up(run: Callable[[bytes], None], seeds: tuple[bytes, ...] = ()) -> None:
+    """Run once unmeasured: first calls import modules (scapy's layers; pyarrow.compute's
+    functions and pandas, which pyarrow loads when it is installed) and fill caches."""
+    for data in (b"", b"\x86\x0a\0\0\0\x10\x01\x04\0\x03", *seeds):
         try:
             run(data)
         except Exception as error:
@@ -144,8 +146,8 @@ def inputs(name: str) -> st.SearchStrategy[bytes]:
 def test_contract(name: str) -> None:
     run = TARGETS[name].run
     allowance = ALLOWANCES[name]
-    slow = name.startswith("scapy") or name == "capture"
-    warm_up(run)
+    slow = name.startswith("scapy") or name in ("capture", "columnar")
+    warm_up(run, tuple(path.read_bytes() for path in corpus_files(name)[:8]))
 
     @settings(
         max_examples=40 if slow else 150,
