@@ -21,7 +21,7 @@ from mls import __version__ as __version__
 from mls.verdict import VerdictKind
 
 from ._checksum import crc16_x25
-from ._codec import decode, encode, first_label_text
+from ._codec import decode, encode, first_label, first_label_text
 from .doi import CalipsoDoi
 from .errors import (
     CalipsoChecksumError,
@@ -86,6 +86,7 @@ __all__ = [
     "decode",
     "encode",
     "find_option",
+    "first_label",
     "first_label_text",
     "insert_option",
     "iter_options",

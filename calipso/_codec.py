@@ -145,6 +145,17 @@ def first_label_text(header: bytes) -> tuple[int, str] | None:
     option right after its two bytes, whole inside the header's length, read without building
     objects (for readers of many distinct labels); None for any other shape, which
     :func:`decode` handles. The checksum does not change the label."""
+    found = first_label(header)
+    if found is None:
+        return None
+    doi, level, bits = found
+    return doi, format_level_bits(level, bits)
+
+
+def first_label(header: bytes) -> tuple[int, int, int] | None:
+    """``(DOI, sensitivity, category bit integer)`` of the wire level of a hop-by-hop header
+    of the shape :func:`first_label_text` reads, without building objects; None for any
+    other shape."""
     size = len(header)
     if size < 12 or header[2] != OPTION_TYPE:
         return None
@@ -154,4 +165,4 @@ def first_label_text(header: bytes) -> tuple[int, str] | None:
     _, _, doi, words, level = _unpack_head(header, 2)
     if end < 12 or 12 + 4 * words > end:
         return None
-    return doi, format_level_bits(level, bits_from_bitmap(header[12 : 12 + 4 * words]))
+    return doi, level, bits_from_bitmap(header[12 : 12 + 4 * words])

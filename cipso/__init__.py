@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mls import __version__ as __version__
 from mls.verdict import VerdictKind
 
-from ._codec import decode, encode, first_label_text
+from ._codec import decode, encode, first_label, first_label_text
 from .doi import CipsoDoi
 from .errors import (
     CipsoDecodeError,
@@ -87,6 +87,7 @@ __all__ = [
     "decode",
     "encode",
     "find_option",
+    "first_label",
     "first_label_text",
     "iter_options",
     "tag_class",

@@ -237,15 +237,10 @@ def first_label_text(area: bytes) -> tuple[int, int, str] | None:
     of the shape senders use (one tag 1 or tag 5 filling it), read without building objects
     (for readers of many distinct labels); None for any other shape, which :func:`decode`
     handles. The conditions are those of :func:`decode`'s straight path."""
-    size = len(area)
-    if size < _BASE or area[0] != OPTION_TYPE:
+    head = _sender_shape(area)
+    if head is None:
         return None
-    length = area[1]
-    if length < _BASE or length > size or length > MAX_OPTION_LENGTH:
-        return None
-    _, _, doi, tag, tag_length, _, level = _unpack_base(area)
-    if tag_length != length - HEADER_LENGTH:
-        return None
+    doi, tag, level, length = head
     if tag == _RESTRICTED_BITMAP:
         text = format_level_bits(level, bits_from_bitmap(area[_BASE:length]))
     elif tag == _RANGED and not length & 1:
@@ -256,6 +251,38 @@ def first_label_text(area: bytes) -> tuple[int, int, str] | None:
     else:
         return None
     return doi, tag, text
+
+
+def first_label(area: bytes) -> tuple[int, int, int, int] | None:
+    """``(DOI, tag type, sensitivity, category bit integer)`` of the wire level of an options
+    area of the shape :func:`first_label_text` reads, without building objects; None for
+    any other shape."""
+    head = _sender_shape(area)
+    if head is None:
+        return None
+    doi, tag, level, length = head
+    if tag == _RESTRICTED_BITMAP:
+        return doi, tag, level, bits_from_bitmap(area[_BASE:length])
+    if tag == _RANGED and not length & 1:
+        found = decode(area[:length]).mls_level
+        if found is not None:
+            return doi, tag, found.sensitivity, found.categories.bits
+    return None
+
+
+def _sender_shape(area: bytes) -> tuple[int, int, int, int] | None:
+    # (DOI, tag type, level, option length) when the area starts with a CIPSO option whose one
+    # tag fills it: the conditions of decode's straight path.
+    size = len(area)
+    if size < _BASE or area[0] != OPTION_TYPE:
+        return None
+    length = area[1]
+    if length < _BASE or length > size or length > MAX_OPTION_LENGTH:
+        return None
+    _, _, doi, tag, tag_length, _, level = _unpack_base(area)
+    if tag_length != length - HEADER_LENGTH:
+        return None
+    return doi, tag, level, length
 
 
 def _ranged_text(level: int, bounds: tuple[int, ...]) -> str:

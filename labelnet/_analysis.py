@@ -382,6 +382,32 @@ def plain_label(version: int, area: bytes) -> PlainLabel | None:
 _new_plain = tuple.__new__
 
 
+class PlainLevel(NamedTuple):
+    """The wire level of a well-formed label option read straight from its bytes, as
+    numbers: what :func:`plain_label` reads as text."""
+
+    protocol: str
+    doi: int
+    tag: int | None
+    sensitivity: int
+    categories: int  #: the category bit integer
+
+
+def plain_level(version: int, area: bytes) -> PlainLevel | None:
+    """:func:`plain_label`'s label as numbers (the protocol's ``first_label``), for the same
+    shapes; None for any other, which :class:`Analyzer` works out in full."""
+    if version == 4:
+        found = cipso.first_label(area)
+        return None if found is None else _new_plain(PlainLevel, ("cipso", *found))
+    if version != _HOP_BY_HOP:
+        return None
+    found6 = calipso.first_label(area)
+    if found6 is None:
+        return None
+    doi, sensitivity, categories = found6
+    return _new_plain(PlainLevel, ("calipso", doi, None, sensitivity, categories))
+
+
 def _u32(data: bytes, at: int) -> int | None:
     return int.from_bytes(data[at : at + 4], "big") if len(data) >= at + 4 else None
 

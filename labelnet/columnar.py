@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, cast
 
-from labelnet._analysis import LabelOption, Record
+from labelnet._analysis import LabelOption, PlainLevel, plain_level
 from labelnet._render import label_texts
-from labelnet.capture import Segment, iter_labeled, read_segments
+from labelnet.capture import LabeledTuple, Segment, iter_labeled, read_segments
 from labelnet.dump import SERIAL_CHUNK, DumpSettings, make_renderer
 from mls._extras import needs_extra
+from mls.label import format_level_bits
 
 with needs_extra("parquet", by=__name__):
     import pyarrow as pa
@@ -224,12 +225,16 @@ _NANOSECONDS_LIMIT = 1 << 63
 
 
 class _Rows:
-    """Records gathered into record batches: per-packet columns as lists, the option columns
-    once per distinct option (the analysis hands out one :class:`LabelOption` per distinct
-    options area, so its identity is the key)."""
+    """Labeled packets gathered into record batches: per-packet columns as lists, the option
+    columns once per distinct options area. Without DOIs or label filters
+    (:attr:`Renderer.plain <labelnet._render.Renderer>`) a label of the usual shape is read as
+    numbers straight from its bytes (:func:`labelnet._analysis.plain_level`); any other is
+    analysed by the renderer, whose filters decide which packets are kept, as
+    :meth:`~labelnet._render.Renderer.iter_records` does."""
 
-    def __init__(self, file: str, translator: Translator | None) -> None:
+    def __init__(self, file: str, renderer: Renderer, translator: Translator | None) -> None:
         self.file = file
+        self.renderer = renderer
         self.translator = translator
         self.last_packet = 0  #: the number of the last packet added (for progress)
         self.clear()
@@ -240,41 +245,90 @@ class _Rows:
         self.sources: list[str] = []
         self.destinations: list[str] = []
         self.which: list[int] = []
-        # id(option) -> its index; ``distinct`` keeps the options alive, so ids stay unique.
-        self.index: dict[int, int] = {}
-        self.distinct: list[LabelOption] = []
+        # (version, area, truncated) -> the index of its option, or -1 for no label option.
+        self.index: dict[tuple[int, bytes, bool], int] = {}
+        # Each distinct option: analysed, or its row already made (a plain label).
+        self.distinct: list[LabelOption | tuple[object, ...]] = []
         self.sizes: list[int] = []  # how many categories each distinct option's label has
         self.categories = 0  # in the rows gathered
 
     def __len__(self) -> int:
         return len(self.packets)
 
-    def add(self, records: Iterator[Record], rows: int) -> bool:
-        """Gather records until there are ``rows`` rows, or categories enough for a batch
-        (True: take the batch, then add the rest), or ``records`` end (False)."""
-        index, distinct, sizes = self.index, self.distinct, self.sizes
-        for record in records:
-            option = record.option
-            at = index.get(id(option))
+    def add(self, packets: Iterator[LabeledTuple], rows: int) -> bool:
+        """Gather labeled packets until there are ``rows`` rows, or categories enough for a
+        batch (True: take the batch, then add the rest), or ``packets`` end (False)."""
+        index, address = self.index, self.renderer.address
+        for number, time, version, src, dst, area, truncated in packets:
+            key = (version, area, truncated)
+            at = index.get(key)
             if at is None:
-                at = index[id(option)] = len(distinct)
-                distinct.append(option)
-                level = option.level
-                sizes.append(0 if level is None else level.categories.bits.bit_count())
-            self.packets.append(record.packet)
-            self.times.append(record.time)
-            self.sources.append(record.source)
-            self.destinations.append(record.destination)
+                at = index[key] = self._new_option(version, area, truncated)
+            if at < 0:
+                continue
+            source, destination = address(src), address(dst)
+            if not (source.kept or destination.kept):
+                continue
+            self.packets.append(number)
+            self.times.append(time)
+            self.sources.append(source.text)
+            self.destinations.append(destination.text)
             self.which.append(at)
-            self.last_packet = record.packet
-            self.categories += sizes[at]
+            self.last_packet = number
+            self.categories += self.sizes[at]
             if len(self.packets) >= rows or self.categories >= BATCH_CATEGORIES:
                 return True
         return False
 
+    def _new_option(self, version: int, area: bytes, truncated: bool) -> int:
+        # The index of the area's option among the batch's distinct ones; -1 when the packet
+        # has no label option or the filters drop it.
+        plain = None
+        if self.renderer.plain and not truncated:
+            plain = plain_level(version, area)
+        if plain is not None:
+            distinct: LabelOption | tuple[object, ...] = self._plain_row(plain)
+            size = plain.categories.bit_count()
+        else:
+            shown = self.renderer.shown(version, area, truncated)
+            option = shown.option
+            if option is None or not shown.kept:
+                return -1
+            distinct = option
+            size = 0 if option.level is None else option.level.categories.bits.bit_count()
+        self.distinct.append(distinct)
+        self.sizes.append(size)
+        return len(self.distinct) - 1
+
+    def _plain_row(self, plain: PlainLevel) -> tuple[object, ...]:
+        # What _option_row makes of the analysed option: the wire level is the host level,
+        # and there is no verdict.
+        label = format_level_bits(plain.sensitivity, plain.categories)
+        name = None if self.translator is None else self.translator.translate(label)
+        return (
+            _FAMILY[plain.protocol],
+            plain.protocol,
+            plain.doi,
+            plain.tag,
+            plain.sensitivity,
+            plain.categories,
+            label,
+            label,
+            name,
+            "no-doi-config",
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+
     def batch(self) -> pa.RecordBatch:
         """The gathered rows as one record batch of :data:`SCHEMA`; starts over."""
-        rows = [_option_row(option, self.translator) for option in self.distinct]
+        rows = [
+            _option_row(option, self.translator) if isinstance(option, LabelOption) else option
+            for option in self.distinct
+        ]
         options = pa.table(
             [
                 _categories_array(cast("list[int | None]", [row[i] for row in rows]))
@@ -320,10 +374,10 @@ def segment_table(
     ``settings.setrans``)."""
     if translator is None and settings is not None:
         translator = settings.translator()
-    rows = _Rows(file, translator)
-    records = (renderer or _renderer(settings)).iter_records(iter_labeled(segment))
+    rows = _Rows(file, renderer or _renderer(settings), translator)
+    packets = iter_labeled(segment)
     batches = []
-    while rows.add(records, ROW_GROUP_ROWS):
+    while rows.add(packets, ROW_GROUP_ROWS):
         batches.append(rows.batch())
     batches.append(rows.batch())
     return pa.Table.from_batches(batches, SCHEMA)
@@ -367,12 +421,12 @@ def _batches(
     batch_rows: int,
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[pa.RecordBatch]:
-    rows = _Rows(file, translator)
+    rows = _Rows(file, renderer, translator)
     try:
         for segment in read_segments(stream, SERIAL_CHUNK):
-            records = renderer.iter_records(iter_labeled(segment))
+            packets = iter_labeled(segment)
             # A segment can hold more rows than a batch: take what fits, then the rest.
-            while rows.add(records, batch_rows):
+            while rows.add(packets, batch_rows):
                 yield rows.batch()
             if progress is not None:
                 progress(segment.end, rows.last_packet)

@@ -148,6 +148,8 @@ SETTINGS = [
     DumpSettings(dois=DOIS, loopback=True),
     DumpSettings(dois=DOIS, doi_filter=frozenset({3, 2})),
     DumpSettings(addresses=("10.0.0.2", "2001:db8::/64"), dominated_by="s3:c0.c10"),
+    # Labels read from their bytes (no DOIs, no label filter), the address filter applied.
+    DumpSettings(addresses=("10.0.0.2", "2001:db8::/64")),
 ]
 
 

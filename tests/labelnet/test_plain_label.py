@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import calipso
 import cipso
-from labelnet._analysis import Analyzer, plain_label
+from labelnet._analysis import Analyzer, plain_label, plain_level
 from labelnet._render import Format, label_texts, plain_tail, tail
 from labelnet.dump import DoiConfig
 from mls import CategorySet, Level
@@ -54,13 +54,22 @@ def _areas(draw: st.DrawFn) -> tuple[int, bytes]:
 def test_plain_label_is_what_the_analysis_shows(case: tuple[int, bytes]) -> None:
     version, area = case
     plain = plain_label(version, area)
+    numbers = plain_level(version, area)
     analyse = _ANALYZER.ipv4 if version == 4 else _ANALYZER.ipv6
     option = analyse(area)
-    if plain is None:
+    assert (numbers is None) == (plain is None)  # the same shapes, as text and as numbers
+    if plain is None or numbers is None:
         return
-    assert option is not None and not option.error
+    assert option is not None and not option.error and option.level is not None
     assert (plain.protocol, plain.doi, plain.tag) == (option.protocol, option.doi, option.tag)
     assert plain.label == str(option.wire_level) == str(option.level)
+    assert numbers == (
+        option.protocol,
+        option.doi,
+        option.tag,
+        option.level.sensitivity,
+        option.level.categories.bits,
+    )
     label, wire = label_texts(option)
     for output in Format:
         assert plain_tail(plain, output) == tail(option, output, label, wire)
@@ -88,3 +97,6 @@ def test_plain_tag_5_of_any_bounds_is_what_the_analysis_shows(
     assert plain is not None
     analysed = _ANALYZER.ipv4(area)
     assert analysed is not None and plain.label == str(analysed.wire_level)
+    assert analysed.wire_level is not None
+    wire = analysed.wire_level
+    assert plain_level(4, area) == ("cipso", 9, 5, wire.sensitivity, wire.categories.bits)
