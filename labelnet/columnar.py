@@ -260,14 +260,16 @@ class _Rows:
         batch (True: take the batch, then add the rest), or ``packets`` end (False)."""
         index, address = self.index, self.renderer.address
         for number, time, version, src, dst, area, truncated in packets:
+            # The addresses first: an area seen only in packets the filter drops is neither
+            # read nor kept.
+            source, destination = address(src), address(dst)
+            if not (source.kept or destination.kept):
+                continue
             key = (version, area, truncated)
             at = index.get(key)
             if at is None:
                 at = index[key] = self._new_option(version, area, truncated)
             if at < 0:
-                continue
-            source, destination = address(src), address(dst)
-            if not (source.kept or destination.kept):
                 continue
             self.packets.append(number)
             self.times.append(time)
@@ -339,8 +341,9 @@ class _Rows:
             names=_OPTION_COLUMNS,
         )
         count = len(self.packets)
-        if len(rows) < count or self.which != list(range(count)):
-            # Spread over the packets; not needed where every packet has its own option.
+        if len(rows) != count or self.which != list(range(count)):
+            # Spread over the packets (and without the options of packets the address filter
+            # dropped); not needed where every packet has its own option, in order.
             options = options.take(pa.array(self.which, pa.int32()))
         columns = [
             pa.repeat(pa.scalar(self.file, pa.string()), count),
