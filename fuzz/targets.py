@@ -396,14 +396,16 @@ def capture(data: bytes) -> None:
 
 
 def columnar(data: bytes) -> None:
-    """labelnet.columnar.record_batches on a capture file in memory, without and with DOIs, in
-    batches of seven rows: every batch has the schema, every list of categories ascends."""
+    """labelnet.columnar.record_batches on a capture file in memory, without and with DOIs, or
+    with an address filter, in batches of seven rows: every batch has the schema, every list
+    of categories ascends."""
     from labelnet import columnar as columnar_module
     from labelnet.capture import CaptureError
     from labelnet.dump import DumpSettings
 
     dois = ("cipso add pass doi:16 tags:1", "calipso add pass doi:2")
-    settings = DumpSettings(dois=dois) if len(data) & 1 else None
+    choices = (None, DumpSettings(dois=dois), DumpSettings(addresses=("10.0.0.1", "::/1")))
+    settings = choices[len(data) % len(choices)]
     with contextlib.suppress(CaptureError):
         for batch in columnar_module.record_batches(io.BytesIO(data), settings, batch_rows=7):
             if batch.schema != columnar_module.SCHEMA:
