@@ -27,7 +27,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from labelnet._analysis import Analyzer, LabelOption, PlainLabel, Record, plain_label
 from labelnet.capture import AreaKind, LabeledTuple
@@ -570,6 +570,13 @@ def format_stats(
 _STATS_PIECE = 4096
 
 
+_Row = TypeVar("_Row")
+
+
+def _in_pieces(rows: list[_Row]) -> Iterator[list[_Row]]:
+    return (rows[start : start + _STATS_PIECE] for start in range(0, len(rows), _STATS_PIECE))
+
+
 def stats_pieces(
     stats: Counter[StatsKey], output: Format = Format.TEXT, names: Names | None = None
 ) -> Iterator[str]:
@@ -578,8 +585,7 @@ def stats_pieces(
     the longest label)."""
     rows = _most_frequent_first(stats)
     if output is Format.JSONL:
-        for start in range(0, len(rows), _STATS_PIECE):
-            piece = rows[start : start + _STATS_PIECE]
+        for piece in _in_pieces(rows):
             yield "".join([_stats_json(key, n, names) + "\n" for key, n in piece])
         return
     columns = ["source", "destination", "protocol", "doi", "label", "packets"]
@@ -607,8 +613,8 @@ def _csv_pieces(*tables: list[tuple[str, ...]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for table in tables:
-        for start in range(0, len(table), _STATS_PIECE):
-            writer.writerows(table[start : start + _STATS_PIECE])
+        for piece in _in_pieces(table):
+            writer.writerows(piece)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -659,5 +665,5 @@ def _table_pieces(columns: list[str], table: list[tuple[str, ...]], packets: int
         for column, width in zip(columns, widths, strict=True)
     )
     yield f"\nlabels per address pair ({packets} packets)\n{line % headings}\n"
-    for start in range(0, len(table), _STATS_PIECE):
-        yield "".join([line % row + "\n" for row in table[start : start + _STATS_PIECE]])
+    for piece in _in_pieces(table):
+        yield "".join([line % row + "\n" for row in piece])
