@@ -256,10 +256,8 @@ def _in_order(
                 pending.append(pool.submit(_work, index, joined_segment(group), None, 0))
             else:
                 # Only the group's place in the file: its bytes are neither joined nor sent.
-                first = group[0]
-                start = first.end - len(first.data)
-                packets = sum(s.packets for s in group)
-                bare = replace(first, data=b"", end=group[-1].end, packets=packets)
+                start = group[0].end - len(group[0].data)
+                bare = joined_segment(group, with_data=False)
                 pending.append(pool.submit(_work, index, bare, path, start))
             if len(pending) >= in_flight:
                 yield pending.popleft().result()

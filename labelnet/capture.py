@@ -244,14 +244,15 @@ def grouped_segments(segments: Iterable[Segment], size: int) -> Iterator[list[Se
         yield group
 
 
-def joined_segment(group: list[Segment]) -> Segment:
-    """One segment holding the records of a group of consecutive ones."""
+def joined_segment(group: list[Segment], *, with_data: bool = True) -> Segment:
+    """One segment holding the records of a group of consecutive ones; ``with_data=False``
+    leaves their bytes out (it says where they lie, for a reader of the file)."""
     # The first segment's start state (byte order, interfaces) is the joined one's: the packet
     # walk follows the section and interface blocks inside, as it does within one segment.
     first = group[0]
-    if len(group) == 1:
+    if len(group) == 1 and with_data:
         return first
-    data = b"".join(s.data for s in group)
+    data = b"".join(s.data for s in group) if with_data else b""
     return replace(first, data=data, end=group[-1].end, packets=sum(s.packets for s in group))
 
 
