@@ -79,6 +79,17 @@ def reference_crc16_x25(data: bytes) -> int:
     return ~crc & 0xFFFF
 
 
+def checksum_swapped(make: Callable[[int], bytes]) -> tuple[bytes, bytes]:
+    """A CALIPSO option ``make(level)`` whose two checksum bytes differ, and that option with
+    them swapped. With equal bytes (one DOI in 256 at a given level) the swap would change
+    nothing and a test expecting a drop would see the option accepted."""
+    for level in range(256):
+        good = make(level)
+        if good[8] != good[9]:
+            return good, good[:8] + good[9:10] + good[8:9] + good[10:]
+    raise AssertionError("every level gives a checksum of two equal bytes")
+
+
 def run_module_fresh(
     module: str, argv: Sequence[str], watched: Iterable[str]
 ) -> tuple[str, list[str]]:

@@ -42,7 +42,7 @@ from netlabel.harness import (
     list_calipso_dois,
 )
 from tests.calipso import corpus
-from tests.support import need, need_program
+from tests.support import checksum_swapped, need, need_program
 
 pytestmark = pytest.mark.kernel
 
@@ -224,7 +224,7 @@ def faults(doi: int, unknown: int) -> list[Fault]:
     good = option(doi)  # 14 bytes: 07 0c DOI 01 03 ck ck 84 00 00 00
     flipped = bytearray(good)
     flipped[8] ^= 0x01
-    swapped = good[:8] + good[9:10] + good[8:9] + good[10:]
+    unswapped, swapped = checksum_swapped(lambda level: option(doi, f"s{level}:c0,c5"))
     plain = option(doi, "s3")  # 10 bytes: no bitmap
     short7 = bytes((0x07, 7)) + plain[2:9]
     short0 = bytes((0x07, 0))
@@ -247,7 +247,7 @@ def faults(doi: int, unknown: int) -> list[Fault]:
     valid_then_unknown = header(good, option(unknown))
     return [
         Fault("checksum bit", header(bad), header(good), Check.CHECKSUM, 10),
-        Fault("checksum swapped", header(swapped), header(good), Check.CHECKSUM, 10),
+        Fault("checksum swapped", header(swapped), header(unswapped), Check.CHECKSUM, 10),
         Fault("unknown doi", header(option(unknown)), header(option(doi)), Check.UNKNOWN_DOI, 4),
         Fault("doi 0", header(option(0)), header(option(doi)), Check.UNKNOWN_DOI, 4),
         Fault("data length 7", header(short7), header(plain), Check.DATA_LENGTH, 3),

@@ -31,7 +31,12 @@ from netlabel.harness import (
     netlabel_lock,
 )
 from tests.refs.tshark import dissect
-from tests.support import need_kernel_harness, need_program, reference_crc16_x25
+from tests.support import (
+    checksum_swapped,
+    need_kernel_harness,
+    need_program,
+    reference_crc16_x25,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -96,6 +101,15 @@ def test_crc16_x25_check_value_and_spec_vectors() -> None:
     assert calipso_option(2, 3, bytes.fromhex("84000000")) == bytes.fromhex(
         "070c000000020103980f84000000"
     )
+
+
+def test_checksum_swap_changes_the_option_whatever_the_doi() -> None:
+    # DOI 3244016 at level 0 has the checksum f6 f6: swapping its bytes sent the same, valid
+    # option, which the kernel accepted.
+    assert calipso_option(3244016).hex().endswith("f6f6")
+    good, swapped = checksum_swapped(lambda level: calipso_option(3244016, level))
+    assert swapped != good and calipso.decode(good).checksum_ok
+    assert not calipso.decode(swapped).checksum_ok
 
 
 def wrap(option: bytes) -> bytes:
@@ -289,8 +303,8 @@ def test_calipso_bad_checksum_dropped(harness: KernelHarness, calipso_pass_doi: 
     option[8] ^= 0x01
     check_drop(harness.calipso_option_verdict(bytes(option)))
     # The checksum bytes swapped (big-endian storage) is wrong too.
-    good = calipso_option(calipso_pass_doi)
-    check_drop(harness.calipso_option_verdict(good[:8] + good[9:10] + good[8:9] + good[10:]))
+    _, swapped = checksum_swapped(lambda level: calipso_option(calipso_pass_doi, level))
+    check_drop(harness.calipso_option_verdict(swapped))
 
 
 def test_calipso_unknown_doi_dropped(harness: KernelHarness, calipso_pass_doi: int) -> None:
