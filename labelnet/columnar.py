@@ -385,15 +385,17 @@ class _Rows:
             _option_row(option, self.translator) if isinstance(option, LabelOption) else option
             for option in self.distinct
         ]
-        options = pa.Table.from_arrays(
-            [
-                _categories_array(cast("list[int | None]", [row[i] for row in rows]))
-                if name == "categories"
-                else _array([row[i] for row in rows], SCHEMA.field(name).type)
-                for i, name in enumerate(_OPTION_COLUMNS)
-            ],
-            names=_OPTION_COLUMNS,
-        )
+        values = {name: [row[at] for row in rows] for at, name in enumerate(_OPTION_COLUMNS)}
+        arrays = {}
+        for name, column in values.items():
+            if name == "categories":
+                arrays[name] = _categories_array(cast("list[int | None]", column))
+            elif name == "wire_label" and column == values["label"]:
+                # The wire level is the host level (no TRANS DOI): the same texts.
+                arrays[name] = arrays["label"]
+            else:
+                arrays[name] = _array(column, SCHEMA.field(name).type)
+        options = pa.Table.from_arrays(list(arrays.values()), names=_OPTION_COLUMNS)
         count = len(self.packets)
         if len(rows) != count or self.which != list(range(count)):
             # Spread over the packets (and without the options of packets the address filter
