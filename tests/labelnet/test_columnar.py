@@ -32,6 +32,7 @@ from labelnet.capture import (  # noqa: E402
 from labelnet.dump import DumpSettings, Format, dump  # noqa: E402
 from mls import Level  # noqa: E402
 from mls.translate import Translator  # noqa: E402
+from tests.support import python_output  # noqa: E402
 
 from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6  # noqa: E402
 
@@ -459,18 +460,14 @@ def test_a_parquet_dump_does_not_import_pandas(tmp_path: Path) -> None:
     out = tmp_path / "x.parquet"
     names = tmp_path / "setrans.conf"
     names.write_text("s3:c0,c5=Secret\n")
-    program = (
+    printed = python_output(
         "import sys\n"
         "from labelnet.__main__ import main\n"
         f"status = main(['dump', {str(capture)!r}, '--format', 'parquet', '-o', {str(out)!r},"
         f" '--setrans', {str(names)!r}])\n"
         "print(status, sorted(name for name in sys.modules if name.split('.')[0] == 'pandas'))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "0 []"
+    assert printed.strip().splitlines()[-1] == "0 []"
     assert "Secret" in pq.read_table(out)["setrans"].to_pylist()
 
 
