@@ -290,7 +290,6 @@ class _Rows:
         self.file = file
         self.renderer = renderer
         self.translator = translator
-        self.last_packet = 0  #: the number of the last packet added (for progress)
         self.clear()
 
     def clear(self) -> None:
@@ -312,29 +311,41 @@ class _Rows:
     def add(self, packets: Iterator[LabeledTuple], rows: int) -> bool:
         """Gather labeled packets until there are ``rows`` rows, or categories enough for a
         batch (True: take the batch, then add the rest), or ``packets`` end (False)."""
-        index, address = self.index, self.renderer.address
-        for number, time, version, src, dst, area, truncated in packets:
-            # The addresses first: an area seen only in packets the filter drops is neither
-            # read nor kept.
-            source, destination = address(src), address(dst)
-            if not (source.kept or destination.kept):
-                continue
-            key = (version, area, truncated)
-            at = index.get(key)
-            if at is None:
-                at = index[key] = self._new_option(version, area, truncated)
-            if at < 0:
-                continue
-            self.packets.append(number)
-            self.times.append(time)
-            self.sources.append(source.text)
-            self.destinations.append(destination.text)
-            self.which.append(at)
-            self.last_packet = number
-            self.categories += self.sizes[at]
-            if len(self.packets) >= rows or self.categories >= BATCH_CATEGORIES:
-                return True
-        return False
+        index, sizes = self.index, self.sizes
+        addresses, new_address = self.renderer.addresses, self.renderer.address
+        numbers, times = self.packets.append, self.times.append
+        sources, destinations, which = (
+            self.sources.append,
+            self.destinations.append,
+            self.which.append,
+        )
+        count, categories = len(self.packets), self.categories
+        try:
+            for number, time, version, src, dst, area, truncated in packets:
+                # The addresses first: an area seen only in packets the filter drops is
+                # neither read nor kept.
+                source = addresses.get(src) or new_address(src)
+                destination = addresses.get(dst) or new_address(dst)
+                if not (source.kept or destination.kept):
+                    continue
+                key = (version, area, truncated)
+                at = index.get(key)
+                if at is None:
+                    at = index[key] = self._new_option(version, area, truncated)
+                if at < 0:
+                    continue
+                numbers(number)
+                times(time)
+                sources(source.text)
+                destinations(destination.text)
+                which(at)
+                count += 1
+                categories += sizes[at]
+                if count >= rows or categories >= BATCH_CATEGORIES:
+                    return True
+            return False
+        finally:
+            self.categories = categories
 
     def _new_option(self, version: int, area: bytes, truncated: bool) -> int:
         # The index of the area's option among the batch's distinct ones; -1 when the packet
@@ -488,7 +499,7 @@ def _batches(
             while rows.add(packets, batch_rows):
                 yield rows.batch()
             if progress is not None:
-                progress(segment.end, rows.last_packet)
+                progress(segment.end, segment.last_packet)
     finally:
         # The rows before a break in the file are kept, as the text dump writes them.
         if len(rows):

@@ -494,3 +494,20 @@ def test_arrays_built_from_buffers_equal_pa_array(kind: str, values: Any) -> Non
         assert made.equals(pa.array(items, getattr(pa, kind)()))
 
     check()
+
+
+def test_progress_counts_every_packet_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: the packets done were the number of the last row's packet, so a capture
+    # ending in unlabeled packets never reached its last packet.
+    monkeypatch.setattr(columnar, "SERIAL_CHUNK", 4 << 10)
+    labeled = ethernet(ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s1:c2")))
+    plain = ethernet(ipv4("10.0.0.1", "10.0.0.2"))
+    capture = tmp_path / "tail.pcap"
+    write_pcap(capture, [((1700000000, i), labeled if i < 200 else plain) for i in range(500)])
+    seen: list[tuple[int, int]] = []
+    written = columnar.write_parquet(
+        capture, tmp_path / "x.parquet", progress=lambda done, packets: seen.append((done, packets))
+    )
+    assert written == 200
+    assert len(seen) > 4 and seen == sorted(seen)
+    assert seen[-1] == (capture.stat().st_size, 500)
