@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_CATEGORIES",
     "COLUMNS",
+    "LISTED_CATEGORIES",
     "ROW_GROUP_ROWS",
     "SCHEMA",
     "record_batches",
@@ -49,6 +50,11 @@ __all__ = [
 
 #: Rows per record batch, and so per Parquet row group.
 ROW_GROUP_ROWS = 65_536
+#: Categories a row lists, at most: a label with more has a null ``categories`` list (its
+#: ``label`` text holds them as runs). Every bitmap a label option carries fits (CALIPSO's
+#: 2,016 categories, tag 1's 240); a CIPSO tag 5 range lists up to 65,536 in four bytes, and
+#: listing them all made a file hundreds of times the capture's size (605 MB, 41 s, for 1 MB).
+LISTED_CATEGORIES = 2048
 #: Categories per record batch, at most (a batch ends early when its rows' category lists
 #: hold this many numbers): one CIPSO tag 5 range lists up to 65,536 of them, so rows alone
 #: would not bound a batch's memory. Dense labels (about 120 categories each) fill a batch at
@@ -68,7 +74,11 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("doi", pa.uint32(), "domain of interpretation; null when the option is cut before it"),
     ("tag", pa.uint8(), "CIPSO tag type of the first tag; null for CALIPSO"),
     ("sensitivity", pa.int32(), "sensitivity of the host label; null without one"),
-    ("categories", pa.list_(pa.int32()), "categories of the host label, ascending"),
+    (
+        "categories",
+        pa.list_(pa.int32()),
+        "categories of the host label, ascending; null past LISTED_CATEGORIES (2048)",
+    ),
     ("label", pa.string(), "canonical host label (s3:c0.c5), or 'secid N' for tag 128"),
     ("wire_label", pa.string(), "the level as on the wire, before DOI translation"),
     ("setrans", pa.string(), "the label as setrans.conf names it; null without one"),
@@ -187,7 +197,8 @@ _BITMAP_BITS = 1 << 20
 
 
 def _categories_array(sets: list[int | None]) -> pa.Array:
-    """The ``categories`` column of category sets given as bit integers (None: null).
+    """The ``categories`` column of category sets given as bit integers (None, or a set of
+    more than :data:`LISTED_CATEGORIES`: null).
 
     Arrow lists the categories of many sets at once: each set's bitmap padded to the same
     width (an integer's little-endian bytes hold category i at bit i % 8 of byte i // 8, as
@@ -197,10 +208,16 @@ def _categories_array(sets: list[int | None]) -> pa.Array:
     """
     offsets = [0]  # each set's first category in the values
     count = 0
+    listed: list[int | None] = []
     for bits in sets:
-        if bits is not None:
-            count += bits.bit_count()
+        size = 0 if bits is None else bits.bit_count()
+        if size > LISTED_CATEGORIES:
+            listed.append(None)
+        else:
+            listed.append(bits)
+            count += size
         offsets.append(count)
+    sets = listed
     longest = max((bits.bit_length() for bits in sets if bits is not None), default=0)
     if longest > _BITMAP_BITS:
         listed = [number for bits in sets if bits for number in CategorySet.from_int(bits)]
@@ -365,7 +382,7 @@ class _Rows:
             distinct = option
             size = 0 if option.level is None else option.level.categories.bits.bit_count()
         self.distinct.append(distinct)
-        self.sizes.append(size)
+        self.sizes.append(size if size <= LISTED_CATEGORIES else 0)  # listed ones only
         return len(self.distinct) - 1
 
     def _plain_row(self, plain: PlainLevel) -> tuple[object, ...]:
