@@ -64,7 +64,7 @@ BATCH_CATEGORIES = 1 << 20
 #: The columns: (name, Arrow type, what it holds). Columns named as in the JSON-lines output
 #: hold the same values (null where the JSON line has null).
 COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("file", pa.string(), "the capture file, as given"),
+    ("file", pa.string(), "the capture file, as given (a byte that is not UTF-8 as \\xNN)"),
     ("packet", pa.int64(), "packet number in the capture, from 1"),
     ("time", pa.timestamp("ns", tz="UTC"), "capture time (finer resolutions are cut to ns)"),
     ("source", pa.string(), "source address, usual text form"),
@@ -296,6 +296,15 @@ def _cut_to_ns(text: str) -> int | None:
 _NANOSECONDS_LIMIT = 1 << 63
 
 
+def _utf8(name: str) -> str:
+    # A path from the command line can hold bytes that are not UTF-8 (as surrogates in the
+    # str), which Arrow's UTF-8 strings cannot: they are written as \xNN.
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # another lone surrogate
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class _Rows:
     """Labeled packets gathered into record batches: per-packet columns as lists, the option
     columns once per distinct options area. Without DOIs or label filters
@@ -305,7 +314,7 @@ class _Rows:
     :meth:`~labelnet._render.Renderer.iter_records` does."""
 
     def __init__(self, file: str, renderer: Renderer, translator: Translator | None) -> None:
-        self.file = file
+        self.file = _utf8(file)
         self.renderer = renderer
         self.translator = translator
         self.clear()

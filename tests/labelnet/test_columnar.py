@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -393,6 +394,18 @@ def test_the_command_writes_parquet(tmp_path: Path, capsys: pytest.CaptureFixtur
     text = tmp_path / "out.jsonl"
     assert main(["dump", str(capture), "--format", "jsonl", "-o", str(text)]) == 0
     assert text.read_text().count("\n") == len(jsonl_rows(capture, DumpSettings()))
+
+
+def test_a_file_name_that_is_not_utf8_is_written_escaped(tmp_path: Path) -> None:
+    # Regression: a capture named by bytes that are not UTF-8 (as the command line gives
+    # them: surrogates in the str) stopped the dump, Arrow's strings being UTF-8.
+    capture = write_captures(tmp_path)[0]
+    odd = capture.with_name(os.fsdecode(b"caf\xe9-\xff.pcap"))
+    capture.rename(odd)
+    out = tmp_path / "odd.parquet"
+    assert main(["dump", str(odd), "--format", "parquet", "-o", str(out)]) == 0
+    files = set(pq.read_table(out)["file"].to_pylist())
+    assert files == {str(tmp_path / "caf\\xe9-\\xff.pcap")}
 
 
 @pytest.mark.parametrize(
