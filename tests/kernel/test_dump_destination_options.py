@@ -16,7 +16,7 @@ import calipso
 from labelnet.capture import LinkType, write_pcap
 from labelnet.dump import DumpSettings, records
 from mls import Level
-from netlabel.harness import KernelHarness, calipso_doi
+from netlabel.harness import KernelHarness, calipso_doi, list_calipso_dois
 from tests.support import need_kernel_harness, need_program
 
 pytestmark = pytest.mark.kernel
@@ -32,10 +32,19 @@ def doi() -> Iterator[calipso.CalipsoDoi]:
         yield configured
 
 
-def headers(doi: int) -> dict[str, bytes]:
+@pytest.fixture(scope="module")
+def unknown(doi: calipso.CalipsoDoi) -> int:
+    """A CALIPSO DOI the kernel does not have (doi + 1 may be one left configured)."""
+    number = doi.doi + 1
+    while number in list_calipso_dois():
+        number += 1
+    return number
+
+
+def headers(doi: int, unknown_doi: int) -> dict[str, bytes]:
     """Option headers (next header ICMPv6) the kernel judges differently by where they are."""
     good = calipso.CalipsoDoi(doi).encode_header(LEVEL, next_header=ICMPV6)
-    unknown = calipso.CalipsoDoi(doi + 1).encode_header(LEVEL, next_header=ICMPV6)
+    unknown = calipso.CalipsoDoi(unknown_doi).encode_header(LEVEL, next_header=ICMPV6)
     bad = bytearray(good)
     bad[2 + 8] ^= 1  # the checksum's low byte
     # The CALIPSO option, then an unknown option type with action bits 10: a Parameter Problem
@@ -68,9 +77,14 @@ def dumped(packet: bytes, path: Path, doi: int) -> dict[str, object]:
 @pytest.mark.parametrize("name", ["configured", "unknown-doi", "bad-checksum", "unknown-type"])
 @pytest.mark.parametrize("where", ["hop-by-hop", "destination-options"])
 def test_the_dumps_verdict_is_the_kernels(
-    kernel_harness: KernelHarness, doi: calipso.CalipsoDoi, tmp_path: Path, name: str, where: str
+    kernel_harness: KernelHarness,
+    doi: calipso.CalipsoDoi,
+    unknown: int,
+    tmp_path: Path,
+    name: str,
+    where: str,
 ) -> None:
-    header = headers(doi.doi)[name]
+    header = headers(doi.doi, unknown)[name]
     in_destination = where == "destination-options"
     answer = kernel_harness.calipso_verdict(header, destination_options=in_destination)
     assert answer.delivered and answer.verdict is not None, answer
@@ -78,7 +92,7 @@ def test_the_dumps_verdict_is_the_kernels(
     assert ours["kind"] is answer.verdict.kind, (name, where, ours, str(answer))
     if answer.verdict.pointer is not None:
         assert ours["pointer"] == answer.verdict.pointer
-    assert ours["doi"] == (doi.doi + 1 if name == "unknown-doi" else doi.doi)
+    assert ours["doi"] == (unknown if name == "unknown-doi" else doi.doi)
     assert ("destination options header" in str(ours["reason"])) is in_destination
     if in_destination and name != "unknown-type":
         # Whatever the option holds, the kernel skips it there.
@@ -90,7 +104,7 @@ def test_tshark_finds_the_same_option_in_the_destination_options_header(
 ) -> None:
     tshark = need_program("tshark")
     answer = kernel_harness.calipso_verdict(
-        headers(doi.doi)["configured"], destination_options=True
+        headers(doi.doi, doi.doi + 1)["configured"], destination_options=True
     )
     path = tmp_path / "dst.pcap"
     write_pcap(path, [(1.0, answer.packet)], LinkType.RAW)

@@ -220,10 +220,11 @@ def test_a_refused_command_puts_everything_back(
 
 @pytest.mark.kernel
 def test_a_line_the_kernel_would_refuse_changes_nothing(client: NetLabel) -> None:
-    (a,) = unused_dois(client, 1)
+    # The map names a DOI that does not exist (a + 1 could: a number is free only if found so).
+    a, missing = unused_dois(client, 2)
     before = Configuration.read(client)
     text = (
-        f"cipso add pass doi:{a} tags:1\nmap add domain:labelnet_rules_y_t protocol:cipso,{a + 1}"
+        f"cipso add pass doi:{a} tags:1\nmap add domain:labelnet_rules_y_t protocol:cipso,{missing}"
     )
     with pytest.raises(RulesError) as caught:
         rules.load(client, text)
