@@ -159,6 +159,8 @@ def _without_nulls(values: Sequence[object], kind: pa.DataType, validity: object
     if code is not None:
         numbers = pa.py_buffer(array(code, cast("Sequence[int]", values)))
         return pa.Array.from_buffers(kind, count, [validity, numbers])
+    if kind != pa.string():
+        return pa.array(values, kind)
     texts = cast("Sequence[str]", values)
     joined = "".join(texts)
     pieces: Sequence[str | bytes] = texts
@@ -167,7 +169,7 @@ def _without_nulls(values: Sequence[object], kind: pa.DataType, validity: object
     else:
         pieces = [text.encode() for text in texts]
         data = b"".join(cast("list[bytes]", pieces))
-    if kind != pa.string() or len(data) > _STRING_BYTES:
+    if len(data) > _STRING_BYTES:  # more than 32-bit offsets reach: pa.array decides
         return pa.array(values, kind)
     try:  # each text's length as a byte, when all are short
         sizes = pa.Array.from_buffers(
@@ -220,8 +222,8 @@ def _categories_array(sets: list[int | None]) -> pa.Array:
     sets = listed
     longest = max((bits.bit_length() for bits in sets if bits is not None), default=0)
     if longest > _BITMAP_BITS:
-        listed = [number for bits in sets if bits for number in CategorySet.from_int(bits)]
-        values = _array(listed, pa.int32())
+        numbers = [number for bits in sets if bits for number in CategorySet.from_int(bits)]
+        values = _array(numbers, pa.int32())
     else:
         values = _filtered_categories(sets, longest)
     return pa.ListArray.from_arrays(
