@@ -329,8 +329,9 @@ class _Rows:
         self.which: list[int] = []
         # (version, area, truncated) -> the index of its option, or -1 for no label option.
         self.index: dict[tuple[int, bytes, bool], int] = {}
-        # Each distinct option: analysed, or its row already made (a plain label).
-        self.distinct: list[LabelOption | tuple[object, ...]] = []
+        # Each distinct option: analysed, or a plain label read as numbers (their rows are
+        # made by batch(), the labels formatted one after the other).
+        self.distinct: list[LabelOption | PlainLevel] = []
         self.sizes: list[int] = []  # how many categories each distinct option's label has
         self.categories = 0  # in the rows gathered
 
@@ -383,7 +384,7 @@ class _Rows:
         if self.renderer.plain and not truncated:
             plain = plain_level(version, area)
         if plain is not None:
-            distinct: LabelOption | tuple[object, ...] = self._plain_row(plain)
+            distinct: LabelOption | PlainLevel = plain
             size = plain.categories.bit_count()
         else:
             shown = self.renderer.shown(version, area, truncated)
@@ -422,7 +423,9 @@ class _Rows:
     def batch(self) -> pa.RecordBatch:
         """The gathered rows as one record batch of :data:`SCHEMA`; starts over."""
         rows = [
-            _option_row(option, self.translator) if isinstance(option, LabelOption) else option
+            _option_row(option, self.translator)
+            if isinstance(option, LabelOption)
+            else self._plain_row(option)
             for option in self.distinct
         ]
         values = {name: [row[at] for row in rows] for at, name in enumerate(_OPTION_COLUMNS)}
