@@ -538,6 +538,18 @@ def _batches(
             yield rows.batch()
 
 
+#: Packet numbers and times ascend: stored as their differences (DELTA_BINARY_PACKED), they
+#: take next to nothing; tried as dictionaries first (Arrow's default for every column), then
+#: written plain, they took 0.7 of the 3.4 MB of the repeating benchmark capture's file.
+_DELTA_COLUMNS = {"packet": "DELTA_BINARY_PACKED", "time": "DELTA_BINARY_PACKED"}
+#: Every other column (its leaf, for the list) is tried as a dictionary, as by default.
+_DICTIONARY_COLUMNS = [
+    f"{name}.list.element" if pa.types.is_list(kind) else name
+    for name, kind, _ in COLUMNS
+    if name not in _DELTA_COLUMNS
+]
+
+
 def write_parquet(
     capture: str | os.PathLike[str] | BinaryIO,
     destination: str | os.PathLike[str],
@@ -551,7 +563,13 @@ def write_parquet(
     group per batch; return how many rows were written. A broken capture leaves a readable
     file with the rows before the break, then raises :class:`labelnet.capture.CaptureError`."""
     written = 0
-    with pq.ParquetWriter(os.fspath(destination), SCHEMA, compression="zstd") as writer:
+    with pq.ParquetWriter(
+        os.fspath(destination),
+        SCHEMA,
+        compression="zstd",
+        use_dictionary=_DICTIONARY_COLUMNS,
+        column_encoding=_DELTA_COLUMNS,
+    ) as writer:
         batches = record_batches(
             capture, settings, translator=translator, batch_rows=row_group_rows, progress=progress
         )
