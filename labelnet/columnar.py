@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -139,9 +140,18 @@ _STRING_BYTES = (1 << 31) - 1
 
 def _array(values: Sequence[object], kind: pa.DataType) -> pa.Array:
     """``pa.array(values, kind)`` for this module's flat columns (integers, strings and
-    booleans; None is null), built from buffers. pa.array first asks pandas whether a list is
-    one of its arrays, and so imports it when it is installed: 0.3 s and 40 MB, a third of a
-    whole Parquet dump of 200k repeating labels."""
+    booleans; None is null). pa.array first asks pandas whether a list is one of its arrays,
+    and so imports it when it is installed: 0.3 s and 40 MB, a third of a whole Parquet dump
+    of 200k repeating labels. Unless pandas is loaded already (Dask), the array is built from
+    buffers instead (long strings cost more that way, see :func:`_from_buffers`)."""
+    if "pandas" in sys.modules:
+        return pa.array(values, kind)
+    return _from_buffers(values, kind)
+
+
+def _from_buffers(values: Sequence[object], kind: pa.DataType) -> pa.Array:
+    # The strings are joined and encoded into fresh memory, where pa.array writes straight
+    # into Arrow's: 2.8 ms against 0.6 ms for 8,700 texts of dense labels.
     if kind == pa.bool_():
         return _booleans(bytes(cast("Sequence[bool]", values)))
     try:

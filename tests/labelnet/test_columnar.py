@@ -526,7 +526,7 @@ def test_arrays_built_from_buffers_equal_pa_array(kind: str, values: Any) -> Non
     @given(st.lists(values, max_size=40))
     @hypothesis_settings(max_examples=60)
     def check(items: list[object]) -> None:
-        made = columnar._array(items, getattr(pa, kind)())
+        made = columnar._from_buffers(items, getattr(pa, kind)())
         made.validate(full=True)
         assert made.equals(pa.array(items, getattr(pa, kind)()))
 
