@@ -4,11 +4,13 @@ batches with one stable schema (:data:`SCHEMA`), and as a Parquet file.
 The rows come from the dump's own analysis and filters (:meth:`labelnet._render.Renderer.
 iter_records`, the records the JSON-lines output writes), so a row holds exactly what a JSON
 line says, typed: the time as a timestamp, the label also as its sensitivity and a list of
-category numbers. What depends only on the option (most columns) is built once per distinct
-option in a batch and spread over its packets with one ``take``.
+category numbers (up to :data:`LISTED_CATEGORIES` of them). What depends only on the option
+(most columns) is built once per distinct option in a batch and spread over its packets with
+one ``take``.
 
 Memory stays constant: a capture is read segment by segment and written in row groups of at
-most ``batch_rows`` rows. Needs pyarrow: ``pip install 'labelnet[parquet]'``.
+most ``batch_rows`` rows and :data:`BATCH_CATEGORIES` listed categories. Needs pyarrow:
+``pip install 'labelnet[parquet]'``.
 """
 
 from __future__ import annotations
