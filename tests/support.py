@@ -79,6 +79,14 @@ def reference_crc16_x25(data: bytes) -> int:
     return ~crc & 0xFFFF
 
 
+def unused_doi(taken: frozenset[int], near: int) -> int:
+    """A DOI number not in ``taken`` (the kernel's, listed once), a little above ``near``."""
+    doi = near + 7919
+    while doi in taken:
+        doi += 1
+    return doi
+
+
 def checksum_swapped(make: Callable[[int], bytes]) -> tuple[bytes, bytes]:
     """A CALIPSO option ``make(level)`` whose two checksum bytes differ, and that option with
     them swapped. With equal bytes (one DOI in 256 at a given level) the swap would change

@@ -17,7 +17,7 @@ from labelnet.capture import LinkType, write_pcap
 from labelnet.dump import DumpSettings, records
 from mls import Level
 from netlabel.harness import KernelHarness, calipso_doi, list_calipso_dois
-from tests.support import need_kernel_harness, need_program
+from tests.support import need_kernel_harness, need_program, unused_doi
 
 pytestmark = pytest.mark.kernel
 
@@ -35,10 +35,7 @@ def doi() -> Iterator[calipso.CalipsoDoi]:
 @pytest.fixture(scope="module")
 def unknown(doi: calipso.CalipsoDoi) -> int:
     """A CALIPSO DOI the kernel does not have (doi + 1 may be one left configured)."""
-    number = doi.doi + 1
-    while number in list_calipso_dois():
-        number += 1
-    return number
+    return unused_doi(list_calipso_dois(), doi.doi)
 
 
 def headers(doi: int, unknown_doi: int) -> dict[str, bytes]:

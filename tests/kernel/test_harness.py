@@ -36,6 +36,7 @@ from tests.support import (
     need_kernel_harness,
     need_program,
     reference_crc16_x25,
+    unused_doi,
 )
 
 pytestmark = pytest.mark.kernel
@@ -61,13 +62,6 @@ def cipso_option(doi: int, tags: bytes) -> bytes:
 
 
 TAG1_L3_C05 = bytes.fromhex("0105000384")  # cipso.md §8: level 3, categories {0, 5}
-
-
-def unused_doi(taken: frozenset[int], near: int) -> int:
-    doi = near + 7919
-    while doi in taken:
-        doi += 1
-    return doi
 
 
 # --- fixtures -----------------------------------------------------------------------------------
