@@ -95,8 +95,8 @@ def measure(run: Callable[[bytes], None], data: bytes) -> Cost:
 
 
 def warm_up(run: Callable[[bytes], None], seeds: tuple[bytes, ...] = ()) -> None:
-    """Run once unmeasured: first calls import modules (scapy's layers; pyarrow.compute's
-    functions and pandas, which pyarrow loads when it is installed) and fill caches."""
+    """Run once unmeasured: first calls import modules (scapy's layers, pyarrow.compute's
+    functions) and fill caches."""
     for data in (b"", b"\x86\x0a\0\0\0\x10\x01\x04\0\x03", *seeds):
         try:
             run(data)
