@@ -284,16 +284,17 @@ def format_category_bits(bits: int) -> str:
     edges = bits ^ (bits << 1)
     count = edges.bit_count()
     length = bits.bit_length()
-    if count == 2:  # one run (c0.c1023, or c0.c100000 under raised limits): as long as the set
+    # Many runs first: dense labels rarely repeat, so a dump formats every one of them.
+    if count > 2 * _FEW_RUNS:
+        if 20 * count >= length and length <= _CACHED_CATEGORIES:
+            # Dense: a run or more per five bytes.
+            if length <= _BYTE_CATEGORIES:
+                return _format_by_bytes(bits, length)
+            return _format_by_units(bits)
+    elif count == 2:  # one run (c0.c1023, or c0.c100000 under raised limits): as long as the set
         return run_text(length - bits.bit_count(), length - 1)
-    if count <= 2 * _FEW_RUNS:
-        if length < len(_POWERS):
-            return _format_few_runs(edges)
-    elif 20 * count >= length and length <= _CACHED_CATEGORIES:
-        # Dense: a run or more per five bytes.
-        if length <= _BYTE_CATEGORIES:
-            return _format_by_bytes(bits, length)
-        return _format_by_units(bits)
+    elif length < len(_POWERS):
+        return _format_few_runs(edges)
     return _format_by_text_search(bits)
 
 
@@ -397,19 +398,23 @@ def _unit_text_at(unit: int, window: int) -> str:
     return _unit_text(unit * _UNIT, window)
 
 
+# list.__getitem__ looked up once: the printers below call it through map, a step per byte.
+_ITEM = list.__getitem__
+
+
 def _join_cached(
     tables: list[list[str]], windows: Iterable[int], text: Callable[[int, int], str]
 ) -> str:
     """The texts ``tables[i][windows[i]]`` joined, the first comma dropped; a text not cached
     yet is ``text(i, window)``."""
     try:
-        return "".join(map(list.__getitem__, tables, windows))[1:]
+        return "".join(map(_ITEM, tables, windows))[1:]
     except TypeError:  # a window seen for the first time: compute its text, then join again
         for index, window in enumerate(windows):
             texts = tables[index]
             if texts[window] is None:
                 texts[window] = text(index, window)
-        return "".join(map(list.__getitem__, tables, windows))[1:]
+        return "".join(map(_ITEM, tables, windows))[1:]
 
 
 # Dense sets of the low categories (CIPSO tag 1 bitmaps, the usual CALIPSO ones, MCS levels)
@@ -451,12 +456,12 @@ def _format_by_bytes(bits: int, length: int) -> str:
     try:
         # A text not made yet is None (or its inner table is): the TypeError that raises, in
         # C, is the signal to make it. Mypy sees the Optional and refuses the map.
-        tables = map(list.__getitem__, _BYTE_TEXTS, lows)
-        return "".join(map(list.__getitem__, tables, highs))[1:]  # type: ignore[arg-type]
+        tables = map(_ITEM, _BYTE_TEXTS, lows)
+        return "".join(map(_ITEM, tables, highs))[1:]  # type: ignore[arg-type]
     except TypeError:
         _make_byte_texts(lows, highs)
-        tables = map(list.__getitem__, _BYTE_TEXTS, lows)
-        return "".join(map(list.__getitem__, tables, highs))[1:]  # type: ignore[arg-type]
+        tables = map(_ITEM, _BYTE_TEXTS, lows)
+        return "".join(map(_ITEM, tables, highs))[1:]  # type: ignore[arg-type]
 
 
 def _make_byte_texts(lows: bytes, highs: bytes) -> None:
