@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from labelnet.errors import CommandError
 from mls._cli import error_text, register_commands
@@ -45,9 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
+    """Run the command line ``argv`` (default: this process's) and return its exit status.
+    ``own_process``: the process is the command's alone (see :func:`command`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.own_process = own_process
     try:
         status: int = args.run(args)
     except KeyboardInterrupt:
@@ -59,5 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def command() -> NoReturn:
+    """The ``labelnet`` program (its console script and ``python -m labelnet``): :func:`main`
+    in a process of its own, where a command may load a library leaner than it could inside
+    a caller's program (``--format parquet`` keeps numpy out of pyarrow)."""
+    sys.exit(main(own_process=True))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

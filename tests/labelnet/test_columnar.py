@@ -490,22 +490,51 @@ def test_the_command_names_the_missing_extra(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_a_parquet_dump_does_not_import_pandas(tmp_path: Path) -> None:
-    # pa.array imports pandas when it is installed (0.3 s and 40 MB of a short dump).
-    pytest.importorskip("pandas")
+def _dump_in_child(tmp_path: Path, call: str, then: str) -> str:
+    # A Parquet dump with names in a fresh process, by ``call`` (main or command, given the
+    # argument list as ARGV); ``then`` runs after it (command exits: an atexit hook).
     capture = write_captures(tmp_path)[0]
     out = tmp_path / "x.parquet"
     names = tmp_path / "setrans.conf"
     names.write_text("s3:c0,c5=Secret\n")
+    argv = ["dump", str(capture), "--format", "parquet", "-o", str(out), "--setrans", str(names)]
     printed = python_output(
-        "import sys\n"
-        "from labelnet.__main__ import main\n"
-        f"status = main(['dump', {str(capture)!r}, '--format', 'parquet', '-o', {str(out)!r},"
-        f" '--setrans', {str(names)!r}])\n"
-        "print(status, sorted(name for name in sys.modules if name.split('.')[0] == 'pandas'))\n"
+        "import atexit, sys\n"
+        "from labelnet.__main__ import command, main\n"
+        f"ARGV = {argv!r}\n"
+        f"def then(status):\n    {then}\n"
+        f"{call}\n"
     )
-    assert printed.strip().splitlines()[-1] == "0 []"
     assert "Secret" in pq.read_table(out)["setrans"].to_pylist()
+    return printed.strip().splitlines()[-1]
+
+
+def _loaded(*packages: str) -> str:
+    return f"sorted(n for n in sys.modules if n.split('.')[0] in {packages!r})"
+
+
+def test_the_command_loads_neither_pandas_nor_numpy(tmp_path: Path) -> None:
+    # pa.array imports pandas when it is installed (0.3 s and 40 MB of a short dump), and
+    # pyarrow imports numpy (45 ms and 11 MB); the dump uses neither.
+    pytest.importorskip("pandas")
+    printed = _dump_in_child(
+        tmp_path,
+        "sys.argv[1:] = ARGV\natexit.register(then, 'exited')\ncommand()",
+        f"print(status, {_loaded('pandas', 'numpy')})",
+    )
+    assert printed == "exited []"
+
+
+def test_a_callers_pyarrow_keeps_numpy(tmp_path: Path) -> None:
+    # main() inside a caller's program loads pyarrow whole: pandas works with it afterwards.
+    pytest.importorskip("pandas")
+    printed = _dump_in_child(
+        tmp_path,
+        "then(main(ARGV))",
+        "import pyarrow as pa; "
+        "print(status, 'pandas' not in sys.modules, pa.table({'a': [1]}).to_pandas()['a'][0])",
+    )
+    assert printed == "0 True 1"
 
 
 _TEXTS = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["s0", "c1.c2", "é", ""]))
