@@ -386,14 +386,24 @@ def test_valid_option_then_mutant_equal_the_kernels(kernel: Kernel, data: st.Dat
 
 @pytest.fixture(scope="module")
 def recorded_doi(kernel: Kernel) -> Iterator[int]:
+    # Both numbers are the recording's: a machine that has them configured (a run killed
+    # before it removed them) cannot replay it. Under CI=true that is a failure, not a skip.
     number = RECORDED["doi"]
-    if number + 1 in list_calipso_dois():
-        pytest.skip(f"DOI {number + 1} (the recorded unknown DOI) is configured here")
+    unknown = number + 1
+    need(
+        unknown not in list_calipso_dois(),
+        f"DOI {unknown}, the recording's unknown DOI, is configured here "
+        f"(netlabelctl calipso del doi:{unknown} removes it)",
+    )
     try:
         with calipso_doi(calipso.CalipsoDoi(number), scratch=False) as doi:
             yield doi.doi
     except DoiInUse:
-        pytest.skip(f"DOI {number} is configured already; the recorded verdicts need it")
+        need(
+            False,
+            f"DOI {number}, the recording's, is configured already "
+            f"(netlabelctl calipso del doi:{number} removes it)",
+        )
 
 
 @pytest.mark.parametrize("case", RECORDED["cases"], ids=lambda c: c["name"])
