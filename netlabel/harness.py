@@ -23,13 +23,14 @@ How a verdict is obtained (docs/kernel.md has the observations behind it):
 * DOIs are global to the kernel and can only be configured from the initial namespace:
   :func:`cipso_doi` and :func:`calipso_doi` configure a :class:`cipso.CipsoDoi` or
   :class:`calipso.CalipsoDoi` under a scratch number for the duration of a ``with`` block,
-  through :class:`netlabel.NetLabel`, under the :func:`netlabel_lock` file lock.
+  through :class:`netlabel.NetLabel`, under the :func:`netlabel_lock` file lock. Each DOI
+  they add is noted with the process that added it (in :data:`DOI_OWNERS_DIR`): the next
+  one to add a DOI removes those whose process died before it could (kill -9, a timeout).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import fcntl
 import importlib.util
 import os
@@ -62,6 +63,7 @@ __all__ = [
     "A_IPV6",
     "B_IPV4",
     "B_IPV6",
+    "DOI_OWNERS_DIR",
     "LOCK_PATH",
     "SCRATCH_DOI_BASE",
     "CommandError",
@@ -90,6 +92,10 @@ B_IPV6 = "fd4c:6162:6c00::2"
 
 LOCK_PATH = "/run/lock/labelnet-netlabel.lock"
 _LOCK_FALLBACK = "/tmp/labelnet-netlabel.lock"
+#: One file per DOI the harness configured, named ``cipso-N`` or ``calipso-N``, holding the
+#: id of the process that added it. Under /run, cleared at boot as NetLabel's state is.
+DOI_OWNERS_DIR = "/run/lock/labelnet-dois"
+_OWNERS_FALLBACK = "/tmp/labelnet-dois"
 
 # Scratch DOIs are picked from here upwards: far above anything a real site uses.
 SCRATCH_DOI_BASE = 3_000_000
@@ -298,6 +304,7 @@ def _scratch_doi(table: _DoiTable, definition: _Definition, scratch: bool) -> It
 
 def _add_doi(table: _DoiTable, definition: _Definition, scratch: bool) -> _Definition:
     with netlabel_lock(), _client() as client:
+        _remove_orphans(table, client)
         taken = table.taken(client)
         if scratch:
             definition = dataclasses.replace(definition, doi=_pick_doi(taken))
@@ -307,13 +314,64 @@ def _add_doi(table: _DoiTable, definition: _Definition, scratch: bool) -> _Defin
             )
         try:
             table.add(client, definition)
+            _note_owner(table, definition.doi)
         except BaseException:
             # Interrupted or failed half-way: remove the DOI only if it did get added.
             with suppress(NetLabelError):
                 if definition.doi in table.taken(client):
                     table.remove(client, definition.doi)
+            _forget_owner(table, definition.doi)
             raise
     return definition
+
+
+def _owners_dir() -> str:
+    return DOI_OWNERS_DIR if os.path.isdir(os.path.dirname(DOI_OWNERS_DIR)) else _OWNERS_FALLBACK
+
+
+def _owner_path(table: _DoiTable, doi: int) -> str:
+    return os.path.join(_owners_dir(), f"{table.protocol}-{doi}")
+
+
+def _note_owner(table: _DoiTable, doi: int) -> None:
+    # Best effort: where the note cannot be written the DOI works the same, and only a crash
+    # would leave it behind, as before notes were kept.
+    with suppress(OSError):
+        os.makedirs(_owners_dir(), exist_ok=True)
+        with open(_owner_path(table, doi), "w", encoding="ascii") as note:
+            note.write(str(os.getpid()))
+
+
+def _forget_owner(table: _DoiTable, doi: int) -> None:
+    with suppress(FileNotFoundError):
+        os.unlink(_owner_path(table, doi))
+
+
+def _remove_orphans(table: _DoiTable, client: NetLabel) -> None:
+    """Remove the DOIs of ``table`` this harness added in processes that no longer exist
+    (under the lock). Only noted DOIs are touched: never one configured by anything else."""
+    try:
+        names = os.listdir(_owners_dir())
+    except FileNotFoundError:
+        return
+    prefix = f"{table.protocol}-"
+    for name in names:
+        number = name.removeprefix(prefix)
+        if number == name or not number.isdigit():
+            continue
+        try:
+            with open(os.path.join(_owners_dir(), name), encoding="ascii") as note:
+                pid = int(note.read())
+        except (OSError, ValueError):
+            continue
+        if _process_exists(pid):
+            continue
+        try:
+            with suppress(NotFound):
+                table.remove(client, int(number))
+        except NetLabelError:
+            continue  # still in use (a mapping names it): tried again next time
+        _forget_owner(table, int(number))
 
 
 def _remove_doi(table: _DoiTable, doi: int) -> None:
@@ -323,8 +381,10 @@ def _remove_doi(table: _DoiTable, doi: int) -> None:
     while True:
         try:
             # NotFound: an interrupted earlier try did remove it.
-            with netlabel_lock(), _client() as client, suppress(NotFound):
-                table.remove(client, doi)
+            with netlabel_lock(), _client() as client:
+                with suppress(NotFound):
+                    table.remove(client, doi)
+                _forget_owner(table, doi)
             break
         except KeyboardInterrupt:
             interrupted = True
@@ -1151,13 +1211,15 @@ def _sweep_stale_namespaces() -> None:
         match = _NS_PATTERN.match(name)
         if match is None:
             continue
-        pid = int(match.group(1))
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _process_exists(int(match.group(1))):
             _netns.delete(name)
-        except PermissionError:
-            pass
-        except OSError as exc:
-            if exc.errno != errno.ESRCH:
-                raise
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True

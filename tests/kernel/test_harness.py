@@ -6,6 +6,7 @@ tests check the harness and the kernel facts it relies on, independently of the 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 import calipso
 import cipso
 from labelnet.conformance._generate import rewrap_header
+from netlabel import harness as harness_module
 from netlabel.client import NetLabel
 from netlabel.harness import (
     A_IPV6,
@@ -36,6 +38,7 @@ from tests.support import (
     need_kernel_harness,
     need_program,
     reference_crc16_x25,
+    run_python,
     unused_doi,
 )
 
@@ -401,6 +404,40 @@ def test_doi_added_under_its_own_number_when_asked() -> None:
     with calipso_doi(calipso.CalipsoDoi(number), scratch=False) as doi6:
         assert doi6.doi == number and number in list_calipso_dois()
     assert number not in list_cipso_dois() | list_calipso_dois()
+
+
+def test_the_dois_of_a_killed_process_are_removed_by_the_next_one() -> None:
+    # A run killed inside its with blocks (kill -9, a timeout) leaves its DOIs configured;
+    # the next process to add a DOI of the same protocol removes them, and nothing else.
+    need_kernel_harness()
+    child = run_python(
+        "-c",
+        "import os, signal\n"
+        "from netlabel.harness import calipso_doi, cipso_doi\n"
+        "with cipso_doi() as a, calipso_doi() as b:\n"
+        "    print(a.doi, b.doi, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n",
+    )
+    assert child.returncode == -9, child.stderr
+    left4, left6 = map(int, child.stdout.split())
+    owners = harness_module._owners_dir()
+    assert left4 in list_cipso_dois() and left6 in list_calipso_dois()
+    assert {f"cipso-{left4}", f"calipso-{left6}"} <= set(os.listdir(owners))
+    # A DOI configured by anything else carries no note: it stays.
+    other = unused_doi(list_cipso_dois(), 4_100_000)
+    with NetLabel() as client:
+        client.add_cipso_doi(cipso.CipsoDoi.pass_through(other))
+    try:
+        with cipso_doi() as mine:
+            assert left4 not in list_cipso_dois() and left6 in list_calipso_dois()
+            assert other in list_cipso_dois() and mine.doi in list_cipso_dois()
+        with calipso_doi():
+            assert left6 not in list_calipso_dois()
+        assert not {f"cipso-{left4}", f"calipso-{left6}"} & set(os.listdir(owners))
+        assert other in list_cipso_dois()
+    finally:
+        with NetLabel() as client:
+            client.remove_cipso_doi(other)
 
 
 def namespaces() -> set[str]:
