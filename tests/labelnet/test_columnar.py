@@ -499,7 +499,8 @@ def _dump_in_child(tmp_path: Path, call: str, then: str) -> str:
     names.write_text("s3:c0,c5=Secret\n")
     argv = ["dump", str(capture), "--format", "parquet", "-o", str(out), "--setrans", str(names)]
     printed = python_output(
-        "import atexit, sys\n"
+        "import atexit, os, sys\n"
+        "os.environ.pop('ARROW_DEFAULT_MEMORY_POOL', None)  # the allocator is the command's\n"
         "from labelnet.__main__ import command, main\n"
         f"ARGV = {argv!r}\n"
         f"def then(status):\n    {then}\n"
@@ -521,7 +522,7 @@ def test_the_command_loads_neither_pandas_nor_numpy(tmp_path: Path) -> None:
     printed = _dump_in_child(
         tmp_path,
         "sys.argv[1:] = ARGV\natexit.register(then, 'exited')\ncommand()",
-        "import os, pyarrow; "
+        "import pyarrow; "
         f"print(status, {_loaded('pandas', 'numpy')}, pyarrow.default_memory_pool().backend_name,"
         " os.environ.get('ARROW_DEFAULT_MEMORY_POOL'))",
     )
