@@ -321,42 +321,23 @@ def _run_parquet(args: argparse.Namespace, settings: DumpSettings, bar: Progress
 
 
 def _load_columnar(*, own_process: bool) -> None:
-    """Import :mod:`labelnet.columnar`; in a process of the command's own (``own_process``)
-    that has loaded neither numpy nor pyarrow yet, without numpy and with Arrow allocating
-    through malloc (unless ARROW_DEFAULT_MEMORY_POOL chooses)."""
+    """Import :mod:`labelnet.columnar`: without numpy in a process of the command's own
+    (``own_process``) that has loaded neither numpy nor pyarrow yet."""
     try:
         if not own_process or "numpy" in sys.modules or "pyarrow" in sys.modules:
             import labelnet.columnar
         else:
-            with _leaner_pyarrow():
+            # pyarrow (18 and later) loads numpy when it is installed, and a Parquet dump uses
+            # none of it: 45 ms and 11 MB of every dump. None in sys.modules makes "import numpy"
+            # fail as if it were absent, and pyarrow then goes without. Only in the command's
+            # own process: a caller's pyarrow must stay whole (pandas needs its numpy side).
+            sys.modules["numpy"] = None  # type: ignore[assignment]
+            try:
                 import labelnet.columnar  # noqa: F401
+            finally:
+                del sys.modules["numpy"]
     except ModuleNotFoundError as exc:
         raise CommandError(str(exc)) from None
-
-
-@contextmanager
-def _leaner_pyarrow() -> Iterator[None]:
-    # pyarrow (18 and later) loads numpy when it is installed, and a Parquet dump uses none of
-    # it: 45 ms and 11 MB of every dump. None in sys.modules makes "import numpy" fail as if
-    # numpy were absent, and pyarrow then goes without. Arrow's default allocator (mimalloc)
-    # kept 30-35 MB more at the peak of a dump than malloc, at the same speed; the allocator
-    # is chosen from the environment when pyarrow first needs one, so it is set for the
-    # import only (set afterwards, the import's memory stays with mimalloc: 12 MB more).
-    # Only in the command's own process: a caller's pyarrow must stay whole.
-    pool = "ARROW_DEFAULT_MEMORY_POOL"
-    chosen = pool in os.environ
-    sys.modules["numpy"] = None  # type: ignore[assignment]
-    if not chosen:
-        os.environ[pool] = "system"
-    try:
-        yield
-        import pyarrow
-
-        pyarrow.default_memory_pool()  # chosen now, whatever the import did
-    finally:
-        del sys.modules["numpy"]
-        if not chosen:
-            del os.environ[pool]
 
 
 def _run_live(args: argparse.Namespace, settings: DumpSettings) -> int:
