@@ -27,6 +27,7 @@ from labelnet.capture import CaptureError, Segment, iter_labeled, joined_segment
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
+    from multiprocessing.context import BaseContext
 
 #: Segment sizes for workers: big enough that sending a segment costs little next to the
 #: work, small enough to keep every worker busy.
@@ -106,15 +107,9 @@ class _Writer:
     condition: Any  # multiprocessing.Condition, guarding both
 
     @classmethod
-    def to(cls, sink: Sink) -> _Writer:
-        import multiprocessing  # here: a one-process dump does not load it
-
-        return cls(
-            sink,
-            multiprocessing.RawValue("q", 0),
-            multiprocessing.RawValue("b", 0),
-            multiprocessing.Condition(),
-        )
+    def to(cls, sink: Sink, context: BaseContext) -> _Writer:
+        """The writer to ``sink`` shared by workers started from ``context``."""
+        return cls(sink, context.RawValue("q", 0), context.RawValue("b", 0), context.Condition())
 
     def write(self, index: int, text: str | None) -> None:
         """Write ``text``, segment ``index``'s, once every segment before it is written;
@@ -221,6 +216,9 @@ class Pool(Generic[Settings]):
     jobs: int
     #: Where the workers write the text themselves (then the results' text is empty).
     sink: Sink | None = None
+    #: How the workers start (a multiprocessing start method; None: Python's default). Only
+    #: forked workers write to the sink: others do not inherit its descriptor.
+    start_method: str | None = None
 
     def results(
         self, groups: Iterable[list[Segment]], path: str | None = None
@@ -233,11 +231,14 @@ class Pool(Generic[Settings]):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        context = multiprocessing.get_context(self.start_method)
         # Forked workers inherit the sink's descriptor (other ways of starting them do not).
-        forked = multiprocessing.get_start_method() == "fork"
-        writer = _Writer.to(self.sink) if self.sink is not None and forked else None
+        forked = context.get_start_method() == "fork"
+        writer = _Writer.to(self.sink, context) if self.sink is not None and forked else None
         initargs = (self.make_renderer, self.settings, writer)
-        with ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=initargs) as pool:
+        with ProcessPoolExecutor(
+            self.jobs, mp_context=context, initializer=_start_worker, initargs=initargs
+        ) as pool:
             try:
                 yield from _in_order(pool, groups, path, 2 * self.jobs)
             finally:

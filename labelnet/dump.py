@@ -325,6 +325,7 @@ def dump(
     *,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    start_method: str | None = None,
 ) -> DumpSummary:
     """Write the labeled packets of ``capture`` to ``out`` as ``settings`` say; with
     ``jobs`` > 1 the segments are worked on by up to that many processes (no more than there
@@ -333,6 +334,9 @@ def dump(
     lines to that descriptor themselves, encoded as ``out`` encodes, each line ending in
     ``\\n`` (an encoding that starts with a byte-order mark, such as UTF-16, leaves them to
     this process). ``progress(bytes_done, packets_done)`` is called after each segment.
+    ``start_method`` is how the worker processes start (a :mod:`multiprocessing` start method;
+    None: Python's default): only forked ones write to ``out`` themselves, and forking is
+    safe only in a process that runs no other thread (Python 3.14 starts them by forkserver).
 
     A broken capture raises :class:`labelnet.capture.CaptureError` after everything before the
     break has been written.
@@ -360,7 +364,7 @@ def dump(
         if first is not None:
             pool = None
             if workers > 1:
-                pool = Pool(make_renderer, settings, workers, Sink.of(out))
+                pool = Pool(make_renderer, settings, workers, Sink.of(out), start_method)
             results = _results(first, first_packets, segments, renderer, pool, path, total)
         for result in results:
             if result.text:

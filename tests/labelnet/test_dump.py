@@ -41,6 +41,7 @@ from labelnet.dump import (
     records,
 )
 from mls import Level
+from tests.support import python_output
 
 from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6
 from .test_dump_destination_options import AFTER_HOP_BY_HOP, FIRST
@@ -562,8 +563,9 @@ class CountingText(io.TextIOWrapper):
         return super().write(text)
 
 
+@pytest.mark.parametrize("start_method", [None, "fork", "forkserver"])
 def test_workers_write_to_a_file_themselves(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_method: str | None
 ) -> None:
     many_segments(monkeypatch)
     monkeypatch.setattr(parallel_module, "_WRITE_PIECE", 1000)  # a segment's text in pieces
@@ -572,12 +574,44 @@ def test_workers_write_to_a_file_themselves(
     expected = run(path, stats=True)
     target = tmp_path / "out.txt"
     with CountingText(target.open("wb"), encoding="utf-8") as out:
-        summary = dump(path, out, settings, jobs=2)
+        summary = dump(path, out, settings, jobs=2, start_method=start_method)
         through_this_process = out.written
     assert target.read_text() == expected
     assert summary.written > 2000
-    # The header and the table of labels only: the lines went from the workers to the file.
-    assert through_this_process < len(expected) // 4
+    if start_method == "forkserver":  # the workers do not inherit the file: all comes here
+        assert through_this_process == len(expected)
+    else:
+        # The header and the table of labels only: the lines went from the workers to the file.
+        assert through_this_process < len(expected) // 4
+
+
+def test_the_command_forks_its_workers_where_python_would_not(tmp_path: Path) -> None:
+    # Python 3.14 starts workers by forkserver (set here by hand). The command's own process
+    # runs no other thread, so it forks them, and they write the lines themselves; main() in a
+    # caller's program keeps Python's way. The output is the same.
+    path = big_capture(tmp_path)
+    by_main, by_command = tmp_path / "main.txt", tmp_path / "command.txt"
+    program = f"""
+import atexit, multiprocessing, sys
+multiprocessing.set_start_method("forkserver")
+import labelnet.dump
+from labelnet import _parallel
+from labelnet.__main__ import command, main
+labelnet.dump.SERIAL_CHUNK, _parallel.PARALLEL_CHUNK = 4 << 10, 16 << 10
+writers = []
+to = _parallel._Writer.to
+_parallel._Writer.to = lambda sink, context: writers.append(context.get_start_method()) or to(
+    sink, context
+)
+assert main(["dump", {str(path)!r}, "--jobs", "2", "-o", {str(by_main)!r}]) == 0
+print("main", writers, flush=True)
+atexit.register(lambda: print("command", writers))
+sys.argv[1:] = ["dump", {str(path)!r}, "--jobs", "2", "-o", {str(by_command)!r}]
+command()
+"""
+    printed = python_output(program).splitlines()
+    assert printed == ["main []", "command ['fork']"]
+    assert by_main.read_text() == by_command.read_text() == run(path)
 
 
 def test_workers_leave_an_encoding_with_a_byte_order_mark_to_this_process(
