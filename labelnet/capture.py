@@ -323,6 +323,10 @@ def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[S
         while pos <= last:
             caplen = unpack(buf, pos)[0]
             if caplen > limit:
+                if count:  # the records before it are whole and good: they are output first
+                    yield Segment(
+                        False, little, interfaces, number, buf[:pos], position + pos, count
+                    )
                 raise CaptureError(
                     f"record length {caplen} is larger than any capture writer produces "
                     f"(snapshot length {snaplen}): corrupt record header",
@@ -379,7 +383,7 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
             else:
                 at_eof = True
         start_little, start_interfaces = framer.little, framer.interfaces
-        stop, count = framer.frame(buf, base, position, number)
+        stop, count, error = framer.frame(buf, base, position, number)
         stalled = stop == base
         if stop > base:
             data = buf[base:stop]
@@ -388,7 +392,9 @@ def _pcapng_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator
             )
             number += count
             base = stop
-        elif at_eof:
+        if error is not None:  # after the good blocks before it
+            raise error
+        if stalled and at_eof:
             break
     if base < len(buf):
         raise CaptureError(
@@ -413,36 +419,43 @@ class _PcapngFramer:
         self.usable = [i.linktype in _LINKTYPES for i in interfaces]
         self.type_and_length, self.u32 = _framing_readers(little)
 
-    def frame(self, buf: bytes, start: int, position: int, number: int) -> tuple[int, int]:
-        """Check the whole blocks of ``buf`` from ``start`` up to the end of the buffer or a
-        new section (which starts a segment of its own); (where they end, packets in them).
-        ``position`` is the file offset of ``buf[0]``, ``number`` the next packet's number."""
+    def frame(
+        self, buf: bytes, start: int, position: int, number: int
+    ) -> tuple[int, int, CaptureError | None]:
+        """Check the whole blocks of ``buf`` from ``start`` up to the end of the buffer, a new
+        section (which starts a segment of its own) or a broken block: (where the good blocks
+        end, packets in them, what is wrong with the block there or None). ``position`` is
+        the file offset of ``buf[0]``, ``number`` the next packet's number."""
         end = len(buf)
         saved = self.little, self.interfaces
         pos = start
         count = 0
-        while pos + 12 <= end:
-            if buf[pos : pos + 4] == _SHB_BYTES:
-                if pos > start:
+        try:
+            while pos + 12 <= end:
+                if buf[pos : pos + 4] == _SHB_BYTES:
+                    if pos > start:
+                        break
+                    self._section_header(buf, pos, position, number + count)
+                block_type, length = self.type_and_length(buf, pos)
+                if length < 12 or length % 4 or length > _ABSOLUTE_MAX_RECORD:
+                    raise CaptureError(
+                        f"block length {length} is impossible (blocks are 12 bytes or more, a "
+                        "multiple of 4): corrupt block header",
+                        position + pos + 4,
+                        number + count,
+                    )
+                stop = pos + length
+                if stop > end:
+                    if pos == start:  # a section header is read again with the rest of it
+                        self._start_section(*saved)
                     break
-                self._section_header(buf, pos, position, number + count)
-            block_type, length = self.type_and_length(buf, pos)
-            if length < 12 or length % 4 or length > _ABSOLUTE_MAX_RECORD:
-                raise CaptureError(
-                    f"block length {length} is impossible (blocks are 12 bytes or more, a "
-                    "multiple of 4): corrupt block header",
-                    position + pos + 4,
-                    number + count,
-                )
-            stop = pos + length
-            if stop > end:
-                if pos == start:  # a section header is read again with the rest of the block
-                    self._start_section(*saved)
-                break
-            if self._block(buf, pos, block_type, length, position, number + count):
-                count += 1
-            pos = stop
-        return pos, count
+                if self._block(buf, pos, block_type, length, position, number + count):
+                    count += 1
+                pos = stop
+        except CaptureError as error:
+            # The blocks before the broken one are whole and checked: they are output first.
+            return pos, count, error
+        return pos, count, None
 
     def _section_header(self, buf: bytes, pos: int, position: int, packet: int) -> None:
         bom = buf[pos + 8 : pos + 12]

@@ -246,13 +246,19 @@ def test_truncated_pcap_reports_the_packet_after_the_good_ones(tmp_path: Path) -
 
 
 def test_corrupt_record_length(tmp_path: Path) -> None:
+    # The records before the corrupt one are read first, whether they share its read of the
+    # file or not (regression: a corrupt header lost the good records of its read).
     data = bytearray(_capture(tmp_path))
     record = (len(data) - 24) // 5
     struct.pack_into("<I", data, 24 + 2 * record + 8, 0x7FFFFFFF)
-    with pytest.raises(CaptureError, match="corrupt record") as caught:
-        for segment in read_segments(io.BytesIO(bytes(data))):
-            list(labeled_packets(segment))
-    assert caught.value.packet == 3
+    for chunk in (1 << 20, 64, record):
+        seen: list[int] = []
+        with pytest.raises(CaptureError, match="corrupt record") as caught:
+            for segment in read_segments(io.BytesIO(bytes(data)), chunk):
+                seen.extend(p.number for p in labeled_packets(segment))
+        assert seen == [1, 2]
+        assert caught.value.packet == 3
+        assert caught.value.offset == 24 + 2 * record
 
 
 @pytest.mark.parametrize(
@@ -284,10 +290,15 @@ def test_broken_pcapng_blocks() -> None:
         "byte-order magic": _block(0x0A0D0D0A, struct.pack("<IHHq", 0x12345678, 1, 0, -1)),
         "link type 147": shb + _block(1, struct.pack("<HHI", 147, 0, 0)) + epb,
     }
+    # Packets before the broken block are read first, in the same read of the file or not.
+    before = {"ends inside a block": 1, "impossible": 1, "at its end": 1}
     for message, data in cases.items():
-        with pytest.raises(CaptureError, match=message):
-            for segment in read_segments(io.BytesIO(data)):
-                list(labeled_packets(segment))
+        for chunk in (1 << 20, 64):
+            seen: list[int] = []
+            with pytest.raises(CaptureError, match=message):
+                for segment in read_segments(io.BytesIO(data), chunk):
+                    seen.extend(p.number for p in labeled_packets(segment))
+            assert len(seen) == before.get(message, 0), (message, chunk)
 
 
 def test_options_cut_by_the_snapshot_length_are_marked(tmp_path: Path) -> None:

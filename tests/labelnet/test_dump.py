@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import random
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -690,6 +691,34 @@ def test_truncated_capture_with_jobs_writes_everything_before_the_break(
     assert outputs[0] == outputs[1]
     last = int(outputs[0][0].splitlines()[-1].split(",")[0])
     assert outputs[0][1] is not None and last < outputs[0][1]
+
+
+@pytest.mark.parametrize("small_segments", [False, True])
+def test_a_corrupt_block_stops_the_dump_after_every_packet_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_segments: bool
+) -> None:
+    # Regression: a corrupt block header lost the good packets framed in the same read of
+    # the file (up to 256 KiB of them), in one process and with --jobs.
+    if small_segments:
+        many_segments(monkeypatch)
+    data = bytearray(big_capture(tmp_path).read_bytes())
+    pos = packets = 0
+    while pos < len(data) * 2 // 3:  # to the block that starts past two thirds of the file
+        block_type, length = struct.unpack_from("<II", data, pos)
+        packets += block_type == 6
+        pos += length
+    good = tmp_path / "good.pcapng"
+    good.write_bytes(data[:pos])
+    struct.pack_into("<I", data, pos + 4, 13)  # an impossible block length
+    broken = tmp_path / "broken.pcapng"
+    broken.write_bytes(data)
+    expected = run(good, format="csv")
+    for jobs in (1, 2):
+        out = io.StringIO()
+        with pytest.raises(CaptureError, match="impossible") as caught:
+            dump(broken, out, DumpSettings(format="csv"), jobs=jobs)
+        assert out.getvalue() == expected
+        assert caught.value.packet == packets + 1 and caught.value.offset == pos + 4
 
 
 def test_small_caches_give_the_same_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
