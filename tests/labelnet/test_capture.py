@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 import struct
+import tempfile
 from pathlib import Path
 
 import dpkt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labelnet.capture import (
     CaptureError,
@@ -184,6 +187,48 @@ def test_segments_split_anywhere_give_the_same_packets(tmp_path: Path) -> None:
         assert len(whole) == 15
         for chunk in (1, 7, 64, 100, 333):
             assert read_all(path, chunk) == whole
+
+
+def _outcome(data: bytes, chunk: int) -> tuple[list[LabeledPacket], tuple[object, ...] | None]:
+    """The packets read before the file breaks, and how it breaks (or None)."""
+    found: list[LabeledPacket] = []
+    try:
+        for segment in read_segments(io.BytesIO(data), chunk):
+            found.extend(labeled_packets(segment))
+    except CaptureError as error:
+        return found, (error.reason, error.offset, error.packet)
+    return found, None
+
+
+def _sample_captures() -> list[bytes]:
+    packets = [frame(LinkType.ETHERNET, p) for p in mixed_packets() * 2]
+    with tempfile.TemporaryDirectory() as directory:
+        pcap, pcapng = Path(directory, "a.pcap"), Path(directory, "a.pcapng")
+        write_pcap(pcap, list(enumerate(packets)))  # type: ignore[arg-type]
+        write_pcapng(pcapng, [(0, i, p) for i, p in enumerate(packets)])
+        return [pcap.read_bytes(), pcapng.read_bytes()]
+
+
+SAMPLES = _sample_captures()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    which=st.sampled_from(range(len(SAMPLES))),
+    changes=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), max_size=4),
+    cut=st.integers(0, 1 << 16),
+    chunk=st.sampled_from([1, 7, 64, 333, 4096]),
+)
+def test_a_broken_capture_reads_the_same_whatever_the_read_size(
+    which: int, changes: list[tuple[int, int]], cut: int, chunk: int
+) -> None:
+    # Bytes changed and the file cut anywhere: the same packets, then the same error, as in
+    # one read (a corrupt header once lost the good records read with it).
+    data = bytearray(SAMPLES[which])
+    for at, value in changes:
+        data[at % len(data)] = value
+    data = data[: len(data) - cut % len(data)]
+    assert _outcome(bytes(data), chunk) == _outcome(bytes(data), 1 << 20)
 
 
 def test_segments_are_self_contained_and_picklable(tmp_path: Path) -> None:
