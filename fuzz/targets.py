@@ -375,12 +375,19 @@ def capture(data: bytes) -> None:
     from labelnet import dump
     from labelnet.capture import CaptureError, labeled_packets, read_segments
 
-    try:
-        for segment in read_segments(io.BytesIO(data)):
-            for _ in labeled_packets(segment):
-                pass
-    except CaptureError:
-        pass
+    # Framed in one read and in small ones: the same packets, then the same error.
+    outcomes = []
+    for chunk in (1 << 20, 1 + len(data) % 61):
+        found: list[object] = []
+        error = None
+        try:
+            for segment in read_segments(io.BytesIO(data), chunk):
+                found.extend(labeled_packets(segment))
+        except CaptureError as exc:
+            error = (exc.reason, exc.offset, exc.packet)
+        outcomes.append((found, error))
+    if outcomes[0] != outcomes[1]:
+        raise TargetFailure("framing depends on the read size")
     dois = ("cipso add pass doi:16 tags:1", "calipso add pass doi:2")
     try:
         for record in dump.records(io.BytesIO(data), dois):
