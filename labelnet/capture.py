@@ -319,21 +319,20 @@ def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[S
         pos = 0
         count = 0
         caplen = 0
+        error = None
         # Each record is stepped over without checking that it fits; only the last one can
         # overshoot the buffer, and is stepped back over after the loop (0.7x the time per record).
         while pos <= last:
             caplen = unpack(buf, pos)[0]
             if caplen > limit:
-                if count:  # the records before it are whole and good: they are output first
-                    yield Segment(
-                        False, little, interfaces, number, buf[:pos], position + pos, count
-                    )
-                raise CaptureError(
+                # Raised once the records before it, whole and good, are output.
+                error = CaptureError(
                     f"record length {caplen} is larger than any capture writer produces "
                     f"(snapshot length {snaplen}): corrupt record header",
                     position + pos,
                     number + count,
                 )
+                break
             pos += 16 + caplen
             count += 1
         # A record longer than a read is read whole next time: read by pieces, it would be
@@ -346,6 +345,8 @@ def _pcap_segments(stream: BinaryIO, head: bytes, chunk_size: int) -> Iterator[S
         if count:
             yield Segment(False, little, interfaces, number, buf[:pos], position + pos, count)
             number += count
+        if error is not None:
+            raise error
         position += pos
         buf = buf[pos:]
     if buf:
