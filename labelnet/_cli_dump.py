@@ -273,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_parquet(args, settings, bar)
     # The command's own process runs no other thread, so its workers can be forked, and then
     # write their lines themselves (Python 3.14 starts them by forkserver, and the lines go
-    # through this process: 12% more time on dense labels). Linux only: on macOS, libraries of
+    # through this process: 1.2x the time on dense labels). Linux only: on macOS, libraries of
     # the system may not survive a fork.
     forked = args.own_process and jobs > 1 and sys.platform == "linux"
     try:

@@ -350,8 +350,9 @@ def _forget_owner(table: _DoiTable, doi: int) -> None:
 def _remove_orphans(table: _DoiTable, client: NetLabel) -> None:
     """Remove the DOIs of ``table`` this harness added in processes that no longer exist
     (under the lock). Only noted DOIs are touched: never one configured by anything else."""
+    directory = _owners_dir()
     try:
-        names = os.listdir(_owners_dir())
+        names = os.listdir(directory)
     except FileNotFoundError:
         return
     prefix = f"{table.protocol}-"
@@ -360,7 +361,7 @@ def _remove_orphans(table: _DoiTable, client: NetLabel) -> None:
         if number == name or not number.isdigit():
             continue
         try:
-            with open(os.path.join(_owners_dir(), name), encoding="ascii") as note:
+            with open(os.path.join(directory, name), encoding="ascii") as note:
                 pid = int(note.read())
         except (OSError, ValueError):
             continue
@@ -1217,9 +1218,9 @@ def _sweep_stale_namespaces() -> None:
 
 def _process_exists(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # PermissionError: it exists, and is someone else's
     except ProcessLookupError:
         return False
-    except PermissionError:  # someone else's
-        return True
+    except PermissionError:
+        pass
     return True
