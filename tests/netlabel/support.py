@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netlabel.__main__ import main
+from tests.support import free_dois
 
 if TYPE_CHECKING:  # the client needs pyroute2, which the tests without a kernel do not
     from netlabel.client import NetLabel
@@ -37,10 +38,4 @@ def unused_dois(client: NetLabel, count: int, base: int) -> list[int]:
     """``count`` numbers that are neither a CIPSO nor a CALIPSO DOI, from a place above
     ``base`` that depends on this process, so that test runs side by side do not collide."""
     taken = {d.doi for d in client.list_cipso_dois()} | {d.doi for d in client.list_calipso_dois()}
-    doi = base + (os.getpid() % 1000) * 16
-    found: list[int] = []
-    while len(found) < count:
-        if doi not in taken:
-            found.append(doi)
-        doi += 1
-    return found
+    return free_dois(taken, base + (os.getpid() % 1000) * 16, count)
