@@ -162,7 +162,7 @@ def make_distinct_capture(directory: Path, count: int = PACKETS) -> Path:
 
 
 #: The commands run without the machine's setrans.conf (a root where no file can be).
-_ENVIRONMENT = {**os.environ, SELINUX_ROOT_VARIABLE: os.devnull}
+ENVIRONMENT = {**os.environ, SELINUX_ROOT_VARIABLE: os.devnull}
 
 
 def _command(args: list[str]) -> None:
@@ -173,11 +173,11 @@ def _command(args: list[str]) -> None:
             stderr=subprocess.DEVNULL,
             check=True,
             cwd=ROOT,
-            env=_ENVIRONMENT,
+            env=ENVIRONMENT,
         )
 
 
-def _commands(path: Path) -> dict[str, list[str]]:
+def dump_commands(path: Path) -> dict[str, list[str]]:
     ours = [sys.executable, "-m", "labelnet", "dump", str(path)]
     commands = {f"{OURS} {output}": [*ours, "--format", output] for output in FORMATS}
     if importlib.util.find_spec("pyarrow") is not None:
@@ -209,7 +209,7 @@ def cases() -> list[Case]:
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     found = []
     for capture, make in MAKERS.items():
-        commands = _commands(make(directory))
+        commands = dump_commands(make(directory))
         if "tshark" not in commands:
             print("# bench_dump: tshark is not installed, no reference", file=sys.stderr)
         for impl, args in commands.items():
@@ -233,9 +233,8 @@ def main() -> None:
                 f"{capture} capture: {PACKETS} labeled packets, {path.stat().st_size >> 20} MiB, "
                 f"written in {time.perf_counter() - started:.1f} s"
             )
-            rates = {
-                impl: max(_timed(args) for _ in range(3)) for impl, args in _commands(path).items()
-            }
+            commands = dump_commands(path)
+            rates = {impl: max(_timed(args) for _ in range(3)) for impl, args in commands.items()}
             reference = rates.get("tshark")
             for impl, rate in rates.items():
                 ratio = f"  {rate / reference:.2f}x tshark" if reference else ""

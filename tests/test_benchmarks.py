@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,3 +57,18 @@ def test_a_target_may_be_a_multiple_of_another_rate_in_the_same_run() -> None:
     assert run.case_target(case, {"labelnet text": 70_000.0}) is None  # tshark not installed
     fixed = run.Case("decode", "labelnet", lambda: None, 1_200_000)
     assert run.case_target(fixed, {}) == 1_200_000
+
+
+def test_memory_measures_the_peak_of_the_command_it_runs() -> None:
+    saved = list(sys.path)
+    try:
+        memory = load("memory")
+    finally:
+        sys.path[:] = saved
+    held = [sys.executable, "-c", "b = bytearray(80_000_000); b[::4096] = b'x' * len(b[::4096])"]
+    peak, seconds = memory.peak_memory(held)
+    assert 80_000_000 < peak < 200_000_000 and seconds > 0
+    small, _ = memory.peak_memory([sys.executable, "-c", "pass"])
+    assert small < 25_000_000  # not charged the peak of the process that runs it
+    with pytest.raises(subprocess.CalledProcessError):
+        memory.peak_memory([sys.executable, "-c", "raise SystemExit(3)"])
