@@ -16,11 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load(name: str) -> ModuleType:
-    """A module of benchmarks/ (not a package), loaded from its file."""
+    """A module of benchmarks/ (not a package), loaded from its file; the folders it puts on
+    ``sys.path`` are taken off again."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    saved = list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
     return module
 
 
@@ -47,11 +52,7 @@ def test_counts_are_read_between_the_markers(tmp_path: Path) -> None:
 
 
 def test_a_target_may_be_a_multiple_of_another_rate_in_the_same_run() -> None:
-    saved = list(sys.path)
-    try:
-        run = load("run")
-    finally:
-        sys.path[:] = saved
+    run = load("run")
     case = run.Case("dump", "labelnet text", lambda: None, target_times=(3.0, "tshark"))
     assert run.case_target(case, {"tshark": 25_000.0, "labelnet text": 70_000.0}) == 75_000.0
     assert run.case_target(case, {"labelnet text": 70_000.0}) is None  # tshark not installed
@@ -60,11 +61,7 @@ def test_a_target_may_be_a_multiple_of_another_rate_in_the_same_run() -> None:
 
 
 def test_memory_measures_the_peak_of_the_command_it_runs() -> None:
-    saved = list(sys.path)
-    try:
-        memory = load("memory")
-    finally:
-        sys.path[:] = saved
+    memory = load("memory")
     held = [sys.executable, "-c", "b = bytearray(80_000_000); b[::4096] = b'x' * len(b[::4096])"]
     peak, seconds = memory.peak_memory(held)
     assert 80_000_000 < peak < 200_000_000 and seconds > 0
