@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from labelnet.capture import read_segments
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 from labelnet.errors import CommandError
 from mls._cli import (
@@ -269,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
         if args.capture != "-":
             total = os.path.getsize(args.capture)
         bar = ProgressBar(sys.stderr, total)
+    _check_capture(args.capture)
     if args.format == PARQUET:
         return _run_parquet(args, settings, bar)
     # The command's own process runs no other thread, so its workers can be forked, and then
@@ -290,6 +292,16 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     return 0
+
+
+def _check_capture(path: str) -> None:
+    """Read the header and first record of the capture file ``path``, so that a file that is
+    not a capture (or not there) is reported before ``-o`` makes or empties the output, as
+    tcpdump and tshark do. Standard input, a pipe or a device is read once, by the dump."""
+    if path == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+        return
+    with open(path, "rb") as stream:  # a missing file raises here
+        next(read_segments(stream, 1), None)
 
 
 @contextmanager

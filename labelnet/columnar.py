@@ -16,6 +16,7 @@ footer, about 20 KB a row group, is held until the file is closed). Needs pyarro
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import sys
@@ -580,7 +581,13 @@ def write_parquet(
 ) -> int:
     """Write the rows of :func:`record_batches` to a Parquet file at ``destination``, one row
     group per batch; return how many rows were written. A broken capture leaves a readable
-    file with the rows before the break, then raises :class:`labelnet.capture.CaptureError`."""
+    file with the rows before the break, then raises :class:`labelnet.capture.CaptureError`;
+    one that breaks before its first row (not a capture at all) leaves ``destination`` as it
+    was."""
+    batches = record_batches(
+        capture, settings, translator=translator, batch_rows=row_group_rows, progress=progress
+    )
+    first = next(batches, None)  # the capture is read before the file is made
     written = 0
     with pq.ParquetWriter(
         os.fspath(destination),
@@ -589,10 +596,7 @@ def write_parquet(
         use_dictionary=_DICTIONARY_COLUMNS,
         column_encoding=_DELTA_COLUMNS,
     ) as writer:
-        batches = record_batches(
-            capture, settings, translator=translator, batch_rows=row_group_rows, progress=progress
-        )
-        for batch in batches:
+        for batch in itertools.chain([] if first is None else [first], batches):
             writer.write_batch(batch, row_group_size=row_group_rows)
             written += batch.num_rows
     return written

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,41 @@ def test_broken_captures_exit_2_after_the_good_packets(
     text.write_text("hello, this is not a capture\n")
     assert main(["dump", str(text)]) == 2
     assert "not a pcap or pcapng file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output", ["text", "jsonl"])
+def test_a_file_that_is_no_capture_leaves_the_output_alone(
+    tmp_path: Path, output: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Regression: -o was opened (emptied) before the capture was read, so a wrong argument
+    # destroyed the file it named; tcpdump and tshark read the capture first.
+    kept = tmp_path / "kept.txt"
+    kept.write_text("earlier output\n")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a capture\n")
+    assert main(["dump", str(text), "--format", output, "-o", str(kept)]) == 2
+    assert "not a pcap or pcapng file" in capsys.readouterr().err
+    assert main(["dump", str(tmp_path / "missing.pcap"), "-o", str(kept)]) == 2
+    assert kept.read_text() == "earlier output\n"
+    fresh = tmp_path / "fresh.txt"
+    assert main(["dump", str(text), "--format", output, "-o", str(fresh)]) == 2
+    assert not fresh.exists()
+
+
+def test_a_capture_through_a_named_pipe_is_read_once(
+    labels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The check that a capture opens reads regular files only: a pipe's bytes are the dump's.
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(labels.read_bytes(),))
+    writer.start()
+    try:
+        assert main(["dump", str(fifo)]) == 0
+    finally:
+        writer.join()
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()] == ["PACKET", "1", "2", "3"]
 
 
 def test_the_command_runs_as_a_program(labels: Path) -> None:

@@ -303,6 +303,21 @@ def test_a_broken_capture_leaves_the_rows_before_the_break(tmp_path: Path) -> No
     assert table["packet"].to_pylist() == [1, 3, 4, 5, 6, 7, 8, 9, 10, 11]
 
 
+def test_a_file_that_is_no_capture_leaves_the_destination_alone(tmp_path: Path) -> None:
+    # Regression: the Parquet file was made before the capture was read, so a wrong argument
+    # replaced the destination with an empty file of the schema.
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a capture\n")
+    kept = tmp_path / "kept.parquet"
+    kept.write_bytes(b"earlier file")
+    with pytest.raises(CaptureError, match="not a pcap or pcapng file"):
+        columnar.write_parquet(text, kept)
+    assert kept.read_bytes() == b"earlier file"
+    fresh = tmp_path / "fresh.parquet"
+    assert main(["dump", str(text), "--format", "parquet", "-o", str(fresh)]) == 2
+    assert not fresh.exists()
+
+
 def test_an_empty_capture_gives_an_empty_file_of_the_schema(tmp_path: Path) -> None:
     capture = tmp_path / "empty.pcap"
     write_pcap(capture, [])
