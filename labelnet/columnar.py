@@ -218,9 +218,17 @@ _CATEGORIES = SCHEMA.field("categories").type
 _BITMAP_BITS = 1 << 20
 
 
-def _categories_array(sets: list[int | None]) -> pa.Array:
-    """The ``categories`` column of category sets given as bit integers (None, or a set of
-    more than :data:`LISTED_CATEGORIES`: null).
+def _listed_count(bits: int | None) -> int:
+    """How many numbers the ``categories`` list of the set ``bits`` holds: all its categories,
+    or none for no set or one of more than :data:`LISTED_CATEGORIES` (a null list)."""
+    size = 0 if bits is None else bits.bit_count()
+    return size if size <= LISTED_CATEGORIES else 0
+
+
+def _categories_array(sets: list[int | None], sizes: list[int] | None = None) -> pa.Array:
+    """The ``categories`` column of category sets given as bit integers (None: null), with
+    their :func:`_listed_count` (computed when not given): a set that lists none of its
+    categories is null.
 
     Arrow lists the categories of many sets at once: each set's bitmap padded to the same
     width (an integer's little-endian bytes hold category i at bit i % 8 of byte i // 8, as
@@ -228,18 +236,10 @@ def _categories_array(sets: list[int | None]) -> pa.Array:
     numbers 0 .. width - 1 repeated once per set. A batch with a larger set (raised limits)
     is listed a set at a time, by :class:`mls.CategorySet`.
     """
-    offsets = [0]  # each set's first category in the values
-    count = 0
-    listed: list[int | None] = []
-    for bits in sets:
-        size = 0 if bits is None else bits.bit_count()
-        if size > LISTED_CATEGORIES:
-            listed.append(None)
-        else:
-            listed.append(bits)
-            count += size
-        offsets.append(count)
-    sets = listed
+    if sizes is None:
+        sizes = [_listed_count(bits) for bits in sets]
+    sets = [bits if size or not bits else None for bits, size in zip(sets, sizes, strict=True)]
+    offsets = [0, *itertools.accumulate(sizes)]  # each set's first category in the values
     longest = max((bits.bit_length() for bits in sets if bits is not None), default=0)
     if longest > _BITMAP_BITS:
         numbers = [number for bits in sets if bits for number in CategorySet.from_int(bits)]
@@ -352,7 +352,7 @@ class _Rows:
         # Each distinct option: analysed, or a plain label read as numbers (their rows are
         # made by batch(), the labels formatted one after the other).
         self.distinct: list[LabelOption | PlainLevel] = []
-        self.sizes: list[int] = []  # how many categories each distinct option's label has
+        self.sizes: list[int] = []  # each distinct option's _listed_count
         self.categories = 0  # in the rows gathered
 
     def __len__(self) -> int:
@@ -405,16 +405,16 @@ class _Rows:
             plain = plain_level(version, area)
         if plain is not None:
             distinct: LabelOption | PlainLevel = plain
-            size = plain.categories.bit_count()
+            bits: int | None = plain.categories
         else:
             shown = self.renderer.shown(version, area, truncated)
             option = shown.option
             if option is None or not shown.kept:
                 return -1
             distinct = option
-            size = 0 if option.level is None else option.level.categories.bits.bit_count()
+            bits = None if option.level is None else option.level.categories.bits
         self.distinct.append(distinct)
-        self.sizes.append(size if size <= LISTED_CATEGORIES else 0)  # listed ones only
+        self.sizes.append(_listed_count(bits))
         return len(self.distinct) - 1
 
     def _plain_row(self, plain: PlainLevel) -> tuple[object, ...]:
@@ -452,7 +452,7 @@ class _Rows:
         arrays = {}
         for name, column in values.items():
             if name == "categories":
-                arrays[name] = _categories_array(cast("list[int | None]", column))
+                arrays[name] = _categories_array(cast("list[int | None]", column), self.sizes)
             elif name == "wire_label" and column == values["label"]:
                 # The wire level is the host level (no TRANS DOI): the same texts.
                 arrays[name] = arrays["label"]
