@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -298,10 +299,19 @@ def _check_capture(path: str) -> None:
     """Read the header and first record of the capture file ``path``, so that a file that is
     not a capture (or not there) is reported before ``-o`` makes or empties the output, as
     tcpdump and tshark do. Standard input, a pipe or a device is read once, by the dump."""
-    if path == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+    if path == "-" or _read_once(path):
         return
-    with open(path, "rb") as stream:  # a missing file raises here
+    with open(path, "rb") as stream:  # a missing file or a directory raises here
         next(read_segments(stream, 1), None)
+
+
+def _read_once(path: str) -> bool:
+    """Whether ``path`` is a pipe, a socket or a device, whose bytes can be read only once."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
 
 
 @contextmanager

@@ -148,6 +148,8 @@ def test_a_file_that_is_no_capture_leaves_the_output_alone(
     assert main(["dump", str(text), "--format", output, "-o", str(kept)]) == 2
     assert "not a pcap or pcapng file" in capsys.readouterr().err
     assert main(["dump", str(tmp_path / "missing.pcap"), "-o", str(kept)]) == 2
+    assert main(["dump", str(tmp_path), "-o", str(kept)]) == 2  # a directory
+    assert "Is a directory" in capsys.readouterr().err
     assert kept.read_text() == "earlier output\n"
     fresh = tmp_path / "fresh.txt"
     assert main(["dump", str(text), "--format", output, "-o", str(fresh)]) == 2
