@@ -162,12 +162,12 @@ def test_a_capture_through_a_named_pipe_is_read_once(
     # The check that a capture opens reads regular files only: a pipe's bytes are the dump's.
     fifo = tmp_path / "capture.fifo"
     os.mkfifo(fifo)
-    writer = threading.Thread(target=fifo.write_bytes, args=(labels.read_bytes(),))
+    # A daemon: if the dump never opened the pipe, the writer blocks and must not hold pytest.
+    writer = threading.Thread(target=fifo.write_bytes, args=(labels.read_bytes(),), daemon=True)
     writer.start()
-    try:
-        assert main(["dump", str(fifo)]) == 0
-    finally:
-        writer.join()
+    assert main(["dump", str(fifo)]) == 0
+    writer.join(timeout=10)
+    assert not writer.is_alive()
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines()] == ["PACKET", "1", "2", "3"]
 
