@@ -4,6 +4,7 @@ live interfaces, one line per labeled packet."""
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import stat
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from labelnet.capture import read_segments
+from labelnet.capture import is_capture_magic, read_segments
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
 from labelnet.errors import CommandError
 from mls._cli import (
@@ -298,11 +299,26 @@ def run(args: argparse.Namespace) -> int:
 def _check_capture(path: str) -> None:
     """Read the header and first record of the capture file ``path``, so that a file that is
     not a capture (or not there) is reported before ``-o`` makes or empties the output, as
-    tcpdump and tshark do. Standard input, a pipe or a device is read once, by the dump."""
-    if path == "-" or _read_once(path):
+    tcpdump and tshark do. Standard input, a pipe or a device is read once, by the dump:
+    of standard input only its first bytes are looked at, without taking them."""
+    if path == "-":
+        _check_standard_input()
+        return
+    if _read_once(path):
         return
     with open(path, "rb") as stream:  # a missing file or a directory raises here
         next(read_segments(stream, 1), None)
+
+
+def _check_standard_input() -> None:
+    # Empty, or four bytes that start no capture: the dump's own error, raised now. Fewer
+    # bytes than four may be the first of many (a pipe gives what its writer has written).
+    peek = getattr(sys.stdin.buffer, "peek", None)
+    if peek is None:
+        return
+    head = peek(4)[:4]
+    if not head or (len(head) == 4 and not is_capture_magic(head)):
+        next(read_segments(io.BytesIO(head), 1), None)
 
 
 def _read_once(path: str) -> bool:

@@ -65,6 +65,7 @@ __all__ = [
     "Segment",
     "ipv4_packet",
     "ipv6_packet",
+    "is_capture_magic",
     "iter_labeled",
     "labeled_frame",
     "labeled_packets",
@@ -116,6 +117,8 @@ _PCAPNG_BYTE_ORDER = 0x1A2B3C4D
 _SHB, _IDB, _PB, _SPB, _EPB = _PCAPNG_SHB, 1, 2, 3, 6
 _SHB_BYTES = b"\x0a\x0d\x0d\x0a"  # the same in either byte order
 _PACKET_BLOCKS = frozenset((_EPB, _PB, _SPB))
+#: What a capture's first four bytes are, read in either byte order.
+_MAGICS = frozenset((_PCAP_MAGIC_MICRO, _PCAP_MAGIC_NANO, _PCAPNG_SHB))
 
 _ETHERTYPE_IPV4 = 0x0800
 _ETHERTYPE_IPV6 = 0x86DD
@@ -221,6 +224,14 @@ def read_segments(stream: BinaryIO, chunk_size: int = 1 << 20) -> Iterator[Segme
         yield from _pcapng_segments(stream, head, chunk_size)
     else:
         yield from _pcap_segments(stream, head, chunk_size)
+
+
+def is_capture_magic(head: bytes) -> bool:
+    """Whether the four bytes ``head`` start a file :func:`read_segments` reads: pcap (either
+    byte order, micro- or nanosecond times) or pcapng."""
+    return len(head) == 4 and (
+        int.from_bytes(head, "little") in _MAGICS or int.from_bytes(head, "big") in _MAGICS
+    )
 
 
 def grouped_segments(segments: Iterable[Segment], size: int) -> Iterator[list[Segment]]:

@@ -18,6 +18,7 @@ from labelnet.capture import (
     LabeledPacket,
     LinkType,
     Segment,
+    is_capture_magic,
     labeled_packets,
     read_segments,
     write_pcap,
@@ -347,6 +348,29 @@ def test_records_longer_than_a_read_are_read_whole() -> None:
 def test_not_a_readable_capture(data: bytes, message: str) -> None:
     with pytest.raises(CaptureError, match=message):
         list(read_segments(io.BytesIO(data)))
+
+
+@given(head=st.binary(min_size=4, max_size=4))
+def test_capture_magic_is_what_the_reader_takes(head: bytes) -> None:
+    # is_capture_magic (the command's look at standard input before -o is made) and the
+    # reader agree on every four bytes: the reader calls them no capture exactly when the
+    # predicate says no.
+    try:
+        list(read_segments(io.BytesIO(head + bytes(60))))
+    except CaptureError as error:
+        refused = "not a pcap or pcapng" in error.reason
+    else:
+        refused = False
+    assert refused == (not is_capture_magic(head))
+
+
+def test_capture_magics() -> None:
+    for magic in (0xA1B2C3D4, 0xA1B23C4D):
+        assert is_capture_magic(magic.to_bytes(4, "big"))
+        assert is_capture_magic(magic.to_bytes(4, "little"))
+    assert is_capture_magic(b"\x0a\x0d\x0d\x0a")
+    assert not is_capture_magic(b"GIF8")
+    assert not is_capture_magic(b"\xa1\xb2\xc3")  # three bytes say nothing
 
 
 def test_broken_pcapng_blocks() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from labelnet.__main__ import main
-from labelnet.capture import write_pcap
+from labelnet.capture import write_pcap, write_pcapng
 from tests.support import assert_usage_error, usage_error_table
 
 from .packets import calipso_header, cipso_option, ethernet, ipv4, ipv6
@@ -154,6 +154,38 @@ def test_a_file_that_is_no_capture_leaves_the_output_alone(
     fresh = tmp_path / "fresh.txt"
     assert main(["dump", str(text), "--format", output, "-o", str(fresh)]) == 2
     assert not fresh.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"), [(b"hello, this is not a capture\n", "not a pcap"), (b"", "too short")]
+)
+def test_standard_input_that_is_no_capture_leaves_the_output_alone(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    # Its first bytes are looked at (not taken) before -o is made.
+    kept = tmp_path / "kept.txt"
+    kept.write_text("earlier output\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "labelnet", "dump", "-", "-o", str(kept)],
+        input=data,
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 2 and message in proc.stderr.decode()
+    assert kept.read_text() == "earlier output\n"
+
+
+def test_a_pcapng_capture_on_standard_input(tmp_path: Path) -> None:
+    capture = tmp_path / "labels.pcapng"
+    packets = [ipv4("10.0.0.1", "10.0.0.2", cipso_option(3, "s3:c0,c5"))]
+    write_pcapng(capture, [(0, i, ethernet(p)) for i, p in enumerate(packets)])
+    proc = subprocess.run(
+        [sys.executable, "-m", "labelnet", "dump", "-", "--format", "jsonl"],
+        input=capture.read_bytes(),
+        capture_output=True,
+        check=True,
+    )
+    assert [json.loads(line)["label"] for line in proc.stdout.splitlines()] == ["s3:c0,c5"]
 
 
 def test_a_capture_through_a_named_pipe_is_read_once(labels: Path, tmp_path: Path) -> None:
