@@ -74,6 +74,7 @@ __all__ = [
     "KernelHarness",
     "calipso_doi",
     "cipso_doi",
+    "free_dois",
     "ipv4_echo_request",
     "ipv6_echo_request",
     "list_calipso_dois",
@@ -249,13 +250,21 @@ def list_calipso_dois() -> frozenset[int]:
         return frozenset(summary.doi for summary in client.list_calipso_dois())
 
 
+def free_dois(taken: Container[int], start: int, count: int = 1) -> list[int]:
+    """``count`` DOI numbers not in ``taken`` (the kernel's, listed once), from ``start`` up."""
+    found: list[int] = []
+    doi = start
+    while len(found) < count:
+        if doi not in taken:
+            found.append(doi)
+        doi += 1
+    return found
+
+
 def _pick_doi(taken: frozenset[int]) -> int:
     # Start at a per-process offset so that concurrent test runs rarely even look at the same
     # numbers; the lock makes the final choice safe anyway.
-    doi = SCRATCH_DOI_BASE + (os.getpid() % 100_000) * 16
-    while doi in taken:
-        doi += 1
-    return doi
+    return free_dois(taken, SCRATCH_DOI_BASE + (os.getpid() % 100_000) * 16)[0]
 
 
 _Definition = TypeVar("_Definition", cipso.CipsoDoi, calipso.CalipsoDoi)

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pytest
@@ -79,19 +79,10 @@ def reference_crc16_x25(data: bytes) -> int:
     return ~crc & 0xFFFF
 
 
-def free_dois(taken: Container[int], start: int, count: int = 1) -> list[int]:
-    """``count`` DOI numbers not in ``taken`` (the kernel's, listed once), from ``start`` up."""
-    found: list[int] = []
-    doi = start
-    while len(found) < count:
-        if doi not in taken:
-            found.append(doi)
-        doi += 1
-    return found
-
-
 def unused_doi(taken: frozenset[int], near: int) -> int:
     """A DOI number not in ``taken`` (the kernel's, listed once), a little above ``near``."""
+    from netlabel.harness import free_dois
+
     return free_dois(taken, near + 7919)[0]
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netlabel.__main__ import main
-from tests.support import free_dois
+from netlabel.harness import free_dois
 
 if TYPE_CHECKING:  # the client needs pyroute2, which the tests without a kernel do not
     from netlabel.client import NetLabel
