@@ -272,9 +272,9 @@ def run(args: argparse.Namespace) -> int:
         if args.capture != "-":
             total = os.path.getsize(args.capture)
         bar = ProgressBar(sys.stderr, total)
-    _check_capture(args.capture)
-    if args.format == PARQUET:
+    if args.format == PARQUET:  # write_parquet reads the capture before it makes the file
         return _run_parquet(args, settings, bar)
+    _check_capture(args.capture)
     # The command's own process runs no other thread, so its workers can be forked, and then
     # write their lines themselves (Python 3.14 starts them by forkserver, and the lines go
     # through this process: 1.2x the time on dense labels). Linux only: on macOS, libraries of
