@@ -30,6 +30,7 @@ from .model import (
     RestrictedBitmapTag,
     Tag,
     TagType,
+    ranged_bits,
 )
 
 __all__ = ["decode", "encode"]
@@ -264,9 +265,7 @@ def first_label(area: bytes) -> tuple[int, int, int, int] | None:
     if tag == _RESTRICTED_BITMAP:
         return doi, tag, level, bits_from_bitmap(area[_BASE:length])
     if tag == _RANGED and not length & 1:
-        found = decode(area[:length]).mls_level
-        if found is not None:
-            return doi, tag, found.sensitivity, found.categories.bits
+        return doi, tag, level, ranged_bits(_U16[(length - _BASE) >> 1].unpack_from(area, _BASE))
     return None
 
 

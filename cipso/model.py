@@ -118,6 +118,21 @@ def _level_text(tag: _BitmapTag | EnumeratedTag | RangedTag, detail: str) -> str
     return f"{tag.name}, length {tag.length}, level {tag.level}, {detail}{extra} -> {tag.mls_level}"
 
 
+def ranged_bits(bounds: tuple[int, ...]) -> int:
+    """The category bit integer of tag 5's ``bounds``: (high, low) pairs in wire order, the
+    last low left out meaning 0; a pair with low > high adds none, as in the kernel's
+    netlbl_catmap_setrng."""
+    bits = 0
+    highs = bounds[0::2]
+    lows = bounds[1::2]
+    if len(highs) > len(lows):
+        lows = (*lows, 0)
+    for high, low in zip(highs, lows, strict=True):
+        if low <= high:
+            bits |= ((2 << (high - low)) - 1) << low
+    return bits
+
+
 def _u16_data(tag_type: int, data: bytes) -> tuple[int, int, tuple[int, ...]]:
     # Alignment octet, level and the 16-bit numbers of tags 2 and 5; offsets count from the
     # tag's type byte.
@@ -465,14 +480,7 @@ class RangedTag(_U16Tag):
     def categories(self) -> CategorySet:
         """Every category from low to high of each range (a pair with low > high adds none, as
         in the kernel's netlbl_catmap_setrng)."""
-        bits = 0
-        bounds = self.bounds
-        for index in range(0, len(bounds), 2):
-            high = bounds[index]
-            low = bounds[index + 1] if index + 1 < len(bounds) else 0
-            if low <= high:
-                bits |= ((2 << (high - low)) - 1) << low
-        return CategorySet.from_int(bits)
+        return CategorySet.from_int(ranged_bits(self.bounds))
 
     @property
     def _numbers(self) -> tuple[int, ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import cipso
 from cipso import (
@@ -52,6 +54,19 @@ def test_each_tag_type_on_the_wire(tag: cipso.Tag, wire: str) -> None:
         "86" + f"{6 + tag.length:02x}" + "00000001" + wire.replace(" ", "")
     )
     assert cipso.decode(data) == option
+
+
+@given(st.lists(st.integers(0, 0xFFFF), max_size=15))
+def test_ranged_bits_is_the_union_of_the_ranges(bounds: list[int]) -> None:
+    # The kernel's netlbl_catmap_setrng per (high, low) pair; a last high alone runs from 0.
+    expected: set[int] = set()
+    for index in range(0, len(bounds), 2):
+        high = bounds[index]
+        low = bounds[index + 1] if index + 1 < len(bounds) else 0
+        expected.update(range(low, high + 1))
+    bits = cipso.model.ranged_bits(tuple(bounds))
+    assert bits == sum(1 << category for category in expected)
+    assert RangedTag(0, tuple(bounds)).categories.bits == bits
 
 
 def test_meaning_of_tags() -> None:
