@@ -7,6 +7,7 @@ import argparse
 import io
 import math
 import os
+import re
 import stat
 import sys
 import time
@@ -382,12 +383,43 @@ def _load_columnar(*, own_process: bool) -> None:
             # fail as if it were absent, and pyarrow then goes without. Only in the command's
             # own process: a caller's pyarrow must stay whole (pandas needs its numpy side).
             sys.modules["numpy"] = None  # type: ignore[assignment]
+            _choose_arrow_allocator()
             try:
                 import labelnet.columnar  # noqa: F401
             finally:
                 del sys.modules["numpy"]
     except ModuleNotFoundError as exc:
         raise CommandError(str(exc)) from None
+
+
+#: The variable Arrow reads, once, when it makes its default memory pool.
+ARROW_ALLOCATOR = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def _choose_arrow_allocator() -> None:
+    """Have Arrow allocate through jemalloc when its build has it and the user has not named
+    an allocator (:data:`ARROW_ALLOCATOR`). A Parquet dump's peak with Arrow's default,
+    mimalloc, is 21-32 MB higher for the same CPU time (118 and 161 MB against 97 and 129 MB on
+    200k repeating and distinct labels): mimalloc keeps the pages Arrow frees for a while, and
+    the dump frees and allocates each row group's buffers in turn. Only a variable set before
+    pyarrow is loaded reaches every allocation (pa.set_memory_pool leaves the Parquet writer's
+    own buffers to the default), and Arrow warns on stderr about a name its build lacks, so the
+    build is asked first, through the configuration header pip's pyarrow ships."""
+    if ARROW_ALLOCATOR in os.environ:
+        return
+    from importlib.util import find_spec  # only here: the text formats do without it
+
+    spec = find_spec("pyarrow")
+    if spec is None or spec.origin is None:
+        return
+    header = os.path.join(os.path.dirname(spec.origin), "include", "arrow", "util", "config.h")
+    try:
+        with open(header, encoding="utf-8", errors="replace") as file:
+            configuration = file.read()
+    except OSError:  # no header (another packaging): Arrow's default stays
+        return
+    if re.search(r"^#define ARROW_JEMALLOC\s*$", configuration, re.MULTILINE):
+        os.environ[ARROW_ALLOCATOR] = "jemalloc"
 
 
 def _run_live(args: argparse.Namespace, settings: DumpSettings) -> int:

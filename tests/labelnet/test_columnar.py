@@ -552,6 +552,70 @@ def test_a_callers_pyarrow_keeps_numpy(tmp_path: Path) -> None:
     assert printed == "0 True 1"
 
 
+def _allocator_after_dump(tmp_path: Path, chosen: str | None) -> tuple[bool, str]:
+    # The command's Arrow allocator, with ARROW_DEFAULT_MEMORY_POOL set to ``chosen`` (or not
+    # set), and whether this pyarrow has jemalloc.
+    setting = (
+        "os.environ.pop('ARROW_DEFAULT_MEMORY_POOL', None)"
+        if chosen is None
+        else f"os.environ['ARROW_DEFAULT_MEMORY_POOL'] = {chosen!r}"
+    )
+    printed = _dump_in_child(
+        tmp_path,
+        f"import os\n{setting}\nsys.argv[1:] = ARGV\natexit.register(then, 'exited')\ncommand()",
+        "import pyarrow as pa; print('jemalloc' in pa.supported_memory_backends(), "
+        "pa.default_memory_pool().backend_name)",
+    )
+    has_jemalloc, backend = printed.split()
+    return has_jemalloc == "True", backend
+
+
+def test_the_command_allocates_through_jemalloc_where_arrow_has_it(tmp_path: Path) -> None:
+    # Arrow's default (mimalloc) peaked 21-32 MB higher for the same CPU time.
+    has_jemalloc, backend = _allocator_after_dump(tmp_path, None)
+    assert backend == "jemalloc" if has_jemalloc else backend != "jemalloc"
+
+
+def test_the_command_keeps_the_allocator_the_user_named(tmp_path: Path) -> None:
+    assert _allocator_after_dump(tmp_path, "system")[1] == "system"
+
+
+@pytest.mark.parametrize(
+    ("header", "chosen"),
+    [
+        (
+            "#define ARROW_IPC\n#define ARROW_JEMALLOC\n#define ARROW_JEMALLOC_VENDORED\n",
+            "jemalloc",
+        ),
+        ("#define ARROW_JEMALLOC  \r\n", "jemalloc"),
+        ("/* #undef ARROW_JEMALLOC */\n#define ARROW_MIMALLOC\n", None),
+        ("#define ARROW_JEMALLOC_VENDORED\n", None),
+        (None, None),  # no header: a pyarrow packaged without it
+    ],
+)
+def test_jemalloc_is_chosen_from_pyarrows_configuration_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, header: str | None, chosen: str | None
+) -> None:
+    import importlib.machinery
+    import importlib.util
+
+    from labelnet import _cli_dump
+
+    package = tmp_path / "pyarrow"
+    (package / "include" / "arrow" / "util").mkdir(parents=True)
+    if header is not None:
+        (package / "include" / "arrow" / "util" / "config.h").write_text(header)
+    spec = importlib.machinery.ModuleSpec("pyarrow", None, origin=str(package / "__init__.py"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.delenv(_cli_dump.ARROW_ALLOCATOR, raising=False)
+    _cli_dump._choose_arrow_allocator()
+    assert os.environ.get(_cli_dump.ARROW_ALLOCATOR) == chosen
+    # A name the user gave stays.
+    monkeypatch.setenv(_cli_dump.ARROW_ALLOCATOR, "system")
+    _cli_dump._choose_arrow_allocator()
+    assert os.environ[_cli_dump.ARROW_ALLOCATOR] == "system"
+
+
 _TEXTS = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["s0", "c1.c2", "é", ""]))
 
 
