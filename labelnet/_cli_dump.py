@@ -371,23 +371,31 @@ def _run_parquet(args: argparse.Namespace, settings: DumpSettings, bar: Progress
     return 0
 
 
+#: Modules pyarrow loads when they are installed and a Parquet dump does not use: numpy (pyarrow
+#: 18 and later; 45 ms and 11 MB of every dump) and cloudpickle, which pyarrow prefers to pickle
+#: for its objects (it comes with labelnet[dask] and loads logging, uuid and more: 10-20 ms).
+UNUSED_BY_THE_DUMP = ("numpy", "cloudpickle")
+
+
 def _load_columnar(*, own_process: bool) -> None:
-    """Import :mod:`labelnet.columnar`: without numpy in a process of the command's own
-    (``own_process``) that has loaded neither numpy nor pyarrow yet."""
+    """Import :mod:`labelnet.columnar`: without the modules of :data:`UNUSED_BY_THE_DUMP` in a
+    process of the command's own (``own_process``) that has not loaded pyarrow yet."""
     try:
-        if not own_process or "numpy" in sys.modules or "pyarrow" in sys.modules:
+        if not own_process or "pyarrow" in sys.modules:
             import labelnet.columnar
         else:
-            # pyarrow (18 and later) loads numpy when it is installed, and a Parquet dump uses
-            # none of it: 45 ms and 11 MB of every dump. None in sys.modules makes "import numpy"
-            # fail as if it were absent, and pyarrow then goes without. Only in the command's
-            # own process: a caller's pyarrow must stay whole (pandas needs its numpy side).
-            sys.modules["numpy"] = None  # type: ignore[assignment]
+            # None in sys.modules makes "import numpy" fail as if it were absent, and pyarrow
+            # then goes without. Only in the command's own process: a caller's pyarrow must
+            # stay whole (pandas needs its numpy side).
+            blocked = [name for name in UNUSED_BY_THE_DUMP if name not in sys.modules]
+            for name in blocked:
+                sys.modules[name] = None  # type: ignore[assignment]
             _choose_arrow_allocator()
             try:
                 import labelnet.columnar  # noqa: F401
             finally:
-                del sys.modules["numpy"]
+                for name in blocked:
+                    del sys.modules[name]
     except ModuleNotFoundError as exc:
         raise CommandError(str(exc)) from None
 
