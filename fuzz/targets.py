@@ -82,6 +82,21 @@ def cipso_option(data: bytes) -> None:
 def _cipso_area(area: bytes) -> None:
     with contextlib.suppress(cipso.CipsoError):
         cipso.find_option(area)
+    # The dump's straight read of a sender's label is what decoding the option gives.
+    found = cipso.first_label(area)
+    if found is not None:
+        option = cipso.decode(area[: area[1]])
+        level = option.mls_level
+        if level is None or found != (
+            option.doi,
+            option.tags[0].tag_type,
+            level.sensitivity,
+            level.categories.bits,
+        ):
+            raise TargetFailure(f"first_label read {found!r} from {option!r}")
+        text = cipso.first_label_text(area)
+        if text is not None and text != (option.doi, option.tags[0].tag_type, str(level)):
+            raise TargetFailure(f"first_label_text read {text!r} from {option!r}")
     # The tolerant walk never raises; the strict one raises only OptionsAreaError.
     walked = list(cipso.iter_options(area, strict=False))
     with contextlib.suppress(cipso.OptionsAreaError):
@@ -147,7 +162,8 @@ def _calipso_option(data: bytes) -> None:
 
 
 def calipso_header(data: bytes) -> None:
-    """verdict, iter_options, find_option, insert/remove_option, decode_header."""
+    """verdict, iter_options, find_option, insert/remove_option, decode_header, first_label."""
+    _calipso_first_label(data)
     for dois, max_options in ((CALIPSO_DOIS, 8), (frozenset({2}), -2)):
         verdict = calipso.verdict(data, dois, max_options=max_options)
         if not isinstance(verdict, calipso.Verdict):
@@ -183,6 +199,18 @@ def calipso_header(data: bytes) -> None:
             raise TargetFailure("insert_option made a header without CALIPSO")
     with contextlib.suppress(calipso.HopByHopError, calipso.CalipsoValidationError):
         _CALIPSO_DOI.decode_header(data)
+
+
+def _calipso_first_label(header: bytes) -> None:
+    # The dump's straight read of a sender's label is what decoding the option gives.
+    found = calipso.first_label(header)
+    if found is not None:
+        option = calipso.decode(header[2 : 4 + header[3]])
+        level = option.mls_level
+        if found != (option.doi, level.sensitivity, level.categories.bits):
+            raise TargetFailure(f"first_label read {found!r} from {option!r}")
+        if calipso.first_label_text(header) != (option.doi, str(level)):
+            raise TargetFailure(f"first_label_text does not print {level} of {option!r}")
 
 
 def _others(options: list[calipso.Tlv]) -> list[tuple[int, bytes]]:
