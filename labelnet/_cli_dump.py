@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from labelnet.capture import is_capture_magic, read_segments
 from labelnet.dump import DumpSettings, Format, dump, read_doi_file
@@ -275,16 +275,15 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(sys.stderr, total)
     if args.format == PARQUET:  # write_parquet reads the capture before it makes the file
         return _run_parquet(args, settings, bar)
-    _check_capture(args.capture)
     # The command's own process runs no other thread, so its workers can be forked, and then
     # write their lines themselves (Python 3.14 starts them by forkserver, and the lines go
     # through this process: 1.2x the time on dense labels). Linux only: on macOS, libraries of
     # the system may not survive a fork.
     forked = args.own_process and jobs > 1 and sys.platform == "linux"
     try:
-        with _output(args.output) as out:
+        with _checked_capture(args.capture) as capture, _output(args.output) as out:
             dump(
-                args.capture,
+                capture,
                 out,
                 settings,
                 jobs=jobs,
@@ -297,24 +296,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_capture(path: str) -> None:
-    """Read the header and first record of the capture file ``path``, so that a file that is
-    not a capture (or not there) is reported before ``-o`` makes or empties the output, as
-    tcpdump and tshark do. Standard input, a pipe or a device is read once, by the dump:
-    of standard input only its first bytes are looked at, without taking them."""
+@contextmanager
+def _checked_capture(path: str) -> Iterator[str | BinaryIO]:
+    """The capture to dump, checked before ``-o`` makes or empties the output, as tcpdump and
+    tshark do: a file that is not a capture (or not there) is reported first. A capture
+    file's header and first record are read (the dump reads them again). Standard input, a
+    pipe, a socket or a device can be read only once: it is opened here (standard input is
+    open already) and its first bytes are looked at without taking them."""
     if path == "-":
-        _check_standard_input()
-        return
-    if _read_once(path):
-        return
-    with open(path, "rb") as stream:  # a missing file or a directory raises here
-        next(read_segments(stream, 1), None)
+        _check_first_bytes(sys.stdin.buffer)
+        yield path
+    elif _read_once(path):
+        with open(path, "rb") as stream:  # waits for a pipe's writer, as the dump would
+            _check_first_bytes(stream)
+            yield stream
+    else:
+        with open(path, "rb") as stream:  # a missing file or a directory raises here
+            next(read_segments(stream, 1), None)
+        yield path
 
 
-def _check_standard_input() -> None:
+def _check_first_bytes(stream: BinaryIO) -> None:
     # Empty, or four bytes that start no capture: the dump's own error, raised now. Fewer
     # bytes than four may be the first of many (a pipe gives what its writer has written).
-    peek = getattr(sys.stdin.buffer, "peek", None)
+    peek = getattr(stream, "peek", None)
     if peek is None:
         return
     head = peek(4)[:4]

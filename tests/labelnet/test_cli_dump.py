@@ -209,6 +209,37 @@ def test_a_capture_through_a_named_pipe_is_read_once(labels: Path, tmp_path: Pat
     assert [line.split()[0] for line in proc.stdout.splitlines()] == ["PACKET", "1", "2", "3"]
 
 
+@pytest.mark.parametrize("capture", [True, False])
+def test_a_named_pipe_is_checked_before_the_output_is_made(
+    labels: Path, tmp_path: Path, capture: bool
+) -> None:
+    # Regression: with a pipe given by name, -o was made (emptied) before anything was read,
+    # so bytes that are no capture destroyed the file; they are now looked at first, as
+    # standard input's are. A process of its own, with a timeout (see the test above).
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    data = labels.read_bytes() if capture else b"hello, this is not a capture\n"
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
+    writer.start()
+    kept = tmp_path / "kept.txt"
+    kept.write_text("earlier output\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "labelnet", "dump", str(fifo), "--format", "jsonl", "-o", str(kept)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    writer.join(timeout=10)
+    assert not writer.is_alive()
+    if capture:
+        assert proc.returncode == 0, proc.stderr
+        assert len(kept.read_text().splitlines()) == 3
+    else:
+        assert proc.returncode == 2 and "not a pcap or pcapng file" in proc.stderr
+        assert kept.read_text() == "earlier output\n"
+
+
 def test_the_command_runs_as_a_program(labels: Path) -> None:
     # stdin as the capture, through the real entry point; no traceback on a broken pipe.
     proc = subprocess.run(
