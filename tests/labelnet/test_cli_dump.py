@@ -188,24 +188,34 @@ def test_a_pcapng_capture_on_standard_input(tmp_path: Path) -> None:
     assert [json.loads(line)["label"] for line in proc.stdout.splitlines()] == ["s3:c0,c5"]
 
 
-def test_a_capture_through_a_named_pipe_is_read_once(labels: Path, tmp_path: Path) -> None:
-    # The check that a capture opens reads regular files only: a pipe's bytes are the dump's
-    # (had the check read them, the dump's own open would wait for a writer for good). A
-    # process of its own, with a timeout, so that such a wait fails the test.
+def _dump_through_a_named_pipe(
+    tmp_path: Path, data: bytes, *args: str
+) -> subprocess.CompletedProcess[str]:
+    # ``labelnet dump FIFO *args`` while a thread writes ``data`` into the pipe. A process of
+    # its own, with a timeout, so that a dump that waits for a writer for good fails the test;
+    # the writer is a daemon: if the dump never opens the pipe, it blocks and must not hold
+    # pytest.
     fifo = tmp_path / "capture.fifo"
     os.mkfifo(fifo)
-    # A daemon: if the dump never opens the pipe, the writer blocks and must not hold pytest.
-    writer = threading.Thread(target=fifo.write_bytes, args=(labels.read_bytes(),), daemon=True)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
     writer.start()
     proc = subprocess.run(
-        [sys.executable, "-m", "labelnet", "dump", str(fifo)],
+        [sys.executable, "-m", "labelnet", "dump", str(fifo), *args],
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,
     )
     writer.join(timeout=10)
     assert not writer.is_alive()
+    return proc
+
+
+def test_a_capture_through_a_named_pipe_is_read_once(labels: Path, tmp_path: Path) -> None:
+    # The check before the dump opens the pipe and hands it over: opened a second time, by
+    # the dump, it would wait for a writer for good.
+    proc = _dump_through_a_named_pipe(tmp_path, labels.read_bytes())
+    assert proc.returncode == 0, proc.stderr
     assert [line.split()[0] for line in proc.stdout.splitlines()] == ["PACKET", "1", "2", "3"]
 
 
@@ -215,23 +225,11 @@ def test_a_named_pipe_is_checked_before_the_output_is_made(
 ) -> None:
     # Regression: with a pipe given by name, -o was made (emptied) before anything was read,
     # so bytes that are no capture destroyed the file; they are now looked at first, as
-    # standard input's are. A process of its own, with a timeout (see the test above).
-    fifo = tmp_path / "capture.fifo"
-    os.mkfifo(fifo)
-    data = labels.read_bytes() if capture else b"hello, this is not a capture\n"
-    writer = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
-    writer.start()
+    # standard input's are.
     kept = tmp_path / "kept.txt"
     kept.write_text("earlier output\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "labelnet", "dump", str(fifo), "--format", "jsonl", "-o", str(kept)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    writer.join(timeout=10)
-    assert not writer.is_alive()
+    data = labels.read_bytes() if capture else b"hello, this is not a capture\n"
+    proc = _dump_through_a_named_pipe(tmp_path, data, "--format", "jsonl", "-o", str(kept))
     if capture:
         assert proc.returncode == 0, proc.stderr
         assert len(kept.read_text().splitlines()) == 3
