@@ -82,26 +82,26 @@ def cipso_option(data: bytes) -> None:
 def _cipso_area(area: bytes) -> None:
     with contextlib.suppress(cipso.CipsoError):
         cipso.find_option(area)
-    # The dump's straight read of a sender's label is what decoding the option gives.
-    found = cipso.first_label(area)
-    if found is not None:
-        option = cipso.decode(area[: area[1]])
-        level = option.mls_level
-        if level is None or found != (
-            option.doi,
-            option.tags[0].tag_type,
-            level.sensitivity,
-            level.categories.bits,
-        ):
-            raise TargetFailure(f"first_label read {found!r} from {option!r}")
-        text = cipso.first_label_text(area)
-        if text is not None and text != (option.doi, option.tags[0].tag_type, str(level)):
-            raise TargetFailure(f"first_label_text read {text!r} from {option!r}")
+    _cipso_first_label(area)
     # The tolerant walk never raises; the strict one raises only OptionsAreaError.
     walked = list(cipso.iter_options(area, strict=False))
     with contextlib.suppress(cipso.OptionsAreaError):
         if list(cipso.iter_options(area)) != walked:
             raise TargetFailure("the strict and the tolerant walk differ on a whole area")
+
+
+def _cipso_first_label(area: bytes) -> None:
+    # The dump's straight read of a sender's label is what decoding the option gives.
+    found = cipso.first_label(area)
+    if found is not None:
+        option = cipso.decode(area[: area[1]])
+        level = option.mls_level
+        tag = option.tags[0].tag_type
+        if level is None or found != (option.doi, tag, level.sensitivity, level.categories.bits):
+            raise TargetFailure(f"first_label read {found!r} from {option!r}")
+        text = cipso.first_label_text(area)
+        if text is not None and text != (option.doi, tag, str(level)):
+            raise TargetFailure(f"first_label_text read {text!r} from {option!r}")
 
 
 def cipso_doi(data: bytes) -> None:
