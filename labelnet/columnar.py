@@ -54,9 +54,10 @@ __all__ = [
 ]
 
 #: Rows per record batch, and so per Parquet row group. A row group is held until it is
-#: written, in Python, in Arrow and in its Parquet encoding: 65,536 rows peaked at 164 MB on
-#: repeating labels (200k packets), 16,384 at 112 MB in the same CPU time; the file is 1-3%
-#: larger and reads up to 1.2x slower (8,192 rows: 97 MB, but files read 1.5x slower).
+#: written, in Python, in Arrow and in its Parquet encoding: with Arrow's mimalloc, 65,536
+#: rows peaked at 164 MB on repeating labels (200k packets), 16,384 at 112 MB in the same CPU
+#: time (97 MB now that the command has Arrow use jemalloc); the file is 1-3% larger and reads
+#: up to 1.2x slower (8,192 rows: 97 MB with mimalloc, but files read 1.5x slower).
 ROW_GROUP_ROWS = 16_384
 #: Categories a row lists, at most: a label with more has a null ``categories`` list (its
 #: ``label`` text holds them as runs). Every bitmap a label option carries fits (CALIPSO's
@@ -66,10 +67,11 @@ LISTED_CATEGORIES = 2048
 #: Categories per record batch, at most (a batch ends early when its rows' category lists
 #: hold this many numbers): one CIPSO tag 5 range lists up to 65,536 of them, so rows alone
 #: would not bound a batch's memory. Dense labels (about 120 categories each) fill a batch at
-#: about 4,400 rows: 200k or 2M of them peaked at 155-156 MB, against 190-193 MB with 1Mi
-#: categories (8,700 rows) and 367-375 MB with 4Mi. With 256Ki (2,200 rows) 200k peaked at
-#: 130 MB but 2M at 160 MB: each row group adds about 20 KB to the footer, which Parquet
-#: holds until the file is closed.
+#: about 4,400 rows: with Arrow's mimalloc, 200k or 2M of them peaked at 155-156 MB, against
+#: 190-193 MB with 1Mi categories (8,700 rows) and 367-375 MB with 4Mi (with jemalloc, the
+#: command's choice, 129 and 139-141 MB). With 256Ki (2,200 rows) 200k peaked at 107 MB but 2M
+#: at 143 MB (jemalloc): each row group adds about 20 KB to the footer, which Parquet holds
+#: until the file is closed.
 BATCH_CATEGORIES = 1 << 19
 
 #: The columns: (name, Arrow type, what it holds). Columns named as in the JSON-lines output
